@@ -1,0 +1,70 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import type { IdentityService } from './auth/index.js';
+import {
+  authRoutes,
+  healthRoutes,
+  installErrorHandlers,
+  installRequestMetrics,
+  type ReadinessCheck,
+} from './http/index.js';
+import type { Logger, Metrics } from './observability/index.js';
+
+/** Everything the HTTP app needs, built and passed in by the caller (CONVENTIONS.md §6). */
+export interface AppDeps {
+  logger: Logger;
+  metrics: Metrics;
+  identity: IdentityService;
+  readiness: ReadinessCheck[];
+  settings: {
+    /** Largest accepted request body in bytes. */
+    bodyLimit: number;
+    /** Trust X-Forwarded-* from a reverse proxy. */
+    trustProxy: boolean;
+    /** Secret for signed cookies. */
+    cookieSecret: string;
+  };
+}
+
+/** Builds the Fastify app with every route and plugin wired; never listens (tests use `inject`). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; widening keeps the instance type Fastify's default.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.settings.bodyLimit,
+    trustProxy: deps.settings.trustProxy,
+    genReqId: () => randomUUID(),
+    // Keep the raw URL out of Fastify's own request logs; the serializer logs the path only.
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 256 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('identity', null);
+
+  installErrorHandlers(app);
+  installRequestMetrics(app, deps.metrics);
+
+  await app.register(helmet, {
+    // The API serves JSON; the web UI (a later issue) sets its own policy for its pages.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } },
+  });
+  await app.register(cookie, { secret: deps.settings.cookieSecret });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: { info: { title: 'Switchboard', version: '0.1.0' } },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { metrics: deps.metrics, checks: deps.readiness });
+  await app.register(authRoutes, { identity: deps.identity });
+  return app;
+}

@@ -1,0 +1,8 @@
+/** Time as a dependency (CONVENTIONS.md §6): business code never calls `Date.now()` itself. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** The real clock. */
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,37 @@
+/**
+ * The one table of error codes: each stable code maps to an HTTP status and a message that is safe
+ * to show any caller. Code branches on `code`, never on `message` (CONVENTIONS.md §3).
+ * Documented for API users in docs/errors.md; a test keeps the two in step.
+ */
+export const errorTable = {
+  HUB_ERR_BAD_REQUEST: { status: 400, message: 'Bad request' },
+  HUB_ERR_VALIDATION: { status: 400, message: 'Invalid request' },
+  HUB_ERR_MALFORMED_JSON: { status: 400, message: 'Request body is not valid JSON' },
+  HUB_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
+  HUB_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is too large' },
+  HUB_ERR_UNAUTHENTICATED: { status: 401, message: 'Authentication required' },
+  HUB_ERR_INVALID_TOKEN: { status: 401, message: 'Invalid or expired token' },
+  HUB_ERR_INVALID_CREDENTIALS: { status: 401, message: 'Invalid email or password' },
+  HUB_ERR_FORBIDDEN: { status: 403, message: 'Forbidden: Insufficient permissions' },
+  HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  HUB_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'Route not found' },
+  HUB_ERR_SERVER_NOT_FOUND: { status: 404, message: 'MCP server not found in configuration' },
+  HUB_ERR_INVALID_SERVER_NAME: { status: 400, message: 'Invalid server name' },
+  HUB_ERR_USER_EXISTS: { status: 409, message: 'A user with this email already exists' },
+  HUB_ERR_USER_NOT_FOUND: { status: 404, message: 'User not found' },
+  HUB_ERR_CONFLICT: { status: 409, message: 'Conflict' },
+  HUB_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  HUB_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
+  HUB_ERR_SECRET_MISSING: { status: 500, message: 'A required secret is not configured' },
+  HUB_ERR_DECRYPT_FAILED: { status: 500, message: 'Stored credential could not be decrypted' },
+  HUB_ERR_NOT_READY: { status: 503, message: 'Service not ready' },
+  HUB_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'MCP server is unavailable' },
+  HUB_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'MCP server did not answer in time' },
+  HUB_ERR_CIRCUIT_OPEN: { status: 503, message: 'MCP server is failing; retry later' },
+  HUB_ERR_MISSING_USER_VARS: { status: 400, message: 'This server needs values you have not set yet' },
+  HUB_ERR_TOOL_NOT_FOUND: { status: 404, message: 'Tool not found on this server' },
+  HUB_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** Every stable error code the hub can answer with. */
+export type HubErrorCode = keyof typeof errorTable;

@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { HubError, type HubErrorCode } from '../errors/index.js';
+
+/**
+ * Which key carries the message in error bodies: LibreChat answers `{error}` on its OAuth, status,
+ * reinitialize and auth-values routes and `{message}` on `/tools` and `/servers` (API.md).
+ * A route picks its shape with `config: { errorKey: 'error' }`; `message` is the default.
+ */
+export type ErrorKey = 'error' | 'message';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    errorKey?: ErrorKey;
+  }
+}
+
+/** Fastify's own error codes that are the caller's fault, mapped to ours. */
+const FASTIFY_CODES: Record<string, HubErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'HUB_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'HUB_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'HUB_ERR_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'HUB_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'HUB_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_MALFORMED_BODY: 'HUB_ERR_MALFORMED_JSON',
+  FST_ERR_BAD_URL: 'HUB_ERR_BAD_REQUEST',
+};
+
+/** Turns any thrown value into a HubError; unknown errors become HUB_ERR_INTERNAL (logged, never echoed). */
+export function toHubError(err: unknown): HubError {
+  if (err instanceof HubError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const errors = err.validation.map((issue) => ({
+      path: `${err.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}`,
+      message: issue.message ?? 'invalid',
+    }));
+    return new HubError('HUB_ERR_VALIDATION', { cause: err, details: { errors } });
+  }
+  const fastifyError = err as Partial<FastifyError> | undefined;
+  const mapped = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return new HubError(mapped, { cause: err });
+  // The JSON parser's SyntaxError carries statusCode 400; its message echoes input, so it is not reused.
+  if (err instanceof SyntaxError && fastifyError?.statusCode === 400) {
+    return new HubError('HUB_ERR_MALFORMED_JSON', { cause: err });
+  }
+  if (fastifyError?.statusCode === 429) return new HubError('HUB_ERR_RATE_LIMITED', { cause: err });
+  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new HubError('HUB_ERR_BAD_REQUEST', { cause: err });
+  }
+  return new HubError('HUB_ERR_INTERNAL', { cause: err });
+}
+
+/** The JSON body for an error, in the route's shape. */
+export function errorBody(error: HubError, key: ErrorKey): Record<string, unknown> {
+  return { ...(error.details ?? {}), [key]: error.message, code: error.code };
+}
+
+/** Installs the error and not-found handlers: every failure is JSON with a stable code. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const error = toHubError(err);
+    if (error.status >= 500) {
+      request.log.error({ err: error.cause ?? error, errorCode: error.code }, 'request failed');
+    } else {
+      request.log.info({ errorCode: error.code, status: error.status }, 'request rejected');
+    }
+    if (error.code === 'HUB_ERR_RATE_LIMITED') {
+      const retryAfter = (err as { headers?: Record<string, string> }).headers?.['retry-after'];
+      if (retryAfter) void reply.header('retry-after', retryAfter);
+    }
+    const key = request.routeOptions.config.errorKey ?? 'message';
+    return reply.status(error.status).type('application/json').send(errorBody(error, key));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new HubError('HUB_ERR_ROUTE_NOT_FOUND');
+    return reply.status(404).send(errorBody(error, 'message'));
+  });
+}

@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { IdentityService } from '../../auth/index.js';
+import { callerOf, requireIdentity } from '../authenticate.js';
+
+const permissionsSchema = z.object({
+  USE: z.boolean(),
+  CREATE: z.boolean(),
+  SHARE: z.boolean(),
+  SHARE_PUBLIC: z.boolean(),
+});
+
+const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  role: z.enum(['USER', 'ADMIN']),
+  permissions: z.object({ MCP_SERVERS: permissionsSchema }),
+});
+
+const loginBody = z.object({
+  email: z.string().trim().min(3).max(320),
+  password: z.string().min(1).max(1024),
+});
+
+/** Options for {@link authRoutes}. */
+export interface AuthRouteOptions {
+  identity: IdentityService;
+}
+
+/** `POST /api/auth/login` and `GET /api/auth/me`. */
+export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, { identity }) => {
+  app.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        body: loginBody,
+        response: { 200: z.object({ token: z.string(), expiresIn: z.number(), user: userSchema }) },
+      },
+      // Password guessing is slow by scrypt's cost and capped per client here.
+      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+    },
+    async (request) => {
+      const { token, expiresIn, identity: who } = await identity.login(request.body.email, request.body.password);
+      return {
+        token,
+        expiresIn,
+        user: { id: who.userId, email: who.email, role: who.role, permissions: { MCP_SERVERS: who.permissions } },
+      };
+    },
+  );
+
+  await app.register(async (scope) => {
+    requireIdentity(scope, identity);
+    scope.get('/api/auth/me', { schema: { tags: ['auth'], response: { 200: userSchema } } }, async (request) => {
+      const who = callerOf(request);
+      return { id: who.userId, email: who.email, role: who.role, permissions: { MCP_SERVERS: who.permissions } };
+    });
+  });
+};
