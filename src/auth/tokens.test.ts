@@ -1,0 +1,110 @@
+import { SignJWT, exportJWK, generateKeyPair, UnsecuredJWT } from 'jose';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenService } from './tokens.js';
+
+const clock = { now: () => 1_800_000_000_000 };
+const secret = 'test-secret-that-is-long-enough-0123456789';
+const nowSeconds = Math.floor(clock.now() / 1000);
+
+async function hs256(payload: Record<string, unknown>, key = secret, exp = nowSeconds + 60): Promise<string> {
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(key));
+}
+
+describe('token service (HS256)', () => {
+  const tokens = createTokenService({ jwtSecret: secret, clock });
+
+  it('reads the user id from LibreChat’s `id` claim, else from `sub`', async () => {
+    expect((await tokens.verify(await hs256({ id: 'u1', email: 'a@x.io' }))).userId).toBe('u1');
+    expect((await tokens.verify(await hs256({ sub: 'u2' }))).userId).toBe('u2');
+  });
+
+  it('round-trips its own tokens', async () => {
+    const token = await tokens.sign({ userId: 'u3', email: 'c@x.io' }, 60);
+    expect(await tokens.verify(token)).toEqual({ userId: 'u3', email: 'c@x.io' });
+  });
+
+  it.each([
+    ['expired', () => hs256({ id: 'u1' }, secret, nowSeconds - 1)],
+    ['signed with another key', () => hs256({ id: 'u1' }, 'another-secret-of-sufficient-length!!')],
+    ['alg none', () => Promise.resolve(new UnsecuredJWT({ id: 'u1', exp: nowSeconds + 60 }).encode())],
+    ['without exp', () => new SignJWT({ id: 'u1' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))],
+    ['without a user id', () => hs256({ email: 'x@y.z' })],
+    ['garbage', () => Promise.resolve('not.a.jwt')],
+    ['empty header', () => Promise.resolve('..')],
+  ])('AZ-01: rejects a token %s', async (_name, make) => {
+    await expect(tokens.verify(await make())).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+  });
+});
+
+describe('token service (external issuer via JWKS)', () => {
+  let server: Server;
+  let jwksUrl: string;
+  let privateKey: CryptoKey;
+  let publicPem: string;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    publicPem = JSON.stringify(jwk);
+    server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const rs256 = (claims: Record<string, unknown>) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer('https://idp.test')
+      .setAudience('switchboard')
+      .setExpirationTime(nowSeconds + 60)
+      .sign(privateKey);
+
+  it('accepts a token from the configured issuer and audience', async () => {
+    const tokens = createTokenService({
+      jwtSecret: secret,
+      clock,
+      external: { jwksUrl, issuer: 'https://idp.test', audience: 'switchboard' },
+    });
+    expect((await tokens.verify(await rs256({ sub: 'ext-1' }))).userId).toBe('ext-1');
+  });
+
+  it('AZ-01: rejects the wrong issuer or audience', async () => {
+    const wrongIssuer = createTokenService({
+      jwtSecret: secret,
+      clock,
+      external: { jwksUrl, issuer: 'https://other.test', audience: 'switchboard' },
+    });
+    await expect(wrongIssuer.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+    const wrongAudience = createTokenService({
+      jwtSecret: secret,
+      clock,
+      external: { jwksUrl, issuer: 'https://idp.test', audience: 'elsewhere' },
+    });
+    await expect(wrongAudience.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+  });
+
+  it('AZ-01: an HS256 token signed with the public key (key confusion) is refused', async () => {
+    const tokens = createTokenService({
+      jwtSecret: secret,
+      clock,
+      external: { jwksUrl, issuer: 'https://idp.test', audience: 'switchboard' },
+    });
+    const forged = await hs256({ sub: 'admin' }, publicPem);
+    await expect(tokens.verify(forged)).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+  });
+
+  it('an RS256 token is refused when no external issuer is configured', async () => {
+    const tokens = createTokenService({ jwtSecret: secret, clock });
+    await expect(tokens.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+  });
+});

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../app.js';
+import { createIdentityService, createTokenService, type IdentityService } from '../auth/index.js';
+import type { HubConfig } from '../config/index.js';
+import { systemClock, type Clock } from '../core/index.js';
+import { createKv, type Kv } from '../kv/index.js';
+import { createLogger, createMetrics, type Logger } from '../observability/index.js';
+import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
+import { ensureSecrets } from './secrets.js';
+
+/** Everything a running hub holds; `close()` releases it in reverse order of creation. */
+export interface Hub {
+  app: FastifyInstance;
+  config: HubConfig;
+  logger: Logger;
+  repos: Repositories;
+  kv: Kv;
+  identity: IdentityService;
+  close(): Promise<void>;
+}
+
+/** Options for {@link createHub}; tests inject a clock and a log destination. */
+export interface CreateHubOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Skip default process metrics (tests build many hubs in one process). */
+  defaultMetrics?: boolean;
+}
+
+/**
+ * Creates the services from the config and wires them into the app: the one place that builds
+ * real dependencies (CONVENTIONS.md §6). Used by `switchboard serve` and by integration tests.
+ */
+export async function createHub(config: HubConfig, options: CreateHubOptions = {}): Promise<Hub> {
+  const clock = options.clock ?? systemClock;
+  const env = config.env;
+  const logger = options.logger ?? createLogger({ level: env.logLevel });
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        logger.error({ err }, 'error while shutting down');
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const secrets = await ensureSecrets({
+      jwtSecret: env.jwtSecret,
+      credentialsKey: env.credentialsKey,
+      dataDir: env.dataDir,
+      production: env.nodeEnv === 'production',
+    });
+    for (const name of secrets.generated) {
+      logger.warn({ secret: name, dir: env.dataDir }, `${name} was not set: generated one into the data directory`);
+    }
+
+    const database = await createDatabase({
+      databaseUrl: env.databaseUrl,
+      sqlitePath: path.join(env.dataDir, 'switchboard.db'),
+    });
+    cleanups.push(() => database.close());
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    const repos = createRepositories({ db: database.db, clock });
+
+    const kv = createKv({
+      ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}),
+      clock,
+      onError: (err) => logger.warn({ err }, 'kv error'),
+    });
+    cleanups.push(() => kv.close());
+
+    const tokens = createTokenService({
+      jwtSecret: secrets.jwtSecret,
+      clock,
+      external: env.authJwksUrl
+        ? { jwksUrl: env.authJwksUrl, issuer: env.authIssuer, audience: env.authAudience }
+        : undefined,
+    });
+    const identity = createIdentityService({ tokens, users: repos.users, roles: config.roles, clock });
+
+    const app = await buildApp({
+      logger,
+      metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? true }),
+      identity,
+      readiness: [
+        { name: 'database', check: () => database.ping() },
+        { name: 'kv', check: () => kv.ping() },
+      ],
+      settings: { bodyLimit: env.bodyLimit, trustProxy: env.trustProxy, cookieSecret: secrets.jwtSecret },
+    });
+    cleanups.push(() => app.close());
+
+    logger.info(
+      { database: database.dialect, kv: env.redisUrl ? 'redis' : 'memory', servers: Object.keys(config.mcpServers).length },
+      'hub ready',
+    );
+    return { app, config, logger, repos, kv, identity, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

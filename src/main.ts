@@ -1,0 +1,128 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { hashPassword, DEFAULT_TOKEN_TTL_SECONDS } from './auth/index.js';
+import { checkConfigFile, formatIssues, loadConfig } from './config/index.js';
+import { isHubError } from './errors/index.js';
+import { openAdminContext } from './cli/admin-context.js';
+import { serve } from './cli/serve.js';
+import { createDatabase, migrateToLatest } from './store/index.js';
+import path from 'node:path';
+
+/** Reads the whole of standard input (for `--password-stdin`), without the trailing newline. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+const config = () => loadConfig({ env: process.env, cwd: process.cwd() });
+const program = new Command('switchboard').description('A multi-user hub for MCP servers').showHelpAfterError();
+
+program
+  .command('serve', { isDefault: true })
+  .description('run the hub')
+  .action(async () => serve(config()));
+
+program
+  .command('migrate')
+  .description('apply database migrations')
+  .action(async () => {
+    const env = config().env;
+    const database = await createDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'switchboard.db') });
+    try {
+      const applied = await migrateToLatest(database.db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    } finally {
+      await database.close();
+    }
+  });
+
+const users = program.command('users').description('manage local users');
+users
+  .command('add <email>')
+  .description('create a local user')
+  .addOption(new Option('--role <role>', 'USER or ADMIN').choices(['USER', 'ADMIN']).default('USER'))
+  .option('--password-stdin', 'read the password from standard input')
+  .action(async (email: string, opts: { role: 'USER' | 'ADMIN'; passwordStdin?: boolean }) => {
+    const password = opts.passwordStdin ? await readStdin() : undefined;
+    if (password !== undefined && password.length < 8) throw new InvalidArgumentError('password must be at least 8 characters');
+    const ctx = await openAdminContext(config());
+    try {
+      const user = await ctx.repos.users.create({
+        email,
+        role: opts.role,
+        passwordHash: password === undefined ? null : await hashPassword(password),
+      });
+      console.log(`created ${user.email} (${user.role}) id=${user.id}`);
+    } finally {
+      await ctx.close();
+    }
+  });
+users
+  .command('list')
+  .description('list local users')
+  .action(async () => {
+    const ctx = await openAdminContext(config());
+    try {
+      for (const u of await ctx.repos.users.list()) {
+        console.log(`${u.id}\t${u.email}\t${u.role}\t${u.passwordHash ? 'password' : 'no password'}`);
+      }
+    } finally {
+      await ctx.close();
+    }
+  });
+
+program
+  .command('token <email>')
+  .description('print a bearer JWT for a user')
+  .option('--ttl <seconds>', 'lifetime in seconds', positiveInt, DEFAULT_TOKEN_TTL_SECONDS)
+  .action(async (email: string, opts: { ttl: number }) => {
+    const ctx = await openAdminContext(config());
+    try {
+      const user = await ctx.repos.users.findByEmail(email);
+      if (!user) {
+        console.error(`no user with email ${email}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(await ctx.identity.issueToken(user, opts.ttl));
+    } finally {
+      await ctx.close();
+    }
+  });
+
+program
+  .command('config')
+  .description('configuration tools')
+  .command('check [file]')
+  .description('validate switchboard.yaml; prints every error with its key path')
+  .action((file: string | undefined) => {
+    const target = file ?? process.env.SWITCHBOARD_CONFIG ?? 'switchboard.yaml';
+    const result = checkConfigFile(path.resolve(target), process.env);
+    if (result.ok) {
+      console.log(`${target}: ok`);
+      return;
+    }
+    console.error(`${target}: ${result.issues.length} error(s)`);
+    console.error(formatIssues(result.issues));
+    process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (isHubError(err) && err.code === 'HUB_ERR_CONFIG_INVALID') {
+    const issues = (err.details?.errors ?? []) as Parameters<typeof formatIssues>[0];
+    console.error(`switchboard: configuration is invalid\n${formatIssues(issues)}`);
+  } else if (isHubError(err)) {
+    console.error(`switchboard: ${err.message} (${err.code})`);
+  } else {
+    console.error('switchboard:', err instanceof Error ? err.message : err);
+  }
+  process.exitCode = 1;
+}
