@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { HubError } from '../errors/index.js';
+import type { Database } from './tables.js';
+
+/** Which SQL engine a {@link StoreDatabase} talks to. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** How to reach the database. */
+export interface DatabaseOptions {
+  /** A postgres:// or postgresql:// URL; when absent or empty, SQLite at `sqlitePath` is used. */
+  databaseUrl?: string | undefined;
+  /** The SQLite file (its directory is created when missing), or ':memory:'. */
+  sqlitePath: string;
+  /**
+   * PostgreSQL only: a schema to keep every table in. It is created when missing and put first
+   * on each pooled connection's search_path (tests use one per file to stay isolated).
+   */
+  pgSchema?: string | undefined;
+  /** PostgreSQL only: the most pooled connections. Defaults to 10. */
+  pgPoolMax?: number | undefined;
+  /**
+   * PostgreSQL only: told about errors on idle pooled connections (e.g. the server restarted).
+   * pg's Pool emits these as 'error' events, which crash the process when nobody listens.
+   */
+  onPoolError?: ((error: Error) => void) | undefined;
+}
+
+/** An open database: the Kysely handle plus what the process needs to manage it. */
+export interface StoreDatabase {
+  /** The typed query builder; hand it to the repositories and to `migrateToLatest`. */
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  /** Closes every connection; the handle is unusable afterwards. */
+  close(): Promise<void>;
+  /** Resolves when the database answers a trivial query (readiness checks). */
+  ping(): Promise<void>;
+}
+
+/** SQLite waits this long for a competing writer (another process on the same file) before failing. */
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** A pool that cannot reach PostgreSQL fails the request instead of hanging (CONVENTIONS.md §11). */
+const PG_CONNECT_TIMEOUT_MS = 10_000;
+const PG_INT8_OID = 20;
+/** Unquoted PostgreSQL identifiers: lower case, so the name needs no quoting rules anywhere. */
+const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Opens SQLite or PostgreSQL, chosen by `databaseUrl`. Does not migrate. */
+export async function createDatabase(options: DatabaseOptions): Promise<StoreDatabase> {
+  const url = options.databaseUrl ?? '';
+  if (url === '') return openSqlite(options.sqlitePath);
+  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, options);
+  throw new HubError('HUB_ERR_CONFIG_INVALID', {
+    message: 'The database URL must start with postgres:// or postgresql://',
+  });
+}
+
+function openSqlite(sqlitePath: string): StoreDatabase {
+  if (sqlitePath !== ':memory:') mkdirSync(path.dirname(path.resolve(sqlitePath)), { recursive: true });
+  const connection = new BetterSqlite3(sqlitePath);
+  // WAL lets readers run beside the one writer; SQLite leaves foreign keys off unless asked.
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  return handle(db, 'sqlite');
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<StoreDatabase> {
+  const schema = options.pgSchema;
+  if (schema !== undefined && !PG_SCHEMA_PATTERN.test(schema)) {
+    throw new HubError('HUB_ERR_CONFIG_INVALID', {
+      message: 'The PostgreSQL schema name is not a plain identifier',
+    });
+  }
+  // int8 (our bigint timestamps, and COUNT) arrives as a string by default; millisecond
+  // timestamps stay far below 2^53, so numbers are exact. Scoped to this pool, not pg's globals.
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(PG_INT8_OID, (value: string) => Number(value));
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: options.pgPoolMax ?? 10,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+  });
+  const onPoolError = options.onPoolError;
+  // Without a listener an idle connection's error would crash the process; the pool drops that
+  // connection itself and the next query opens a new one.
+  pool.on('error', (error) => onPoolError?.(error));
+  const dialect = new PostgresDialect({
+    pool,
+    ...(schema === undefined
+      ? {}
+      : {
+          onCreateConnection: async (connection) => {
+            await connection.executeQuery(CompiledQuery.raw(`set search_path to ${schema}`));
+          },
+        }),
+  });
+  const db = new Kysely<Database>({ dialect });
+  if (schema !== undefined) {
+    try {
+      await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+  }
+  return handle(db, 'postgres');
+}
+
+function handle(db: Kysely<Database>, dialect: StoreDialect): StoreDatabase {
+  return {
+    db,
+    dialect,
+    close: () => db.destroy(),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+  };
+}

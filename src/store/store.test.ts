@@ -1,0 +1,587 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { isHubError, type HubErrorCode } from '../errors/index.js';
+import {
+  aclBits,
+  createDatabase,
+  createRepositories,
+  migrateToLatest,
+  type AclPrincipal,
+  type Repositories,
+  type StoreDatabase,
+} from './index.js';
+
+/** One database the whole suite runs against. */
+interface Target {
+  name: 'sqlite' | 'postgres';
+  skip: boolean;
+  open(): Promise<StoreDatabase>;
+  cleanup(store: StoreDatabase): Promise<void>;
+}
+
+const postgresUrl = inject('postgresUrl');
+const sqliteDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-store-'));
+const pgSchema = `store_test_${randomBytes(6).toString('hex')}`;
+
+const targets: Target[] = [
+  {
+    name: 'sqlite',
+    skip: false,
+    // A missing parent directory is part of the test: createDatabase must make it.
+    open: () => createDatabase({ sqlitePath: path.join(sqliteDir, 'nested', 'hub.db') }),
+    cleanup: async (store) => {
+      await store.close();
+      rmSync(sqliteDir, { recursive: true, force: true });
+    },
+  },
+  {
+    name: 'postgres',
+    skip: postgresUrl === '',
+    open: () => createDatabase({ databaseUrl: postgresUrl, sqlitePath: 'unused.db', pgSchema }),
+    cleanup: async (store) => {
+      try {
+        await sql`drop schema if exists ${sql.id(pgSchema)} cascade`.execute(store.db);
+      } finally {
+        await store.close();
+      }
+    },
+  },
+];
+
+/** A clock the tests move by hand. */
+const clock = { ms: 1_700_000_000_000, now: () => clock.ms, tick: (by = 1) => (clock.ms += by) };
+
+let counter = 0;
+/** A name no other test in this run uses. */
+const unique = (prefix: string): string => `${prefix}${++counter}x${randomBytes(3).toString('hex')}`;
+
+async function expectHubError(promise: Promise<unknown>, code: HubErrorCode): Promise<void> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isHubError(error, code), `expected ${code}, got ${String(error)}`).toBe(true);
+}
+
+describe('createDatabase', () => {
+  it('refuses a URL that is neither empty nor PostgreSQL', async () => {
+    await expectHubError(
+      createDatabase({ databaseUrl: 'mysql://x', sqlitePath: 'x.db' }),
+      'HUB_ERR_CONFIG_INVALID',
+    );
+  });
+  it('refuses a schema name that would need quoting', async () => {
+    const url = 'postgres://nobody@127.0.0.1:1/none';
+    await expectHubError(
+      createDatabase({ databaseUrl: url, sqlitePath: 'x.db', pgSchema: 'a"; drop' }),
+      'HUB_ERR_CONFIG_INVALID',
+    );
+  });
+});
+
+for (const target of targets) {
+  describe.skipIf(target.skip)(`store on ${target.name}`, () => {
+    let store: StoreDatabase;
+    let repos: Repositories;
+    let firstMigration: string[];
+
+    beforeAll(async () => {
+      store = await target.open();
+      firstMigration = await migrateToLatest(store.db);
+      repos = createRepositories({ db: store.db, clock });
+    });
+    afterAll(async () => {
+      if (store !== undefined) await target.cleanup(store);
+    });
+
+    const newUser = (email = `${unique('u')}@example.com`) =>
+      repos.users.create({ email, passwordHash: 'h' });
+
+    describe('database and migrations', () => {
+      it('opens the right dialect and answers a ping', async () => {
+        expect(store.dialect).toBe(target.name);
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('applies the initial migration once, and nothing the second time', async () => {
+        expect(firstMigration).toEqual(['0001_initial']);
+        expect(await migrateToLatest(store.db)).toEqual([]);
+      });
+
+      it.runIf(target.name === 'sqlite')(
+        'creates the directory and uses WAL with foreign keys on',
+        async () => {
+          expect(existsSync(path.join(sqliteDir, 'nested', 'hub.db'))).toBe(true);
+          const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+          expect(mode.rows[0]?.journal_mode).toBe('wal');
+          const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(store.db);
+          expect(fk.rows[0]?.foreign_keys).toBe(1);
+        },
+      );
+
+      it.runIf(target.name === 'postgres')('migrates a second schema on its own', async () => {
+        const other = `${pgSchema}_b`;
+        const second = await createDatabase({
+          databaseUrl: postgresUrl,
+          sqlitePath: 'unused.db',
+          pgSchema: other,
+        });
+        try {
+          expect(await migrateToLatest(second.db)).toEqual(['0001_initial']);
+        } finally {
+          await sql`drop schema if exists ${sql.id(other)} cascade`.execute(second.db);
+          await second.close();
+        }
+      });
+    });
+
+    describe('users', () => {
+      it('creates and finds users, email case-insensitively, with numeric timestamps', async () => {
+        const email = `${unique('Mixed')}@Example.COM`;
+        const user = await repos.users.create({ email, passwordHash: 'hash', role: 'ADMIN' });
+        expect(user).toMatchObject({ email: email.toLowerCase(), passwordHash: 'hash', role: 'ADMIN' });
+        expect(user.createdAt).toBe(clock.ms);
+        expect(typeof user.createdAt).toBe('number');
+        expect(await repos.users.findById(user.id)).toEqual(user);
+        expect(await repos.users.findByEmail(email.toUpperCase())).toEqual(user);
+        expect(await repos.users.findById('missing')).toBeNull();
+        expect(await repos.users.findByEmail('missing@example.com')).toBeNull();
+        expect((await repos.users.create({ email: `${unique('d')}@x.io` })).role).toBe('USER');
+      });
+
+      it('refuses a second user with the same email in another case', async () => {
+        const email = `${unique('dup')}@example.com`;
+        await repos.users.create({ email });
+        await expectHubError(repos.users.create({ email: email.toUpperCase() }), 'HUB_ERR_USER_EXISTS');
+      });
+
+      it('lists users by email and updates password and role', async () => {
+        const user = await newUser();
+        const listed = await repos.users.list();
+        expect(listed.map((u) => u.email)).toEqual([...listed.map((u) => u.email)].sort());
+        expect(listed.map((u) => u.id)).toContain(user.id);
+        clock.tick(10);
+        const withPassword = await repos.users.setPassword(user.id, 'new-hash');
+        expect(withPassword).toMatchObject({
+          passwordHash: 'new-hash',
+          updatedAt: clock.ms,
+          createdAt: user.createdAt,
+        });
+        expect((await repos.users.setPassword(user.id, null))?.passwordHash).toBeNull();
+        expect((await repos.users.setRole(user.id, 'ADMIN'))?.role).toBe('ADMIN');
+        expect(await repos.users.setRole('missing', 'ADMIN')).toBeNull();
+        expect(await repos.users.setPassword('missing', 'x')).toBeNull();
+      });
+
+      it('upserts external users: created once without a password, then found by id or email', async () => {
+        const id = unique('jwt-sub-');
+        const email = `${unique('ext')}@example.com`;
+        const [a, b] = await Promise.all([
+          repos.users.upsertExternal({ id, email }),
+          repos.users.upsertExternal({ id, email }),
+        ]);
+        expect(a).toEqual(b);
+        expect(a).toMatchObject({ id, email, passwordHash: null, role: 'USER' });
+        expect(await repos.users.upsertExternal({ email: email.toUpperCase() })).toEqual(a);
+        const local = await newUser();
+        const found = await repos.users.upsertExternal({
+          id: unique('other-'),
+          email: local.email,
+          role: 'ADMIN',
+        });
+        expect(found).toEqual(local);
+      });
+    });
+
+    describe('servers', () => {
+      it('creates and finds servers by name in any case and by id', async () => {
+        const owner = await newUser();
+        const name = unique('MyServer');
+        const server = await repos.servers.create({
+          name,
+          ownerId: owner.id,
+          config: { url: 'https://x' },
+          secrets: 'enc',
+        });
+        expect(server).toMatchObject({
+          name,
+          ownerId: owner.id,
+          config: { url: 'https://x' },
+          secrets: 'enc',
+        });
+        expect(await repos.servers.findByName(name.toUpperCase())).toEqual(server);
+        expect(await repos.servers.findById(server.id)).toEqual(server);
+        expect(await repos.servers.findByName('missing')).toBeNull();
+        expect(await repos.servers.listNames()).toContain(name);
+      });
+
+      it('refuses a duplicate name in another case, and an unknown owner', async () => {
+        const owner = await newUser();
+        const name = unique('dup');
+        await repos.servers.create({ name, ownerId: owner.id, config: {} });
+        await expectHubError(
+          repos.servers.create({ name: name.toUpperCase(), ownerId: owner.id, config: {} }),
+          'HUB_ERR_CONFLICT',
+        );
+        await expectHubError(
+          repos.servers.create({ name: unique('s'), ownerId: 'nobody', config: {} }),
+          'HUB_ERR_USER_NOT_FOUND',
+        );
+      });
+
+      it('pages through a search with a keyset cursor, in name order regardless of case', async () => {
+        const owner = await newUser();
+        const tag = unique('page');
+        const names = ['d', 'B', 'a', 'C', 'e'].map((letter) => `${tag}-${letter}`);
+        for (const name of names) await repos.servers.create({ name, ownerId: owner.id, config: {} });
+        const seen: string[] = [];
+        let after: string | undefined;
+        let pages = 0;
+        do {
+          const page = await repos.servers.list({ search: tag.toUpperCase(), limit: 2, after });
+          seen.push(...page.servers.map((s) => s.name));
+          after = page.nextCursor ?? undefined;
+          pages += 1;
+        } while (after !== undefined);
+        expect(seen).toEqual([`${tag}-a`, `${tag}-B`, `${tag}-C`, `${tag}-d`, `${tag}-e`]);
+        expect(pages).toBe(3);
+        const exact = await repos.servers.list({ search: tag, limit: 5 });
+        expect(exact.nextCursor).toBeNull();
+      });
+
+      it('searches titles, escapes LIKE wildcards and filters by ids', async () => {
+        const owner = await newUser();
+        const tag = unique('t');
+        const titled = await repos.servers.create({
+          name: `${tag}-one`,
+          ownerId: owner.id,
+          config: { title: `Weather 50% ${tag}` },
+        });
+        const plain = await repos.servers.create({ name: `${tag}_two`, ownerId: owner.id, config: {} });
+        const search = async (text: string, ids?: string[]) =>
+          (await repos.servers.list({ search: text, ids })).servers.map((s) => s.id);
+        expect(await search(`WEATHER 50% ${tag}`)).toEqual([titled.id]);
+        expect(await search(`r 5_% ${tag}`)).toEqual([]);
+        expect(await search(`${tag}_`)).toEqual([plain.id]);
+        expect(await search(tag, [plain.id])).toEqual([plain.id]);
+        expect(await search(tag, [])).toEqual([]);
+      });
+
+      it('updates config and secrets, and deletes a server with its ACL entries', async () => {
+        const owner = await newUser();
+        const name = unique('upd');
+        const created = await repos.servers.create({
+          name,
+          ownerId: owner.id,
+          config: { a: 1 },
+          secrets: 's1',
+        });
+        clock.tick(5);
+        const titled = await repos.servers.update(name.toUpperCase(), {
+          config: { title: `Renamed ${name}` },
+        });
+        expect(titled).toMatchObject({
+          config: { title: `Renamed ${name}` },
+          secrets: 's1',
+          updatedAt: clock.ms,
+        });
+        expect((await repos.servers.list({ search: `renamed ${name}` })).servers.map((s) => s.id)).toEqual([
+          created.id,
+        ]);
+        expect((await repos.servers.update(name, { secrets: null }))?.secrets).toBeNull();
+        expect(await repos.servers.update('missing', { secrets: 'x' })).toBeNull();
+        await repos.acl.grant({
+          resourceId: created.id,
+          principal: { type: 'public' },
+          permBits: 1,
+          grantedBy: owner.id,
+        });
+        expect(await repos.servers.delete(name)).toBe(true);
+        expect(await repos.servers.findByName(name)).toBeNull();
+        expect(await repos.acl.listForResource(created.id)).toEqual([]);
+        expect(await repos.servers.delete(name)).toBe(false);
+      });
+    });
+
+    describe('acl', () => {
+      const { VIEW, EDIT, DELETE, SHARE } = aclBits;
+
+      it('grants as an upsert, lists users then groups then public, and revokes', async () => {
+        const resourceId = unique('res');
+        const user: AclPrincipal = { type: 'user', id: 'u1' };
+        await repos.acl.grant({ resourceId, principal: { type: 'public' }, permBits: VIEW, grantedBy: null });
+        await repos.acl.grant({
+          resourceId,
+          principal: { type: 'group', id: 'g1' },
+          permBits: VIEW,
+          grantedBy: 'admin',
+        });
+        await repos.acl.grant({ resourceId, principal: user, permBits: VIEW, grantedBy: 'admin' });
+        const regranted = await repos.acl.grant({
+          resourceId,
+          principal: user,
+          permBits: VIEW | EDIT,
+          grantedBy: 'owner',
+        });
+        expect(regranted).toMatchObject({
+          resourceType: 'mcp_server',
+          principal: user,
+          permBits: VIEW | EDIT,
+          grantedBy: 'owner',
+        });
+        const entries = await repos.acl.listForResource(resourceId);
+        expect(entries.map((e) => [e.principal.type, e.permBits])).toEqual([
+          ['user', VIEW | EDIT],
+          ['group', VIEW],
+          ['public', VIEW],
+        ]);
+        expect(await repos.acl.revoke(resourceId, { type: 'public' })).toBe(true);
+        expect(await repos.acl.revoke(resourceId, { type: 'public' })).toBe(false);
+        expect(await repos.acl.deleteForResource(resourceId)).toBe(2);
+        expect(await repos.acl.listForResource(resourceId)).toEqual([]);
+      });
+
+      it('ORs the bits of the user, their groups and the public', async () => {
+        const resourceId = unique('res');
+        const grant = (principal: AclPrincipal, permBits: number) =>
+          repos.acl.grant({ resourceId, principal, permBits, grantedBy: null });
+        await grant({ type: 'user', id: 'alice' }, EDIT);
+        await grant({ type: 'group', id: 'g-ops' }, DELETE);
+        await grant({ type: 'group', id: 'g-other' }, SHARE);
+        await grant({ type: 'public' }, VIEW);
+        expect(await repos.acl.effectiveBits(resourceId, 'alice', ['g-ops'])).toBe(VIEW | EDIT | DELETE);
+        expect(await repos.acl.effectiveBits(resourceId, 'alice', [])).toBe(VIEW | EDIT);
+        expect(await repos.acl.effectiveBits(resourceId, 'bob', ['g-other', 'g-ops'])).toBe(
+          VIEW | DELETE | SHARE,
+        );
+        expect(await repos.acl.effectiveBits(resourceId, 'bob', [])).toBe(VIEW);
+        expect(await repos.acl.effectiveBits(unique('none'), 'alice', ['g-ops'])).toBe(0);
+      });
+
+      it('lists the resources where a user holds a bit', async () => {
+        const user = unique('viewer');
+        const [own, viaGroup, editOnly] = [unique('r1'), unique('r2'), unique('r3')];
+        await repos.acl.grant({
+          resourceId: own,
+          principal: { type: 'user', id: user },
+          permBits: VIEW | EDIT,
+          grantedBy: null,
+        });
+        await repos.acl.grant({
+          resourceId: viaGroup,
+          principal: { type: 'group', id: `${user}-g` },
+          permBits: VIEW,
+          grantedBy: null,
+        });
+        await repos.acl.grant({
+          resourceId: editOnly,
+          principal: { type: 'user', id: user },
+          permBits: EDIT,
+          grantedBy: null,
+        });
+        const visible = await repos.acl.listResourcesVisibleTo(user, [`${user}-g`], VIEW);
+        expect(visible).toEqual(expect.arrayContaining([own, viaGroup]));
+        expect(visible).not.toContain(editOnly);
+        expect(visible).toEqual([...visible].sort());
+        expect(await repos.acl.listResourcesVisibleTo(user, [], EDIT)).toEqual(
+          expect.arrayContaining([own, editOnly]),
+        );
+        expect(await repos.acl.listResourcesVisibleTo(user, [], SHARE)).not.toContain(own);
+      });
+
+      it('replaces a whole list atomically and keeps the old list when the new one is invalid', async () => {
+        const resourceId = unique('res');
+        await repos.acl.grant({
+          resourceId,
+          principal: { type: 'user', id: 'old' },
+          permBits: VIEW,
+          grantedBy: null,
+        });
+        const replaced = await repos.acl.replaceForResource(
+          resourceId,
+          [
+            { principal: { type: 'public' }, permBits: VIEW },
+            { principal: { type: 'user', id: 'new' }, permBits: VIEW | SHARE },
+          ],
+          'admin',
+        );
+        expect(replaced.map((e) => e.principal)).toEqual([{ type: 'user', id: 'new' }, { type: 'public' }]);
+        const duplicate = { principal: { type: 'user', id: 'x' } as const, permBits: VIEW };
+        await expectHubError(
+          repos.acl.replaceForResource(resourceId, [duplicate, duplicate], 'admin'),
+          'HUB_ERR_BAD_REQUEST',
+        );
+        expect(await repos.acl.listForResource(resourceId)).toEqual(replaced);
+        expect(await repos.acl.replaceForResource(resourceId, [], 'admin')).toEqual([]);
+      });
+
+      it('rolls back every write of a failed transaction', async () => {
+        const resourceId = unique('res');
+        const failing = repos.transaction(async (tx) => {
+          await tx.acl.grant({ resourceId, principal: { type: 'public' }, permBits: VIEW, grantedBy: null });
+          await tx.acl.replaceForResource(
+            resourceId,
+            [{ principal: { type: 'user', id: 'a' }, permBits: EDIT }],
+            null,
+          );
+          throw new Error('boom');
+        });
+        await expect(failing).rejects.toThrow('boom');
+        expect(await repos.acl.listForResource(resourceId)).toEqual([]);
+      });
+    });
+
+    describe('credentials', () => {
+      const key = (userId: string, serverName: string) => ({
+        userId,
+        serverName,
+        kind: 'oauth_tokens' as const,
+      });
+
+      it('upserts atomically: two puts leave one row, and the last one wins', async () => {
+        const k = key(unique('user'), unique('srv'));
+        const first = await repos.credentials.put({ ...k, keyId: 'k1', ciphertext: 'c1', expiresAt: 100 });
+        clock.tick(3);
+        const second = await repos.credentials.put({ ...k, keyId: 'k2', ciphertext: 'c2' });
+        expect(second).toMatchObject({ id: first.id, createdAt: first.createdAt, updatedAt: clock.ms });
+        expect(await repos.credentials.get(k)).toMatchObject({
+          keyId: 'k2',
+          ciphertext: 'c2',
+          expiresAt: null,
+          issuer: '',
+        });
+        await Promise.all(
+          ['c3', 'c4', 'c5'].map((ciphertext) => repos.credentials.put({ ...k, keyId: 'k3', ciphertext })),
+        );
+        const listed = await repos.credentials.listForUser(k.userId);
+        expect(listed).toHaveLength(1);
+        expect(['c3', 'c4', 'c5']).toContain((await repos.credentials.get(k))?.ciphertext);
+      });
+
+      it('keeps issuers and kinds apart, and lists metadata without ciphertext', async () => {
+        const userId = unique('user');
+        const serverName = unique('srv');
+        await repos.credentials.put({ ...key(userId, serverName), keyId: 'k', ciphertext: 'plain' });
+        await repos.credentials.put({
+          ...key(userId, serverName),
+          issuer: 'https://as',
+          keyId: 'k',
+          ciphertext: 'iss',
+        });
+        await repos.credentials.put({
+          userId,
+          serverName,
+          kind: 'user_vars',
+          keyId: 'k',
+          ciphertext: 'vars',
+        });
+        expect(
+          (await repos.credentials.get({ ...key(userId, serverName), issuer: 'https://as' }))?.ciphertext,
+        ).toBe('iss');
+        const listed = await repos.credentials.listForUser(userId);
+        expect(listed.map((c) => [c.kind, c.issuer])).toEqual([
+          ['oauth_tokens', ''],
+          ['oauth_tokens', 'https://as'],
+          ['user_vars', ''],
+        ]);
+        for (const item of listed) expect(item).not.toHaveProperty('ciphertext');
+        expect(await repos.credentials.get(key(userId, 'missing'))).toBeNull();
+      });
+
+      it('deletes one credential, one user-server pair, or a server for everyone', async () => {
+        const [alice, bob, system] = [unique('alice'), unique('bob'), 'system'];
+        const [s1, s2] = [unique('s1'), unique('s2')];
+        for (const userId of [alice, bob, system]) {
+          for (const serverName of [s1, s2])
+            await repos.credentials.put({ ...key(userId, serverName), keyId: 'k', ciphertext: 'c' });
+        }
+        expect(await repos.credentials.delete(key(alice, s1))).toBe(true);
+        expect(await repos.credentials.delete(key(alice, s1))).toBe(false);
+        await repos.credentials.put({
+          userId: bob,
+          serverName: s1,
+          kind: 'api_key',
+          keyId: 'k',
+          ciphertext: 'c',
+        });
+        expect(await repos.credentials.deleteForUserServer(bob, s1)).toBe(2);
+        expect(await repos.credentials.deleteForServer(s2)).toBe(3);
+        expect((await repos.credentials.listForUser(system)).map((c) => c.serverName)).toContain(s1);
+        expect(await repos.credentials.listForUser(alice)).toEqual([]);
+      });
+    });
+
+    describe('audit', () => {
+      it('records events and pages newest first, ties in one millisecond included', async () => {
+        clock.tick(1000);
+        const recorded = [];
+        for (let i = 0; i < 5; i += 1) {
+          if (i !== 2) clock.tick();
+          recorded.push(
+            await repos.audit.record({
+              actorId: 'u1',
+              action: 'server.create',
+              targetId: `t${i}`,
+              details: { i },
+            }),
+          );
+        }
+        expect(recorded[0]).toMatchObject({
+          actorId: 'u1',
+          targetType: null,
+          targetId: 't0',
+          details: { i: 0 },
+        });
+        const seen: string[] = [];
+        let after: string | undefined;
+        do {
+          const page = await repos.audit.list({ limit: 2, after });
+          seen.push(...page.events.map((e) => e.id));
+          after = page.nextCursor ?? undefined;
+        } while (after !== undefined);
+        const newestFirst = [...recorded]
+          .sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1))
+          .map((e) => e.id);
+        expect(seen).toEqual(newestFirst);
+        clock.tick();
+        const system = await repos.audit.record({ actorId: null, action: 'hub.start' });
+        expect(system.details).toEqual({});
+        expect((await repos.audit.list({ limit: 1 })).events[0]?.id).toBe(system.id);
+        await expectHubError(repos.audit.list({ after: 'not-a-cursor' }), 'HUB_ERR_BAD_REQUEST');
+      });
+    });
+
+    describe('groups', () => {
+      it('manages groups and memberships, and a deleted group loses its ACL entries', async () => {
+        const user = await newUser();
+        const name = unique('team');
+        const group = await repos.groups.create(name);
+        await expectHubError(repos.groups.create(name), 'HUB_ERR_CONFLICT');
+        expect(await repos.groups.findByName(name)).toEqual(group);
+        expect(await repos.groups.findByName('missing')).toBeNull();
+        await repos.groups.addMember(group.id, user.id);
+        await repos.groups.addMember(group.id, user.id);
+        await expectHubError(repos.groups.addMember(group.id, 'nobody'), 'HUB_ERR_NOT_FOUND');
+        expect(await repos.groups.listGroupIdsForUser(user.id)).toEqual([group.id]);
+        expect(await repos.groups.removeMember(group.id, user.id)).toBe(true);
+        expect(await repos.groups.removeMember(group.id, user.id)).toBe(false);
+        await repos.groups.addMember(group.id, user.id);
+        const resourceId = unique('res');
+        await repos.acl.grant({
+          resourceId,
+          principal: { type: 'group', id: group.id },
+          permBits: 1,
+          grantedBy: null,
+        });
+        expect(await repos.groups.delete(group.id)).toBe(true);
+        expect(await repos.groups.delete(group.id)).toBe(false);
+        expect(await repos.groups.listGroupIdsForUser(user.id)).toEqual([]);
+        expect(await repos.acl.listForResource(resourceId)).toEqual([]);
+      });
+    });
+  });
+}
