@@ -1,0 +1,10 @@
+export {
+  createCipherKeyring,
+  credentialsKeyId,
+  keyringFromCredentialsKey,
+  parseCredentialsKey,
+  type CipherKey,
+  type CipherKeyring,
+  type CipherKeyringOptions,
+  type CredentialsKeyringOptions,
+} from './crypto.js';

@@ -1,0 +1,34 @@
+import type { Clock, Random } from '../core/index.js';
+import type { KvErrorReporter } from './errors.js';
+import { createMemoryKv } from './memory-kv.js';
+import { createRedisKv } from './redis-kv.js';
+import type { Kv } from './types.js';
+
+/** Options for {@link createKv}. */
+export interface CreateKvOptions {
+  /** When set, state is shared through Redis; otherwise it lives in this process only. */
+  redisUrl?: string;
+  /** Prefix for Redis keys and channels; default `sb:`. Unused in memory. */
+  keyPrefix?: string;
+  /** Judges expiry in memory; Redis expires keys on its own clock. */
+  clock: Clock;
+  random?: Random;
+  /** Receives failures the store swallowed (connection drops, handler errors); wire it to the logger. */
+  onError?: KvErrorReporter;
+}
+
+/** Picks the store: Redis when a URL is configured (several instances), memory otherwise. */
+export function createKv(options: CreateKvOptions): Kv {
+  const shared = {
+    ...(options.random === undefined ? {} : { random: options.random }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  };
+  if (options.redisUrl !== undefined) {
+    return createRedisKv({
+      url: options.redisUrl,
+      ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+      ...shared,
+    });
+  }
+  return createMemoryKv({ clock: options.clock, ...shared });
+}

@@ -1,0 +1,12 @@
+export type {
+  Kv,
+  KvLock,
+  KvMessageHandler,
+  KvSetOptions,
+  KvUnsubscribe,
+  KvWithLockOptions,
+} from './types.js';
+export type { KvErrorReporter, KvErrorSource } from './errors.js';
+export { createMemoryKv, type MemoryKvOptions } from './memory-kv.js';
+export { createRedisKv, type RedisKvOptions } from './redis-kv.js';
+export { createKv, type CreateKvOptions } from './create-kv.js';

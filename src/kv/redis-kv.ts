@@ -1,0 +1,221 @@
+import { Redis } from 'ioredis';
+import { systemRandom, type Random } from '../core/index.js';
+import { HubError } from '../errors/index.js';
+import {
+  checkTtlMs,
+  deliverSafely,
+  ignoreKvError,
+  type KvErrorReporter,
+  type KvErrorSource,
+} from './errors.js';
+import { lockKey, lockReleasedChannel, newLockToken, runWithLock } from './locking.js';
+import type { Kv, KvLock, KvMessageHandler, KvUnsubscribe } from './types.js';
+
+/** Options for {@link createRedisKv}. Expiry runs on the Redis server's clock, so none is injected. */
+export interface RedisKvOptions {
+  /** `redis://` or `rediss://` URL. */
+  url: string;
+  /** Prepended to every key and channel, so several hubs (or test files) can share one Redis; default `sb:`. */
+  keyPrefix?: string;
+  /** Source of lock tokens. */
+  random?: Random;
+  /** Every command fails after this long instead of queueing forever while Redis is away; default 5 s. */
+  commandTimeoutMs?: number;
+  /** Re-try interval of `withLock` while waiting on a lock that may expire silently; default 50 ms. */
+  lockPollMs?: number;
+  /** Receives connection errors (which would otherwise crash the process), handler errors and lock clean-up failures. */
+  onError?: KvErrorReporter;
+}
+
+// Compare-and-delete: only the token holder may free the lock, and waiters hear of it at once.
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], '')
+  return 1
+end
+return 0`;
+
+// Compare-and-expire: a holder whose lock already passed to someone else must not prolong it.
+const EXTEND_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
+interface Subscription {
+  handler: KvMessageHandler;
+  active: boolean;
+}
+
+interface ChannelState {
+  subscriptions: Set<Subscription>;
+  /** Settles when Redis confirmed SUBSCRIBE; later subscribers to the channel wait on it too. */
+  ready: Promise<void>;
+}
+
+/**
+ * The shared store for several instances. Commands use one connection; subscriptions use a second,
+ * opened on first subscribe, because a Redis connection in subscriber mode cannot run commands.
+ */
+export function createRedisKv(options: RedisKvOptions): Kv {
+  const prefix = options.keyPrefix ?? 'sb:';
+  const random = options.random ?? systemRandom;
+  const onError = options.onError ?? ignoreKvError;
+  const commandTimeout = options.commandTimeoutMs ?? 5_000;
+  const channels = new Map<string, ChannelState>();
+  let closed = false;
+  const closing = new AbortController();
+  const lockWait = { pollMs: options.lockPollMs ?? 50, onError, closed: closing.signal };
+
+  const connect = (source: KvErrorSource): Redis => {
+    const connection = new Redis(options.url, { commandTimeout });
+    // Without a listener an 'error' event would be thrown and take the process down.
+    connection.on('error', (error: unknown) => onError(error, source));
+    return connection;
+  };
+
+  const commands = connect('connection');
+  let subscriber: Redis | undefined;
+
+  const open = (): Redis => {
+    if (closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
+    return commands;
+  };
+
+  const subscriberConnection = (): Redis => {
+    open();
+    if (!subscriber) {
+      subscriber = connect('subscriber-connection');
+      subscriber.on('message', (channel: string, message: string) => {
+        const state = channels.get(channel);
+        if (!state) return;
+        // A snapshot: subscriptions added by a handler start with the next message.
+        for (const subscription of [...state.subscriptions]) {
+          if (subscription.active) deliverSafely(subscription.handler, message, onError);
+        }
+      });
+    }
+    return subscriber;
+  };
+
+  const heldLock = (name: string, token: string): KvLock => {
+    const key = prefix + lockKey(name);
+    return {
+      name,
+      release: async () => {
+        const result = await open().eval(RELEASE_SCRIPT, 1, key, token, prefix + lockReleasedChannel(name));
+        return result === 1;
+      },
+      extend: async (ttlMs) => {
+        const result = await open().eval(EXTEND_SCRIPT, 1, key, token, String(checkTtlMs(ttlMs)));
+        return result === 1;
+      },
+    };
+  };
+
+  const setIfAbsent = async (key: string, value: string, ttlMs: number | undefined): Promise<boolean> => {
+    const connection = open();
+    const reply =
+      ttlMs === undefined
+        ? await connection.set(prefix + key, value, 'NX')
+        : await connection.set(prefix + key, value, 'PX', checkTtlMs(ttlMs), 'NX');
+    return reply === 'OK';
+  };
+
+  const subscribe = async (channel: string, handler: KvMessageHandler): Promise<KvUnsubscribe> => {
+    const connection = subscriberConnection();
+    const fullChannel = prefix + channel;
+    const subscription: Subscription = { handler, active: true };
+    let state = channels.get(fullChannel);
+    if (!state) {
+      const ready = connection.subscribe(fullChannel).then(() => undefined);
+      const created: ChannelState = { subscriptions: new Set(), ready };
+      // A failed SUBSCRIBE must not stay cached: the next subscriber should try again.
+      ready.catch(() => {
+        if (channels.get(fullChannel) === created) channels.delete(fullChannel);
+      });
+      channels.set(fullChannel, created);
+      state = created;
+    }
+    const owner = state;
+    owner.subscriptions.add(subscription);
+    try {
+      await owner.ready;
+    } catch (error) {
+      subscription.active = false;
+      owner.subscriptions.delete(subscription);
+      throw error;
+    }
+    return async () => {
+      if (!subscription.active) return;
+      subscription.active = false;
+      owner.subscriptions.delete(subscription);
+      if (owner.subscriptions.size === 0 && channels.get(fullChannel) === owner) {
+        channels.delete(fullChannel);
+        // Commands on one connection run in order, so a later SUBSCRIBE to this channel still wins.
+        if (!closed) await connection.unsubscribe(fullChannel);
+      }
+    };
+  };
+
+  const kv: Kv = {
+    get: async (key) => open().get(prefix + key),
+
+    set: async (key, value, opts) => {
+      const connection = open();
+      if (opts?.ttlMs === undefined) await connection.set(prefix + key, value);
+      else await connection.set(prefix + key, value, 'PX', checkTtlMs(opts.ttlMs));
+    },
+
+    setIfAbsent: async (key, value, opts) => setIfAbsent(key, value, opts?.ttlMs),
+
+    getAndDelete: async (key) => open().getdel(prefix + key),
+
+    delete: async (key) => (await open().del(prefix + key)) > 0,
+
+    publish: async (channel, message) => {
+      await open().publish(prefix + channel, message);
+    },
+
+    subscribe,
+
+    acquireLock: async (name, ttlMs) => {
+      const token = newLockToken(random);
+      return (await setIfAbsent(lockKey(name), token, ttlMs)) ? heldLock(name, token) : null;
+    },
+
+    withLock: (name, opts, fn) => runWithLock(kv, lockWait, name, opts, fn),
+
+    ping: async () => {
+      await open().ping();
+    },
+
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      closing.abort();
+      for (const state of channels.values()) {
+        for (const subscription of state.subscriptions) subscription.active = false;
+      }
+      channels.clear();
+      const connections = subscriber ? [commands, subscriber] : [commands];
+      await Promise.all(connections.map(shutDown));
+    },
+  };
+  return kv;
+}
+
+/** QUIT lets queued replies arrive; a connection that is not up has nothing to flush, so just drop it. */
+async function shutDown(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return;
+  if (connection.status !== 'ready') {
+    connection.disconnect();
+    return;
+  }
+  try {
+    await connection.quit();
+  } catch {
+    connection.disconnect();
+  }
+}
