@@ -29,6 +29,8 @@ export interface AppDeps {
     trustProxy: boolean;
     /** Secret for signed cookies. */
     cookieSecret: string;
+    /** Login attempts per client address per minute (default 10). */
+    loginAttemptsPerMinute?: number;
   };
 }
 
@@ -40,8 +42,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.settings.bodyLimit,
     trustProxy: deps.settings.trustProxy,
     genReqId: () => randomUUID(),
-    // Keep the raw URL out of Fastify's own request logs; the serializer logs the path only.
-    disableRequestLogging: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
   });
@@ -65,6 +65,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes, { metrics: deps.metrics, checks: deps.readiness });
-  await app.register(authRoutes, { identity: deps.identity });
+  await app.register(authRoutes, {
+    identity: deps.identity,
+    loginAttemptsPerMinute: deps.settings.loginAttemptsPerMinute ?? 10,
+  });
   return app;
 }

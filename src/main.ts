@@ -26,13 +26,13 @@ const program = new Command('switchboard').description('A multi-user hub for MCP
 program
   .command('serve', { isDefault: true })
   .description('run the hub')
-  .action(async () => serve(config()));
+  .action(async () => serve(await config()));
 
 program
   .command('migrate')
   .description('apply database migrations')
   .action(async () => {
-    const env = config().env;
+    const env = (await config()).env;
     const database = await createDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'switchboard.db') });
     try {
       const applied = await migrateToLatest(database.db);
@@ -51,7 +51,7 @@ users
   .action(async (email: string, opts: { role: 'USER' | 'ADMIN'; passwordStdin?: boolean }) => {
     const password = opts.passwordStdin ? await readStdin() : undefined;
     if (password !== undefined && password.length < 8) throw new InvalidArgumentError('password must be at least 8 characters');
-    const ctx = await openAdminContext(config());
+    const ctx = await openAdminContext(await config());
     try {
       const user = await ctx.repos.users.create({
         email,
@@ -67,7 +67,7 @@ users
   .command('list')
   .description('list local users')
   .action(async () => {
-    const ctx = await openAdminContext(config());
+    const ctx = await openAdminContext(await config());
     try {
       for (const u of await ctx.repos.users.list()) {
         console.log(`${u.id}\t${u.email}\t${u.role}\t${u.passwordHash ? 'password' : 'no password'}`);
@@ -82,7 +82,7 @@ program
   .description('print a bearer JWT for a user')
   .option('--ttl <seconds>', 'lifetime in seconds', positiveInt, DEFAULT_TOKEN_TTL_SECONDS)
   .action(async (email: string, opts: { ttl: number }) => {
-    const ctx = await openAdminContext(config());
+    const ctx = await openAdminContext(await config());
     try {
       const user = await ctx.repos.users.findByEmail(email);
       if (!user) {
@@ -101,9 +101,9 @@ program
   .description('configuration tools')
   .command('check [file]')
   .description('validate switchboard.yaml; prints every error with its key path')
-  .action((file: string | undefined) => {
+  .action(async (file: string | undefined) => {
     const target = file ?? process.env.SWITCHBOARD_CONFIG ?? 'switchboard.yaml';
-    const result = checkConfigFile(path.resolve(target), process.env);
+    const result = await checkConfigFile(path.resolve(target), process.env);
     if (result.ok) {
       console.log(`${target}: ok`);
       return;

@@ -44,7 +44,7 @@ describe('token service (HS256)', () => {
 describe('token service (external issuer via JWKS)', () => {
   let server: Server;
   let jwksUrl: string;
-  let privateKey: CryptoKey;
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   let publicPem: string;
 
   beforeAll(async () => {

@@ -26,6 +26,8 @@ export interface CreateHubOptions {
   logger?: Logger;
   /** Skip default process metrics (tests build many hubs in one process). */
   defaultMetrics?: boolean;
+  /** Login attempts per client address per minute (default 10). */
+  loginAttemptsPerMinute?: number;
 }
 
 /**
@@ -92,7 +94,12 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         { name: 'database', check: () => database.ping() },
         { name: 'kv', check: () => kv.ping() },
       ],
-      settings: { bodyLimit: env.bodyLimit, trustProxy: env.trustProxy, cookieSecret: secrets.jwtSecret },
+      settings: {
+        bodyLimit: env.bodyLimit,
+        trustProxy: env.trustProxy,
+        cookieSecret: secrets.jwtSecret,
+        ...(options.loginAttemptsPerMinute ? { loginAttemptsPerMinute: options.loginAttemptsPerMinute } : {}),
+      },
     });
     cleanups.push(() => app.close());
 

@@ -25,10 +25,12 @@ const loginBody = z.object({
 /** Options for {@link authRoutes}. */
 export interface AuthRouteOptions {
   identity: IdentityService;
+  /** Login attempts per client address per minute. */
+  loginAttemptsPerMinute: number;
 }
 
 /** `POST /api/auth/login` and `GET /api/auth/me`. */
-export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, { identity }) => {
+export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, { identity, loginAttemptsPerMinute }) => {
   app.post(
     '/api/auth/login',
     {
@@ -38,7 +40,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, {
         response: { 200: z.object({ token: z.string(), expiresIn: z.number(), user: userSchema }) },
       },
       // Password guessing is slow by scrypt's cost and capped per client here.
-      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: loginAttemptsPerMinute, timeWindow: '1 minute' } },
     },
     async (request) => {
       const { token, expiresIn, identity: who } = await identity.login(request.body.email, request.body.password);
