@@ -1,0 +1,138 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadEnvSettings } from './env-settings.js';
+
+const CWD = path.resolve('/srv/switchboard');
+
+function settings(env: Record<string, string | undefined>) {
+  const result = loadEnvSettings(env, CWD);
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.value;
+}
+
+function issuePaths(env: Record<string, string | undefined>): string[] {
+  const result = loadEnvSettings(env, CWD);
+  return result.ok ? [] : result.issues.map((issue) => issue.path);
+}
+
+describe('loadEnvSettings', () => {
+  it('fills in every default', () => {
+    expect(settings({})).toEqual({
+      port: 3080,
+      host: '127.0.0.1',
+      publicUrl: 'http://127.0.0.1:3080',
+      dataDir: path.join(CWD, 'data'),
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      jwtSecret: undefined,
+      credentialsKey: undefined,
+      logLevel: 'info',
+      nodeEnv: 'development',
+      configPath: path.join(CWD, 'switchboard.yaml'),
+      authJwksUrl: undefined,
+      authIssuer: undefined,
+      authAudience: undefined,
+      bodyLimit: 1048576,
+      trustProxy: false,
+    });
+  });
+
+  it('reads every variable', () => {
+    const key = 'ab'.repeat(32);
+    expect(
+      settings({
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        PUBLIC_URL: 'https://hub.example.com/switchboard/',
+        DATA_DIR: '/var/lib/switchboard',
+        DATABASE_URL: 'postgres://u:p@db:5432/hub',
+        REDIS_URL: 'rediss://cache:6380',
+        JWT_SECRET: 's'.repeat(32),
+        CREDENTIALS_KEY: key,
+        LOG_LEVEL: 'DEBUG',
+        NODE_ENV: 'production',
+        SWITCHBOARD_CONFIG: 'conf/hub.yaml',
+        AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+        AUTH_ISSUER: 'https://idp.example.com/',
+        AUTH_AUDIENCE: 'switchboard',
+        BODY_LIMIT: '2048',
+        TRUST_PROXY: 'true',
+      }),
+    ).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      publicUrl: 'https://hub.example.com/switchboard',
+      dataDir: path.resolve('/var/lib/switchboard'),
+      databaseUrl: 'postgres://u:p@db:5432/hub',
+      redisUrl: 'rediss://cache:6380',
+      jwtSecret: 's'.repeat(32),
+      credentialsKey: key,
+      logLevel: 'debug',
+      nodeEnv: 'production',
+      configPath: path.join(CWD, 'conf', 'hub.yaml'),
+      authJwksUrl: 'https://idp.example.com/.well-known/jwks.json',
+      authIssuer: 'https://idp.example.com/',
+      authAudience: 'switchboard',
+      bodyLimit: 2048,
+      trustProxy: true,
+    });
+  });
+
+  it('derives PUBLIC_URL from HOST and PORT, with a reachable name for wildcard addresses', () => {
+    expect(settings({ HOST: 'hub.lan', PORT: '9000' }).publicUrl).toBe('http://hub.lan:9000');
+    expect(settings({ HOST: '0.0.0.0' }).publicUrl).toBe('http://localhost:3080');
+    expect(settings({ HOST: '::1' }).publicUrl).toBe('http://[::1]:3080');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(settings({ PORT: '', JWT_SECRET: '  ', LOG_LEVEL: '' })).toMatchObject({
+      port: 3080,
+      jwtSecret: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('names every bad variable at once', () => {
+    expect(
+      issuePaths({
+        PORT: '80a',
+        PUBLIC_URL: 'ftp://hub.example.com',
+        DATABASE_URL: 'mysql://db/hub',
+        REDIS_URL: 'localhost:6379',
+        JWT_SECRET: 'short',
+        CREDENTIALS_KEY: 'zz'.repeat(32),
+        LOG_LEVEL: 'verbose',
+        AUTH_JWKS_URL: 'not a url',
+        BODY_LIMIT: '1mb',
+        TRUST_PROXY: 'maybe',
+      }),
+    ).toEqual([
+      'PORT',
+      'PUBLIC_URL',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'JWT_SECRET',
+      'CREDENTIALS_KEY',
+      'LOG_LEVEL',
+      'AUTH_JWKS_URL',
+      'AUTH_ISSUER',
+      'BODY_LIMIT',
+      'TRUST_PROXY',
+    ]);
+  });
+
+  it('refuses out-of-range numbers and unsafe public URLs', () => {
+    expect(issuePaths({ PORT: '65536' })).toEqual(['PORT']);
+    expect(issuePaths({ BODY_LIMIT: '0' })).toEqual(['BODY_LIMIT']);
+    expect(issuePaths({ PUBLIC_URL: 'https://user:pw@hub.example.com' })).toEqual(['PUBLIC_URL']);
+    expect(issuePaths({ PUBLIC_URL: 'https://hub.example.com/?x=1' })).toEqual(['PUBLIC_URL']);
+    expect(issuePaths({ CREDENTIALS_KEY: 'ab'.repeat(31) })).toEqual(['CREDENTIALS_KEY']);
+  });
+
+  it('never puts a secret value in a message', () => {
+    const result = loadEnvSettings({ JWT_SECRET: 'tiny-secret', CREDENTIALS_KEY: 'secret-key-value' }, CWD);
+    const text = JSON.stringify(result);
+    expect(text).not.toContain('tiny-secret');
+    expect(text).not.toContain('secret-key-value');
+  });
+});

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { parseAllowedAddress, parseAllowedDomain } from './allowed-domains.js';
+import { milliseconds } from './schema-primitives.js';
+
+/** Idle connections are closed after 15 minutes unless a server or `mcpSettings` says otherwise. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60 * 1000;
+/**
+ * Connect-and-initialise timeout for servers without their own `initTimeout`. A minute, because a stdio
+ * server started through `npx` downloads its package on first use.
+ */
+export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
+/** How many app-level servers are connected at once during start-up. */
+export const DEFAULT_STARTUP_CONCURRENCY = 4;
+
+const allowedDomainSchema = z.string().superRefine((entry, ctx) => {
+  const parsed = parseAllowedDomain(entry);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
+
+const allowedAddressSchema = z.string().superRefine((entry, ctx) => {
+  const parsed = parseAllowedAddress(entry);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
+
+/**
+ * `mcpSettings`: LibreChat's keys (`allowedDomains`, `allowedAddresses`) unchanged, plus the hub's
+ * connection defaults. The two lists stay absent when not given, because LibreChat gives "not set" its
+ * own meaning (no allowlist) that differs from an empty list.
+ */
+export const mcpSettingsSchema = z.strictObject({
+  allowedDomains: z.array(allowedDomainSchema).optional(),
+  allowedAddresses: z.array(allowedAddressSchema).optional(),
+  /** Close a connection after this long without use, ms; a server's own `idleTimeout` wins. */
+  idleTimeout: milliseconds().default(DEFAULT_IDLE_TIMEOUT_MS),
+  /** Default connect-and-initialise timeout, ms; a server's own `initTimeout` wins. */
+  initTimeout: milliseconds().default(DEFAULT_INIT_TIMEOUT_MS),
+  /** App-level servers connected in parallel at start-up. */
+  startupConcurrency: z.number().int().min(1).max(64).default(DEFAULT_STARTUP_CONCURRENCY),
+});
+
+/** Validated `mcpSettings`, with defaults filled in. */
+export type McpSettings = z.output<typeof mcpSettingsSchema>;
