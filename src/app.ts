@@ -7,11 +7,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { IdentityService } from './auth/index.js';
+import type { UserVarsStore } from './credentials/index.js';
+import type { ServerRegistry } from './registry/index.js';
+import type { ToolCache } from './tools/index.js';
+import type { UpstreamService } from './upstreams/index.js';
 import {
   authRoutes,
   healthRoutes,
   installErrorHandlers,
   installRequestMetrics,
+  mcpAuthValuesRoutes,
+  mcpConnectionRoutes,
+  mcpToolsRoutes,
   type ReadinessCheck,
 } from './http/index.js';
 import type { Logger, Metrics } from './observability/index.js';
@@ -21,6 +28,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   identity: IdentityService;
+  /** The services behind `/api/mcp`. */
+  mcp: { registry: ServerRegistry; upstreams: UpstreamService; userVars: UserVarsStore; tools: ToolCache };
   readiness: ReadinessCheck[];
   settings: {
     /** Largest accepted request body in bytes. */
@@ -69,5 +78,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     identity: deps.identity,
     loginAttemptsPerMinute: deps.settings.loginAttemptsPerMinute ?? 10,
   });
+  const mcp = { identity: deps.identity, ...deps.mcp };
+  await app.register(mcpToolsRoutes, mcp);
+  await app.register(mcpConnectionRoutes, mcp);
+  await app.register(mcpAuthValuesRoutes, mcp);
   return app;
 }

@@ -4,7 +4,14 @@ import { buildApp } from '../app.js';
 import { createIdentityService, createTokenService, type IdentityService } from '../auth/index.js';
 import type { HubConfig } from '../config/index.js';
 import { systemClock, type Clock } from '../core/index.js';
+import { ConnectionPool } from '../connections/index.js';
+import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
+import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
+import { createServerRegistry } from '../registry/index.js';
+import { createToolCache } from '../tools/index.js';
+import { connectAtStartup, createUpstreamService, type StartupConnector } from '../upstreams/index.js';
+import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
@@ -17,6 +24,9 @@ export interface Hub {
   repos: Repositories;
   kv: Kv;
   identity: IdentityService;
+  pool: ConnectionPool;
+  /** The start-up connection pass over app-level servers (tests await its `firstPass`). */
+  startup: StartupConnector;
   close(): Promise<void>;
 }
 
@@ -28,6 +38,8 @@ export interface CreateHubOptions {
   defaultMetrics?: boolean;
   /** Login attempts per client address per minute (default 10). */
   loginAttemptsPerMinute?: number;
+  /** The environment stdio children may take PATH and HOME from; default `process.env`. */
+  hostEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -86,10 +98,24 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     const identity = createIdentityService({ tokens, users: repos.users, roles: config.roles, clock });
 
+    const key = parseCredentialsKey(secrets.credentialsKey);
+    if (!key.ok) throw new HubError('HUB_ERR_CONFIG_INVALID', { message: key.message });
+    const keyring = keyringFromCredentialsKey(key.value);
+    const userVars = createUserVarsStore({ credentials: repos.credentials, keyring });
+    const registry = createServerRegistry(config);
+    const tools = createToolCache(kv);
+    // stdio children get only PATH, HOME and locale from this environment (never the hub's secrets).
+    const pool = new ConnectionPool({ logger, clock, hostEnv: options.hostEnv ?? process.env });
+    cleanups.push(() => pool.close());
+    const stopWatching = watchToolChanges({ pool, tools, logger });
+    cleanups.push(async () => stopWatching());
+    const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings });
+
     const app = await buildApp({
       logger,
       metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? true }),
       identity,
+      mcp: { registry, upstreams, userVars, tools },
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'kv', check: () => kv.ping() },
@@ -103,11 +129,19 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     cleanups.push(() => app.close());
 
+    const startup = connectAtStartup({
+      servers: registry.yamlServers(),
+      upstreams,
+      concurrency: config.mcpSettings.startupConcurrency,
+      logger,
+    });
+    cleanups.push(async () => startup.stop());
+
     logger.info(
       { database: database.dialect, kv: env.redisUrl ? 'redis' : 'memory', servers: Object.keys(config.mcpServers).length },
       'hub ready',
     );
-    return { app, config, logger, repos, kv, identity, close };
+    return { app, config, logger, repos, kv, identity, pool, startup, close };
   } catch (err) {
     await close();
     throw err;

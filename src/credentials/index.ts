@@ -8,3 +8,4 @@ export {
   type CipherKeyringOptions,
   type CredentialsKeyringOptions,
 } from './crypto.js';
+export { createUserVarsStore, type UserVarsStore } from './user-vars.js';

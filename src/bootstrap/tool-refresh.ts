@@ -1,0 +1,31 @@
+import type { ConnectionPool } from '../connections/index.js';
+import type { Logger } from '../observability/index.js';
+import type { ToolCache } from '../tools/index.js';
+
+/**
+ * Keeps the tool cache true to the upstreams: on every (re)connect and every
+ * `notifications/tools/list_changed`, the key's tools are read again from the live connection;
+ * a key that disconnects keeps its last list (listings show what the server offered) until the
+ * next connect replaces it.
+ */
+export function watchToolChanges(deps: { pool: ConnectionPool; tools: ToolCache; logger: Logger }): () => void {
+  const refresh = (key: string): void => {
+    const connection = deps.pool.peek(key);
+    if (!connection) return;
+    void connection
+      .listTools()
+      .then((tools) => deps.tools.put(key, tools))
+      .catch(async (err: unknown) => {
+        deps.logger.warn({ err, key }, 'could not refresh the tool list; dropping the cached one');
+        await deps.tools.invalidate(key).catch(() => undefined);
+      });
+  };
+  const offTools = deps.pool.onToolsChanged(refresh);
+  const offState = deps.pool.onStateChange((key, state) => {
+    if (state === 'connected') refresh(key);
+  });
+  return () => {
+    offTools();
+    offState();
+  };
+}

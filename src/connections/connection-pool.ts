@@ -1,0 +1,371 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
+import { systemClock, systemRandom, type Clock, type Random } from '../core/index.js';
+import { HubError } from '../errors/index.js';
+import type { Logger } from '../observability/index.js';
+import { jitteredDelay } from './backoff.js';
+import { CircuitBreaker, DEFAULT_BREAKER, type BreakerSettings } from './circuit-breaker.js';
+import { createTransport, type TransportDeps } from './create-transport.js';
+import type { SpawnFunction } from './stdio-transport.js';
+import type { ConnectionOptions, ConnectionState, FetchLike, UpstreamSpec } from './types.js';
+import { UpstreamConnection, type CloseReason } from './upstream-connection.js';
+import { isRetryableConnectError, toConnectError } from './upstream-errors.js';
+
+/** Retries inside one acquire, all within its `initTimeoutMs`. */
+export interface RetrySettings {
+  /** Attempts per acquire, the first included. Default 3. */
+  attempts: number;
+  /** Delay before the first retry; doubles each time, with jitter. Default 250 ms. */
+  baseDelayMs: number;
+  /** Default 2 s. */
+  maxDelayMs: number;
+}
+
+/** The side effects and tuning of a {@link ConnectionPool}. */
+export interface ConnectionPoolDeps {
+  logger: Logger;
+  /** The hub's environment; stdio children get only its PATH, HOME, LANG, TZ and TMPDIR. */
+  hostEnv: Readonly<Record<string, string | undefined>>;
+  clock?: Clock;
+  random?: Random;
+  /** For every HTTP request to upstreams (the egress guard); default `globalThis.fetch`. */
+  fetch?: FetchLike;
+  spawn?: SpawnFunction;
+  stdio?: TransportDeps['stdio'];
+  clientInfo?: Implementation;
+  /** Capabilities declared to upstreams; none by default (see UpstreamConnectionInit). */
+  capabilities?: ClientCapabilities;
+  breaker?: Partial<BreakerSettings>;
+  retry?: Partial<RetrySettings>;
+}
+
+/** Hears that a key's upstream announced a new tool list. */
+export type ToolsChangedListener = (key: string) => void;
+/** Hears a key's state change. */
+export type StateChangeListener = (key: string, state: ConnectionState) => void;
+
+interface Entry {
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly breaker: CircuitBreaker;
+  readonly logger: Logger;
+  state: ConnectionState;
+  connection: UpstreamConnection | undefined;
+  attempt: Promise<UpstreamConnection> | undefined;
+  attemptAbort: AbortController | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  idleTimeoutMs: number;
+  /** Disconnected, replaced or the pool closed: its callbacks must no longer touch anything. */
+  retired: boolean;
+}
+
+const DEFAULT_RETRY: RetrySettings = { attempts: 3, baseDelayMs: 250, maxDelayMs: 2_000 };
+/** setTimeout's ceiling; a longer idle timeout means "never". */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The hub's upstream connections, one per key the caller chooses (`app|<server>`,
+ * `user|<userId>|<server>`): lazy, single-flight connects with retries inside the init timeout, a
+ * circuit breaker per key, idle eviction per connection, and replacement when the spec's
+ * fingerprint changes. Reading state never connects, disconnects or touches an idle timer.
+ */
+export class ConnectionPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly closings = new Set<Promise<unknown>>();
+  private readonly toolsListeners = new Set<ToolsChangedListener>();
+  private readonly stateListeners = new Set<StateChangeListener>();
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly breakerSettings: BreakerSettings;
+  private readonly retry: RetrySettings;
+  private readonly transportDeps: Omit<TransportDeps, 'logger'>;
+  private closed = false;
+
+  constructor(private readonly deps: ConnectionPoolDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? systemRandom;
+    this.breakerSettings = { ...DEFAULT_BREAKER, ...deps.breaker };
+    this.retry = { ...DEFAULT_RETRY, ...deps.retry };
+    this.transportDeps = {
+      clock: this.clock,
+      fetch: deps.fetch ?? ((url, init) => globalThis.fetch(url, init)),
+      hostEnv: deps.hostEnv,
+      ...(deps.spawn === undefined ? {} : { spawn: deps.spawn }),
+      ...(deps.stdio === undefined ? {} : { stdio: deps.stdio }),
+    };
+  }
+
+  /**
+   * The live connection for `key`, connecting first if needed; concurrent callers share one
+   * attempt. A different `fingerprint` than the live one's closes it and connects anew. Resets
+   * the connection's idle timer. Rejects with HUB_ERR_CIRCUIT_OPEN while the key's breaker is
+   * open, HUB_ERR_UPSTREAM_TIMEOUT or HUB_ERR_UPSTREAM_UNAVAILABLE when connecting fails.
+   */
+  acquire(key: string, fingerprint: string, spec: UpstreamSpec, options: ConnectionOptions): Promise<UpstreamConnection> {
+    if (this.closed) return Promise.reject(new HubError('HUB_ERR_NOT_READY', { message: 'Connection pool is closed' }));
+    let entry = this.entries.get(key);
+    if (entry !== undefined && entry.fingerprint !== fingerprint) {
+      entry.logger.info('upstream spec changed; replacing the connection');
+      void this.retire(entry); // never rejects; close() waits for it through `closings`
+      entry = undefined;
+    }
+    entry ??= this.createEntry(key, fingerprint);
+    entry.idleTimeoutMs = options.idleTimeoutMs;
+    const live = entry.connection;
+    if (live !== undefined && !live.closed) {
+      this.armIdle(entry);
+      return Promise.resolve(live);
+    }
+    if (entry.attempt !== undefined) return entry.attempt;
+    const verdict = entry.breaker.check();
+    if (!verdict.allowed) {
+      return Promise.reject(new HubError('HUB_ERR_CIRCUIT_OPEN', { details: { retryAfterMs: verdict.retryAfterMs } }));
+    }
+    const attempt = this.connect(entry, spec, options);
+    entry.attempt = attempt;
+    const settled = (): void => {
+      if (entry.attempt === attempt) entry.attempt = undefined;
+    };
+    attempt.then(settled, settled);
+    return attempt;
+  }
+
+  /** The key's state, without any side effect. Unknown keys are `disconnected`. */
+  state(key: string): ConnectionState {
+    return this.entries.get(key)?.state ?? 'disconnected';
+  }
+
+  /** The key's live connection if there is one, without connecting or touching its idle timer. */
+  peek(key: string): UpstreamConnection | undefined {
+    const connection = this.entries.get(key)?.connection;
+    return connection === undefined || connection.closed ? undefined : connection;
+  }
+
+  /** Keys the pool holds (live, connecting or failed). */
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /**
+   * Closes the key's connection (or abandons its attempt) and forgets the key, its breaker
+   * included; resolves once the upstream is closed (a stdio child has exited).
+   */
+  async disconnect(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) await this.retire(entry);
+  }
+
+  /** {@link disconnect} for every key `predicate` accepts, e.g. every key of one server. */
+  async disconnectWhere(predicate: (key: string) => boolean): Promise<void> {
+    const chosen = [...this.entries.values()].filter((entry) => predicate(entry.key));
+    await Promise.allSettled(chosen.map((entry) => this.retire(entry)));
+  }
+
+  /** Subscribes to `notifications/tools/list_changed` of any key; returns the unsubscribe. */
+  onToolsChanged(listener: ToolsChangedListener): () => void {
+    this.toolsListeners.add(listener);
+    return () => this.toolsListeners.delete(listener);
+  }
+
+  /** Subscribes to state changes of any key; returns the unsubscribe. */
+  onStateChange(listener: StateChangeListener): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Closes every connection and refuses new acquires; resolves once all are closed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const entry of [...this.entries.values()]) void this.retire(entry);
+    while (this.closings.size > 0) await Promise.allSettled([...this.closings]);
+  }
+
+  private createEntry(key: string, fingerprint: string): Entry {
+    const entry: Entry = {
+      key,
+      fingerprint,
+      breaker: new CircuitBreaker(this.breakerSettings, this.clock, this.random),
+      logger: this.deps.logger.child({ upstream: key }),
+      state: 'disconnected',
+      connection: undefined,
+      attempt: undefined,
+      attemptAbort: undefined,
+      idleTimer: undefined,
+      idleTimeoutMs: 0,
+      retired: false,
+    };
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  private async connect(entry: Entry, spec: UpstreamSpec, options: ConnectionOptions): Promise<UpstreamConnection> {
+    const abort = new AbortController();
+    entry.attemptAbort = abort;
+    this.setState(entry, 'connecting');
+    try {
+      const connection = await this.connectWithRetries(entry, spec, options, abort.signal);
+      if (entry.retired || connection.closed) {
+        await connection.close();
+        throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed while connecting' });
+      }
+      entry.connection = connection;
+      entry.breaker.recordSuccess();
+      this.setState(entry, 'connected');
+      this.armIdle(entry);
+      return connection;
+    } catch (error) {
+      if (!entry.retired) {
+        entry.breaker.recordFailure();
+        this.setState(entry, 'error');
+        entry.logger.warn({ err: error, circuitOpen: entry.breaker.open }, 'could not connect to the MCP server');
+      }
+      throw toConnectError(error);
+    } finally {
+      entry.attemptAbort = undefined;
+    }
+  }
+
+  private async connectWithRetries(
+    entry: Entry,
+    spec: UpstreamSpec,
+    options: ConnectionOptions,
+    signal: AbortSignal,
+  ): Promise<UpstreamConnection> {
+    const deadline = this.clock.now() + options.initTimeoutMs;
+    for (let attempt = 0; ; attempt += 1) {
+      const remaining = deadline - this.clock.now();
+      if (remaining <= 0) throw new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { message: 'MCP server did not finish connecting in time' });
+      try {
+        return await this.openConnection(entry, spec, options, remaining, signal);
+      } catch (error) {
+        const delay = jitteredDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random);
+        const giveUp =
+          signal.aborted ||
+          attempt + 1 >= this.retry.attempts ||
+          !isRetryableConnectError(error) ||
+          this.clock.now() + delay >= deadline;
+        if (giveUp) throw error;
+        entry.logger.debug({ err: error, attempt: attempt + 1, delayMs: delay }, 'connect attempt failed; retrying');
+        // Rejects when the attempt is abandoned (disconnect, replacement, pool close).
+        await sleep(delay, undefined, { signal });
+      }
+    }
+  }
+
+  private async openConnection(
+    entry: Entry,
+    spec: UpstreamSpec,
+    options: ConnectionOptions,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<UpstreamConnection> {
+    // Callbacks may fire for a connection that is no longer the entry's; each checks it is.
+    const ref: { connection?: UpstreamConnection } = {};
+    const current = (): boolean => !entry.retired && ref.connection !== undefined && entry.connection === ref.connection;
+    const connection = await UpstreamConnection.open(
+      {
+        makeTransport: (onFault) => createTransport(spec, { ...this.transportDeps, logger: entry.logger }, onFault),
+        requestTimeoutMs: options.requestTimeoutMs,
+        logger: entry.logger,
+        ...(this.deps.clientInfo === undefined ? {} : { clientInfo: this.deps.clientInfo }),
+        ...(this.deps.capabilities === undefined ? {} : { capabilities: this.deps.capabilities }),
+        onToolsChanged: () => {
+          if (current()) this.emit(this.toolsListeners, (listener) => listener(entry.key));
+        },
+        onClosed: (reason) => {
+          if (current()) this.onDropped(entry, reason);
+        },
+        onActivity: () => {
+          if (current()) this.armIdle(entry);
+        },
+      },
+      timeoutMs,
+      signal,
+    );
+    ref.connection = connection;
+    return connection;
+  }
+
+  /** The entry's connection ended without the pool asking: the next acquire reconnects. */
+  private onDropped(entry: Entry, reason: CloseReason): void {
+    entry.connection = undefined;
+    this.clearIdle(entry);
+    entry.logger.info({ reason }, 'MCP server connection ended');
+    this.setState(entry, 'disconnected');
+  }
+
+  /**
+   * Restarts the idle countdown; none while requests are in flight (the last one to end
+   * restarts it), none for an idle timeout of 0.
+   */
+  private armIdle(entry: Entry): void {
+    this.clearIdle(entry);
+    const connection = entry.connection;
+    if (connection === undefined || connection.closed || entry.retired || connection.inFlight > 0) return;
+    const ms = entry.idleTimeoutMs;
+    if (!(ms > 0) || ms > MAX_TIMER_MS) return;
+    entry.idleTimer = setTimeout(() => {
+      entry.idleTimer = undefined;
+      if (entry.retired || entry.connection !== connection || connection.inFlight > 0) return;
+      entry.logger.info({ idleTimeoutMs: ms }, 'closing idle MCP server connection');
+      void this.detachAndClose(entry); // tracked: close() waits for it
+      this.setState(entry, 'disconnected');
+    }, ms);
+  }
+
+  private clearIdle(entry: Entry): void {
+    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+  }
+
+  /** Takes the connection off the entry first, so its close callback cannot clobber a newer state. */
+  private detachAndClose(entry: Entry): Promise<unknown> {
+    const connection = entry.connection;
+    entry.connection = undefined;
+    this.clearIdle(entry);
+    return this.track(connection === undefined ? Promise.resolve() : connection.close());
+  }
+
+  /** Forgets the entry: abandons its attempt, closes its connection; resolves once both are done. */
+  private retire(entry: Entry): Promise<void> {
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    const wasDisconnected = entry.state === 'disconnected';
+    entry.retired = true;
+    entry.attemptAbort?.abort(new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'Connection was closed while connecting' }));
+    const attempt = entry.attempt === undefined ? Promise.resolve() : this.track(entry.attempt);
+    const closing = this.detachAndClose(entry);
+    entry.state = 'disconnected';
+    if (!wasDisconnected) this.emit(this.stateListeners, (listener) => listener(entry.key, 'disconnected'));
+    return Promise.allSettled([attempt, closing]).then(() => undefined);
+  }
+
+  private setState(entry: Entry, state: ConnectionState): void {
+    if (entry.retired || entry.state === state) return;
+    entry.state = state;
+    this.emit(this.stateListeners, (listener) => listener(entry.key, state));
+  }
+
+  /** Keeps a closing promise until it settles, so close() can wait for every upstream to end. */
+  private track(promise: Promise<unknown>): Promise<unknown> {
+    const settled = promise.then(
+      () => undefined,
+      (error: unknown) => this.deps.logger.debug({ err: error }, 'upstream close or abandoned connect failed'),
+    );
+    this.closings.add(settled);
+    void settled.then(() => this.closings.delete(settled));
+    return settled;
+  }
+
+  /** Listeners run on a later microtask, so one that calls back into the pool cannot reenter a step. */
+  private emit<L>(listeners: Set<L>, call: (listener: L) => void): void {
+    for (const listener of [...listeners]) {
+      queueMicrotask(() => {
+        try {
+          call(listener);
+        } catch (error) {
+          this.deps.logger.warn({ err: error }, 'connection pool listener threw');
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import { stdioChildEnv } from './child-env.js';
+import { ProcessGroupStdioTransport, type SpawnFunction, type StdioTransportOptions } from './stdio-transport.js';
+import type { FetchLike, UpstreamSpec } from './types.js';
+import { PermanentConnectError } from './upstream-errors.js';
+import { watchFetch } from './watched-fetch.js';
+
+/** The side effects a transport is built with. */
+export interface TransportDeps {
+  logger: Logger;
+  clock: Clock;
+  /** Every HTTP request of the HTTP transports goes through this (the hub's egress guard). */
+  fetch: FetchLike;
+  /** The hub's environment, of which a stdio child sees only PATH, HOME, LANG, TZ and TMPDIR. */
+  hostEnv: Readonly<Record<string, string | undefined>>;
+  spawn?: SpawnFunction;
+  /** Limits and grace periods of stdio children. */
+  stdio?: Pick<StdioTransportOptions, 'maxLineBytes' | 'maxBadLines' | 'stdinGraceMs' | 'termGraceMs' | 'stderr'>;
+}
+
+/**
+ * Builds the client transport for a resolved spec. `onFault` hears of an upstream that went away
+ * in ways the SDK's HTTP transports do not act on (see watched-fetch.ts).
+ */
+export function createTransport(spec: UpstreamSpec, deps: TransportDeps, onFault: (error: Error) => void): Transport {
+  switch (spec.transport) {
+    case 'stdio':
+      return new ProcessGroupStdioTransport({
+        ...deps.stdio,
+        command: spec.command,
+        args: spec.args,
+        env: stdioChildEnv(deps.hostEnv, spec.env),
+        ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+        logger: deps.logger,
+        clock: deps.clock,
+        ...(deps.spawn === undefined ? {} : { spawn: deps.spawn }),
+      });
+    case 'streamable-http':
+      return new StreamableHTTPClientTransport(parseUrl(spec.url), {
+        // requestInit headers go on every request the transport makes: POST, GET stream, DELETE.
+        requestInit: { headers: { ...spec.headers } },
+        fetch: watchFetch(deps.fetch, onFault, { streamEndIsFault: false }),
+      });
+    case 'sse':
+      return new SSEClientTransport(parseUrl(spec.url), {
+        // The SSE transport adds requestInit headers to its POSTs and to the event stream's GET.
+        requestInit: { headers: { ...spec.headers } },
+        fetch: watchFetch(deps.fetch, onFault, { streamEndIsFault: true }),
+      });
+    case 'websocket':
+      // The SDK's WebSocket transport uses the runtime's global WebSocket, which Node 20 lacks
+      // (Node 22 has it); it also bypasses the injected fetch, so the egress guard cannot see it.
+      if (typeof globalThis.WebSocket !== 'function') {
+        throw new PermanentConnectError('the websocket transport needs a runtime with a global WebSocket (Node 22+)');
+      }
+      return new WebSocketClientTransport(parseUrl(spec.url));
+  }
+}
+
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    // The URL itself is not logged: it may carry a key in its query.
+    throw new PermanentConnectError('the MCP server URL is not a valid URL');
+  }
+}

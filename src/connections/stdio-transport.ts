@@ -1,0 +1,272 @@
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import { LineSplitter } from './line-splitter.js';
+import { StderrRelay, type StderrLimits } from './stderr-relay.js';
+
+/** `child_process.spawn` as the transport uses it; tests may wrap it to watch what is started. */
+export type SpawnFunction = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+/** Options of a {@link ProcessGroupStdioTransport}. */
+export interface StdioTransportOptions {
+  command: string;
+  args: readonly string[];
+  /** The child's whole environment (see `stdioChildEnv`): nothing else is inherited. */
+  env: Record<string, string>;
+  cwd?: string;
+  logger: Logger;
+  clock: Clock;
+  spawn?: SpawnFunction;
+  /** Bound of one JSON-RPC line on stdout; a longer one closes the transport. Default 4 MiB. */
+  maxLineBytes?: number;
+  /** Non-JSON lines tolerated on stdout before the transport gives up (SX-07). Default 100. */
+  maxBadLines?: number;
+  /** How long the child may take to exit by itself once stdin ends. Default 300 ms. */
+  stdinGraceMs?: number;
+  /** How long the group may take to exit after SIGTERM before SIGKILL. Default 2 s. */
+  termGraceMs?: number;
+  stderr?: StderrLimits;
+}
+
+const MIB = 1024 * 1024;
+/** After `exit`, how long to wait for the pipes to drain (a last answer may still be in them). */
+const PIPES_DRAIN_MS = 500;
+/** How much of a bad stdout line reaches the log. */
+const BAD_LINE_LOG_CHARS = 200;
+
+/**
+ * A stdio client transport that owns its child's whole process group. Unlike the SDK's
+ * `StdioClientTransport` it spawns the child detached (its own group) with an environment it
+ * is given whole, and on close signals the group, so grandchildren die with the child; it also
+ * bounds stdout lines and relays stderr to the log.
+ */
+export class ProcessGroupStdioTransport implements Transport {
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  onmessage?: (<T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void) | undefined;
+
+  private readonly options: StdioTransportOptions;
+  private readonly stdout: LineSplitter;
+  private readonly stderr: StderrRelay;
+  private child: ChildProcess | undefined;
+  private exitSeen = false;
+  private readonly exited: Promise<void>;
+  private markExited!: () => void;
+  private readonly finished: Promise<void>;
+  private markFinished!: () => void;
+  private finishTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  /** stdout can no longer be trusted (or the transport is done): ignore what arrives. */
+  private broken = false;
+  private done = false;
+  private badLines = 0;
+
+  constructor(options: StdioTransportOptions) {
+    this.options = options;
+    this.stdout = new LineSplitter(options.maxLineBytes ?? 4 * MIB, 'throw');
+    this.stderr = new StderrRelay(options.logger, options.clock, options.stderr);
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+    this.finished = new Promise((resolve) => (this.markFinished = resolve));
+  }
+
+  /** The child's pid (also its process group id) once started. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Spawns the child; resolves once it runs, rejects when it cannot be started. */
+  async start(): Promise<void> {
+    if (this.child !== undefined) throw new Error('ProcessGroupStdioTransport already started');
+    const { command, args, env, cwd } = this.options;
+    const spawnOptions: SpawnOptions = {
+      // No shell: arguments reach the program literally (SX-03).
+      shell: false,
+      // Its own process group, so close() can signal the child and every descendant at once.
+      detached: true,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+      ...(cwd === undefined ? {} : { cwd }),
+    };
+    const child = (this.options.spawn ?? nodeSpawn)(command, args, spawnOptions);
+    this.child = child;
+    this.wire(child);
+    await new Promise<void>((resolve, reject) => {
+      const onSpawn = (): void => {
+        child.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error): void => {
+        child.off('spawn', onSpawn);
+        reject(error);
+      };
+      child.once('spawn', onSpawn);
+      child.once('error', onError);
+    });
+  }
+
+  /** Writes one message as a line; rejects once the child is gone. */
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (stdin == null || this.closing !== undefined || this.exitSeen || !stdin.writable) {
+      return Promise.reject(new Error('Not connected'));
+    }
+    return new Promise((resolve, reject) => {
+      // The callback fires once the line is handed to the OS, or with an error when the pipe is
+      // destroyed (the child died), so a full pipe cannot leave this pending past the child.
+      stdin.write(`${JSON.stringify(message)}\n`, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /**
+   * Ends stdin, then SIGTERM to the group, then SIGKILL to the group after the grace period;
+   * resolves once the child has exited. The group gets its SIGKILL even when the child left on
+   * its own, for descendants that ignored SIGTERM.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.terminate();
+    return this.closing;
+  }
+
+  private async terminate(): Promise<void> {
+    const child = this.child;
+    if (child?.pid === undefined) {
+      // Never started, or failed to spawn: there is no process to stop.
+      this.exitSeen = true;
+      this.markExited();
+      this.finish();
+      return;
+    }
+    try {
+      if (!this.exitSeen) {
+        child.stdin?.end();
+        if (!(await this.waitForExit(this.options.stdinGraceMs ?? 300))) {
+          this.signalGroup(child, 'SIGTERM');
+          if (!(await this.waitForExit(this.options.termGraceMs ?? 2_000))) this.signalGroup(child, 'SIGKILL');
+        }
+      } else {
+        this.signalGroup(child, 'SIGTERM');
+      }
+      await this.exited;
+    } finally {
+      this.signalGroup(child, 'SIGKILL');
+      await this.finished;
+    }
+  }
+
+  private wire(child: ChildProcess): void {
+    child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    // Pipe errors (EPIPE once the child is gone) are expected on the way down; without a
+    // listener they would crash the hub.
+    const pipeError = (error: Error): void => this.options.logger.debug({ err: error }, 'stdio pipe error');
+    child.stdin?.on('error', pipeError);
+    child.stdout?.on('error', pipeError);
+    child.stderr?.on('error', pipeError);
+    child.on('error', (error) => {
+      if (child.pid === undefined) this.onExit(); // never started: nothing will exit
+      else this.onerror?.(error);
+    });
+    child.once('exit', (code, signal) => {
+      this.options.logger.debug({ pid: child.pid, code, signal }, 'stdio child exited');
+      this.onExit();
+    });
+    // All pipes closed: nothing more can arrive.
+    child.once('close', () => this.finish());
+  }
+
+  private onExit(): void {
+    if (this.exitSeen) return;
+    this.exitSeen = true;
+    this.markExited();
+    // A child that died by itself may leave descendants behind in its group: nothing will talk to them.
+    if (this.closing === undefined && this.child !== undefined) this.signalGroup(this.child, 'SIGKILL');
+    // Descendants outside the group could hold the pipes open; do not wait on them for long.
+    this.finishTimer = setTimeout(() => this.finish(), PIPES_DRAIN_MS);
+  }
+
+  /** Runs once: releases the pipes and timers, and tells the client the transport is closed. */
+  private finish(): void {
+    if (this.finishTimer !== undefined) clearTimeout(this.finishTimer);
+    this.finishTimer = undefined;
+    // Node emits 'close' after 'exit'; a spawn failure goes through onExit() first as well.
+    if (!this.exitSeen || this.done) return;
+    this.done = true;
+    this.broken = true;
+    const child = this.child;
+    child?.stdin?.destroy();
+    child?.stdout?.destroy();
+    child?.stderr?.destroy();
+    this.stderr.end();
+    this.markFinished();
+    this.onclose?.();
+  }
+
+  private onStdout(chunk: Buffer): void {
+    if (this.broken) return;
+    let lines: Buffer[];
+    try {
+      lines = this.stdout.push(chunk);
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    for (const line of lines) {
+      if (this.broken) return;
+      this.onLine(line.toString('utf8').replace(/\r$/, ''));
+    }
+  }
+
+  private onLine(line: string): void {
+    if (line.trim() === '') return;
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+    } catch {
+      this.badLines += 1;
+      this.options.logger.debug({ line: line.slice(0, BAD_LINE_LOG_CHARS) }, 'upstream wrote a non-JSON-RPC line on stdout');
+      if (this.badLines > (this.options.maxBadLines ?? 100)) {
+        this.fail(new Error(`upstream wrote more than ${this.options.maxBadLines ?? 100} bad lines on stdout`));
+      }
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  /** A fault that makes the stream untrustworthy: report it and shut the child down. */
+  private fail(error: Error): void {
+    this.options.logger.warn({ err: error }, 'stdio upstream broke the protocol; closing it');
+    this.broken = true;
+    this.onerror?.(error);
+    this.close().catch((closeError: unknown) =>
+      this.options.logger.warn({ err: closeError }, 'stdio close after a protocol fault failed'),
+    );
+  }
+
+  private waitForExit(ms: number): Promise<boolean> {
+    if (this.exitSeen) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Signals the child's process group; falls back to the child alone if it has no group of its own. */
+  private signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
+        this.options.logger.warn({ err: error, pid, signal }, 'could not signal stdio process group');
+      }
+      if (!this.exitSeen) child.kill(signal);
+    }
+  }
+}

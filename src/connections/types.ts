@@ -1,0 +1,29 @@
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * A server config already resolved for one caller: placeholders expanded, credentials merged.
+ * Connections never see YAML, users' variables or ACLs; the registry builds this.
+ */
+export type UpstreamSpec =
+  | { transport: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string }
+  | { transport: 'sse' | 'streamable-http'; url: string; headers: Record<string, string> }
+  | { transport: 'websocket'; url: string };
+
+/** Per-server timing, from the server config (`initTimeout`, `timeout`) and the hub settings. */
+export interface ConnectionOptions {
+  /** Budget for one acquire: spawn or HTTP handshake, `initialize`, and the retries in between. */
+  initTimeoutMs: number;
+  /** Default timeout of one request; progress notifications reset it. */
+  requestTimeoutMs: number;
+  /** A connection with nothing in flight for this long is closed; 0 keeps it open. */
+  idleTimeoutMs: number;
+}
+
+/** What the status routes show for one pool key. */
+export type ConnectionState = 'connected' | 'connecting' | 'disconnected' | 'error';
+
+/** One progress notification of a call in flight. */
+export type ToolProgress = Progress;
+
+/** `fetch` as the HTTP transports use it; the hub passes its egress guard here. */
+export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;

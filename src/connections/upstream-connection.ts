@@ -1,0 +1,303 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Implementation,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { HubError } from '../errors/index.js';
+import type { Logger } from '../observability/index.js';
+import type { ToolProgress } from './types.js';
+import { abortReason, toConnectError, toRequestError } from './upstream-errors.js';
+
+/** How the hub introduces itself to upstream servers unless told otherwise. */
+export const DEFAULT_CLIENT_INFO: Implementation = { name: 'switchboard', version: '0.1.0' };
+
+/** Why a connection ended: `closed` by its owner, or `dropped` by the upstream or a fault. */
+export type CloseReason = 'closed' | 'dropped';
+
+/** Everything an {@link UpstreamConnection} is built from. */
+export interface UpstreamConnectionInit {
+  /** Builds the transport; `onFault` reports upstream failures the transport does not act on. */
+  makeTransport: (onFault: (error: Error) => void) => Transport;
+  /** Default timeout of one request, reset by progress. */
+  requestTimeoutMs: number;
+  logger: Logger;
+  clientInfo?: Implementation;
+  /**
+   * Capabilities the hub declares. None by default: servers such as server-everything expose
+   * extra tools to clients that declare sampling, elicitation or roots, and the REST tool list
+   * must not offer tools the hub cannot serve.
+   */
+  capabilities?: ClientCapabilities;
+  /** The upstream announced `notifications/tools/list_changed`. */
+  onToolsChanged?: () => void;
+  /** The connection ended (once, and only for a connection that had opened). */
+  onClosed?: (reason: CloseReason, error: Error | undefined) => void;
+  /** A request started or ended (idle tracking). */
+  onActivity?: () => void;
+}
+
+/** Options of one request. */
+export interface RequestCallOptions {
+  /** Aborts the request; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Overrides the connection's default request timeout; still reset by progress. */
+  timeoutMs?: number;
+}
+
+/** Options of one tool call. */
+export interface CallToolOptions extends RequestCallOptions {
+  onProgress?: (progress: ToolProgress) => void;
+  /** A bound progress cannot extend; none by default. */
+  maxTotalTimeoutMs?: number;
+}
+
+/** Bound on `tools/list` pages, against an upstream whose cursors never end. */
+const MAX_TOOL_PAGES = 100;
+/** How long a clean close waits for the upstream to acknowledge ending the session. */
+const END_SESSION_WAIT_MS = 1_000;
+
+/**
+ * One live MCP client session with an upstream server: an SDK `Client` over one transport.
+ * Created connected by {@link UpstreamConnection.open}; once closed (by its owner or because the
+ * upstream went away) it stays closed, and every request rejects with HUB_ERR_UPSTREAM_UNAVAILABLE.
+ */
+export class UpstreamConnection {
+  private readonly client: Client;
+  private readonly init: UpstreamConnectionInit;
+  private readonly transport: Transport;
+  private connectAbort: AbortController | undefined;
+  private opened = false;
+  private closedFlag = false;
+  private closeReason: CloseReason | undefined;
+  private dropError: Error | undefined;
+  private closing: Promise<void> | undefined;
+  private inFlightCount = 0;
+
+  private constructor(init: UpstreamConnectionInit) {
+    this.init = init;
+    this.client = new Client(init.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: init.capabilities ?? {} });
+    this.client.onclose = () => this.onClientClosed();
+    this.client.onerror = (error) => init.logger.debug({ err: error }, 'upstream transport reported an error');
+    this.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      if (!this.closedFlag) init.onToolsChanged?.();
+    });
+    this.transport = init.makeTransport((error) => this.fault(error));
+  }
+
+  /**
+   * Connects and initializes within `timeoutMs` (transport start included, which the SDK's own
+   * request timeout does not cover). On failure everything started is closed again.
+   */
+  static async open(init: UpstreamConnectionInit, timeoutMs: number, signal?: AbortSignal): Promise<UpstreamConnection> {
+    let connection: UpstreamConnection;
+    try {
+      connection = new UpstreamConnection(init);
+    } catch (error) {
+      throw toConnectError(error); // the transport could not even be built
+    }
+    await connection.connect(timeoutMs, signal);
+    return connection;
+  }
+
+  /** What the upstream says it is (`initialize` result). */
+  get serverInfo(): Implementation | undefined {
+    return this.client.getServerVersion();
+  }
+
+  /** The upstream's capabilities (`initialize` result). */
+  get capabilities(): ServerCapabilities | undefined {
+    return this.client.getServerCapabilities();
+  }
+
+  /** The upstream's instructions for models, if it gave any. */
+  get instructions(): string | undefined {
+    return this.client.getInstructions();
+  }
+
+  /** True once the connection has ended, for whatever reason. */
+  get closed(): boolean {
+    return this.closedFlag || this.closing !== undefined;
+  }
+
+  /** Requests in flight. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Every tool of the upstream, following `nextCursor` (at most {@link MAX_TOOL_PAGES} pages). */
+  async listTools(options: RequestCallOptions = {}): Promise<Tool[]> {
+    const tools: Tool[] = [];
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page += 1) {
+      const params = cursor === undefined ? undefined : { cursor };
+      const result = await this.request((sdk) => this.client.listTools(params, sdk), options);
+      tools.push(...result.tools);
+      cursor = result.nextCursor;
+      if (cursor === undefined) return tools;
+      if (seen.has(cursor)) break; // a cursor seen before: the upstream is looping
+      seen.add(cursor);
+    }
+    this.init.logger.warn({ tools: tools.length }, 'upstream tools/list pagination cut short');
+    return tools;
+  }
+
+  /**
+   * Calls a tool. The timeout (default: the connection's) restarts at every progress
+   * notification; a progress token is always sent so long operations can keep the call alive.
+   * A tool failure the upstream reports as `isError` resolves; see `toRequestError` for rejections.
+   */
+  async callTool(name: string, args: Record<string, unknown>, options: CallToolOptions = {}): Promise<CallToolResult> {
+    const onProgress = options.onProgress;
+    const result = await this.request(
+      (sdk) =>
+        this.client.callTool({ name, arguments: args }, undefined, {
+          ...sdk,
+          onprogress: (progress) => onProgress?.(progress),
+          ...(options.maxTotalTimeoutMs === undefined ? {} : { maxTotalTimeout: options.maxTotalTimeoutMs }),
+        }),
+      options,
+    );
+    // With the default result schema the SDK always yields `content`; the union type also
+    // covers the pre-2024 `toolResult` shape, which that schema never produces.
+    if (!('content' in result)) throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server sent an invalid tool result' });
+    return result as CallToolResult;
+  }
+
+  /**
+   * Ends the session (streamable HTTP: DELETE, best effort) and closes the transport, which
+   * rejects every request still in flight. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.shutdown('closed');
+  }
+
+  private async connect(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const abort = new AbortController();
+    this.connectAbort = abort;
+    const timer = setTimeout(() => abort.abort(new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { message: 'MCP server did not finish connecting in time' })), timeoutMs);
+    const onOuterAbort = (): void => abort.abort(signal === undefined ? undefined : abortReason(signal));
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      if (signal?.aborted === true) throw abortReason(signal);
+      await untilAborted(this.client.connect(this.transport, { timeout: timeoutMs, signal: abort.signal }), abort.signal);
+      this.opened = true;
+    } catch (error) {
+      const reason = abort.signal.aborted ? abortReason(abort.signal) : error;
+      await this.shutdown('dropped');
+      throw toConnectError(reason);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onOuterAbort);
+      this.connectAbort = undefined;
+    }
+  }
+
+  private async request<T>(run: (sdk: RequestOptions) => Promise<T>, options: RequestCallOptions): Promise<T> {
+    if (this.closed) throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed' });
+    const callerSignal = options.signal;
+    if (callerSignal?.aborted === true) throw abortReason(callerSignal);
+    // The SDK never removes the abort listener it adds to a request's signal; give it a
+    // per-request signal so nothing is left on the caller's (possibly long-lived) one.
+    const abort = new AbortController();
+    const onCallerAbort = (): void => abort.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.inFlightCount += 1;
+    this.init.onActivity?.();
+    try {
+      return await run({
+        signal: abort.signal,
+        timeout: options.timeoutMs ?? this.init.requestTimeoutMs,
+        resetTimeoutOnProgress: true,
+      });
+    } catch (error) {
+      throw toRequestError(error, callerSignal);
+    } finally {
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+      this.inFlightCount -= 1;
+      this.init.onActivity?.();
+    }
+  }
+
+  /** An upstream failure seen outside the SDK: fail the connect, or drop the live connection. */
+  private fault(error: Error): void {
+    if (this.closed) return;
+    if (this.connectAbort !== undefined) {
+      this.connectAbort.abort(new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { cause: error }));
+      return;
+    }
+    this.init.logger.info({ err: error }, 'upstream went away; closing the connection');
+    this.dropError = error;
+    this.shutdown('dropped').catch((closeError: unknown) =>
+      this.init.logger.warn({ err: closeError }, 'closing a dropped upstream connection failed'),
+    );
+  }
+
+  private shutdown(reason: CloseReason): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.closeReason ??= reason;
+    this.closing = (async () => {
+      try {
+        if (reason === 'closed' && this.opened) await this.endSession();
+      } finally {
+        try {
+          await this.client.close();
+        } finally {
+          this.onClientClosed(); // in case the transport never reported its close
+        }
+      }
+    })();
+    return this.closing;
+  }
+
+  /** Streamable HTTP: tell the server the session is over, so it can free it now. */
+  private async endSession(): Promise<void> {
+    const transport = this.transport;
+    if (!(transport instanceof StreamableHTTPClientTransport) || transport.sessionId === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        transport.terminateSession(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, END_SESSION_WAIT_MS))),
+      ]);
+    } catch (error) {
+      this.init.logger.debug({ err: error }, 'ending the upstream session failed');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private onClientClosed(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    // The transport closed by itself (a stdio child exiting) unless we were closing it.
+    const reason = this.closeReason ?? 'dropped';
+    if (this.opened) this.init.onClosed?.(reason, reason === 'dropped' ? this.dropError : undefined);
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason when it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

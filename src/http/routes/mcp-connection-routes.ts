@@ -1,0 +1,134 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { isHubError } from '../../errors/index.js';
+import { callerOf, requireIdentity } from '../authenticate.js';
+import type { McpRouteOptions } from './mcp-tools-routes.js';
+
+const stateSchema = z.enum(['connected', 'connecting', 'disconnected', 'error']);
+const serverNameParams = z.object({ serverName: z.string() });
+
+/** Status, reinitialize and disconnect (LibreChat's `{error}` body shape). */
+export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, options) => {
+  requireIdentity(app, options.identity);
+
+  app.get(
+    '/api/mcp/connection/status',
+    {
+      config: { errorKey: 'error' },
+      schema: {
+        tags: ['mcp'],
+        response: {
+          200: z.object({
+            success: z.literal(true),
+            connectionStatus: z.record(
+              z.string(),
+              z.object({ connectionState: stateSchema, requiresOAuth: z.boolean(), error: z.string().optional() }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const servers = await options.registry.list(caller);
+      const connectionStatus = Object.fromEntries(servers.map((s) => [s.name, options.upstreams.status(caller, s)]));
+      return { success: true as const, connectionStatus };
+    },
+  );
+
+  app.get(
+    '/api/mcp/connection/status/:serverName',
+    {
+      config: { errorKey: 'error' },
+      schema: {
+        tags: ['mcp'],
+        params: serverNameParams,
+        response: {
+          200: z.object({
+            success: z.literal(true),
+            serverName: z.string(),
+            connectionStatus: stateSchema,
+            requiresOAuth: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const server = await options.registry.get(request.params.serverName, caller);
+      const status = options.upstreams.status(caller, server);
+      return {
+        success: true as const,
+        serverName: server.name,
+        connectionStatus: status.connectionState,
+        requiresOAuth: status.requiresOAuth,
+      };
+    },
+  );
+
+  app.post(
+    '/api/mcp/:serverName/reinitialize',
+    {
+      config: { errorKey: 'error' },
+      schema: {
+        tags: ['mcp'],
+        params: serverNameParams,
+        response: {
+          200: z.object({
+            success: z.boolean(),
+            message: z.string(),
+            oauthUrl: z.string().nullable(),
+            serverName: z.string(),
+            oauthRequired: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const server = await options.registry.get(request.params.serverName, caller);
+      try {
+        await options.upstreams.reinitialize(caller, server);
+        return {
+          success: true,
+          message: `MCP server '${server.name}' reinitialized successfully`,
+          oauthUrl: null,
+          serverName: server.name,
+          oauthRequired: false,
+        };
+      } catch (err) {
+        // Values the user must set are their problem to fix (400); an unreachable server is reported, not thrown.
+        if (isHubError(err, 'HUB_ERR_MISSING_USER_VARS') || !isHubError(err) || err.status < 500) throw err;
+        request.log.warn({ err, server: server.name }, 'reinitialize failed');
+        return {
+          success: false,
+          message: `Failed to reinitialize MCP server '${server.name}'`,
+          oauthUrl: null,
+          serverName: server.name,
+          oauthRequired: false,
+        };
+      }
+    },
+  );
+
+  app.post(
+    '/api/mcp/:serverName/disconnect',
+    {
+      config: { errorKey: 'error' },
+      schema: {
+        tags: ['mcp'],
+        params: serverNameParams,
+        response: { 200: z.object({ success: z.literal(true), message: z.string() }) },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const server = await options.registry.get(request.params.serverName, caller);
+      const closed = await options.upstreams.disconnect(caller, server);
+      return {
+        success: true as const,
+        message: closed ? `Disconnected from MCP server '${server.name}'` : `No open connection to MCP server '${server.name}'`,
+      };
+    },
+  );
+};

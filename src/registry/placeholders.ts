@@ -1,0 +1,46 @@
+import { HubError } from '../errors/index.js';
+
+/** The caller-specific values a server config may reference as `{{NAME}}`. */
+export interface PlaceholderContext {
+  userId: string;
+  email: string;
+  /** The user's custom variables for this server (decrypted). */
+  userVars: Readonly<Record<string, string>>;
+}
+
+/** Where a value lands decides how it must be escaped. */
+export type PlaceholderTarget = 'url' | 'header' | 'plain';
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** Identity placeholders LibreChat defines, with our short aliases. */
+const IDENTITY: Record<string, (ctx: PlaceholderContext) => string> = {
+  LIBRECHAT_USER_ID: (ctx) => ctx.userId,
+  USER_ID: (ctx) => ctx.userId,
+  LIBRECHAT_USER_EMAIL: (ctx) => ctx.email,
+  USER_EMAIL: (ctx) => ctx.email,
+};
+
+/** True when the text references any `{{NAME}}` placeholder. */
+export function hasPlaceholder(text: string): boolean {
+  PLACEHOLDER.lastIndex = 0;
+  return PLACEHOLDER.test(text);
+}
+
+/**
+ * Replaces `{{NAME}}` with the user's value. Unknown names stay as written (they may be literal text).
+ * In a URL the value is percent-encoded so it cannot change the host or path structure; in a header
+ * a CR or LF is refused (header injection). Values are never expanded against the environment.
+ */
+export function substitute(text: string, ctx: PlaceholderContext, target: PlaceholderTarget): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => {
+    const identity = IDENTITY[name];
+    const value = identity ? identity(ctx) : Object.hasOwn(ctx.userVars, name) ? ctx.userVars[name] : undefined;
+    if (value === undefined) return whole;
+    if (target === 'url') return encodeURIComponent(value);
+    if (target === 'header' && /[\r\n\0]/.test(value)) {
+      throw new HubError('HUB_ERR_VALIDATION', { message: `The value for ${name} contains a line break` });
+    }
+    return value;
+  });
+}

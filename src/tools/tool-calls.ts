@@ -1,0 +1,36 @@
+import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Identity } from '../auth/index.js';
+import { HubError, isHubError } from '../errors/index.js';
+import type { RegisteredServer } from '../registry/index.js';
+import type { UpstreamService } from '../upstreams/index.js';
+
+/** Options for one tool call. */
+export interface ToolCallOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: { progress: number; total?: number | undefined; message?: string | undefined }) => void;
+}
+
+/**
+ * Calls a tool as the caller. An error the upstream reports about the call itself (bad arguments,
+ * unknown tool) comes back as a tool error result, as MCP clients expect; only the hub's own failures
+ * (unreachable, timeout, missing values) are thrown as HubErrors.
+ */
+export async function callTool(
+  upstreams: UpstreamService,
+  caller: Identity,
+  server: RegisteredServer,
+  toolName: string,
+  args: Record<string, unknown>,
+  options: ToolCallOptions = {},
+): Promise<CallToolResult> {
+  const { connection } = await upstreams.connect(caller, server);
+  try {
+    return await connection.callTool(toolName, args, options);
+  } catch (err) {
+    if (isHubError(err)) throw err;
+    if (err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
+      return { content: [{ type: 'text', text: err.message }], isError: true };
+    }
+    throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { cause: err });
+  }
+}

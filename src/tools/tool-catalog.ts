@@ -1,0 +1,65 @@
+import type { Identity } from '../auth/index.js';
+import type { UserVarsStore } from '../credentials/index.js';
+import {
+  connectionScope,
+  missingUserVars,
+  userVarFields,
+  type RegisteredServer,
+  type ServerRegistry,
+  type UserVarField,
+} from '../registry/index.js';
+import type { ToolCache } from './tool-cache.js';
+
+/** One tool in the REST listing (LibreChat's shape). */
+export interface ListedTool {
+  name: string;
+  /** `<tool>_mcp_<server>`: LibreChat's plugin key. */
+  pluginKey: string;
+  description: string;
+}
+
+/** One server in the REST listing (LibreChat's shape). */
+export interface ListedServer {
+  name: string;
+  icon: string;
+  authenticated: boolean;
+  authConfig: UserVarField[];
+  tools: ListedTool[];
+}
+
+/** LibreChat's separator between tool and server in a plugin key. */
+export const PLUGIN_KEY_DELIMITER = '_mcp_';
+
+/** Lists the caller's servers with whatever tools are known, without connecting anything. */
+export async function listCatalog(
+  deps: { registry: ServerRegistry; userVars: UserVarsStore; tools: ToolCache },
+  caller: Identity,
+  keyOf: (server: RegisteredServer, caller: Identity) => string,
+): Promise<Record<string, ListedServer>> {
+  const servers = await deps.registry.list(caller);
+  const entries = await Promise.all(
+    servers.map(async (server): Promise<[string, ListedServer]> => {
+      const fields = userVarFields(server.config);
+      const userScoped = connectionScope(server.config) === 'user';
+      const vars = userScoped && fields.length > 0 ? await deps.userVars.get(caller.userId, server.name) : {};
+      const authenticated = missingUserVars(server.config, vars).length === 0;
+      // A server whose tools are not known yet (never connected, or not authorised) is listed without tools.
+      const cached = authenticated ? ((await deps.tools.get(keyOf(server, caller))) ?? []) : [];
+      return [
+        server.name,
+        {
+          name: server.name,
+          icon: server.config.iconPath ?? '',
+          authenticated,
+          authConfig: fields,
+          tools: cached.map((t) => ({
+            name: t.name,
+            pluginKey: `${t.name}${PLUGIN_KEY_DELIMITER}${server.name}`,
+            description: t.description ?? '',
+          })),
+        },
+      ];
+    }),
+  );
+  return Object.fromEntries(entries);
+}
