@@ -47,6 +47,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; widening keeps the instance type Fastify's default.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed for the return type
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.settings.bodyLimit,
     trustProxy: deps.settings.trustProxy,

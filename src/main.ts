@@ -11,7 +11,9 @@ import path from 'node:path';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function positiveInt(value: string): number {
@@ -21,7 +23,9 @@ function positiveInt(value: string): number {
 }
 
 const config = () => loadConfig({ env: process.env, cwd: process.cwd() });
-const program = new Command('switchboard').description('A multi-user hub for MCP servers').showHelpAfterError();
+const program = new Command('switchboard')
+  .description('A multi-user hub for MCP servers')
+  .showHelpAfterError();
 
 program
   .command('serve', { isDefault: true })
@@ -33,7 +37,10 @@ program
   .description('apply database migrations')
   .action(async () => {
     const env = (await config()).env;
-    const database = await createDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'switchboard.db') });
+    const database = await createDatabase({
+      databaseUrl: env.databaseUrl,
+      sqlitePath: path.join(env.dataDir, 'switchboard.db'),
+    });
     try {
       const applied = await migrateToLatest(database.db);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
@@ -50,7 +57,8 @@ users
   .option('--password-stdin', 'read the password from standard input')
   .action(async (email: string, opts: { role: 'USER' | 'ADMIN'; passwordStdin?: boolean }) => {
     const password = opts.passwordStdin ? await readStdin() : undefined;
-    if (password !== undefined && password.length < 8) throw new InvalidArgumentError('password must be at least 8 characters');
+    if (password !== undefined && password.length < 8)
+      throw new InvalidArgumentError('password must be at least 8 characters');
     const ctx = await openAdminContext(await config());
     try {
       const user = await ctx.repos.users.create({

@@ -11,12 +11,15 @@ export default async function setup(project: TestProject): Promise<void> {
   const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const [pgUp, redisUp] = await Promise.all([reachable(pgUrl, 5432), reachable(redisUrl, 6379)]);
-  const missing = [pgUp ? null : `PostgreSQL (${hostPort(pgUrl, 5432)})`, redisUp ? null : `Redis (${hostPort(redisUrl, 6379)})`].filter(
-    (x): x is string => x !== null,
-  );
+  const missing = [
+    pgUp ? null : `PostgreSQL (${hostPort(pgUrl, 5432)})`,
+    redisUp ? null : `Redis (${hostPort(redisUrl, 6379)})`,
+  ].filter((x): x is string => x !== null);
   if (missing.length > 0) {
     if (process.env.CI === 'true') {
-      throw new Error(`CI=true but ${missing.join(' and ')} cannot be reached: these suites are required in CI`);
+      throw new Error(
+        `CI=true but ${missing.join(' and ')} cannot be reached: these suites are required in CI`,
+      );
     }
     console.warn(`[switchboard tests] skipping the ${missing.join(' and ')} suites: service not reachable`);
   }

@@ -11,7 +11,10 @@ describe('HTTP shell', () => {
   let hub: TestHub;
   beforeAll(async () => {
     hub = await startTestHub({ env: { JWT_SECRET } });
-    await hub.repos.users.create({ email: 'alice@example.com', passwordHash: await hashPassword('alice-password') });
+    await hub.repos.users.create({
+      email: 'alice@example.com',
+      passwordHash: await hashPassword('alice-password'),
+    });
   });
   afterAll(async () => hub.dispose());
 
@@ -32,7 +35,9 @@ describe('HTTP shell', () => {
     const res = await hub.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
-    expect(res.body).toMatch(/switchboard_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(res.body).toMatch(
+      /switchboard_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/,
+    );
   });
 
   it('unknown routes get a JSON 404 with a code', async () => {
@@ -51,7 +56,11 @@ describe('HTTP shell', () => {
     const body = login.json<{ token: string; user: { email: string; role: string } }>();
     expect(body.user).toMatchObject({ email: 'alice@example.com', role: 'USER' });
     expect(body).not.toHaveProperty('user.passwordHash');
-    const me = await hub.app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${body.token}` } });
+    const me = await hub.app.inject({
+      method: 'GET',
+      url: '/api/auth/me',
+      headers: { authorization: `Bearer ${body.token}` },
+    });
     expect(me.statusCode).toBe(200);
     expect(me.json()).toEqual({
       id: expect.any(String),
@@ -62,12 +71,23 @@ describe('HTTP shell', () => {
   });
 
   it('a wrong password and an unknown email get the same 401', async () => {
-    const wrong = await hub.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'alice@example.com', password: 'nope' } });
-    const unknown = await hub.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'bob@example.com', password: 'nope' } });
+    const wrong = await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: 'alice@example.com', password: 'nope' },
+    });
+    const unknown = await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: 'bob@example.com', password: 'nope' },
+    });
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
     expect(wrong.json()).toEqual(unknown.json());
-    expect(wrong.json()).toEqual({ message: 'Invalid email or password', code: 'HUB_ERR_INVALID_CREDENTIALS' });
+    expect(wrong.json()).toEqual({
+      message: 'Invalid email or password',
+      code: 'HUB_ERR_INVALID_CREDENTIALS',
+    });
   });
 
   it('a LibreChat token (HS256, `id` claim) for a user the hub has not seen is accepted as a USER', async () => {
@@ -75,7 +95,11 @@ describe('HTTP shell', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode(JWT_SECRET));
-    const me = await hub.app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } });
+    const me = await hub.app.inject({
+      method: 'GET',
+      url: '/api/auth/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(me.statusCode).toBe(200);
     expect(me.json()).toMatchObject({ id: 'librechat-user-1', email: 'lc@example.com', role: 'USER' });
   });
@@ -102,19 +126,31 @@ describe('HTTP shell', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime(Math.floor(Date.now() / 1000) - 10)
       .sign(new TextEncoder().encode(JWT_SECRET));
-    const res = await hub.app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } });
+    const res = await hub.app.inject({
+      method: 'GET',
+      url: '/api/auth/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json()).toEqual({ message: 'Invalid or expired token', code: 'HUB_ERR_INVALID_TOKEN' });
   });
 
   describe('bad input to POST /api/auth/login', () => {
     const post = (payload: string, contentType = 'application/json') =>
-      hub.app.inject({ method: 'POST', url: '/api/auth/login', payload, headers: { 'content-type': contentType } });
+      hub.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload,
+        headers: { 'content-type': contentType },
+      });
 
     it('malformed JSON → 400 with a code and no parser echo', async () => {
       const res = await post('{"email": "a@b.c", "password": <<SECRET-ECHO>>');
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toEqual({ message: 'Request body is not valid JSON', code: 'HUB_ERR_MALFORMED_JSON' });
+      expect(res.json()).toEqual({
+        message: 'Request body is not valid JSON',
+        code: 'HUB_ERR_MALFORMED_JSON',
+      });
       expect(res.body).not.toContain('SECRET-ECHO');
     });
 
@@ -152,7 +188,11 @@ describe('HTTP shell', () => {
     try {
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const res = await limited.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'x@y.z', password: 'guess' } });
+        const res = await limited.app.inject({
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: { email: 'x@y.z', password: 'guess' },
+        });
         codes.push(res.statusCode);
       }
       expect(codes).toEqual([401, 401, 401, 429, 429]);
@@ -167,11 +207,20 @@ describe('HTTP shell', () => {
 
   it('no log line carries a token, password or the JWT secret', async () => {
     const token = await hub.userToken('carol@example.com');
-    await hub.app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } });
-    await hub.app.inject({ method: 'GET', url: `/api/auth/me?token=${token}`, headers: { cookie: `session=${token}` } });
+    await hub.app.inject({
+      method: 'GET',
+      url: '/api/auth/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await hub.app.inject({
+      method: 'GET',
+      url: `/api/auth/me?token=${token}`,
+      headers: { cookie: `session=${token}` },
+    });
     const all = hub.logLines.join('\n');
     expect(hub.logLines.length).toBeGreaterThan(10);
-    for (const secret of [token, JWT_SECRET, 'alice-password', 'SECRET-ECHO']) expect(all).not.toContain(secret);
+    for (const secret of [token, JWT_SECRET, 'alice-password', 'SECRET-ECHO'])
+      expect(all).not.toContain(secret);
   });
 });
 
@@ -185,13 +234,23 @@ describe('embedded secrets', () => {
       }
       expect(hub.logLines.some((l) => l.includes('JWT_SECRET was not set'))).toBe(true);
       const token = await hub.userToken('d@example.com');
-      expect((await hub.app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+      expect(
+        (
+          await hub.app.inject({
+            method: 'GET',
+            url: '/api/auth/me',
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).statusCode,
+      ).toBe(200);
     } finally {
       await hub.dispose();
     }
   });
 
   it('refuses to start in production without them', async () => {
-    await expect(startTestHub({ env: { NODE_ENV: 'production' } })).rejects.toMatchObject({ code: 'HUB_ERR_SECRET_MISSING' });
+    await expect(startTestHub({ env: { NODE_ENV: 'production' } })).rejects.toMatchObject({
+      code: 'HUB_ERR_SECRET_MISSING',
+    });
   });
 });

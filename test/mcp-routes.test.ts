@@ -16,7 +16,12 @@ describe('MCP routes over real upstreams', () => {
   const auth = (token: string) => ({ authorization: `Bearer ${token}` });
   const get = (url: string, token: string) => hub.app.inject({ method: 'GET', url, headers: auth(token) });
   const post = (url: string, token: string, payload?: unknown) =>
-    hub.app.inject({ method: 'POST', url, headers: auth(token), ...(payload === undefined ? {} : { payload: payload as object }) });
+    hub.app.inject({
+      method: 'POST',
+      url,
+      headers: auth(token),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
   const call = (server: string, tool: string, token: string, args: Record<string, unknown> = {}) =>
     post(`/api/mcp/${server}/tools/${tool}/call`, token, { arguments: args });
   const text = (res: { json: () => unknown }) =>
@@ -36,7 +41,11 @@ describe('MCP routes over real upstreams', () => {
       savedEnv[k] = process.env[k];
       process.env[k] = v;
     }
-    [sse, streamable, probe] = await Promise.all([startEverything('sse'), startEverything('streamableHttp'), startProbeServer()]);
+    [sse, streamable, probe] = await Promise.all([
+      startEverything('sse'),
+      startEverything('streamableHttp'),
+      startProbeServer(),
+    ]);
     const stdio = everythingStdioCommand();
     const yaml = `
 mcpServers:
@@ -85,7 +94,9 @@ mcpServers:
   it('lists every visible server; app-level ones connected at start come with their tools', async () => {
     const res = await get('/api/mcp/tools', alice);
     expect(res.statusCode).toBe(200);
-    const { servers } = res.json<{ servers: Record<string, { authenticated: boolean; tools: Array<{ name: string; pluginKey: string }> }> }>();
+    const { servers } = res.json<{
+      servers: Record<string, { authenticated: boolean; tools: Array<{ name: string; pluginKey: string }> }>;
+    }>();
     expect(Object.keys(servers).sort()).toEqual(['everything', 'everything-http', 'everything-sse', 'keyed']);
     for (const name of ['everything', 'everything-sse']) {
       const names = servers[name]!.tools.map((t) => t.name);
@@ -101,16 +112,24 @@ mcpServers:
     });
   });
 
-  it.each(['everything', 'everything-sse', 'everything-http'])('calls echo and get-sum on %s', async (server) => {
-    const echo = await call(server, 'echo', alice, { message: 'hi' });
-    expect(echo.statusCode).toBe(200);
-    expect(text(echo)).toBe('Echo: hi');
-    const sum = await call(server, 'get-sum', alice, { a: 2, b: 3 });
-    expect(sum.statusCode).toBe(200);
-    expect(text(sum)).toContain('5');
-    const status = await get(`/api/mcp/connection/status/${server}`, alice);
-    expect(status.json()).toEqual({ success: true, serverName: server, connectionStatus: 'connected', requiresOAuth: false });
-  });
+  it.each(['everything', 'everything-sse', 'everything-http'])(
+    'calls echo and get-sum on %s',
+    async (server) => {
+      const echo = await call(server, 'echo', alice, { message: 'hi' });
+      expect(echo.statusCode).toBe(200);
+      expect(text(echo)).toBe('Echo: hi');
+      const sum = await call(server, 'get-sum', alice, { a: 2, b: 3 });
+      expect(sum.statusCode).toBe(200);
+      expect(text(sum)).toContain('5');
+      const status = await get(`/api/mcp/connection/status/${server}`, alice);
+      expect(status.json()).toEqual({
+        success: true,
+        serverName: server,
+        connectionStatus: 'connected',
+        requiresOAuth: false,
+      });
+    },
+  );
 
   it('arguments that fail the tool schema come back as a tool error, not a 500', async () => {
     const res = await call('everything', 'get-sum', alice, { a: 'not a number' });
@@ -136,8 +155,17 @@ mcpServers:
 
     it('each user’s own value reaches the upstream, and values are never returned', async () => {
       const put = (token: string, value: string) =>
-        hub.app.inject({ method: 'PUT', url: '/api/mcp/keyed/auth-values', headers: auth(token), payload: { values: { API_KEY: value } } });
-      expect((await put(alice, 'alice-key-123')).json()).toEqual({ success: true, serverName: 'keyed', authValueFlags: { API_KEY: true } });
+        hub.app.inject({
+          method: 'PUT',
+          url: '/api/mcp/keyed/auth-values',
+          headers: auth(token),
+          payload: { values: { API_KEY: value } },
+        });
+      expect((await put(alice, 'alice-key-123')).json()).toEqual({
+        success: true,
+        serverName: 'keyed',
+        authValueFlags: { API_KEY: true },
+      });
       expect((await put(bob, 'bob-key-456')).statusCode).toBe(200);
       const [a, b] = await Promise.all([call('keyed', 'whoami', alice), call('keyed', 'whoami', bob)]);
       expect(JSON.parse(text(a))).toMatchObject({ 'x-api-key': 'alice-key-123' });
@@ -151,18 +179,33 @@ mcpServers:
     });
 
     it('values are stored encrypted', async () => {
-      const row = await hub.repos.credentials.get({ userId: (await hub.repos.users.findByEmail('alice@example.com'))!.id, serverName: 'keyed', kind: 'user_vars' });
+      const row = await hub.repos.credentials.get({
+        userId: (await hub.repos.users.findByEmail('alice@example.com'))!.id,
+        serverName: 'keyed',
+        kind: 'user_vars',
+      });
       expect(row).not.toBeNull();
       expect(row!.ciphertext).not.toContain('alice-key-123');
     });
 
     it('changing a value replaces the connection: the upstream sees the new value at once', async () => {
-      await hub.app.inject({ method: 'PUT', url: '/api/mcp/keyed/auth-values', headers: auth(alice), payload: { values: { API_KEY: 'alice-key-new' } } });
-      expect(JSON.parse(text(await call('keyed', 'whoami', alice)))).toMatchObject({ 'x-api-key': 'alice-key-new' });
+      await hub.app.inject({
+        method: 'PUT',
+        url: '/api/mcp/keyed/auth-values',
+        headers: auth(alice),
+        payload: { values: { API_KEY: 'alice-key-new' } },
+      });
+      expect(JSON.parse(text(await call('keyed', 'whoami', alice)))).toMatchObject({
+        'x-api-key': 'alice-key-new',
+      });
     });
 
     it('DELETE clears them; the next call is refused again', async () => {
-      const res = await hub.app.inject({ method: 'DELETE', url: '/api/mcp/keyed/auth-values', headers: auth(bob) });
+      const res = await hub.app.inject({
+        method: 'DELETE',
+        url: '/api/mcp/keyed/auth-values',
+        headers: auth(bob),
+      });
       expect(res.json()).toEqual({ success: true, serverName: 'keyed', authValueFlags: { API_KEY: false } });
       expect((await call('keyed', 'whoami', bob)).statusCode).toBe(400);
     });
@@ -173,7 +216,12 @@ mcpServers:
       ['a non-string value', { values: { API_KEY: 42 } }],
       ['no values object', { API_KEY: 'x' }],
     ])('PUT with %s → 400', async (_name, payload) => {
-      const res = await hub.app.inject({ method: 'PUT', url: '/api/mcp/keyed/auth-values', headers: auth(alice), payload });
+      const res = await hub.app.inject({
+        method: 'PUT',
+        url: '/api/mcp/keyed/auth-values',
+        headers: auth(alice),
+        payload,
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json()).toHaveProperty('error');
     });
@@ -188,7 +236,10 @@ mcpServers:
         await get('/api/mcp/connection/status/everything-http', fresh);
       }
       const all = await get('/api/mcp/connection/status', fresh);
-      expect(all.json()).toMatchObject({ success: true, connectionStatus: { 'everything-http': { connectionState: 'disconnected', requiresOAuth: false } } });
+      expect(all.json()).toMatchObject({
+        success: true,
+        connectionStatus: { 'everything-http': { connectionState: 'disconnected', requiresOAuth: false } },
+      });
     });
 
     it('reinitialize connects, disconnect closes', async () => {
@@ -201,11 +252,20 @@ mcpServers:
         serverName: 'everything-http',
         oauthRequired: false,
       });
-      expect((await get('/api/mcp/connection/status/everything-http', carol)).json()).toMatchObject({ connectionStatus: 'connected' });
+      expect((await get('/api/mcp/connection/status/everything-http', carol)).json()).toMatchObject({
+        connectionStatus: 'connected',
+      });
       const tools = await get('/api/mcp/tools', carol);
-      expect(tools.json<{ servers: Record<string, { tools: unknown[] }> }>().servers['everything-http']!.tools.length).toBeGreaterThan(5);
-      expect((await post('/api/mcp/everything-http/disconnect', carol)).json()).toMatchObject({ success: true });
-      expect((await get('/api/mcp/connection/status/everything-http', carol)).json()).toMatchObject({ connectionStatus: 'disconnected' });
+      expect(
+        tools.json<{ servers: Record<string, { tools: unknown[] }> }>().servers['everything-http']!.tools
+          .length,
+      ).toBeGreaterThan(5);
+      expect((await post('/api/mcp/everything-http/disconnect', carol)).json()).toMatchObject({
+        success: true,
+      });
+      expect((await get('/api/mcp/connection/status/everything-http', carol)).json()).toMatchObject({
+        connectionStatus: 'disconnected',
+      });
     });
   });
 
@@ -213,7 +273,10 @@ mcpServers:
     it('an unknown server → 404 with the contract’s message', async () => {
       const res = await get('/api/mcp/connection/status/nope', alice);
       expect(res.statusCode).toBe(404);
-      expect(res.json()).toEqual({ error: "MCP server 'nope' not found in configuration", code: 'HUB_ERR_SERVER_NOT_FOUND' });
+      expect(res.json()).toEqual({
+        error: "MCP server 'nope' not found in configuration",
+        code: 'HUB_ERR_SERVER_NOT_FOUND',
+      });
     });
 
     it('a server limited to admins is a 404 for users and visible to admins', async () => {
@@ -261,7 +324,13 @@ mcpServers:
     });
 
     it('a tool-call body that is not an object, or has unknown fields → 400', async () => {
-      for (const payload of ['[1]', '"x"', '{"arguments": [1]}', '{"args": {}}', '{"arguments": {"message": "x"}']) {
+      for (const payload of [
+        '[1]',
+        '"x"',
+        '{"arguments": [1]}',
+        '{"args": {}}',
+        '{"arguments": {"message": "x"}',
+      ]) {
         const res = await hub.app.inject({
           method: 'POST',
           url: '/api/mcp/everything/tools/echo/call',
@@ -276,7 +345,12 @@ mcpServers:
   describe('faults', () => {
     it('an upstream killed mid-call fails the call promptly; the next call reconnects', async () => {
       const started = Date.now();
-      await hub.app.inject({ method: 'PUT', url: '/api/mcp/keyed/auth-values', headers: auth(alice), payload: { values: { API_KEY: 'k' } } });
+      await hub.app.inject({
+        method: 'PUT',
+        url: '/api/mcp/keyed/auth-values',
+        headers: auth(alice),
+        payload: { values: { API_KEY: 'k' } },
+      });
       const res = await call('keyed', 'crash', alice);
       expect(res.statusCode).toBeGreaterThanOrEqual(500);
       expect(Date.now() - started).toBeLessThan(15_000);

@@ -1,6 +1,11 @@
 import type { Clock } from '../core/index.js';
 import { HubError } from '../errors/index.js';
-import { permissionsFor, type McpServerPermissions, type Role, type RolePermissionTable } from './permissions.js';
+import {
+  permissionsFor,
+  type McpServerPermissions,
+  type Role,
+  type RolePermissionTable,
+} from './permissions.js';
 import { dummyPasswordHash, verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
 

@@ -14,7 +14,10 @@ describe('password hashing', () => {
     expect(await hashPassword('pw')).not.toBe(await hashPassword('pw'));
   });
 
-  it.each(['', 'scrypt$1$2', 'bcrypt$a$b$c$d$e', 'scrypt$131072$8$1$c2FsdA$c2hvcnQ'])('a malformed hash %j never matches', async (h) => {
-    expect(await verifyPassword('pw', h)).toBe(false);
-  });
+  it.each(['', 'scrypt$1$2', 'bcrypt$a$b$c$d$e', 'scrypt$131072$8$1$c2FsdA$c2hvcnQ'])(
+    'a malformed hash %j never matches',
+    async (h) => {
+      expect(await verifyPassword('pw', h)).toBe(false);
+    },
+  );
 });

@@ -32,7 +32,11 @@ describe('token service (HS256)', () => {
     ['expired', () => hs256({ id: 'u1' }, secret, nowSeconds - 1)],
     ['signed with another key', () => hs256({ id: 'u1' }, 'another-secret-of-sufficient-length!!')],
     ['alg none', () => Promise.resolve(new UnsecuredJWT({ id: 'u1', exp: nowSeconds + 60 }).encode())],
-    ['without exp', () => new SignJWT({ id: 'u1' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))],
+    [
+      'without exp',
+      () =>
+        new SignJWT({ id: 'u1' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret)),
+    ],
     ['without a user id', () => hs256({ email: 'x@y.z' })],
     ['garbage', () => Promise.resolve('not.a.jwt')],
     ['empty header', () => Promise.resolve('..')],
@@ -84,13 +88,17 @@ describe('token service (external issuer via JWKS)', () => {
       clock,
       external: { jwksUrl, issuer: 'https://other.test', audience: 'switchboard' },
     });
-    await expect(wrongIssuer.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+    await expect(wrongIssuer.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({
+      code: 'HUB_ERR_INVALID_TOKEN',
+    });
     const wrongAudience = createTokenService({
       jwtSecret: secret,
       clock,
       external: { jwksUrl, issuer: 'https://idp.test', audience: 'elsewhere' },
     });
-    await expect(wrongAudience.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+    await expect(wrongAudience.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({
+      code: 'HUB_ERR_INVALID_TOKEN',
+    });
   });
 
   it('AZ-01: an HS256 token signed with the public key (key confusion) is refused', async () => {
@@ -105,6 +113,8 @@ describe('token service (external issuer via JWKS)', () => {
 
   it('an RS256 token is refused when no external issuer is configured', async () => {
     const tokens = createTokenService({ jwtSecret: secret, clock });
-    await expect(tokens.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+    await expect(tokens.verify(await rs256({ sub: 'x' }))).rejects.toMatchObject({
+      code: 'HUB_ERR_INVALID_TOKEN',
+    });
   });
 });

@@ -43,7 +43,10 @@ export function createTokenService(options: {
   async function verifyPayload(token: string): Promise<JWTPayload> {
     const alg = peekAlgorithm(token);
     if (alg === 'HS256') {
-      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], currentDate: currentDate() });
+      const { payload } = await jwtVerify(token, secret, {
+        algorithms: ['HS256'],
+        currentDate: currentDate(),
+      });
       return payload;
     }
     if (jwks && options.external) {
@@ -73,7 +76,8 @@ export function createTokenService(options: {
       // jose accepts a token without `exp`; a session token without one would never die.
       if (typeof payload.exp !== 'number') throw new HubError('HUB_ERR_INVALID_TOKEN');
       const id = typeof payload.id === 'string' && payload.id ? payload.id : payload.sub;
-      if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new HubError('HUB_ERR_INVALID_TOKEN');
+      if (typeof id !== 'string' || id.length === 0 || id.length > 128)
+        throw new HubError('HUB_ERR_INVALID_TOKEN');
       const email = typeof payload.email === 'string' ? payload.email : undefined;
       return { userId: id, email };
     },
@@ -95,7 +99,8 @@ function peekAlgorithm(token: string): string {
   if (!header) throw new HubError('HUB_ERR_INVALID_TOKEN');
   try {
     const parsed: unknown = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && 'alg' in parsed && typeof parsed.alg === 'string') return parsed.alg;
+    if (parsed && typeof parsed === 'object' && 'alg' in parsed && typeof parsed.alg === 'string')
+      return parsed.alg;
   } catch {
     // fall through: a header that is not JSON is an invalid token
   }

@@ -70,7 +70,10 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       production: env.nodeEnv === 'production',
     });
     for (const name of secrets.generated) {
-      logger.warn({ secret: name, dir: env.dataDir }, `${name} was not set: generated one into the data directory`);
+      logger.warn(
+        { secret: name, dir: env.dataDir },
+        `${name} was not set: generated one into the data directory`,
+      );
     }
 
     const database = await createDatabase({
@@ -138,7 +141,11 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     cleanups.push(async () => startup.stop());
 
     logger.info(
-      { database: database.dialect, kv: env.redisUrl ? 'redis' : 'memory', servers: Object.keys(config.mcpServers).length },
+      {
+        database: database.dialect,
+        kv: env.redisUrl ? 'redis' : 'memory',
+        servers: Object.keys(config.mcpServers).length,
+      },
       'hub ready',
     );
     return { app, config, logger, repos, kv, identity, pool, startup, close };

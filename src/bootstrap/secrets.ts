@@ -26,10 +26,16 @@ export async function ensureSecrets(options: {
   production: boolean;
 }): Promise<HubSecrets> {
   const generated: HubSecrets['generated'] = [];
-  const resolve = async (name: keyof typeof FILES, given: string | undefined, make: () => string): Promise<string> => {
+  const resolve = async (
+    name: keyof typeof FILES,
+    given: string | undefined,
+    make: () => string,
+  ): Promise<string> => {
     if (given) return given;
     if (options.production) {
-      throw new HubError('HUB_ERR_SECRET_MISSING', { message: `${name} must be set when NODE_ENV=production` });
+      throw new HubError('HUB_ERR_SECRET_MISSING', {
+        message: `${name} must be set when NODE_ENV=production`,
+      });
     }
     const file = path.join(options.dataDir, FILES[name]);
     const existing = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -49,7 +55,11 @@ export async function ensureSecrets(options: {
       throw err;
     }
   };
-  const jwtSecret = await resolve('JWT_SECRET', options.jwtSecret, () => randomBytes(48).toString('base64url'));
-  const credentialsKey = await resolve('CREDENTIALS_KEY', options.credentialsKey, () => randomBytes(32).toString('hex'));
+  const jwtSecret = await resolve('JWT_SECRET', options.jwtSecret, () =>
+    randomBytes(48).toString('base64url'),
+  );
+  const credentialsKey = await resolve('CREDENTIALS_KEY', options.credentialsKey, () =>
+    randomBytes(32).toString('hex'),
+  );
   return { jwtSecret, credentialsKey, generated };
 }

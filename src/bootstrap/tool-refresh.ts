@@ -8,7 +8,11 @@ import type { ToolCache } from '../tools/index.js';
  * a key that disconnects keeps its last list (listings show what the server offered) until the
  * next connect replaces it.
  */
-export function watchToolChanges(deps: { pool: ConnectionPool; tools: ToolCache; logger: Logger }): () => void {
+export function watchToolChanges(deps: {
+  pool: ConnectionPool;
+  tools: ToolCache;
+  logger: Logger;
+}): () => void {
   const refresh = (key: string): void => {
     const connection = deps.pool.peek(key);
     if (!connection) return;

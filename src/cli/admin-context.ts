@@ -21,7 +21,10 @@ export async function openAdminContext(config: HubConfig): Promise<AdminContext>
     dataDir: env.dataDir,
     production: env.nodeEnv === 'production',
   });
-  const database = await createDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'switchboard.db') });
+  const database = await createDatabase({
+    databaseUrl: env.databaseUrl,
+    sqlitePath: path.join(env.dataDir, 'switchboard.db'),
+  });
   try {
     await migrateToLatest(database.db);
   } catch (err) {
@@ -30,6 +33,11 @@ export async function openAdminContext(config: HubConfig): Promise<AdminContext>
   }
   const repos = createRepositories({ db: database.db, clock: systemClock });
   const tokens = createTokenService({ jwtSecret: secrets.jwtSecret, clock: systemClock });
-  const identity = createIdentityService({ tokens, users: repos.users, roles: config.roles, clock: systemClock });
+  const identity = createIdentityService({
+    tokens,
+    users: repos.users,
+    roles: config.roles,
+    clock: systemClock,
+  });
   return { repos, identity, close: () => database.close() };
 }

@@ -6,7 +6,11 @@ export interface UserVarsStore {
   /** The user's values for the server; empty when none are set. */
   get(userId: string, serverName: string): Promise<Record<string, string>>;
   /** Merges values into the stored ones; an empty string removes that variable. Returns the result. */
-  merge(userId: string, serverName: string, values: Readonly<Record<string, string>>): Promise<Record<string, string>>;
+  merge(
+    userId: string,
+    serverName: string,
+    values: Readonly<Record<string, string>>,
+  ): Promise<Record<string, string>>;
   /** Removes all of the user's values for the server; true when there were any. */
   clear(userId: string, serverName: string): Promise<boolean>;
 }
@@ -17,7 +21,10 @@ function aad(userId: string, serverName: string): string {
 }
 
 /** Creates the store over the credentials repository and the keyring. */
-export function createUserVarsStore(deps: { credentials: CredentialsRepository; keyring: CipherKeyring }): UserVarsStore {
+export function createUserVarsStore(deps: {
+  credentials: CredentialsRepository;
+  keyring: CipherKeyring;
+}): UserVarsStore {
   const key = (userId: string, serverName: string) => ({ userId, serverName, kind: 'user_vars' as const });
 
   async function get(userId: string, serverName: string): Promise<Record<string, string>> {
@@ -26,7 +33,9 @@ export function createUserVarsStore(deps: { credentials: CredentialsRepository; 
     const parsed: unknown = JSON.parse(deps.keyring.decrypt(row.ciphertext, aad(userId, serverName)));
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
     return Object.fromEntries(
-      Object.entries(parsed as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      Object.entries(parsed as Record<string, unknown>).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
     );
   }
 

@@ -44,7 +44,11 @@ export function toHubError(err: unknown): HubError {
     return new HubError('HUB_ERR_MALFORMED_JSON', { cause: err });
   }
   if (fastifyError?.statusCode === 429) return new HubError('HUB_ERR_RATE_LIMITED', { cause: err });
-  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+  if (
+    typeof fastifyError?.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
     return new HubError('HUB_ERR_BAD_REQUEST', { cause: err });
   }
   return new HubError('HUB_ERR_INTERNAL', { cause: err });

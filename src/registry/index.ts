@@ -1,4 +1,9 @@
-export { createServerRegistry, assertServerName, type RegisteredServer, type ServerRegistry } from './registry.js';
+export {
+  createServerRegistry,
+  assertServerName,
+  type RegisteredServer,
+  type ServerRegistry,
+} from './registry.js';
 export {
   API_KEY_VAR,
   connectionScope,
@@ -8,4 +13,9 @@ export {
   type UserVarField,
 } from './server-view.js';
 export { resolveServer, type ResolvedServer } from './resolve-spec.js';
-export { substitute, hasPlaceholder, type PlaceholderContext, type PlaceholderTarget } from './placeholders.js';
+export {
+  substitute,
+  hasPlaceholder,
+  type PlaceholderContext,
+  type PlaceholderTarget,
+} from './placeholders.js';

@@ -35,7 +35,11 @@ export function hasPlaceholder(text: string): boolean {
 export function substitute(text: string, ctx: PlaceholderContext, target: PlaceholderTarget): string {
   return text.replace(PLACEHOLDER, (whole, name: string) => {
     const identity = IDENTITY[name];
-    const value = identity ? identity(ctx) : Object.hasOwn(ctx.userVars, name) ? ctx.userVars[name] : undefined;
+    const value = identity
+      ? identity(ctx)
+      : Object.hasOwn(ctx.userVars, name)
+        ? ctx.userVars[name]
+        : undefined;
     if (value === undefined) return whole;
     if (target === 'url') return encodeURIComponent(value);
     if (target === 'header' && /[\r\n\0]/.test(value)) {

@@ -54,7 +54,11 @@ export function createServerRegistry(config: Pick<HubConfig, 'mcpServers'>): Ser
       assertServerName(name);
       const server = byKey.get(name.toLowerCase());
       if (!server || !caller.permissions.USE || !mayAccess(server.config, caller)) {
-        return Promise.reject(new HubError('HUB_ERR_SERVER_NOT_FOUND', { message: `MCP server '${name}' not found in configuration` }));
+        return Promise.reject(
+          new HubError('HUB_ERR_SERVER_NOT_FOUND', {
+            message: `MCP server '${name}' not found in configuration`,
+          }),
+        );
       }
       return Promise.resolve(server);
     },

@@ -14,7 +14,10 @@ export interface ResolvedServer {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
-function mapValues(record: Readonly<Record<string, string>> | undefined, fn: (v: string) => string): Record<string, string> {
+function mapValues(
+  record: Readonly<Record<string, string>> | undefined,
+  fn: (v: string) => string,
+): Record<string, string> {
   return Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, fn(v)]));
 }
 
@@ -38,7 +41,11 @@ function apiKeyHeader(server: ServerConfig, ctx: PlaceholderContext): Record<str
  * Turns a server config into a concrete upstream spec for one caller: placeholders filled, timeouts
  * chosen (server value, then `mcpSettings`, then defaults).
  */
-export function resolveServer(server: ServerConfig, ctx: PlaceholderContext, settings: McpSettings): ResolvedServer {
+export function resolveServer(
+  server: ServerConfig,
+  ctx: PlaceholderContext,
+  settings: McpSettings,
+): ResolvedServer {
   let spec: UpstreamSpec;
   switch (server.type) {
     case 'stdio':

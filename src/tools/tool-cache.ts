@@ -38,7 +38,9 @@ export function createToolCache(kv: Kv): ToolCache {
     put: (connectionKey, tools) =>
       kv.set(
         key(connectionKey),
-        JSON.stringify(tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema }))),
+        JSON.stringify(
+          tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+        ),
         { ttlMs: TOOL_CACHE_TTL_MS },
       ),
     invalidate: async (connectionKey) => {

@@ -4,10 +4,17 @@ import { HubError, isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import type { UpstreamService } from '../upstreams/index.js';
 
+/** JSON-RPC errors that mean the connection failed, not that the upstream refused the call. */
+const TRANSPORT_FAILURES: readonly number[] = [ErrorCode.RequestTimeout, ErrorCode.ConnectionClosed];
+
 /** Options for one tool call. */
 export interface ToolCallOptions {
   signal?: AbortSignal;
-  onProgress?: (progress: { progress: number; total?: number | undefined; message?: string | undefined }) => void;
+  onProgress?: (progress: {
+    progress: number;
+    total?: number | undefined;
+    message?: string | undefined;
+  }) => void;
 }
 
 /**
@@ -28,7 +35,7 @@ export async function callTool(
     return await connection.callTool(toolName, args, options);
   } catch (err) {
     if (isHubError(err)) throw err;
-    if (err instanceof McpError && err.code !== ErrorCode.RequestTimeout && err.code !== ErrorCode.ConnectionClosed) {
+    if (err instanceof McpError && !TRANSPORT_FAILURES.includes(err.code)) {
       return { content: [{ type: 'text', text: err.message }], isError: true };
     }
     throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { cause: err });

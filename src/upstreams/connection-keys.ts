@@ -6,7 +6,9 @@ import { connectionScope, type RegisteredServer } from '../registry/index.js';
  * servers, `user|<userId>|<server>` otherwise. Tool caches use the same key.
  */
 export function connectionKey(server: RegisteredServer, caller: Pick<Identity, 'userId'>): string {
-  return connectionScope(server.config) === 'app' ? `app|${server.name}` : `user|${caller.userId}|${server.name}`;
+  return connectionScope(server.config) === 'app'
+    ? `app|${server.name}`
+    : `user|${caller.userId}|${server.name}`;
 }
 
 /** True when the pool key belongs to the named server (any user). */

@@ -27,7 +27,9 @@ export function connectAtStartup(deps: {
   const random = deps.random ?? Math.random;
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
-  const eligible = deps.servers.filter((s) => s.config.startup !== false && connectionScope(s.config) === 'app');
+  const eligible = deps.servers.filter(
+    (s) => s.config.startup !== false && connectionScope(s.config) === 'app',
+  );
 
   async function attempt(server: RegisteredServer, failures: number): Promise<void> {
     if (stopped) return;
@@ -38,7 +40,10 @@ export function connectAtStartup(deps: {
     } catch (err) {
       if (stopped) return;
       const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** failures) * (0.5 + random());
-      deps.logger.warn({ err, server: server.name, retryInMs: Math.round(delay) }, 'MCP server failed to connect at start-up');
+      deps.logger.warn(
+        { err, server: server.name, retryInMs: Math.round(delay) },
+        'MCP server failed to connect at start-up',
+      );
       const timer = setTimeout(() => {
         timers.delete(timer);
         void attempt(server, failures + 1);

@@ -51,7 +51,11 @@ export function createUpstreamService(deps: {
   tools: ToolCache;
   settings: McpSettings;
 }): UpstreamService {
-  async function open(key: string, server: RegisteredServer, ctx: PlaceholderContext): Promise<CallerConnection> {
+  async function open(
+    key: string,
+    server: RegisteredServer,
+    ctx: PlaceholderContext,
+  ): Promise<CallerConnection> {
     const resolved = resolveServer(server.config, ctx, deps.settings);
     const connection = await deps.pool.acquire(key, resolved.fingerprint, resolved.spec, resolved.options);
     if ((await deps.tools.get(key)) === null) await deps.tools.put(key, await connection.listTools());
@@ -70,7 +74,11 @@ export function createUpstreamService(deps: {
       });
     }
     // An app-level connection is shared: it must not depend on who opened it first.
-    return open(key, server, userScoped ? { userId: caller.userId, email: caller.email, userVars } : NO_CALLER);
+    return open(
+      key,
+      server,
+      userScoped ? { userId: caller.userId, email: caller.email, userVars } : NO_CALLER,
+    );
   }
 
   const mayTouch = (caller: Identity, server: RegisteredServer) =>
@@ -80,12 +88,17 @@ export function createUpstreamService(deps: {
     connect,
     connectApp(server) {
       if (connectionScope(server.config) !== 'app') {
-        return Promise.reject(new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }));
+        return Promise.reject(
+          new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }),
+        );
       }
       return open(`app|${server.name}`, server, NO_CALLER);
     },
     status(caller, server) {
-      return { connectionState: deps.pool.state(connectionKey(server, caller)), requiresOAuth: needsOAuth(server.config) };
+      return {
+        connectionState: deps.pool.state(connectionKey(server, caller)),
+        requiresOAuth: needsOAuth(server.config),
+      };
     },
     async reinitialize(caller, server) {
       const key = connectionKey(server, caller);

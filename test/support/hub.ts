@@ -53,13 +53,15 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     logger,
     defaultMetrics: false,
     loginAttemptsPerMinute: options.loginAttemptsPerMinute ?? 1000,
-    ...(options.clock ? { clock: options.clock } : {}) });
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   return {
     ...hub,
     dataDir,
     logLines,
     async userToken(email, role = 'USER') {
-      const user = (await hub.repos.users.findByEmail(email)) ?? (await hub.repos.users.create({ email, role }));
+      const user =
+        (await hub.repos.users.findByEmail(email)) ?? (await hub.repos.users.create({ email, role }));
       return hub.identity.issueToken(user);
     },
     async dispose() {

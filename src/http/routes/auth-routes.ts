@@ -30,7 +30,10 @@ export interface AuthRouteOptions {
 }
 
 /** `POST /api/auth/login` and `GET /api/auth/me`. */
-export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, { identity, loginAttemptsPerMinute }) => {
+export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
+  app,
+  { identity, loginAttemptsPerMinute },
+) => {
   app.post(
     '/api/auth/login',
     {
@@ -43,20 +46,38 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, {
       config: { rateLimit: { max: loginAttemptsPerMinute, timeWindow: '1 minute' } },
     },
     async (request) => {
-      const { token, expiresIn, identity: who } = await identity.login(request.body.email, request.body.password);
+      const {
+        token,
+        expiresIn,
+        identity: who,
+      } = await identity.login(request.body.email, request.body.password);
       return {
         token,
         expiresIn,
-        user: { id: who.userId, email: who.email, role: who.role, permissions: { MCP_SERVERS: who.permissions } },
+        user: {
+          id: who.userId,
+          email: who.email,
+          role: who.role,
+          permissions: { MCP_SERVERS: who.permissions },
+        },
       };
     },
   );
 
   await app.register(async (scope) => {
     requireIdentity(scope, identity);
-    scope.get('/api/auth/me', { schema: { tags: ['auth'], response: { 200: userSchema } } }, async (request) => {
-      const who = callerOf(request);
-      return { id: who.userId, email: who.email, role: who.role, permissions: { MCP_SERVERS: who.permissions } };
-    });
+    scope.get(
+      '/api/auth/me',
+      { schema: { tags: ['auth'], response: { 200: userSchema } } },
+      async (request) => {
+        const who = callerOf(request);
+        return {
+          id: who.userId,
+          email: who.email,
+          role: who.role,
+          permissions: { MCP_SERVERS: who.permissions },
+        };
+      },
+    );
   });
 };

@@ -27,7 +27,10 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (ap
 
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], response: { 200: z.object({ status: z.literal('ok') }) } }, logLevel: 'warn' },
+    {
+      schema: { tags: ['health'], response: { 200: z.object({ status: z.literal('ok') }) } },
+      logLevel: 'warn',
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -36,7 +39,9 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (ap
     { schema: { tags: ['health'], response: { 200: readySchema, 503: readySchema } }, logLevel: 'warn' },
     async (_request, reply) => {
       const results = await Promise.all(
-        options.checks.map(async (c) => [c.name, (await passes(c.check, timeoutMs)) ? 'ok' : 'down'] as const),
+        options.checks.map(
+          async (c) => [c.name, (await passes(() => c.check(), timeoutMs)) ? 'ok' : 'down'] as const,
+        ),
       );
       const checks = Object.fromEntries(results);
       const ready = results.every(([, state]) => state === 'ok');

@@ -19,7 +19,9 @@ const valueSchema = z
   .refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks');
 
 function flags(server: RegisteredServer, values: Readonly<Record<string, string>>): Record<string, boolean> {
-  return Object.fromEntries(userVarFields(server.config).map((f) => [f.authField, Boolean(values[f.authField])]));
+  return Object.fromEntries(
+    userVarFields(server.config).map((f) => [f.authField, Boolean(values[f.authField])]),
+  );
 }
 
 /** `GET`, `PUT`, `DELETE /api/mcp/:serverName/auth-values`: the caller's custom variables, never echoed. */
@@ -28,7 +30,10 @@ export const mcpAuthValuesRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
 
   app.get(
     '/api/mcp/:serverName/auth-values',
-    { config: { errorKey: 'error' }, schema: { tags: ['mcp'], params: serverNameParams, response: { 200: flagsResponse } } },
+    {
+      config: { errorKey: 'error' },
+      schema: { tags: ['mcp'], params: serverNameParams, response: { 200: flagsResponse } },
+    },
     async (request) => {
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
@@ -56,7 +61,12 @@ export const mcpAuthValuesRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       if (unknown.length > 0) {
         throw new HubError('HUB_ERR_VALIDATION', {
           message: `Unknown variable${unknown.length > 1 ? 's' : ''} for '${server.name}': ${unknown.map((n) => JSON.stringify(n)).join(', ')}`,
-          details: { errors: unknown.map((n) => ({ path: `body.values.${n}`, message: 'not a variable of this server' })) },
+          details: {
+            errors: unknown.map((n) => ({
+              path: `body.values.${n}`,
+              message: 'not a variable of this server',
+            })),
+          },
         });
       }
       const values = await options.userVars.merge(caller.userId, server.name, request.body.values);
@@ -67,7 +77,10 @@ export const mcpAuthValuesRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
 
   app.delete(
     '/api/mcp/:serverName/auth-values',
-    { config: { errorKey: 'error' }, schema: { tags: ['mcp'], params: serverNameParams, response: { 200: flagsResponse } } },
+    {
+      config: { errorKey: 'error' },
+      schema: { tags: ['mcp'], params: serverNameParams, response: { 200: flagsResponse } },
+    },
     async (request) => {
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);

@@ -22,7 +22,11 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
             success: z.literal(true),
             connectionStatus: z.record(
               z.string(),
-              z.object({ connectionState: stateSchema, requiresOAuth: z.boolean(), error: z.string().optional() }),
+              z.object({
+                connectionState: stateSchema,
+                requiresOAuth: z.boolean(),
+                error: z.string().optional(),
+              }),
             ),
           }),
         },
@@ -31,7 +35,9 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
     async (request) => {
       const caller = callerOf(request);
       const servers = await options.registry.list(caller);
-      const connectionStatus = Object.fromEntries(servers.map((s) => [s.name, options.upstreams.status(caller, s)]));
+      const connectionStatus = Object.fromEntries(
+        servers.map((s) => [s.name, options.upstreams.status(caller, s)]),
+      );
       return { success: true as const, connectionStatus };
     },
   );
@@ -127,7 +133,9 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       const closed = await options.upstreams.disconnect(caller, server);
       return {
         success: true as const,
-        message: closed ? `Disconnected from MCP server '${server.name}'` : `No open connection to MCP server '${server.name}'`,
+        message: closed
+          ? `Disconnected from MCP server '${server.name}'`
+          : `No open connection to MCP server '${server.name}'`,
       };
     },
   );

@@ -39,7 +39,9 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
 
   app.get(
     '/api/mcp/tools',
-    { schema: { tags: ['mcp'], response: { 200: z.object({ servers: z.record(z.string(), listedServer) }) } } },
+    {
+      schema: { tags: ['mcp'], response: { 200: z.object({ servers: z.record(z.string(), listedServer) }) } },
+    },
     async (request) => ({ servers: await listCatalog(options, callerOf(request), connectionKey) }),
   );
 
@@ -50,7 +52,9 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       schema: {
         tags: ['mcp'],
         params: z.object({ serverName: z.string(), toolName: toolNameSchema }),
-        body: z.strictObject({ arguments: z.record(z.string(), z.unknown()).default({}) }).default({ arguments: {} }),
+        body: z
+          .strictObject({ arguments: z.record(z.string(), z.unknown()).default({}) })
+          .default({ arguments: {} }),
         response: { 200: callResultSchema },
       },
     },
