@@ -12,7 +12,11 @@ export interface BreakerSettings {
 }
 
 /** Defaults of {@link BreakerSettings}. */
-export const DEFAULT_BREAKER: BreakerSettings = { failureThreshold: 3, baseCooldownMs: 2_000, maxCooldownMs: 300_000 };
+export const DEFAULT_BREAKER: BreakerSettings = {
+  failureThreshold: 3,
+  baseCooldownMs: 2_000,
+  maxCooldownMs: 300_000,
+};
 
 /** What the breaker says about one more attempt. */
 export type BreakerVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
@@ -57,7 +61,12 @@ export class CircuitBreaker {
     this.failures += 1;
     // Half-open (opened before) fails again at once; a closed circuit waits for the threshold.
     if (this.openings === 0 && this.failures < this.settings.failureThreshold) return;
-    const cooldown = jitteredDelay(this.openings, this.settings.baseCooldownMs, this.settings.maxCooldownMs, this.random);
+    const cooldown = jitteredDelay(
+      this.openings,
+      this.settings.baseCooldownMs,
+      this.settings.maxCooldownMs,
+      this.random,
+    );
     this.openings += 1;
     this.openUntil = this.clock.now() + cooldown;
   }

@@ -1,25 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { systemClock, systemRandom, type Clock, type Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
-import { jitteredDelay } from './backoff.js';
 import { CircuitBreaker, DEFAULT_BREAKER, type BreakerSettings } from './circuit-breaker.js';
+import { connectWithRetries, DEFAULT_RETRY, type RetrySettings } from './connect-retries.js';
 import { createTransport, type TransportDeps } from './create-transport.js';
+import { IdleTimer } from './idle-timer.js';
+import { ListenerSet } from './listener-set.js';
 import type { SpawnFunction } from './stdio-transport.js';
 import type { ConnectionOptions, ConnectionState, FetchLike, UpstreamSpec } from './types.js';
 import { UpstreamConnection, type CloseReason } from './upstream-connection.js';
-import { isRetryableConnectError, toConnectError } from './upstream-errors.js';
-
-/** Retries inside one acquire, all within its `initTimeoutMs`. */
-export interface RetrySettings {
-  /** Attempts per acquire, the first included. Default 3. */
-  attempts: number;
-  /** Delay before the first retry; doubles each time, with jitter. Default 250 ms. */
-  baseDelayMs: number;
-  /** Default 2 s. */
-  maxDelayMs: number;
-}
+import { toConnectError } from './upstream-errors.js';
 
 /** The side effects and tuning of a {@link ConnectionPool}. */
 export interface ConnectionPoolDeps {
@@ -53,15 +44,11 @@ interface Entry {
   connection: UpstreamConnection | undefined;
   attempt: Promise<UpstreamConnection> | undefined;
   attemptAbort: AbortController | undefined;
-  idleTimer: NodeJS.Timeout | undefined;
+  readonly idle: IdleTimer;
   idleTimeoutMs: number;
   /** Disconnected, replaced or the pool closed: its callbacks must no longer touch anything. */
   retired: boolean;
 }
-
-const DEFAULT_RETRY: RetrySettings = { attempts: 3, baseDelayMs: 250, maxDelayMs: 2_000 };
-/** setTimeout's ceiling; a longer idle timeout means "never". */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The hub's upstream connections, one per key the caller chooses (`app|<server>`,
@@ -72,8 +59,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class ConnectionPool {
   private readonly entries = new Map<string, Entry>();
   private readonly closings = new Set<Promise<unknown>>();
-  private readonly toolsListeners = new Set<ToolsChangedListener>();
-  private readonly stateListeners = new Set<StateChangeListener>();
+  private readonly toolsListeners: ListenerSet<[key: string]>;
+  private readonly stateListeners: ListenerSet<[key: string, state: ConnectionState]>;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly breakerSettings: BreakerSettings;
@@ -86,6 +73,8 @@ export class ConnectionPool {
     this.random = deps.random ?? systemRandom;
     this.breakerSettings = { ...DEFAULT_BREAKER, ...deps.breaker };
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
+    this.toolsListeners = new ListenerSet(deps.logger);
+    this.stateListeners = new ListenerSet(deps.logger);
     this.transportDeps = {
       clock: this.clock,
       fetch: deps.fetch ?? ((url, init) => globalThis.fetch(url, init)),
@@ -101,8 +90,14 @@ export class ConnectionPool {
    * the connection's idle timer. Rejects with HUB_ERR_CIRCUIT_OPEN while the key's breaker is
    * open, HUB_ERR_UPSTREAM_TIMEOUT or HUB_ERR_UPSTREAM_UNAVAILABLE when connecting fails.
    */
-  acquire(key: string, fingerprint: string, spec: UpstreamSpec, options: ConnectionOptions): Promise<UpstreamConnection> {
-    if (this.closed) return Promise.reject(new HubError('HUB_ERR_NOT_READY', { message: 'Connection pool is closed' }));
+  acquire(
+    key: string,
+    fingerprint: string,
+    spec: UpstreamSpec,
+    options: ConnectionOptions,
+  ): Promise<UpstreamConnection> {
+    if (this.closed)
+      return Promise.reject(new HubError('HUB_ERR_NOT_READY', { message: 'Connection pool is closed' }));
     let entry = this.entries.get(key);
     if (entry !== undefined && entry.fingerprint !== fingerprint) {
       entry.logger.info('upstream spec changed; replacing the connection');
@@ -119,7 +114,9 @@ export class ConnectionPool {
     if (entry.attempt !== undefined) return entry.attempt;
     const verdict = entry.breaker.check();
     if (!verdict.allowed) {
-      return Promise.reject(new HubError('HUB_ERR_CIRCUIT_OPEN', { details: { retryAfterMs: verdict.retryAfterMs } }));
+      return Promise.reject(
+        new HubError('HUB_ERR_CIRCUIT_OPEN', { details: { retryAfterMs: verdict.retryAfterMs } }),
+      );
     }
     const attempt = this.connect(entry, spec, options);
     entry.attempt = attempt;
@@ -163,14 +160,12 @@ export class ConnectionPool {
 
   /** Subscribes to `notifications/tools/list_changed` of any key; returns the unsubscribe. */
   onToolsChanged(listener: ToolsChangedListener): () => void {
-    this.toolsListeners.add(listener);
-    return () => this.toolsListeners.delete(listener);
+    return this.toolsListeners.add(listener);
   }
 
   /** Subscribes to state changes of any key; returns the unsubscribe. */
   onStateChange(listener: StateChangeListener): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** Closes every connection and refuses new acquires; resolves once all are closed. */
@@ -184,13 +179,13 @@ export class ConnectionPool {
     const entry: Entry = {
       key,
       fingerprint,
+      idle: new IdleTimer(() => this.evictIdle(entry)),
       breaker: new CircuitBreaker(this.breakerSettings, this.clock, this.random),
       logger: this.deps.logger.child({ upstream: key }),
       state: 'disconnected',
       connection: undefined,
       attempt: undefined,
       attemptAbort: undefined,
-      idleTimer: undefined,
       idleTimeoutMs: 0,
       retired: false,
     };
@@ -198,15 +193,31 @@ export class ConnectionPool {
     return entry;
   }
 
-  private async connect(entry: Entry, spec: UpstreamSpec, options: ConnectionOptions): Promise<UpstreamConnection> {
+  private async connect(
+    entry: Entry,
+    spec: UpstreamSpec,
+    options: ConnectionOptions,
+  ): Promise<UpstreamConnection> {
     const abort = new AbortController();
     entry.attemptAbort = abort;
     this.setState(entry, 'connecting');
     try {
-      const connection = await this.connectWithRetries(entry, spec, options, abort.signal);
+      const connection = await connectWithRetries(
+        (remainingMs) => this.openConnection(entry, spec, options, remainingMs, abort.signal),
+        {
+          settings: this.retry,
+          budgetMs: options.initTimeoutMs,
+          clock: this.clock,
+          random: this.random,
+          logger: entry.logger,
+          signal: abort.signal,
+        },
+      );
       if (entry.retired || connection.closed) {
         await connection.close();
-        throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed while connecting' });
+        throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', {
+          message: 'MCP server connection closed while connecting',
+        });
       }
       entry.connection = connection;
       entry.breaker.recordSuccess();
@@ -217,38 +228,14 @@ export class ConnectionPool {
       if (!entry.retired) {
         entry.breaker.recordFailure();
         this.setState(entry, 'error');
-        entry.logger.warn({ err: error, circuitOpen: entry.breaker.open }, 'could not connect to the MCP server');
+        entry.logger.warn(
+          { err: error, circuitOpen: entry.breaker.open },
+          'could not connect to the MCP server',
+        );
       }
       throw toConnectError(error);
     } finally {
       entry.attemptAbort = undefined;
-    }
-  }
-
-  private async connectWithRetries(
-    entry: Entry,
-    spec: UpstreamSpec,
-    options: ConnectionOptions,
-    signal: AbortSignal,
-  ): Promise<UpstreamConnection> {
-    const deadline = this.clock.now() + options.initTimeoutMs;
-    for (let attempt = 0; ; attempt += 1) {
-      const remaining = deadline - this.clock.now();
-      if (remaining <= 0) throw new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { message: 'MCP server did not finish connecting in time' });
-      try {
-        return await this.openConnection(entry, spec, options, remaining, signal);
-      } catch (error) {
-        const delay = jitteredDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random);
-        const giveUp =
-          signal.aborted ||
-          attempt + 1 >= this.retry.attempts ||
-          !isRetryableConnectError(error) ||
-          this.clock.now() + delay >= deadline;
-        if (giveUp) throw error;
-        entry.logger.debug({ err: error, attempt: attempt + 1, delayMs: delay }, 'connect attempt failed; retrying');
-        // Rejects when the attempt is abandoned (disconnect, replacement, pool close).
-        await sleep(delay, undefined, { signal });
-      }
     }
   }
 
@@ -261,16 +248,18 @@ export class ConnectionPool {
   ): Promise<UpstreamConnection> {
     // Callbacks may fire for a connection that is no longer the entry's; each checks it is.
     const ref: { connection?: UpstreamConnection } = {};
-    const current = (): boolean => !entry.retired && ref.connection !== undefined && entry.connection === ref.connection;
+    const current = (): boolean =>
+      !entry.retired && ref.connection !== undefined && entry.connection === ref.connection;
     const connection = await UpstreamConnection.open(
       {
-        makeTransport: (onFault) => createTransport(spec, { ...this.transportDeps, logger: entry.logger }, onFault),
+        makeTransport: (onFault) =>
+          createTransport(spec, { ...this.transportDeps, logger: entry.logger }, onFault),
         requestTimeoutMs: options.requestTimeoutMs,
         logger: entry.logger,
         ...(this.deps.clientInfo === undefined ? {} : { clientInfo: this.deps.clientInfo }),
         ...(this.deps.capabilities === undefined ? {} : { capabilities: this.deps.capabilities }),
         onToolsChanged: () => {
-          if (current()) this.emit(this.toolsListeners, (listener) => listener(entry.key));
+          if (current()) this.toolsListeners.emit(entry.key);
         },
         onClosed: (reason) => {
           if (current()) this.onDropped(entry, reason);
@@ -289,40 +278,37 @@ export class ConnectionPool {
   /** The entry's connection ended without the pool asking: the next acquire reconnects. */
   private onDropped(entry: Entry, reason: CloseReason): void {
     entry.connection = undefined;
-    this.clearIdle(entry);
+    entry.idle.stop();
     entry.logger.info({ reason }, 'MCP server connection ended');
     this.setState(entry, 'disconnected');
   }
 
   /**
    * Restarts the idle countdown; none while requests are in flight (the last one to end
-   * restarts it), none for an idle timeout of 0.
+   * restarts it).
    */
   private armIdle(entry: Entry): void {
-    this.clearIdle(entry);
     const connection = entry.connection;
-    if (connection === undefined || connection.closed || entry.retired || connection.inFlight > 0) return;
-    const ms = entry.idleTimeoutMs;
-    if (!(ms > 0) || ms > MAX_TIMER_MS) return;
-    entry.idleTimer = setTimeout(() => {
-      entry.idleTimer = undefined;
-      if (entry.retired || entry.connection !== connection || connection.inFlight > 0) return;
-      entry.logger.info({ idleTimeoutMs: ms }, 'closing idle MCP server connection');
-      void this.detachAndClose(entry); // tracked: close() waits for it
-      this.setState(entry, 'disconnected');
-    }, ms);
+    if (connection === undefined || connection.closed || entry.retired || connection.inFlight > 0) {
+      entry.idle.stop();
+      return;
+    }
+    entry.idle.restart(entry.idleTimeoutMs);
   }
 
-  private clearIdle(entry: Entry): void {
-    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
-    entry.idleTimer = undefined;
+  private evictIdle(entry: Entry): void {
+    const connection = entry.connection;
+    if (entry.retired || connection === undefined || connection.inFlight > 0) return;
+    entry.logger.info({ idleTimeoutMs: entry.idleTimeoutMs }, 'closing idle MCP server connection');
+    void this.detachAndClose(entry); // tracked: close() waits for it
+    this.setState(entry, 'disconnected');
   }
 
   /** Takes the connection off the entry first, so its close callback cannot clobber a newer state. */
   private detachAndClose(entry: Entry): Promise<unknown> {
     const connection = entry.connection;
     entry.connection = undefined;
-    this.clearIdle(entry);
+    entry.idle.stop();
     return this.track(connection === undefined ? Promise.resolve() : connection.close());
   }
 
@@ -331,41 +317,31 @@ export class ConnectionPool {
     if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
     const wasDisconnected = entry.state === 'disconnected';
     entry.retired = true;
-    entry.attemptAbort?.abort(new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'Connection was closed while connecting' }));
+    entry.attemptAbort?.abort(
+      new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'Connection was closed while connecting' }),
+    );
     const attempt = entry.attempt === undefined ? Promise.resolve() : this.track(entry.attempt);
     const closing = this.detachAndClose(entry);
     entry.state = 'disconnected';
-    if (!wasDisconnected) this.emit(this.stateListeners, (listener) => listener(entry.key, 'disconnected'));
+    if (!wasDisconnected) this.stateListeners.emit(entry.key, 'disconnected');
     return Promise.allSettled([attempt, closing]).then(() => undefined);
   }
 
   private setState(entry: Entry, state: ConnectionState): void {
     if (entry.retired || entry.state === state) return;
     entry.state = state;
-    this.emit(this.stateListeners, (listener) => listener(entry.key, state));
+    this.stateListeners.emit(entry.key, state);
   }
 
   /** Keeps a closing promise until it settles, so close() can wait for every upstream to end. */
   private track(promise: Promise<unknown>): Promise<unknown> {
     const settled = promise.then(
       () => undefined,
-      (error: unknown) => this.deps.logger.debug({ err: error }, 'upstream close or abandoned connect failed'),
+      (error: unknown) =>
+        this.deps.logger.debug({ err: error }, 'upstream close or abandoned connect failed'),
     );
     this.closings.add(settled);
     void settled.then(() => this.closings.delete(settled));
     return settled;
-  }
-
-  /** Listeners run on a later microtask, so one that calls back into the pool cannot reenter a step. */
-  private emit<L>(listeners: Set<L>, call: (listener: L) => void): void {
-    for (const listener of [...listeners]) {
-      queueMicrotask(() => {
-        try {
-          call(listener);
-        } catch (error) {
-          this.deps.logger.warn({ err: error }, 'connection pool listener threw');
-        }
-      });
-    }
   }
 }

@@ -5,7 +5,11 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import { stdioChildEnv } from './child-env.js';
-import { ProcessGroupStdioTransport, type SpawnFunction, type StdioTransportOptions } from './stdio-transport.js';
+import {
+  ProcessGroupStdioTransport,
+  type SpawnFunction,
+  type StdioTransportOptions,
+} from './stdio-transport.js';
 import type { FetchLike, UpstreamSpec } from './types.js';
 import { PermanentConnectError } from './upstream-errors.js';
 import { watchFetch } from './watched-fetch.js';
@@ -20,14 +24,21 @@ export interface TransportDeps {
   hostEnv: Readonly<Record<string, string | undefined>>;
   spawn?: SpawnFunction;
   /** Limits and grace periods of stdio children. */
-  stdio?: Pick<StdioTransportOptions, 'maxLineBytes' | 'maxBadLines' | 'stdinGraceMs' | 'termGraceMs' | 'stderr'>;
+  stdio?: Pick<
+    StdioTransportOptions,
+    'maxLineBytes' | 'maxBadLines' | 'stdinGraceMs' | 'termGraceMs' | 'stderr'
+  >;
 }
 
 /**
  * Builds the client transport for a resolved spec. `onFault` hears of an upstream that went away
  * in ways the SDK's HTTP transports do not act on (see watched-fetch.ts).
  */
-export function createTransport(spec: UpstreamSpec, deps: TransportDeps, onFault: (error: Error) => void): Transport {
+export function createTransport(
+  spec: UpstreamSpec,
+  deps: TransportDeps,
+  onFault: (error: Error) => void,
+): Transport {
   switch (spec.transport) {
     case 'stdio':
       return new ProcessGroupStdioTransport({
@@ -56,7 +67,9 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, onFault
       // The SDK's WebSocket transport uses the runtime's global WebSocket, which Node 20 lacks
       // (Node 22 has it); it also bypasses the injected fetch, so the egress guard cannot see it.
       if (typeof globalThis.WebSocket !== 'function') {
-        throw new PermanentConnectError('the websocket transport needs a runtime with a global WebSocket (Node 22+)');
+        throw new PermanentConnectError(
+          'the websocket transport needs a runtime with a global WebSocket (Node 22+)',
+        );
       }
       return new WebSocketClientTransport(parseUrl(spec.url));
   }

@@ -2,7 +2,6 @@ export type { ConnectionOptions, ConnectionState, FetchLike, ToolProgress, Upstr
 export {
   ConnectionPool,
   type ConnectionPoolDeps,
-  type RetrySettings,
   type StateChangeListener,
   type ToolsChangedListener,
 } from './connection-pool.js';
@@ -15,7 +14,12 @@ export {
   type UpstreamConnectionInit,
 } from './upstream-connection.js';
 export { type BreakerSettings, DEFAULT_BREAKER } from './circuit-breaker.js';
-export { ProcessGroupStdioTransport, type SpawnFunction, type StdioTransportOptions } from './stdio-transport.js';
+export { type RetrySettings, DEFAULT_RETRY } from './connect-retries.js';
+export {
+  ProcessGroupStdioTransport,
+  type SpawnFunction,
+  type StdioTransportOptions,
+} from './stdio-transport.js';
 export { type StderrLimits } from './stderr-relay.js';
 export { createTransport, type TransportDeps } from './create-transport.js';
 export { INHERITED_ENV_NAMES, stdioChildEnv } from './child-env.js';

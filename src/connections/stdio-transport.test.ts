@@ -14,7 +14,10 @@ import type { ConnectionOptions, UpstreamSpec } from './types.js';
 
 /** Every JSON line the logger wrote during the current test. */
 const logLines: string[] = [];
-const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
+const logger = createLogger({
+  level: 'debug',
+  destination: { write: (line: string) => void logLines.push(line) },
+});
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -80,7 +83,12 @@ const recordingSpawn: SpawnFunction = (command, args, options) => {
 };
 
 function pool(termGraceMs = 2_000): ConnectionPool {
-  const created = new ConnectionPool({ logger, hostEnv: process.env, spawn: recordingSpawn, stdio: { termGraceMs } });
+  const created = new ConnectionPool({
+    logger,
+    hostEnv: process.env,
+    spawn: recordingSpawn,
+    stdio: { termGraceMs },
+  });
   cleanups.push(() => created.close());
   return created;
 }
@@ -91,12 +99,18 @@ function lastChildPid(): number {
   return pid;
 }
 
-function stdioSpec(command: { command: string; args: string[] }, env: Record<string, string> = {}): UpstreamSpec {
+function stdioSpec(
+  command: { command: string; args: string[] },
+  env: Record<string, string> = {},
+): UpstreamSpec {
   return { transport: 'stdio', command: command.command, args: command.args, env };
 }
 
 /** A transport around `node -e <script>`, closed after the test. */
-function nodeScript(script: string, extra: Partial<ConstructorParameters<typeof ProcessGroupStdioTransport>[0]> = {}) {
+function nodeScript(
+  script: string,
+  extra: Partial<ConstructorParameters<typeof ProcessGroupStdioTransport>[0]> = {},
+) {
   const transport = new ProcessGroupStdioTransport({
     command: process.execPath,
     args: ['-e', script],
@@ -111,16 +125,30 @@ function nodeScript(script: string, extra: Partial<ConstructorParameters<typeof 
 
 describe('stdio child environment', () => {
   it('the probe sees its config env plus PATH and HOME, and none of the hub’s secrets', async () => {
-    const connection = await pool().acquire('app|probe', 'f1', stdioSpec(probeStdioCommand(), { PROBE_MARKER: 'm-1' }), OPTIONS);
+    const connection = await pool().acquire(
+      'app|probe',
+      'f1',
+      stdioSpec(probeStdioCommand(), { PROBE_MARKER: 'm-1' }),
+      OPTIONS,
+    );
     const env = JSON.parse(textOf(await connection.callTool('get-env', {}))) as Record<string, string>;
     expect(env.PROBE_MARKER).toBe('m-1');
     expect(env.PATH).toBe(process.env.PATH);
     for (const name of Object.keys(HUB_SECRETS)) expect(env[name]).toBeUndefined();
-    expect(Object.keys(env).every((name) => ['PROBE_MARKER', 'PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'].includes(name))).toBe(true);
+    expect(
+      Object.keys(env).every((name) =>
+        ['PROBE_MARKER', 'PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'].includes(name),
+      ),
+    ).toBe(true);
   });
 
   it('server-everything’s get-env shows none of the hub’s secrets either', async () => {
-    const connection = await pool().acquire('app|everything', 'f1', stdioSpec(everythingStdioCommand()), OPTIONS);
+    const connection = await pool().acquire(
+      'app|everything',
+      'f1',
+      stdioSpec(everythingStdioCommand()),
+      OPTIONS,
+    );
     const text = textOf(await connection.callTool('get-env', {}));
     for (const value of Object.values(HUB_SECRETS)) expect(text).not.toContain(value);
     for (const name of Object.keys(HUB_SECRETS)) expect(text).not.toContain(name);
@@ -131,7 +159,9 @@ describe('stdio process group', () => {
   it('disconnect kills the child and its grandchild', async () => {
     const connections = pool();
     const connection = await connections.acquire('app|probe', 'f1', stdioSpec(probeStdioCommand()), OPTIONS);
-    const { pid: grandchild } = JSON.parse(textOf(await connection.callTool('spawn-grandchild', {}))) as { pid: number };
+    const { pid: grandchild } = JSON.parse(textOf(await connection.callTool('spawn-grandchild', {}))) as {
+      pid: number;
+    };
     cleanups.push(async () => {
       if (isAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
     });
@@ -147,8 +177,15 @@ describe('stdio process group', () => {
 
   it('a stubborn child (ignores stdin EOF and SIGTERM) and its grandchild die by SIGKILL after the grace', async () => {
     const connections = pool(500);
-    const connection = await connections.acquire('app|stubborn', 'f1', stdioSpec(probeStdioCommand({ stubborn: true })), OPTIONS);
-    const { pid: grandchild } = JSON.parse(textOf(await connection.callTool('spawn-grandchild', {}))) as { pid: number };
+    const connection = await connections.acquire(
+      'app|stubborn',
+      'f1',
+      stdioSpec(probeStdioCommand({ stubborn: true })),
+      OPTIONS,
+    );
+    const { pid: grandchild } = JSON.parse(textOf(await connection.callTool('spawn-grandchild', {}))) as {
+      pid: number;
+    };
     cleanups.push(async () => {
       if (isAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
     });
@@ -173,7 +210,8 @@ describe('stdio process group', () => {
     let grandchild = 0;
     transport.onclose = () => (closed += 1);
     transport.onmessage = (message) => {
-      if ('method' in message && message.method === 'grandchild') grandchild = (message.params as { pid: number }).pid;
+      if ('method' in message && message.method === 'grandchild')
+        grandchild = (message.params as { pid: number }).pid;
     };
     await transport.start();
     await until(() => closed === 1);

@@ -1,6 +1,10 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import {
+  JSONRPCMessageSchema,
+  type JSONRPCMessage,
+  type MessageExtraInfo,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import { LineSplitter } from './line-splitter.js';
@@ -144,7 +148,8 @@ export class ProcessGroupStdioTransport implements Transport {
         child.stdin?.end();
         if (!(await this.waitForExit(this.options.stdinGraceMs ?? 300))) {
           this.signalGroup(child, 'SIGTERM');
-          if (!(await this.waitForExit(this.options.termGraceMs ?? 2_000))) this.signalGroup(child, 'SIGKILL');
+          if (!(await this.waitForExit(this.options.termGraceMs ?? 2_000)))
+            this.signalGroup(child, 'SIGKILL');
         }
       } else {
         this.signalGroup(child, 'SIGTERM');
@@ -166,7 +171,8 @@ export class ProcessGroupStdioTransport implements Transport {
     child.stdout?.on('error', pipeError);
     child.stderr?.on('error', pipeError);
     child.on('error', (error) => {
-      if (child.pid === undefined) this.onExit(); // never started: nothing will exit
+      if (child.pid === undefined)
+        this.onExit(); // never started: nothing will exit
       else this.onerror?.(error);
     });
     child.once('exit', (code, signal) => {
@@ -226,9 +232,14 @@ export class ProcessGroupStdioTransport implements Transport {
       message = JSONRPCMessageSchema.parse(JSON.parse(line));
     } catch {
       this.badLines += 1;
-      this.options.logger.debug({ line: line.slice(0, BAD_LINE_LOG_CHARS) }, 'upstream wrote a non-JSON-RPC line on stdout');
+      this.options.logger.debug(
+        { line: line.slice(0, BAD_LINE_LOG_CHARS) },
+        'upstream wrote a non-JSON-RPC line on stdout',
+      );
       if (this.badLines > (this.options.maxBadLines ?? 100)) {
-        this.fail(new Error(`upstream wrote more than ${this.options.maxBadLines ?? 100} bad lines on stdout`));
+        this.fail(
+          new Error(`upstream wrote more than ${this.options.maxBadLines ?? 100} bad lines on stdout`),
+        );
       }
       return;
     }

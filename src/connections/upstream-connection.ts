@@ -13,7 +13,7 @@ import {
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { ToolProgress } from './types.js';
-import { abortReason, toConnectError, toRequestError } from './upstream-errors.js';
+import { abortReason, hubErrorInChain, toConnectError, toRequestError } from './upstream-errors.js';
 
 /** How the hub introduces itself to upstream servers unless told otherwise. */
 export const DEFAULT_CLIENT_INFO: Implementation = { name: 'switchboard', version: '0.1.0' };
@@ -82,9 +82,12 @@ export class UpstreamConnection {
 
   private constructor(init: UpstreamConnectionInit) {
     this.init = init;
-    this.client = new Client(init.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: init.capabilities ?? {} });
+    this.client = new Client(init.clientInfo ?? DEFAULT_CLIENT_INFO, {
+      capabilities: init.capabilities ?? {},
+    });
     this.client.onclose = () => this.onClientClosed();
-    this.client.onerror = (error) => init.logger.debug({ err: error }, 'upstream transport reported an error');
+    this.client.onerror = (error) =>
+      init.logger.debug({ err: error }, 'upstream transport reported an error');
     this.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (!this.closedFlag) init.onToolsChanged?.();
     });
@@ -95,7 +98,11 @@ export class UpstreamConnection {
    * Connects and initializes within `timeoutMs` (transport start included, which the SDK's own
    * request timeout does not cover). On failure everything started is closed again.
    */
-  static async open(init: UpstreamConnectionInit, timeoutMs: number, signal?: AbortSignal): Promise<UpstreamConnection> {
+  static async open(
+    init: UpstreamConnectionInit,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<UpstreamConnection> {
     let connection: UpstreamConnection;
     try {
       connection = new UpstreamConnection(init);
@@ -154,7 +161,11 @@ export class UpstreamConnection {
    * notification; a progress token is always sent so long operations can keep the call alive.
    * A tool failure the upstream reports as `isError` resolves; see `toRequestError` for rejections.
    */
-  async callTool(name: string, args: Record<string, unknown>, options: CallToolOptions = {}): Promise<CallToolResult> {
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: CallToolOptions = {},
+  ): Promise<CallToolResult> {
     const onProgress = options.onProgress;
     const result = await this.request(
       (sdk) =>
@@ -167,7 +178,10 @@ export class UpstreamConnection {
     );
     // With the default result schema the SDK always yields `content`; the union type also
     // covers the pre-2024 `toolResult` shape, which that schema never produces.
-    if (!('content' in result)) throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server sent an invalid tool result' });
+    if (!('content' in result))
+      throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', {
+        message: 'MCP server sent an invalid tool result',
+      });
     return result as CallToolResult;
   }
 
@@ -182,16 +196,29 @@ export class UpstreamConnection {
   private async connect(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     const abort = new AbortController();
     this.connectAbort = abort;
-    const timer = setTimeout(() => abort.abort(new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { message: 'MCP server did not finish connecting in time' })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        abort.abort(
+          new HubError('HUB_ERR_UPSTREAM_TIMEOUT', {
+            message: 'MCP server did not finish connecting in time',
+          }),
+        ),
+      timeoutMs,
+    );
     const onOuterAbort = (): void => abort.abort(signal === undefined ? undefined : abortReason(signal));
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
       if (signal?.aborted === true) throw abortReason(signal);
-      await untilAborted(this.client.connect(this.transport, { timeout: timeoutMs, signal: abort.signal }), abort.signal);
+      // No signal for the SDK: MCP forbids cancelling `initialize`, and on a fault the cancel
+      // would be one more request to a dead server. Closing the client ends it instead. The
+      // SDK's own timeout is set past ours so ours decides.
+      await untilAborted(this.client.connect(this.transport, { timeout: timeoutMs + 1_000 }), abort.signal);
       this.opened = true;
     } catch (error) {
       const reason = abort.signal.aborted ? abortReason(abort.signal) : error;
-      await this.shutdown('dropped');
+      await this.shutdown('dropped').catch((closeError: unknown) =>
+        this.init.logger.debug({ err: closeError }, 'closing a failed connect failed'),
+      );
       throw toConnectError(reason);
     } finally {
       clearTimeout(timer);
@@ -200,8 +227,12 @@ export class UpstreamConnection {
     }
   }
 
-  private async request<T>(run: (sdk: RequestOptions) => Promise<T>, options: RequestCallOptions): Promise<T> {
-    if (this.closed) throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed' });
+  private async request<T>(
+    run: (sdk: RequestOptions) => Promise<T>,
+    options: RequestCallOptions,
+  ): Promise<T> {
+    if (this.closed)
+      throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed' });
     const callerSignal = options.signal;
     if (callerSignal?.aborted === true) throw abortReason(callerSignal);
     // The SDK never removes the abort listener it adds to a request's signal; give it a
@@ -230,7 +261,9 @@ export class UpstreamConnection {
   private fault(error: Error): void {
     if (this.closed) return;
     if (this.connectAbort !== undefined) {
-      this.connectAbort.abort(new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { cause: error }));
+      this.connectAbort.abort(
+        hubErrorInChain(error) ?? new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { cause: error }),
+      );
       return;
     }
     this.init.logger.info({ err: error }, 'upstream went away; closing the connection');

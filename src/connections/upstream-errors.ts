@@ -14,7 +14,9 @@ export function upstreamHttpStatus(error: unknown): number | undefined {
 
 /** The reason an aborted signal carries, as something throwable. */
 export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('The operation was aborted', 'AbortError');
 }
 
 /**
@@ -33,7 +35,10 @@ export function toRequestError(error: unknown, callerSignal: AbortSignal | undef
       return new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { cause: error });
     }
     if (error.code === (ErrorCode.ConnectionClosed as number)) {
-      return new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed', cause: error });
+      return new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', {
+        message: 'MCP server connection closed',
+        cause: error,
+      });
     }
     return error;
   }
@@ -44,7 +49,10 @@ export function toRequestError(error: unknown, callerSignal: AbortSignal | undef
 export function toConnectError(error: unknown): HubError {
   if (isHubError(error)) return error;
   if (error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number)) {
-    return new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { message: 'MCP server did not finish connecting in time', cause: error });
+    return new HubError('HUB_ERR_UPSTREAM_TIMEOUT', {
+      message: 'MCP server did not finish connecting in time',
+      cause: error,
+    });
   }
   return unavailable(error);
 }
@@ -77,11 +85,25 @@ const PERMANENT_SPAWN_CODES = new Set(['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 
 export function isRetryableConnectError(error: unknown): boolean {
   const cause = isHubError(error) && error.cause !== undefined ? error.cause : error;
   if (cause instanceof PermanentConnectError) return false;
-  // A timeout has spent the acquire's whole budget: there is no time left to retry in.
-  if (isHubError(cause)) return cause.code !== 'HUB_ERR_UPSTREAM_TIMEOUT';
+  // A timeout has spent the acquire's whole budget: there is no time left to retry in. Any
+  // other code than "unavailable" is a verdict (an egress refusal, say) that will not change.
+  if (isHubError(cause)) return cause.code === 'HUB_ERR_UPSTREAM_UNAVAILABLE';
   const status = upstreamHttpStatus(cause);
   if (status !== undefined) return status >= 500 || status === 408 || status === 429;
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && PERMANENT_SPAWN_CODES.has(code)) return false;
   return !(cause instanceof McpError && cause.code !== (ErrorCode.ConnectionClosed as number));
+}
+
+/**
+ * The first HubError in an error's cause chain: an injected fetch (the egress guard) throws
+ * those, and its code should reach the caller instead of a generic "unavailable".
+ */
+export function hubErrorInChain(error: unknown): HubError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if (isHubError(current)) return current;
+    current = current.cause;
+  }
+  return undefined;
 }

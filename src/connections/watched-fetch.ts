@@ -17,7 +17,11 @@ export interface FetchWatchOptions {
  * - 404 to a request that carried a session id (the server forgot the session: it restarted);
  * - an event stream that breaks mid-way without our abort (or, per options, that ends).
  */
-export function watchFetch(base: FetchLike, onFault: (error: Error) => void, options: FetchWatchOptions): FetchLike {
+export function watchFetch(
+  base: FetchLike,
+  onFault: (error: Error) => void,
+  options: FetchWatchOptions,
+): FetchLike {
   return async (url, init) => {
     const signal = init?.signal ?? undefined;
     let response: Response;
@@ -36,7 +40,11 @@ export function watchFetch(base: FetchLike, onFault: (error: Error) => void, opt
     const endIsFault = options.streamEndIsFault && (init?.method ?? 'GET').toUpperCase() === 'GET';
     const watched = watchBody(body, signal, endIsFault, onFault);
     // A fresh Response around the watched stream; status and headers are all the SDK reads of it.
-    return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(watched, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
@@ -63,7 +71,8 @@ function watchBody(
         return;
       }
       if (chunk.done) {
-        if (endIsFault && signal?.aborted !== true && !cancelled) onFault(new Error('MCP server ended its event stream'));
+        if (endIsFault && signal?.aborted !== true && !cancelled)
+          onFault(new Error('MCP server ended its event stream'));
         controller.close();
       } else {
         controller.enqueue(chunk.value);
