@@ -30,6 +30,8 @@ export const errorTable = {
   HUB_ERR_CIRCUIT_OPEN: { status: 503, message: 'MCP server is failing; retry later' },
   HUB_ERR_MISSING_USER_VARS: { status: 400, message: 'This server needs values you have not set yet' },
   HUB_ERR_TOOL_NOT_FOUND: { status: 404, message: 'Tool not found on this server' },
+  HUB_ERR_EGRESS_DENIED: { status: 403, message: 'Destination not allowed' },
+  HUB_ERR_EGRESS_FAILED: { status: 502, message: 'Upstream response was refused' },
   HUB_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

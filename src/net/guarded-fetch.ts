@@ -1,0 +1,170 @@
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
+import { HubError, isHubError } from '../errors/index.js';
+import { parseIpAddress } from './address-ranges.js';
+import { capResponse } from './capped-body.js';
+import { Deadline } from './deadline.js';
+import { egressFailed, hostNotAllowed } from './egress-errors.js';
+import type { EgressPolicy } from './egress-policy.js';
+import { checkUrlShape, targetOfUrl } from './egress-target.js';
+
+/** `fetch` as the hub's HTTP callers (the MCP SDK's transports, OAuth) take it. */
+export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** The caps one guarded fetch applies to each request. */
+export interface EgressLimits {
+  /** Largest response body passed on, in bytes (the `Content-Length` is checked first); `Infinity` for none. */
+  maxResponseBytes: number;
+  /**
+   * Time cap of the whole request, redirects and body included, in ms; `Infinity` for none. With
+   * `streaming`, it stops at the final response's headers.
+   */
+  timeoutMs: number;
+  /** 307/308 hops followed before the request fails (SS-08). */
+  maxRedirects: number;
+  /**
+   * For long-lived responses (MCP's SSE streams): the time cap ends at the response headers, and a
+   * `text/event-stream` body has no size cap. Other bodies keep theirs.
+   */
+  streaming: boolean;
+}
+
+/** What a guarded fetch is built from. */
+export interface GuardedFetchDeps {
+  /** The pinned dispatcher: it checks, resolves and pins every connection. */
+  dispatcher: Dispatcher;
+  policy: EgressPolicy;
+  limits: EgressLimits;
+}
+
+/** Redirect statuses (Fetch standard); of these, only 307 and 308 are followed. */
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/** Headers that carry the caller's credentials and must not reach another origin (SS-15). */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
+
+/** One request as the guard resends it hop by hop. */
+interface OutboundRequest {
+  method: string;
+  headers: Headers;
+  body: Uint8Array | null;
+}
+
+/**
+ * A `fetch` whose every hop goes through the guard (DESIGN.md §4 "Egress"): URL rules before any
+ * socket, the pinned dispatcher for DNS and addresses, redirects followed by hand (issue 5: 307/308
+ * only, each hop re-checked, at most `maxRedirects`, credentials dropped across origins), and the
+ * response's size and time caps. A refused destination throws `HUB_ERR_EGRESS_DENIED`; a network
+ * failure stays fetch's `TypeError`, which transports treat as a transport failure.
+ */
+export function createGuardedFetch(deps: GuardedFetchDeps): FetchLike {
+  return (url, init) => guardedFetch(url, init ?? {}, deps);
+}
+
+async function guardedFetch(input: string | URL, init: RequestInit, deps: GuardedFetchDeps): Promise<Response> {
+  let url = preflight(input, deps.policy);
+  const request = await readRequest(url, init);
+  const redirectMode = init.redirect ?? 'follow';
+  const deadline = new Deadline(deps.limits.timeoutMs, init.signal ?? undefined);
+  try {
+    for (let hops = 0; ; hops += 1) {
+      const upstream = await undiciFetch(url, {
+        method: request.method,
+        headers: [...request.headers],
+        body: request.body,
+        redirect: 'manual',
+        signal: deadline.signal,
+        dispatcher: deps.dispatcher,
+      });
+      const location = upstream.headers.get('location');
+      // Fetch standard: a redirect status without a Location is an ordinary response.
+      if (!REDIRECT_STATUSES.has(upstream.status) || location === null || redirectMode === 'manual') {
+        return finish(upstream, url.href, hops > 0, deadline, deps.limits);
+      }
+      await upstream.body?.cancel().catch(() => undefined);
+      if (redirectMode === 'error') throw new TypeError('fetch failed: redirect with redirect mode "error"');
+      if (upstream.status !== 307 && upstream.status !== 308) {
+        // 301/302/303 may turn a POST into a GET and are how SSRF chains usually start (SS-08).
+        throw egressFailed(`Upstream redirect (HTTP ${upstream.status}) not followed: only 307 and 308 are`);
+      }
+      if (hops >= deps.limits.maxRedirects) throw egressFailed('Upstream redirected too many times');
+      const next = preflight(resolveLocation(location, url), deps.policy);
+      if (next.origin !== url.origin) {
+        for (const name of CREDENTIAL_HEADERS) request.headers.delete(name);
+      }
+      url = next;
+    }
+  } catch (error) {
+    deadline.dispose();
+    throw unwrapFetchError(error);
+  }
+}
+
+/**
+ * The checks that need no DNS, run before each hop so a refused URL never reaches the dispatcher:
+ * URL shape, and an IP literal against the policy. The dispatcher checks again when it connects.
+ */
+function preflight(input: string | URL, policy: EgressPolicy): URL {
+  const shape = checkUrlShape(input, 'strip');
+  if (!shape.ok) throw new HubError(shape.code, { message: shape.message });
+  const target = targetOfUrl(shape.value);
+  if (target === undefined) throw hostNotAllowed(shape.value.hostname, 'no usable port');
+  const literal = parseIpAddress(target.hostname);
+  if (literal !== undefined && !policy.allows(target, literal)) {
+    throw hostNotAllowed(target.hostname, `${literal.range()} address, not allowlisted`);
+  }
+  return shape.value;
+}
+
+function resolveLocation(location: string, base: URL): URL {
+  try {
+    return new URL(location, base);
+  } catch {
+    throw egressFailed('Upstream redirect has an invalid Location');
+  }
+}
+
+/**
+ * The global `Request` applies fetch's own rules (method names, body types, their default
+ * Content-Type); the body is read once so a 307/308 can send it again (RFC 9110 §15.4.8). The hub's
+ * request bodies are small JSON or form documents.
+ */
+async function readRequest(url: URL, init: RequestInit): Promise<OutboundRequest> {
+  // Without the caller's signal: a Request would hang a listener on it until garbage collection,
+  // and MCP transports reuse one signal for every request. The Deadline follows the signal instead.
+  const request = new Request(url, { ...init, signal: null });
+  const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+  return { method: request.method, headers: new Headers(request.headers), body };
+}
+
+function finish(
+  upstream: Awaited<ReturnType<typeof undiciFetch>>,
+  url: string,
+  redirected: boolean,
+  deadline: Deadline,
+  limits: EgressLimits,
+): Response {
+  const contentType = upstream.headers.get('content-type') ?? '';
+  const endless = limits.streaming && contentType.toLowerCase().startsWith('text/event-stream');
+  const maxBytes = endless ? Infinity : limits.maxResponseBytes;
+  const declared = Number(upstream.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) {
+    const tooLarge = egressFailed('Upstream response is too large');
+    deadline.abort(tooLarge);
+    throw tooLarge;
+  }
+  if (limits.streaming) deadline.stopTimer();
+  return capResponse(
+    upstream,
+    { maxBytes, onSettled: () => deadline.dispose(), abort: (reason) => deadline.abort(reason) },
+    { url, redirected },
+  );
+}
+
+/**
+ * undici reports a connector failure as `TypeError('fetch failed', {cause})`; a refusal by the
+ * guard's dispatcher surfaces as its own HubError so callers branch on the code (CONVENTIONS.md §3).
+ */
+function unwrapFetchError(error: unknown): unknown {
+  if (error instanceof TypeError && isHubError(error.cause)) return error.cause;
+  return error;
+}
