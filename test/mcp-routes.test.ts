@@ -361,6 +361,14 @@ mcpServers:
     });
   });
 
+  it('connection outcomes are counted per server in /metrics', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.body).toMatch(
+      /switchboard_upstream_connects_total\{server="everything",outcome="connected"\} [1-9]/,
+    );
+    expect(res.body).not.toContain('alice');
+  });
+
   it('the stdio child’s environment holds none of the hub’s secrets', async () => {
     const res = await call('everything', 'get-env', alice);
     expect(res.statusCode).toBe(200);

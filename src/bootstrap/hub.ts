@@ -11,6 +11,7 @@ import { createKv, type Kv } from '../kv/index.js';
 import { createServerRegistry } from '../registry/index.js';
 import { createToolCache } from '../tools/index.js';
 import { connectAtStartup, createUpstreamService, type StartupConnector } from '../upstreams/index.js';
+import { countConnections } from './connection-metrics.js';
 import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
@@ -110,13 +111,18 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     // stdio children get only PATH, HOME and locale from this environment (never the hub's secrets).
     const pool = new ConnectionPool({ logger, clock, hostEnv: options.hostEnv ?? process.env });
     cleanups.push(() => pool.close());
+    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const stopWatching = watchToolChanges({ pool, tools, logger });
-    cleanups.push(async () => stopWatching());
+    const stopCounting = countConnections(pool, metrics);
+    cleanups.push(async () => {
+      stopWatching();
+      stopCounting();
+    });
     const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings });
 
     const app = await buildApp({
       logger,
-      metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? true }),
+      metrics,
       identity,
       mcp: { registry, upstreams, userVars, tools },
       readiness: [

@@ -253,7 +253,15 @@ export class ConnectionPool {
     const connection = await UpstreamConnection.open(
       {
         makeTransport: (onFault) =>
-          createTransport(spec, { ...this.transportDeps, logger: entry.logger }, onFault),
+          createTransport(
+            spec,
+            {
+              ...this.transportDeps,
+              ...(options.wrapFetch ? { fetch: options.wrapFetch(this.transportDeps.fetch) } : {}),
+              logger: entry.logger,
+            },
+            onFault,
+          ),
         requestTimeoutMs: options.requestTimeoutMs,
         logger: entry.logger,
         ...(this.deps.clientInfo === undefined ? {} : { clientInfo: this.deps.clientInfo }),

@@ -17,6 +17,11 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** A connection with nothing in flight for this long is closed; 0 keeps it open. */
   idleTimeoutMs: number;
+  /**
+   * Wraps the pool's fetch (the egress guard) for this connection's HTTP requests: how per-user
+   * OAuth puts the current access token on every request and refreshes on a 401.
+   */
+  wrapFetch?: (base: FetchLike) => FetchLike;
 }
 
 /** What the status routes show for one pool key. */
