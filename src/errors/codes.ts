@@ -33,6 +33,38 @@ export const errorTable = {
   HUB_ERR_EGRESS_DENIED: { status: 403, message: 'Destination not allowed' },
   HUB_ERR_EGRESS_FAILED: { status: 502, message: 'Upstream response was refused' },
   HUB_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
+  HUB_ERR_OAUTH_REQUIRED: { status: 401, message: 'This server needs your authorization first' },
+  HUB_ERR_OAUTH_NEEDS_AUTH: {
+    status: 401,
+    message: 'Your authorization for this server expired or was revoked; authorize again',
+  },
+  HUB_ERR_OAUTH_FLOW_NOT_FOUND: { status: 404, message: 'Flow not found' },
+  HUB_ERR_OAUTH_DISCOVERY_FAILED: {
+    status: 502,
+    message: "Could not discover the server's authorization settings; the server may be misconfigured",
+  },
+  HUB_ERR_OAUTH_METADATA_INVALID: {
+    status: 502,
+    message: "The server's authorization metadata is invalid or unsafe",
+  },
+  HUB_ERR_OAUTH_PKCE_UNSUPPORTED: {
+    status: 502,
+    message: 'The authorization server does not support PKCE with S256',
+  },
+  HUB_ERR_OAUTH_REGISTRATION_FAILED: {
+    status: 502,
+    message: 'Could not register with the authorization server',
+  },
+  HUB_ERR_OAUTH_TOKEN_FAILED: { status: 502, message: 'The authorization server did not issue a token' },
+  HUB_ERR_OAUTH_STEP_UP_LIMIT: {
+    status: 403,
+    message: 'The server keeps asking for more permissions than were granted; giving up',
+  },
+  HUB_ERR_MCP_INSPECTION_FAILED: {
+    status: 400,
+    message: 'Could not connect to the MCP server to inspect it',
+  },
+  HUB_ERR_MCP_DOMAIN_NOT_ALLOWED: { status: 403, message: "The MCP server's address is not allowed" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code the hub can answer with. */

@@ -60,7 +60,10 @@ export interface EgressGuard {
  */
 export function createEgressGuard(options: EgressGuardOptions = {}): EgressGuard {
   const policy = createEgressPolicy(options.allowedDomains, options.allowedAddresses);
-  const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const connectTimeoutMs = positive(
+    'connectTimeoutMs',
+    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  );
   const pickDeps = { policy, resolver: options.resolver ?? systemResolver, timeoutMs: connectTimeoutMs };
   const dial = options.dial ?? buildConnector({ timeout: connectTimeoutMs });
   const dispatcher = new Agent({

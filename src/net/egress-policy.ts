@@ -10,8 +10,6 @@ export interface EgressPolicy {
    * the address is public, or an entry allows it (issue 5: the allowlist is the only way in).
    */
   allows(target: EgressTarget, address: IpAddress): boolean;
-  /** True when an entry allows the target whatever it resolves to; no DNS is needed to tell. */
-  allowlisted(target: EgressTarget): boolean;
 }
 
 /** A rule about names (`host`, `*.domain`, an `allowedAddresses` host name). */
@@ -61,7 +59,8 @@ export function createEgressPolicy(
     else addresses.push({ ...exactly(address), port });
   }
 
-  const allowlisted = (target: EgressTarget): boolean => {
+  /** An entry names the target's host, so every address it resolves to may be reached. */
+  const namesHost = (target: EgressTarget): boolean => {
     // An IP literal is judged by the address rules, so a name rule never matches one.
     if (parseIpAddress(target.hostname) !== undefined) return false;
     const hostname = withoutTrailingDot(target.hostname);
@@ -69,9 +68,8 @@ export function createEgressPolicy(
   };
 
   return {
-    allowlisted,
     allows(target, address) {
-      if (isPublicAddress(address) || allowlisted(target)) return true;
+      if (isPublicAddress(address) || namesHost(target)) return true;
       return addresses.some(
         (rule) => fitsTarget(rule, target) && inNetwork(address, rule.network, rule.prefixLength),
       );

@@ -60,7 +60,11 @@ export function createGuardedFetch(deps: GuardedFetchDeps): FetchLike {
   return (url, init) => guardedFetch(url, init ?? {}, deps);
 }
 
-async function guardedFetch(input: string | URL, init: RequestInit, deps: GuardedFetchDeps): Promise<Response> {
+async function guardedFetch(
+  input: string | URL,
+  init: RequestInit,
+  deps: GuardedFetchDeps,
+): Promise<Response> {
   let url = preflight(input, deps.policy);
   const request = await readRequest(url, init);
   const redirectMode = init.redirect ?? 'follow';

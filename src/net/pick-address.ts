@@ -63,7 +63,10 @@ async function resolveWithin(hostname: string, deps: PickAddressDeps): Promise<r
   try {
     return await Promise.race([deps.resolver(hostname), expired]);
   } catch (error) {
-    throw hostNotAllowed(hostname, `DNS lookup failed: ${error instanceof Error ? error.message : 'unknown'}`);
+    throw hostNotAllowed(
+      hostname,
+      `DNS lookup failed: ${error instanceof Error ? error.message : 'unknown'}`,
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -27,7 +27,8 @@ export function createPinnedConnector(
     void pick(target).then(
       (address) => {
         const servername =
-          options.servername ?? (isIP(target.hostname) === 0 ? target.hostname.replace(/\.$/, '') : undefined);
+          options.servername ??
+          (isIP(target.hostname) === 0 ? target.hostname.replace(/\.$/, '') : undefined);
         try {
           const sni = servername === undefined || servername === '' ? {} : { servername };
           dial({ ...options, hostname: address.toString(), ...sni }, callback);

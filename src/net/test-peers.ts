@@ -91,9 +91,7 @@ export function scriptedResolver(answer: (hostname: string, call: number) => rea
   const resolver: Resolver = async (hostname) => {
     calls.push(hostname);
     const addresses = answer(hostname, calls.filter((name) => name === hostname).length);
-    return addresses.map(
-      (address): ResolvedAddress => ({ address, family: address.includes(':') ? 6 : 4 }),
-    );
+    return addresses.map((address): ResolvedAddress => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
   return { resolver, calls };
 }
