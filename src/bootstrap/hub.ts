@@ -11,11 +11,16 @@ import { createKv, type Kv } from '../kv/index.js';
 import { createServerRegistry } from '../registry/index.js';
 import { createToolCache } from '../tools/index.js';
 import { connectAtStartup, createUpstreamService, type StartupConnector } from '../upstreams/index.js';
+import { createEgressGuard } from '../net/index.js';
 import { countConnections } from './connection-metrics.js';
+import { egressAllowlist } from './egress-allowlist.js';
 import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
+
+/** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
+const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
 
 /** Everything a running hub holds; `close()` releases it in reverse order of creation. */
 export interface Hub {
@@ -109,7 +114,20 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     const registry = createServerRegistry(config);
     const tools = createToolCache(kv);
     // stdio children get only PATH, HOME and locale from this environment (never the hub's secrets).
-    const pool = new ConnectionPool({ logger, clock, hostEnv: options.hostEnv ?? process.env });
+    const egress = createEgressGuard({
+      allowedDomains: egressAllowlist(config),
+      ...(config.mcpSettings.allowedAddresses
+        ? { allowedAddresses: config.mcpSettings.allowedAddresses }
+        : {}),
+    });
+    cleanups.push(() => egress.close());
+    const pool = new ConnectionPool({
+      logger,
+      clock,
+      hostEnv: options.hostEnv ?? process.env,
+      // MCP streams are long-lived: the time cap covers connect and headers, not an SSE body.
+      fetch: egress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
+    });
     cleanups.push(() => pool.close());
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const stopWatching = watchToolChanges({ pool, tools, logger });

@@ -1,0 +1,19 @@
+import type { HubConfig } from '../config/index.js';
+import { hasPlaceholder } from '../registry/index.js';
+
+/**
+ * The destinations the egress guard lets through to private addresses: the admin's
+ * `mcpSettings.allowedDomains`, plus the host:port of every remote server in the admin's own YAML.
+ * The YAML is the admin's word, so an internal server it names needs no second entry; users'
+ * servers never add anything here.
+ */
+export function egressAllowlist(config: Pick<HubConfig, 'mcpServers' | 'mcpSettings'>): string[] {
+  const entries = new Set(config.mcpSettings.allowedDomains ?? []);
+  for (const server of Object.values(config.mcpServers)) {
+    if (server.type === 'stdio' || hasPlaceholder(server.url)) continue;
+    const url = new URL(server.url);
+    const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'wss:' ? '443' : '80');
+    entries.add(`${url.hostname}:${port}`);
+  }
+  return [...entries];
+}
