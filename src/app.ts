@@ -7,10 +7,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { IdentityService } from './auth/index.js';
-import type { UserVarsStore } from './credentials/index.js';
-import type { ServerRegistry } from './registry/index.js';
-import type { ToolCache } from './tools/index.js';
-import type { UpstreamService } from './upstreams/index.js';
 import {
   authRoutes,
   healthRoutes,
@@ -19,6 +15,10 @@ import {
   mcpAuthValuesRoutes,
   mcpConnectionRoutes,
   mcpToolsRoutes,
+  oauthCallbackRoute,
+  oauthPages,
+  oauthRoutes,
+  type McpRouteOptions,
   type ReadinessCheck,
 } from './http/index.js';
 import type { Logger, Metrics } from './observability/index.js';
@@ -29,7 +29,10 @@ export interface AppDeps {
   metrics: Metrics;
   identity: IdentityService;
   /** The services behind `/api/mcp`. */
-  mcp: { registry: ServerRegistry; upstreams: UpstreamService; userVars: UserVarsStore; tools: ToolCache };
+  mcp: Omit<McpRouteOptions, 'identity'> & {
+    /** Called once a callback stored a user's tokens: reconnect and refresh their catalog. */
+    onAuthorized: (userId: string, serverName: string) => void;
+  };
   readiness: ReadinessCheck[];
   settings: {
     /** Largest accepted request body in bytes. */
@@ -83,5 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mcpToolsRoutes, mcp);
   await app.register(mcpConnectionRoutes, mcp);
   await app.register(mcpAuthValuesRoutes, mcp);
+  await app.register(oauthRoutes, mcp);
+  await app.register(oauthCallbackRoute, mcp);
+  await app.register(oauthPages);
   return app;
 }

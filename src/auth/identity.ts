@@ -41,6 +41,8 @@ export interface IdentityService {
   login(email: string, password: string): Promise<{ token: string; expiresIn: number; identity: Identity }>;
   /** Issues a token for an existing user (CLI `token`). */
   issueToken(user: UserRecord, ttlSeconds?: number): Promise<string>;
+  /** The identity of a known user (work done on their behalf without a request, e.g. after an OAuth callback). */
+  identityOf(userId: string): Promise<Identity | null>;
   /** Drops a cached identity (after a role change). */
   forget(userId: string): void;
 }
@@ -93,6 +95,10 @@ export function createIdentityService(deps: {
     },
     issueToken(user, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
       return deps.tokens.sign({ userId: user.id, email: user.email }, ttlSeconds);
+    },
+    async identityOf(userId) {
+      const user = await deps.users.findById(userId);
+      return user ? toIdentity(user) : null;
     },
     forget(userId) {
       cache.delete(userId);

@@ -1,17 +1,31 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
-import { createIdentityService, createTokenService, type IdentityService } from '../auth/index.js';
+import { createOAuthCookies } from '../http/index.js';
+import {
+  createIdentityService,
+  createTokenService,
+  type Identity,
+  type IdentityService,
+} from '../auth/index.js';
 import type { HubConfig } from '../config/index.js';
-import { systemClock, type Clock } from '../core/index.js';
+import { systemClock, systemRandom, type Clock } from '../core/index.js';
 import { ConnectionPool } from '../connections/index.js';
 import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
 import { createServerRegistry } from '../registry/index.js';
 import { createToolCache } from '../tools/index.js';
-import { connectAtStartup, createUpstreamService, type StartupConnector } from '../upstreams/index.js';
+import {
+  connectAtStartup,
+  createAuthorizationStarter,
+  createReconnector,
+  createUpstreamService,
+  type StartupConnector,
+} from '../upstreams/index.js';
 import { createEgressGuard } from '../net/index.js';
+import { createOAuthService } from '../oauth/index.js';
+import { createHmac } from 'node:crypto';
 import { countConnections } from './connection-metrics.js';
 import { egressAllowlist } from './egress-allowlist.js';
 import { watchToolChanges } from './tool-refresh.js';
@@ -105,8 +119,20 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         ? { jwksUrl: env.authJwksUrl, issuer: env.authIssuer, audience: env.authAudience }
         : undefined,
     });
-    const identity = createIdentityService({ tokens, users: repos.users, roles: config.roles, clock });
+    const baseIdentity = createIdentityService({ tokens, users: repos.users, roles: config.roles, clock });
+    // Every authenticated request tells the reconnector the user is here (set once it exists, below).
+    let onAuthenticated: (who: Identity) => void = () => undefined;
+    const identity: IdentityService = {
+      ...baseIdentity,
+      async authenticate(token) {
+        const who = await baseIdentity.authenticate(token);
+        onAuthenticated(who);
+        return who;
+      },
+    };
 
+    // Browser-binding and session cookies are HMACs under a key derived from JWT_SECRET, never the secret itself.
+    const oauthSecret = createHmac('sha256', secrets.jwtSecret).update('switchboard oauth cookies').digest();
     const key = parseCredentialsKey(secrets.credentialsKey);
     if (!key.ok) throw new HubError('HUB_ERR_CONFIG_INVALID', { message: key.message });
     const keyring = keyringFromCredentialsKey(key.value);
@@ -136,13 +162,42 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       stopWatching();
       stopCounting();
     });
-    const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings });
+    const oauth = createOAuthService({
+      kv,
+      credentials: repos.credentials,
+      keyring,
+      // Metadata, registration, token and revocation answers are small: cap them tightly (SS-16).
+      fetch: egress.withLimits({ maxResponseBytes: 256 * 1024, timeoutMs: 10_000 }),
+      clock,
+      random: systemRandom,
+      logger,
+      redirectUri: (serverName) => `${env.publicUrl}/api/mcp/${serverName}/oauth/callback`,
+      secret: oauthSecret,
+    });
+    const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings, oauth });
+    const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
+    onAuthenticated = (who) => reconnector.noticed(who);
+    cleanups.push(async () => reconnector.stop());
 
     const app = await buildApp({
       logger,
       metrics,
       identity,
-      mcp: { registry, upstreams, userVars, tools },
+      mcp: {
+        registry,
+        upstreams,
+        userVars,
+        tools,
+        oauth,
+        authorization: createAuthorizationStarter({ oauth, upstreams, kv }),
+        cookies: createOAuthCookies({
+          secret: oauthSecret,
+          pathPrefix: new URL(env.publicUrl).pathname.replace(/\/+$/, ''),
+          secure: env.publicUrl.startsWith('https:'),
+        }),
+        publicUrl: env.publicUrl,
+        onAuthorized: (userId, serverName) => reconnector.afterAuthorization(userId, serverName),
+      },
       readiness: [
         { name: 'database', check: () => database.ping() },
         { name: 'kv', check: () => kv.ping() },

@@ -6,3 +6,7 @@ export { healthRoutes, type HealthRouteOptions, type ReadinessCheck } from './ro
 export { mcpToolsRoutes, type McpRouteOptions } from './routes/mcp-tools-routes.js';
 export { mcpConnectionRoutes } from './routes/mcp-connection-routes.js';
 export { mcpAuthValuesRoutes } from './routes/mcp-auth-values-routes.js';
+export { createOAuthCookies, type OAuthCookies, type OAuthCookieSettings } from './oauth-cookies.js';
+export { oauthPages, escapeHtml } from './routes/oauth-pages.js';
+export { oauthRoutes } from './routes/oauth-routes.js';
+export { oauthCallbackRoute } from './routes/oauth-callback-route.js';

@@ -1,8 +1,5 @@
 import type { Identity } from '../auth/index.js';
-import type { UserVarsStore } from '../credentials/index.js';
 import {
-  connectionScope,
-  missingUserVars,
   userVarFields,
   type RegisteredServer,
   type ServerRegistry,
@@ -32,19 +29,25 @@ export const PLUGIN_KEY_DELIMITER = '_mcp_';
 
 /** Lists the caller's servers with whatever tools are known, without connecting anything. */
 export async function listCatalog(
-  deps: { registry: ServerRegistry; userVars: UserVarsStore; tools: ToolCache },
+  deps: {
+    registry: ServerRegistry;
+    tools: ToolCache;
+    upstreams: {
+      keyFor(caller: Identity, server: RegisteredServer): string;
+      isAuthenticated(caller: Identity, server: RegisteredServer): Promise<boolean>;
+    };
+  },
   caller: Identity,
-  keyOf: (server: RegisteredServer, caller: Identity) => string,
 ): Promise<Record<string, ListedServer>> {
   const servers = await deps.registry.list(caller);
   const entries = await Promise.all(
     servers.map(async (server): Promise<[string, ListedServer]> => {
       const fields = userVarFields(server.config);
-      const userScoped = connectionScope(server.config) === 'user';
-      const vars = userScoped && fields.length > 0 ? await deps.userVars.get(caller.userId, server.name) : {};
-      const authenticated = missingUserVars(server.config, vars).length === 0;
+      const authenticated = await deps.upstreams.isAuthenticated(caller, server);
       // A server whose tools are not known yet (never connected, or not authorised) is listed without tools.
-      const cached = authenticated ? ((await deps.tools.get(keyOf(server, caller))) ?? []) : [];
+      const cached = authenticated
+        ? ((await deps.tools.get(deps.upstreams.keyFor(caller, server))) ?? [])
+        : [];
       return [
         server.name,
         {

@@ -1,14 +1,12 @@
-import type { Identity } from '../auth/index.js';
-import { connectionScope, type RegisteredServer } from '../registry/index.js';
+/** Whether a server's connection is shared by everyone or held per user (DESIGN.md §4). */
+export type ConnectionScope = 'app' | 'user';
 
 /**
  * The pool key of a caller's connection to a server: one shared `app|<server>` for app-level
  * servers, `user|<userId>|<server>` otherwise. Tool caches use the same key.
  */
-export function connectionKey(server: RegisteredServer, caller: Pick<Identity, 'userId'>): string {
-  return connectionScope(server.config) === 'app'
-    ? `app|${server.name}`
-    : `user|${caller.userId}|${server.name}`;
+export function connectionKeyFor(scope: ConnectionScope, serverName: string, userId: string): string {
+  return scope === 'app' ? `app|${serverName}` : `user|${userId}|${serverName}`;
 }
 
 /** True when the pool key belongs to the named server (any user). */

@@ -4,5 +4,11 @@ export {
   type ServerStatus,
   type CallerConnection,
 } from './upstream-service.js';
-export { connectionKey, isKeyOfServer } from './connection-keys.js';
+export { connectionKeyFor, isKeyOfServer, type ConnectionScope } from './connection-keys.js';
 export { connectAtStartup, type StartupConnector } from './startup.js';
+export {
+  createAuthorizationStarter,
+  type AuthorizationStarter,
+  type StartedAuthorization,
+} from './authorization.js';
+export { createReconnector, type Reconnector } from './reconnector.js';

@@ -2,7 +2,8 @@ import type { Identity } from '../auth/index.js';
 import type { McpSettings } from '../config/index.js';
 import type { ConnectionPool, ConnectionState, UpstreamConnection } from '../connections/index.js';
 import type { UserVarsStore } from '../credentials/index.js';
-import { HubError } from '../errors/index.js';
+import { HubError, isHubError } from '../errors/index.js';
+import type { OAuthService } from '../oauth/index.js';
 import {
   connectionScope,
   missingUserVars,
@@ -10,9 +11,10 @@ import {
   resolveServer,
   type PlaceholderContext,
   type RegisteredServer,
+  type ResolvedServer,
 } from '../registry/index.js';
 import type { ToolCache } from '../tools/index.js';
-import { connectionKey } from './connection-keys.js';
+import { connectionKeyFor, type ConnectionScope } from './connection-keys.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
@@ -28,7 +30,10 @@ export interface CallerConnection {
 
 /** Connects callers to servers, and answers status without side effects. */
 export interface UpstreamService {
-  /** The caller's connection, connecting if needed; `HUB_ERR_MISSING_USER_VARS` when values are missing. */
+  /**
+   * The caller's connection, connecting if needed. Throws `HUB_ERR_MISSING_USER_VARS` when values
+   * are missing and `HUB_ERR_OAUTH_REQUIRED` when the caller must authorize first.
+   */
   connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection>;
   /** The shared connection of an app-level server (start-up inspection); no caller involved. */
   connectApp(server: RegisteredServer): Promise<CallerConnection>;
@@ -38,34 +43,42 @@ export interface UpstreamService {
   reinitialize(caller: Identity, server: RegisteredServer): Promise<CallerConnection>;
   /** Closes the caller's own connection (shared ones only for admins); true when one was open. */
   disconnect(caller: Identity, server: RegisteredServer): Promise<boolean>;
-  /** Drops the caller's connection and cached tools after their values changed. */
+  /** Drops the caller's connection and cached tools after their credentials changed. */
   forgetCaller(caller: Identity, server: RegisteredServer): Promise<void>;
+  /** The pool and tool-cache key of the caller's connection to the server. */
+  keyFor(caller: Pick<Identity, 'userId'>, server: RegisteredServer): string;
+  /** True when the server is protected by OAuth: by configuration, or learned from a 401 challenge. */
+  requiresOAuth(server: RegisteredServer): boolean;
+  /** True when the caller has what the server needs: their variables and, for OAuth servers, tokens. */
+  isAuthenticated(caller: Identity, server: RegisteredServer): Promise<boolean>;
+  /** The server URL the caller connects to (placeholders filled), for OAuth discovery. */
+  serverUrlFor(caller: Identity, server: RegisteredServer): Promise<string>;
 }
 
 const NO_CALLER: PlaceholderContext = { userId: '', email: '', userVars: {} };
 
-/** Creates the service over the pool, the user-variable store and the tool cache. */
+/** Creates the service over the pool, user variables, OAuth tokens and the tool cache. */
 export function createUpstreamService(deps: {
   pool: ConnectionPool;
   userVars: UserVarsStore;
   tools: ToolCache;
   settings: McpSettings;
+  oauth: OAuthService;
 }): UpstreamService {
-  async function open(
-    key: string,
-    server: RegisteredServer,
-    ctx: PlaceholderContext,
-  ): Promise<CallerConnection> {
-    const resolved = resolveServer(server.config, ctx, deps.settings);
-    const connection = await deps.pool.acquire(key, resolved.fingerprint, resolved.spec, resolved.options);
-    if ((await deps.tools.get(key)) === null) await deps.tools.put(key, await connection.listTools());
-    return { key, connection };
-  }
+  // Servers that answered 401 with a challenge though their config did not say OAuth (issue 4 §1).
+  const learnedOAuth = new Set<string>();
 
-  async function connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection> {
-    const key = connectionKey(server, caller);
-    const userScoped = connectionScope(server.config) === 'user';
-    const userVars = userScoped ? await deps.userVars.get(caller.userId, server.name) : {};
+  const requiresOAuth = (server: RegisteredServer): boolean =>
+    needsOAuth(server.config) || learnedOAuth.has(server.name);
+  const scopeOf = (server: RegisteredServer): ConnectionScope =>
+    server.source === 'db' || requiresOAuth(server) ? 'user' : connectionScope(server.config);
+  const keyFor = (caller: Pick<Identity, 'userId'>, server: RegisteredServer): string =>
+    connectionKeyFor(scopeOf(server), server.name, caller.userId);
+
+  async function contextFor(caller: Identity, server: RegisteredServer): Promise<PlaceholderContext> {
+    // An app-level connection is shared: it must not depend on who opened it first.
+    if (scopeOf(server) === 'app') return NO_CALLER;
+    const userVars = await deps.userVars.get(caller.userId, server.name);
     const missing = missingUserVars(server.config, userVars);
     if (missing.length > 0) {
       throw new HubError('HUB_ERR_MISSING_USER_VARS', {
@@ -73,35 +86,79 @@ export function createUpstreamService(deps: {
         details: { missing },
       });
     }
-    // An app-level connection is shared: it must not depend on who opened it first.
-    return open(
-      key,
-      server,
-      userScoped ? { userId: caller.userId, email: caller.email, userVars } : NO_CALLER,
-    );
+    return { userId: caller.userId, email: caller.email, userVars };
+  }
+
+  async function open(
+    key: string,
+    server: RegisteredServer,
+    ctx: PlaceholderContext,
+    userId: string,
+  ): Promise<CallerConnection> {
+    const resolved = resolveServer(server.config, ctx, deps.settings);
+    const options = withOAuth(resolved, server, userId);
+    let connection: UpstreamConnection;
+    try {
+      connection = await deps.pool.acquire(key, resolved.fingerprint, resolved.spec, options);
+    } catch (err) {
+      // A 401 that survived the token refresh (or came from a server nobody said needed OAuth).
+      if (isHubError(err) && err.details?.upstreamStatus === 401 && resolved.spec.transport !== 'stdio') {
+        if (!learnedOAuth.has(server.name) && !needsOAuth(server.config)) learnedOAuth.add(server.name);
+        throw new HubError('HUB_ERR_OAUTH_REQUIRED', { cause: err });
+      }
+      throw err;
+    }
+    if ((await deps.tools.get(key)) === null) await deps.tools.put(key, await connection.listTools());
+    return { key, connection };
+  }
+
+  /** For OAuth servers, every HTTP request carries the user's current token (refreshed as needed). */
+  function withOAuth(
+    resolved: ResolvedServer,
+    server: RegisteredServer,
+    userId: string,
+  ): ResolvedServer['options'] {
+    const spec = resolved.spec;
+    if (!requiresOAuth(server) || (spec.transport !== 'sse' && spec.transport !== 'streamable-http')) {
+      return resolved.options;
+    }
+    const ctx = { userId, serverName: server.name, serverUrl: spec.url, config: server.config };
+    return { ...resolved.options, wrapFetch: (base) => deps.oauth.authorizedFetch(base, ctx) };
+  }
+
+  async function connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection> {
+    const key = keyFor(caller, server);
+    const ctx = await contextFor(caller, server);
+    if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
+      const state = await deps.oauth.authState(caller.userId, server.name);
+      if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
+    }
+    return open(key, server, ctx, caller.userId);
   }
 
   const mayTouch = (caller: Identity, server: RegisteredServer) =>
-    connectionScope(server.config) === 'user' || caller.role === 'ADMIN';
+    scopeOf(server) === 'user' || caller.role === 'ADMIN';
 
   return {
     connect,
+    keyFor,
+    requiresOAuth,
     connectApp(server) {
-      if (connectionScope(server.config) !== 'app') {
+      if (scopeOf(server) !== 'app') {
         return Promise.reject(
           new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }),
         );
       }
-      return open(`app|${server.name}`, server, NO_CALLER);
+      return open(connectionKeyFor('app', server.name, ''), server, NO_CALLER, '');
     },
     status(caller, server) {
       return {
-        connectionState: deps.pool.state(connectionKey(server, caller)),
-        requiresOAuth: needsOAuth(server.config),
+        connectionState: deps.pool.state(keyFor(caller, server)),
+        requiresOAuth: requiresOAuth(server),
       };
     },
     async reinitialize(caller, server) {
-      const key = connectionKey(server, caller);
+      const key = keyFor(caller, server);
       if (mayTouch(caller, server)) {
         await deps.pool.disconnect(key);
         await deps.tools.invalidate(key);
@@ -110,16 +167,33 @@ export function createUpstreamService(deps: {
     },
     async disconnect(caller, server) {
       if (!mayTouch(caller, server)) return false;
-      const key = connectionKey(server, caller);
+      const key = keyFor(caller, server);
       const wasOpen = deps.pool.state(key) !== 'disconnected';
       await deps.pool.disconnect(key);
       return wasOpen;
     },
     async forgetCaller(caller, server) {
-      if (connectionScope(server.config) !== 'user') return;
-      const key = connectionKey(server, caller);
+      if (scopeOf(server) !== 'user') return;
+      const key = keyFor(caller, server);
       await deps.pool.disconnect(key);
       await deps.tools.invalidate(key);
+    },
+    async isAuthenticated(caller, server) {
+      if (scopeOf(server) === 'app') return true;
+      const vars = await deps.userVars.get(caller.userId, server.name);
+      if (missingUserVars(server.config, vars).length > 0) return false;
+      if (!requiresOAuth(server)) return true;
+      const state = await deps.oauth.authState(caller.userId, server.name);
+      return state === 'authorized' || state === 'expiring';
+    },
+    async serverUrlFor(caller, server) {
+      const resolved = resolveServer(server.config, await contextFor(caller, server), deps.settings);
+      if (resolved.spec.transport === 'stdio') {
+        throw new HubError('HUB_ERR_BAD_REQUEST', {
+          message: `MCP server '${server.name}' is not a remote server`,
+        });
+      }
+      return resolved.spec.url;
     },
   };
 }

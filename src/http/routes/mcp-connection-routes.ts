@@ -90,11 +90,25 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
       try {
-        await options.upstreams.reinitialize(caller, server);
+        try {
+          await options.upstreams.reinitialize(caller, server);
+        } catch (err) {
+          if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+          const started = await options.authorization.start(caller, server);
+          options.cookies.bind(reply, started.flowId, server.name);
+          options.cookies.session(reply, caller.userId);
+          return {
+            success: true,
+            message: `MCP server '${server.name}' ready for OAuth authentication`,
+            oauthUrl: started.oauthUrl,
+            serverName: server.name,
+            oauthRequired: true,
+          };
+        }
         return {
           success: true,
           message: `MCP server '${server.name}' reinitialized successfully`,
@@ -104,7 +118,7 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
         };
       } catch (err) {
         // Values the user must set are their problem to fix (400); an unreachable server is reported, not thrown.
-        if (isHubError(err, 'HUB_ERR_MISSING_USER_VARS') || !isHubError(err) || err.status < 500) throw err;
+        if (!isHubError(err) || err.status < 500) throw err;
         request.log.warn({ err, server: server.name }, 'reinitialize failed');
         return {
           success: false,
@@ -124,6 +138,12 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       schema: {
         tags: ['mcp'],
         params: serverNameParams,
+        querystring: z.object({
+          revoke: z
+            .enum(['true', 'false'])
+            .transform((v) => v === 'true')
+            .optional(),
+        }),
         response: { 200: z.object({ success: z.literal(true), message: z.string() }) },
       },
     },
@@ -131,6 +151,20 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
       const closed = await options.upstreams.disconnect(caller, server);
+      if (request.query.revoke && options.upstreams.requiresOAuth(server)) {
+        // RFC 7009 at the AS when it has an endpoint, then the tokens are gone from the hub.
+        await options.oauth.revoke({
+          userId: caller.userId,
+          serverName: server.name,
+          serverUrl: await options.upstreams.serverUrlFor(caller, server),
+          config: server.config,
+        });
+        await options.upstreams.forgetCaller(caller, server);
+        return {
+          success: true as const,
+          message: `Disconnected from MCP server '${server.name}' and revoked its tokens`,
+        };
+      }
       return {
         success: true as const,
         message: closed

@@ -4,7 +4,11 @@ import type { IdentityService } from '../../auth/index.js';
 import type { UserVarsStore } from '../../credentials/index.js';
 import type { ServerRegistry } from '../../registry/index.js';
 import { callTool, listCatalog, type ToolCache } from '../../tools/index.js';
-import { connectionKey, type UpstreamService } from '../../upstreams/index.js';
+import type { OAuthService } from '../../oauth/index.js';
+import type { AuthorizationStarter, UpstreamService } from '../../upstreams/index.js';
+import type { OAuthCookies } from '../oauth-cookies.js';
+import { isHubError } from '../../errors/index.js';
+import { flowIdFor } from '../../oauth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 
 /** Services the MCP routes call. */
@@ -14,6 +18,11 @@ export interface McpRouteOptions {
   upstreams: UpstreamService;
   userVars: UserVarsStore;
   tools: ToolCache;
+  oauth: OAuthService;
+  authorization: AuthorizationStarter;
+  cookies: OAuthCookies;
+  /** PUBLIC_URL: where the callback sends the browser afterwards. */
+  publicUrl: string;
 }
 
 const listedServer = z.object({
@@ -42,7 +51,7 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
     {
       schema: { tags: ['mcp'], response: { 200: z.object({ servers: z.record(z.string(), listedServer) }) } },
     },
-    async (request) => ({ servers: await listCatalog(options, callerOf(request), connectionKey) }),
+    async (request) => ({ servers: await listCatalog(options, callerOf(request)) }),
   );
 
   app.post(
@@ -52,13 +61,17 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       schema: {
         tags: ['mcp'],
         params: z.object({ serverName: z.string(), toolName: toolNameSchema }),
+        // `?wait=N`: when the caller's authorization is pending, wait up to N seconds for it, then call.
+        querystring: z.object({ wait: z.coerce.number().int().min(0).max(300).optional() }),
         body: z
           .strictObject({ arguments: z.record(z.string(), z.unknown()).default({}) })
           .default({ arguments: {} }),
+        // 401 has two shapes (no token; OAuth needed), so only 200 is schema-serialised; the
+        // OAuth body below is built field by field.
         response: { 200: callResultSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
       // The caller hanging up cancels the upstream call (the SDK sends notifications/cancelled).
@@ -66,8 +79,30 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       request.raw.once('close', () => {
         if (!request.raw.complete || request.raw.destroyed) abort.abort();
       });
-      return callTool(options.upstreams, caller, server, request.params.toolName, request.body.arguments, {
-        signal: abort.signal,
+      const run = () =>
+        callTool(options.upstreams, caller, server, request.params.toolName, request.body.arguments, {
+          signal: abort.signal,
+        });
+      try {
+        return await run();
+      } catch (err) {
+        if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+      }
+      const flowId = flowIdFor(caller.userId, server.name);
+      const waitSeconds = request.query.wait ?? 0;
+      if (waitSeconds > 0 && (await options.oauth.flowStatus(flowId))?.status === 'PENDING') {
+        const done = await options.oauth.waitForFlow(flowId, waitSeconds * 1000, abort.signal);
+        if (done?.status === 'COMPLETED') return run();
+      }
+      const started = await options.authorization.start(caller, server);
+      options.cookies.bind(reply, started.flowId, server.name);
+      options.cookies.session(reply, caller.userId);
+      return reply.status(401).send({
+        error: `MCP server '${server.name}' requires OAuth authentication`,
+        code: 'HUB_ERR_OAUTH_REQUIRED',
+        oauthRequired: true as const,
+        oauthUrl: started.oauthUrl,
+        flowId: started.flowId,
       });
     },
   );

@@ -1,0 +1,43 @@
+import type { Identity } from '../auth/index.js';
+import type { Kv } from '../kv/index.js';
+import type { OAuthService } from '../oauth/index.js';
+import type { RegisteredServer } from '../registry/index.js';
+import type { UpstreamService } from './upstream-service.js';
+
+/** A started authorization: what the caller opens in a browser. */
+export interface StartedAuthorization {
+  flowId: string;
+  oauthUrl: string;
+}
+
+/** Starts OAuth flows for callers and remembers each flow's authorization URL for `initiate`. */
+export interface AuthorizationStarter {
+  start(caller: Identity, server: RegisteredServer): Promise<StartedAuthorization>;
+  /** The authorization URL of the caller's latest flow for a server, while it lives. */
+  pendingUrl(flowId: string): Promise<string | null>;
+}
+
+/** Same lifetime as the flow's state (10 minutes). */
+const URL_TTL_MS = 10 * 60_000;
+
+/** Creates the starter over the OAuth service. */
+export function createAuthorizationStarter(deps: {
+  oauth: OAuthService;
+  upstreams: UpstreamService;
+  kv: Kv;
+}): AuthorizationStarter {
+  return {
+    async start(caller, server) {
+      const serverUrl = await deps.upstreams.serverUrlFor(caller, server);
+      const flow = await deps.oauth.initiate({
+        userId: caller.userId,
+        serverName: server.name,
+        serverUrl,
+        config: server.config,
+      });
+      await deps.kv.set(`oauth:url:${flow.flowId}`, flow.authorizationUrl, { ttlMs: URL_TTL_MS });
+      return { flowId: flow.flowId, oauthUrl: flow.authorizationUrl };
+    },
+    pendingUrl: (flowId) => deps.kv.get(`oauth:url:${flowId}`),
+  };
+}

@@ -1,0 +1,98 @@
+import type { Identity, IdentityService } from '../auth/index.js';
+import type { Clock } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
+import type { UpstreamService } from './upstream-service.js';
+
+/** Background (re)connection of users' own connections. */
+export interface Reconnector {
+  /** A callback stored the user's tokens: reconnect that server and refresh its tools. */
+  afterAuthorization(userId: string, serverName: string): void;
+  /** A request from this user: after a while away, their authorized servers reconnect in the background. */
+  noticed(caller: Identity): void;
+  stop(): void;
+}
+
+/** A user away this long counts as returning. */
+const RETURN_GAP_MS = 10 * 60_000;
+/** Servers reconnected at once for one returning user, and at most per return. */
+const CONCURRENCY = 2;
+const MAX_SERVERS = 20;
+const MAX_TRACKED_USERS = 50_000;
+
+/**
+ * Keeps status and tools ready for users who come back (LibreChat reconnects on login): their
+ * user-level servers that have what they need (tokens, variables) are connected in the background,
+ * a few at a time, never blocking the request that noticed them.
+ */
+export function createReconnector(deps: {
+  registry: ServerRegistry;
+  upstreams: UpstreamService;
+  identity: Pick<IdentityService, 'identityOf'>;
+  logger: Logger;
+  clock: Clock;
+}): Reconnector {
+  const lastSeen = new Map<string, number>();
+  let stopped = false;
+
+  async function connectQuietly(caller: Identity, server: RegisteredServer): Promise<void> {
+    try {
+      await deps.upstreams.reinitialize(caller, server);
+    } catch (err) {
+      deps.logger.info({ err, server: server.name }, 'background reconnect failed');
+    }
+  }
+
+  async function warm(caller: Identity): Promise<void> {
+    const servers = await deps.registry.list(caller);
+    const candidates: RegisteredServer[] = [];
+    for (const server of servers) {
+      if (candidates.length >= MAX_SERVERS || stopped) break;
+      const key = deps.upstreams.keyFor(caller, server);
+      if (
+        !key.startsWith('user|') ||
+        deps.upstreams.status(caller, server).connectionState !== 'disconnected'
+      )
+        continue;
+      // Only servers the user has set up; a fresh server stays untouched until they use it.
+      if (deps.upstreams.requiresOAuth(server) && (await deps.upstreams.isAuthenticated(caller, server))) {
+        candidates.push(server);
+      }
+    }
+    const queue = [...candidates];
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+        for (let s = queue.shift(); s && !stopped; s = queue.shift()) await connectQuietly(caller, s);
+      }),
+    );
+  }
+
+  return {
+    afterAuthorization(userId, serverName) {
+      void (async () => {
+        const caller = await deps.identity.identityOf(userId);
+        if (!caller || stopped) return;
+        const server = await deps.registry.get(serverName, caller);
+        await connectQuietly(caller, server);
+      })().catch((err: unknown) =>
+        deps.logger.warn({ err, server: serverName }, 'reconnect after authorization failed'),
+      );
+    },
+    noticed(caller) {
+      const now = deps.clock.now();
+      const seen = lastSeen.get(caller.userId);
+      if (seen !== undefined && now - seen < RETURN_GAP_MS) {
+        lastSeen.set(caller.userId, now);
+        return;
+      }
+      if (lastSeen.size >= MAX_TRACKED_USERS) lastSeen.clear();
+      lastSeen.set(caller.userId, now);
+      void warm(caller).catch((err: unknown) =>
+        deps.logger.warn({ err }, 'background reconnect of a returning user failed'),
+      );
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}

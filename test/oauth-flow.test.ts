@@ -1,0 +1,282 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAuthorizationServer, type TestAuthorizationServer } from './peers/oauth-as.js';
+import { authorizeInBrowser, CookieJar } from './peers/headless-browser.js';
+import { startProtectedMcpServer, type ProtectedMcpServer } from './peers/protected-mcp.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+
+const PUBLIC_URL = 'http://127.0.0.1:39999';
+const CALLBACK_PREFIX = `${PUBLIC_URL}/api/mcp/secure/oauth/callback`;
+
+type Injected = Awaited<ReturnType<TestHub['app']['inject']>>;
+
+/** Issue 4 end to end: a real AS (oidc-provider), a JWT-protected MCP server, the hub in between. */
+describe('per-user OAuth through the hub', () => {
+  let as: TestAuthorizationServer;
+  let mcp: ProtectedMcpServer;
+  let hub: TestHub;
+  let alice: string;
+  let bob: string;
+  const bodies: string[] = [];
+
+  /** Cookies the hub set on a response, as a Cookie header value. */
+  const cookiesOf = (res: Injected): string => res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+
+  async function inject(options: Parameters<TestHub['app']['inject']>[0]): Promise<Injected> {
+    const res = await hub.app.inject(options);
+    bodies.push(res.body, JSON.stringify(res.headers));
+    return res;
+  }
+  const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+  const callWhoami = (token: string, query = '', cookie?: string) =>
+    inject({
+      method: 'POST',
+      url: `/api/mcp/secure/tools/whoami/call${query}`,
+      headers: { ...auth(token), ...(cookie ? { cookie } : {}) },
+      payload: { arguments: {} },
+    });
+  const text = (res: Injected) => res.json<{ content: Array<{ text: string }> }>().content[0]!.text;
+
+  /** Follows a callback URL (from the AS) into the hub with the given browser cookies. */
+  const callback = (callbackUrl: string, cookie: string) => {
+    const url = new URL(callbackUrl);
+    return inject({ method: 'GET', url: `${url.pathname}${url.search}`, headers: cookie ? { cookie } : {} });
+  };
+
+  /** Runs the whole browser part for a user: 401 → AS login → callback with that browser's cookies. */
+  async function authorize(token: string, loginHint: 'alice' | 'bob'): Promise<Injected> {
+    const first = await callWhoami(token);
+    expect(first.statusCode).toBe(401);
+    const { oauthUrl } = first.json<{ oauthUrl: string }>();
+    const { callbackUrl } = await authorizeInBrowser(oauthUrl, {
+      loginHint,
+      redirectUriPrefix: CALLBACK_PREFIX,
+    });
+    return callback(callbackUrl, cookiesOf(first));
+  }
+
+  beforeAll(async () => {
+    as = await startAuthorizationServer({ accessTokenTtlSeconds: 3 });
+    mcp = await startProtectedMcpServer(as);
+    hub = await startTestHub({
+      env: { PUBLIC_URL },
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  secure:
+    type: streamable-http
+    url: ${mcp.url}
+    requiresOAuth: true
+`,
+    });
+    [alice, bob] = await Promise.all([hub.userToken('alice@example.com'), hub.userToken('bob@example.com')]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.dispose();
+    await mcp?.stop();
+    await as?.stop();
+  });
+
+  it('a tool call before authorization answers 401 with oauthUrl and flowId, and sets the binding cookie', async () => {
+    const res = await callWhoami(alice);
+    expect(res.statusCode).toBe(401);
+    const body = res.json<{ oauthRequired: boolean; oauthUrl: string; flowId: string }>();
+    expect(body.oauthRequired).toBe(true);
+    expect(body.flowId).toMatch(/:secure$/);
+    const url = new URL(body.oauthUrl);
+    expect(url.origin).toBe(as.issuer);
+    // OA-11: PKCE S256, resource, a long state, and the hub's own redirect URI.
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('resource')).toBe(mcp.url);
+    expect(url.searchParams.get('redirect_uri')).toBe(CALLBACK_PREFIX);
+    expect(url.searchParams.get('state')!.length).toBeGreaterThanOrEqual(43);
+    const binding = res.cookies.find((c) => c.name === 'sb_oauth_secure');
+    expect(binding).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/api/mcp' });
+  });
+
+  it('alice and bob each connect and each whoami returns their own subject', async () => {
+    const a = await authorize(alice, 'alice');
+    expect(a.statusCode).toBe(302);
+    expect(a.headers.location).toBe(`${PUBLIC_URL}/oauth/success?serverName=secure`);
+    const b = await authorize(bob, 'bob');
+    expect(b.headers.location).toBe(`${PUBLIC_URL}/oauth/success?serverName=secure`);
+    expect(text(await callWhoami(alice))).toBe('alice');
+    expect(text(await callWhoami(bob))).toBe('bob');
+    const status = await inject({
+      method: 'GET',
+      url: '/api/mcp/connection/status/secure',
+      headers: auth(alice),
+    });
+    expect(status.json()).toMatchObject({ connectionStatus: 'connected', requiresOAuth: true });
+  });
+
+  it('the tokens route shows metadata only', async () => {
+    const flowId = `${(await hub.repos.users.findByEmail('alice@example.com'))!.id}:secure`;
+    const res = await inject({
+      method: 'GET',
+      url: `/api/mcp/oauth/tokens/${encodeURIComponent(flowId)}`,
+      headers: auth(alice),
+    });
+    expect(res.statusCode).toBe(200);
+    const { tokens } = res.json<{ tokens: Record<string, unknown> }>();
+    expect(Object.keys(tokens).sort()).toEqual(['expires_at', 'scope', 'token_type']);
+    const other = await inject({
+      method: 'GET',
+      url: `/api/mcp/oauth/tokens/${encodeURIComponent(flowId)}`,
+      headers: auth(bob),
+    });
+    expect(other.statusCode).toBe(403);
+    expect(other.json()).toMatchObject({ error: 'Access denied' });
+  });
+
+  it('refresh works after expiry (rotating refresh tokens), without a new login', async () => {
+    const before = as.counts.refreshTokenGrants;
+    await new Promise((r) => setTimeout(r, 3500));
+    const res = await callWhoami(alice);
+    expect(res.statusCode).toBe(200);
+    expect(text(res)).toBe('alice');
+    expect(as.counts.refreshTokenGrants).toBeGreaterThan(before);
+    // And once more after the rotated token expires: rotation never locks the user out.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(text(await callWhoami(alice))).toBe('alice');
+  });
+
+  describe('attacks', () => {
+    it("OA-03: bob's browser completing alice's authorization → csrf_validation_failed, nothing stored", async () => {
+      const carol = await hub.userToken('carol@example.com');
+      const started = await callWhoami(carol);
+      const { oauthUrl } = started.json<{ oauthUrl: string }>();
+      const grants = as.counts.authorizationCodeGrants;
+      // The victim's consent happens, but the callback arrives from the attacker's browser with bob's session.
+      const bobsBrowser = await inject({
+        method: 'POST',
+        url: '/api/mcp/secure/oauth/bind',
+        headers: auth(bob),
+      });
+      expect(bobsBrowser.cookies.map((c) => c.name).sort()).toEqual(['sb_oauth_secure', 'sb_session']);
+      const { callbackUrl } = await authorizeInBrowser(oauthUrl, {
+        loginHint: 'alice',
+        redirectUriPrefix: CALLBACK_PREFIX,
+        jar: new CookieJar(),
+      });
+      const res = await callback(callbackUrl, cookiesOf(bobsBrowser));
+      expect(res.headers.location).toBe(`${PUBLIC_URL}/oauth/error?error=csrf_validation_failed`);
+      expect(as.counts.authorizationCodeGrants).toBe(grants);
+      const carolId = (await hub.repos.users.findByEmail('carol@example.com'))!.id;
+      expect(await hub.repos.credentials.listForUser(carolId)).toEqual([]);
+      // The flow is still pending for its owner.
+      const status = await inject({
+        method: 'GET',
+        url: `/api/mcp/oauth/status/${encodeURIComponent(`${carolId}:secure`)}`,
+        headers: auth(carol),
+      });
+      expect(status.json()).toMatchObject({ status: 'PENDING' });
+    });
+
+    it('a replayed state → invalid_state, and the token endpoint was called exactly once', async () => {
+      const dave = await hub.userToken('dave@example.com');
+      const first = await callWhoami(dave);
+      const { callbackUrl } = await authorizeInBrowser(first.json<{ oauthUrl: string }>().oauthUrl, {
+        loginHint: 'bob',
+        redirectUriPrefix: CALLBACK_PREFIX,
+      });
+      const grants = as.counts.authorizationCodeGrants;
+      const ok = await callback(callbackUrl, cookiesOf(first));
+      expect(ok.headers.location).toContain('/oauth/success');
+      const replay = await callback(callbackUrl, cookiesOf(first));
+      expect(replay.headers.location).toBe(`${PUBLIC_URL}/oauth/error?error=invalid_state`);
+      expect(as.counts.authorizationCodeGrants).toBe(grants + 1);
+    });
+
+    it('an unknown state → invalid_state and no token request; no state or code → their own errors', async () => {
+      const grants = as.counts.authorizationCodeGrants + as.counts.failedGrants;
+      const unknown = await inject({
+        method: 'GET',
+        url: '/api/mcp/secure/oauth/callback?code=abc&state=' + 'x'.repeat(43),
+      });
+      expect(unknown.headers.location).toBe(`${PUBLIC_URL}/oauth/error?error=invalid_state`);
+      const noState = await inject({ method: 'GET', url: '/api/mcp/secure/oauth/callback?code=abc' });
+      expect(noState.headers.location).toBe(`${PUBLIC_URL}/oauth/error?error=missing_state`);
+      expect(as.counts.authorizationCodeGrants + as.counts.failedGrants).toBe(grants);
+    });
+
+    it('OA-08/OA-22: the error page escapes what it shows and is not cached', async () => {
+      const res = await inject({
+        method: 'GET',
+        url: '/oauth/error?error=%3Cscript%3Ealert(1)%3C/script%3E',
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).not.toContain('<script>');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    });
+  });
+
+  it('?wait=N waits for a pending authorization and then runs the call', async () => {
+    const erin = await hub.userToken('erin@example.com');
+    const first = await callWhoami(erin);
+    const { oauthUrl } = first.json<{ oauthUrl: string }>();
+    const waiting = callWhoami(erin, '?wait=20');
+    await new Promise((r) => setTimeout(r, 200));
+    const { callbackUrl } = await authorizeInBrowser(oauthUrl, {
+      loginHint: 'bob',
+      redirectUriPrefix: CALLBACK_PREFIX,
+    });
+    expect((await callback(callbackUrl, cookiesOf(first))).headers.location).toContain('/oauth/success');
+    const res = await waiting;
+    expect(res.statusCode).toBe(200);
+    expect(text(res)).toBe('bob');
+  });
+
+  it('reinitialize answers with an oauthUrl when authorization is needed', async () => {
+    const frank = await hub.userToken('frank@example.com');
+    const res = await inject({ method: 'POST', url: '/api/mcp/secure/reinitialize', headers: auth(frank) });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      success: true,
+      oauthRequired: true,
+      serverName: 'secure',
+      message: "MCP server 'secure' ready for OAuth authentication",
+    });
+    expect(res.json<{ oauthUrl: string }>().oauthUrl).toContain(as.issuer);
+    expect(res.cookies.some((c) => c.name === 'sb_oauth_secure')).toBe(true);
+  });
+
+  it('disconnect?revoke=true revokes at the AS and deletes the tokens', async () => {
+    const revocations = as.counts.revocations;
+    const res = await inject({
+      method: 'POST',
+      url: '/api/mcp/secure/disconnect?revoke=true',
+      headers: auth(bob),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(as.counts.revocations).toBeGreaterThan(revocations);
+    const again = await callWhoami(bob);
+    expect(again.statusCode).toBe(401);
+    expect(again.json()).toMatchObject({ oauthRequired: true });
+  });
+
+  it('SE-01/SE-05: no token or code the AS minted appears in logs, responses or database rows', async () => {
+    const minted = as.mintedTokens();
+    expect(minted.length).toBeGreaterThan(5);
+    const logs = hub.logLines.join('\n');
+    const responses = bodies.join('\n');
+    const rows: string[] = [];
+    for (const email of ['alice@example.com', 'bob@example.com', 'dave@example.com', 'erin@example.com']) {
+      const user = await hub.repos.users.findByEmail(email);
+      for (const meta of await hub.repos.credentials.listForUser(user!.id)) {
+        const row = await hub.repos.credentials.get(meta);
+        rows.push(JSON.stringify(row));
+      }
+    }
+    expect(rows.length).toBeGreaterThan(0);
+    const stored = rows.join('\n');
+    for (const secret of minted) {
+      expect(logs.includes(secret), 'a minted secret is in the logs').toBe(false);
+      expect(responses.includes(secret), 'a minted secret is in a response').toBe(false);
+      expect(stored.includes(secret), 'a minted secret is stored in clear').toBe(false);
+    }
+  });
+});
