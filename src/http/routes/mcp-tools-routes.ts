@@ -66,9 +66,20 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
         body: z
           .strictObject({ arguments: z.record(z.string(), z.unknown()).default({}) })
           .default({ arguments: {} }),
-        // 401 has two shapes (no token; OAuth needed), so only 200 is schema-serialised; the
-        // OAuth body below is built field by field.
-        response: { 200: callResultSchema },
+        response: {
+          200: callResultSchema,
+          // Two 401s: OAuth needed (with the URL to open), or no valid bearer token.
+          401: z.union([
+            z.object({
+              error: z.string(),
+              code: z.string(),
+              oauthRequired: z.literal(true),
+              oauthUrl: z.string(),
+              flowId: z.string(),
+            }),
+            z.object({ error: z.string(), code: z.string() }),
+          ]),
+        },
       },
     },
     async (request, reply) => {
