@@ -7,7 +7,9 @@ import { startTestHub, type TestHub } from './support/hub.js';
 const PUBLIC_URL = 'http://127.0.0.1:39999';
 const CALLBACK_PREFIX = `${PUBLIC_URL}/api/mcp/secure/oauth/callback`;
 
-type Injected = Awaited<ReturnType<TestHub['app']['inject']>>;
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+
+type Injected = LightMyRequestResponse;
 
 /** Issue 4 end to end: a real AS (oidc-provider), a JWT-protected MCP server, the hub in between. */
 describe('per-user OAuth through the hub', () => {
@@ -21,7 +23,7 @@ describe('per-user OAuth through the hub', () => {
   /** Cookies the hub set on a response, as a Cookie header value. */
   const cookiesOf = (res: Injected): string => res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 
-  async function inject(options: Parameters<TestHub['app']['inject']>[0]): Promise<Injected> {
+  async function inject(options: InjectOptions): Promise<Injected> {
     const res = await hub.app.inject(options);
     bodies.push(res.body, JSON.stringify(res.headers));
     return res;
