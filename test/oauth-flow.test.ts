@@ -21,6 +21,11 @@ describe('per-user OAuth through the hub', () => {
   const bodies: string[] = [];
 
   /** Cookies the hub set on a response, as a Cookie header value. */
+  function* mintedStates(): Generator<string> {
+    for (const body of bodies) {
+      for (const match of body.matchAll(/[?&]state=([A-Za-z0-9_-]{20,})/g)) yield match[1]!;
+    }
+  }
   const cookiesOf = (res: Injected): string => res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 
   async function inject(options: InjectOptions): Promise<Injected> {
@@ -260,7 +265,54 @@ mcpServers:
     expect(again.json()).toMatchObject({ oauthRequired: true });
   });
 
+  it('deployment under a path: redirect URI, callback redirects and cookie paths carry the prefix', async () => {
+    const prefixed = await startTestHub({
+      env: { PUBLIC_URL: 'https://hub.example/switchboard' },
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  secure:
+    type: streamable-http
+    url: ${mcp.url}
+    requiresOAuth: true
+`,
+    });
+    try {
+      const token = await prefixed.userToken('gina@example.com');
+      const res = await prefixed.app.inject({
+        method: 'POST',
+        url: '/api/mcp/secure/tools/whoami/call',
+        headers: auth(token),
+        payload: { arguments: {} },
+      });
+      expect(res.statusCode).toBe(401);
+      const oauthUrl = new URL(res.json<{ oauthUrl: string }>().oauthUrl);
+      expect(oauthUrl.searchParams.get('redirect_uri')).toBe(
+        'https://hub.example/switchboard/api/mcp/secure/oauth/callback',
+      );
+      expect(res.cookies.find((c) => c.name === 'sb_oauth_secure')).toMatchObject({
+        path: '/switchboard/api/mcp',
+        secure: true,
+      });
+      expect(res.cookies.find((c) => c.name === 'sb_session')).toMatchObject({
+        path: '/switchboard/api',
+        secure: true,
+      });
+      const failed = await prefixed.app.inject({
+        method: 'GET',
+        url: '/api/mcp/secure/oauth/callback?code=x',
+      });
+      expect(failed.headers.location).toBe('https://hub.example/switchboard/oauth/error?error=missing_state');
+    } finally {
+      await prefixed.dispose();
+    }
+  });
+
   it('SE-01/SE-05: no token or code the AS minted appears in logs, responses or database rows', async () => {
+    // The states the hub minted (inside every oauthUrl it returned) are secrets too.
+    const states = [...mintedStates()];
+    expect(states.length).toBeGreaterThan(3);
     const minted = as.mintedTokens();
     expect(minted.length).toBeGreaterThan(5);
     const logs = hub.logLines.join('\n');
@@ -275,6 +327,11 @@ mcpServers:
     }
     expect(rows.length).toBeGreaterThan(0);
     const stored = rows.join('\n');
+    // A state is handed to the caller inside oauthUrl by design, but is never logged or stored in clear.
+    for (const state of states) {
+      expect(logs.includes(state), 'a state is in the logs').toBe(false);
+      expect(stored.includes(state), 'a state is stored in clear').toBe(false);
+    }
     for (const secret of minted) {
       expect(logs.includes(secret), 'a minted secret is in the logs').toBe(false);
       expect(responses.includes(secret), 'a minted secret is in a response').toBe(false);
