@@ -1,0 +1,43 @@
+import type { FetchLike } from '../connections/index.js';
+import type { TokenRefresher } from './refresh.js';
+import type { OAuthServerContext } from './types.js';
+
+function withBearer(init: RequestInit | undefined, token: string | null): RequestInit | undefined {
+  if (token === null) return init;
+  const headers = new Headers(init?.headers);
+  headers.set('Authorization', `Bearer ${token}`);
+  return { ...init, headers };
+}
+
+/** A body that can be sent twice: absent, text, bytes or form data, but not a one-shot stream. */
+function replayable(body: RequestInit['body']): boolean {
+  return body === undefined || body === null || !(body instanceof ReadableStream);
+}
+
+/**
+ * The per-connection fetch of an OAuth server (`ConnectionOptions.wrapFetch`): the current access
+ * token on every request (refreshed ahead of expiry), and on a 401 one refresh and one retry
+ * (FT-08). A second 401, or no token at all, is returned as it came, so the connection layer sees
+ * the upstream's answer (and its `WWW-Authenticate` challenge).
+ */
+export function createAuthorizedFetch(
+  refresher: TokenRefresher,
+  base: FetchLike,
+  ctx: OAuthServerContext,
+): FetchLike {
+  return async (url, init) => {
+    const token = await refresher.getAccessToken(ctx);
+    const first = await base(url, withBearer(init, token));
+    if (first.status !== 401 || token === null || !replayable(init?.body)) return first;
+    let next: string | null;
+    try {
+      next = await refresher.refreshAfterUnauthorized({ ...ctx, rejectedToken: token });
+    } catch (error) {
+      await first.body?.cancel();
+      throw error;
+    }
+    if (next === null || next === token) return first;
+    await first.body?.cancel();
+    return base(url, withBearer(init, next));
+  };
+}

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemRandom } from '../core/index.js';
+import { createMemoryKv, type Kv } from '../kv/index.js';
+import { createFlowStore, type StateRecord } from './flow-store.js';
+
+const TTL = 10 * 60_000;
+
+function setup() {
+  let now = 1_700_000_000_000;
+  const clock = { now: () => now };
+  const kv = createMemoryKv({ clock });
+  const flows = createFlowStore({ kv, clock, random: systemRandom, ttlMs: TTL });
+  return { kv, flows, advance: (ms: number) => (now += ms) };
+}
+
+function stateRecord(flowId: string, epoch: string, serverName = 'srv'): StateRecord {
+  return {
+    v: 1,
+    flowId,
+    userId: 'alice',
+    serverName,
+    serverUrl: 'https://mcp.example/mcp',
+    issuer: 'https://as.example',
+    redirectUri: 'https://hub.example/api/mcp/srv/oauth/callback',
+    resource: 'https://mcp.example/mcp',
+    scope: 'mcp:tools',
+    clientRef: 'dcr',
+    createdAt: 1,
+    epoch,
+    as: {
+      issuer: 'https://as.example',
+      authorizationEndpoint: 'https://as.example/auth',
+      tokenEndpoint: 'https://as.example/token',
+      responseTypesSupported: ['code'],
+      issParameterSupported: true,
+      issuerMatch: 'exact',
+    },
+    sealed: 'v1.x.y.z.w',
+  };
+}
+
+describe('flow store', () => {
+  const opened: Kv[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((kv) => kv.close()));
+  });
+  const make = () => {
+    const s = setup();
+    opened.push(s.kv);
+    return s;
+  };
+
+  it('OA-12: concurrent opens of one flow share its epoch; each state is its own record', async () => {
+    const { flows } = make();
+    const epochs = await Promise.all([1, 2, 3, 4].map(() => flows.open('alice:srv', 'alice', 'srv')));
+    expect(new Set(epochs).size).toBe(1);
+    const epoch = epochs[0]!;
+    await flows.putState('state-one-aaaaaaaaaaaa', stateRecord('alice:srv', epoch));
+    await flows.putState('state-two-aaaaaaaaaaaa', stateRecord('alice:srv', epoch));
+    await expect(flows.putState('state-one-aaaaaaaaaaaa', stateRecord('alice:srv', epoch))).rejects.toThrow(
+      'OAuth state collision',
+    );
+    expect((await flows.peekState('state-one-aaaaaaaaaaaa'))?.epoch).toBe(epoch);
+    expect((await flows.getFlow('alice:srv'))?.status).toBe('PENDING');
+  });
+
+  it('LD-02: of 50 concurrent takes exactly one gets the state; peek does not consume', async () => {
+    const { flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    await flows.putState('s', stateRecord('alice:srv', epoch));
+    expect(await flows.peekState('s')).not.toBeNull();
+    expect(await flows.peekState('s')).not.toBeNull();
+    const taken = await Promise.all(Array.from({ length: 50 }, () => flows.takeState('s')));
+    expect(taken.filter((r) => r !== null)).toHaveLength(1);
+    expect(await flows.peekState('s')).toBeNull();
+  });
+
+  it('OA-07: after the TTL the state and the flow record are gone', async () => {
+    const { flows, advance } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    await flows.putState('s', stateRecord('alice:srv', epoch));
+    advance(11 * 60_000);
+    expect(await flows.peekState('s')).toBeNull();
+    expect(await flows.getFlow('alice:srv')).toBeNull();
+  });
+
+  it('ignores malformed records', async () => {
+    const { kv, flows } = make();
+    await kv.set('oauth:state:bad', '{"v":2}');
+    await kv.set('oauth:state:worse', 'not json');
+    await kv.set('oauth:flow:x:y', '[]');
+    expect(await flows.peekState('bad')).toBeNull();
+    expect(await flows.takeState('worse')).toBeNull();
+    expect(await flows.getFlow('x:y')).toBeNull();
+  });
+
+  it('wakes a waiter at once on completion, and reports the outcome', async () => {
+    const { flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    const started = Date.now();
+    const waiting = flows.wait('alice:srv', 20_000);
+    await new Promise((r) => setTimeout(r, 20));
+    await flows.finish('alice:srv', epoch, { status: 'COMPLETED' });
+    expect(await waiting).toEqual({ status: 'COMPLETED', error: null });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Already finished: answers without waiting.
+    expect(await flows.wait('alice:srv', 20_000)).toEqual({ status: 'COMPLETED', error: null });
+  });
+
+  it('times out with PENDING, answers null for no flow, stops on abort', async () => {
+    const { flows } = make();
+    expect(await flows.wait('nobody:srv', 10)).toBeNull();
+    await flows.open('alice:srv', 'alice', 'srv');
+    expect(await flows.wait('alice:srv', 30)).toEqual({ status: 'PENDING', error: null });
+    const controller = new AbortController();
+    const waiting = flows.wait('alice:srv', 20_000, controller.signal);
+    setTimeout(() => controller.abort(), 20);
+    expect(await waiting).toEqual({ status: 'PENDING', error: null });
+  });
+
+  it('cancel deletes the flow, wakes waiters, and a new open mints a new epoch', async () => {
+    const { flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    const waiting = flows.wait('alice:srv', 20_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await flows.cancel('alice:srv')).toBe(true);
+    expect(await waiting).toBeNull();
+    expect(await flows.cancel('alice:srv')).toBe(false);
+    expect(await flows.open('alice:srv', 'alice', 'srv')).not.toBe(epoch);
+  });
+
+  it('a failure never hides an earlier success; a replaced epoch is not overwritten', async () => {
+    const { flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    await flows.finish('alice:srv', epoch, { status: 'COMPLETED' });
+    await flows.finish('alice:srv', epoch, { status: 'FAILED', error: 'access_denied' });
+    expect((await flows.getFlow('alice:srv'))?.status).toBe('COMPLETED');
+    const next = await flows.open('alice:srv', 'alice', 'srv');
+    expect(next).not.toBe(epoch);
+    await flows.finish('alice:srv', epoch, { status: 'FAILED', error: 'late' });
+    expect(await flows.getFlow('alice:srv')).toMatchObject({ status: 'PENDING', epoch: next, error: null });
+  });
+});

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import type { Clock, Random } from '../core/index.js';
+import { HubError } from '../errors/index.js';
+import type { Kv, KvUnsubscribe } from '../kv/index.js';
+import { flowDoneChannel, flowKey, stateKey } from './flow-ids.js';
+import { authorizationServerInfoSchema } from './metadata.js';
+import type { FlowStatusView } from './types.js';
+
+const flowRecordSchema = z.object({
+  status: z.enum(['PENDING', 'COMPLETED', 'FAILED']),
+  createdAt: z.number(),
+  /** Minted when the flow opens; every state of the flow carries it, so cancel voids them all. */
+  epoch: z.string(),
+  userId: z.string(),
+  serverName: z.string(),
+  error: z.string().nullable(),
+});
+/** A flow record: `oauth:flow:<userId:serverName>`. */
+export type FlowRecord = z.infer<typeof flowRecordSchema>;
+
+const stateRecordSchema = z.object({
+  v: z.literal(1),
+  flowId: z.string(),
+  userId: z.string(),
+  serverName: z.string(),
+  serverUrl: z.string(),
+  issuer: z.string(),
+  redirectUri: z.string(),
+  resource: z.string(),
+  scope: z.string().nullable(),
+  clientRef: z.enum(['config', 'dcr']),
+  createdAt: z.number(),
+  epoch: z.string(),
+  as: authorizationServerInfoSchema,
+  /** The PKCE verifier and the client's credentials, sealed by the keyring: never in the KV in clear. */
+  sealed: z.string(),
+});
+/** One authorization attempt: `oauth:state:<state>`, single use. */
+export type StateRecord = z.infer<typeof stateRecordSchema>;
+
+/** How a flow ended. */
+export type FlowOutcome = { status: 'COMPLETED' } | { status: 'FAILED'; error: string };
+
+/** Flow and state records in the KV (DESIGN.md §4 "Flows"). */
+export interface FlowStore {
+  /** Opens the flow (or joins the PENDING one, renewing its TTL); returns its epoch. */
+  open(flowId: string, userId: string, serverName: string): Promise<string>;
+  /** Stores a new state record; set-if-absent, so a state can never be overwritten. */
+  putState(state: string, record: StateRecord): Promise<void>;
+  /** Reads a state record without consuming it; null when unknown, expired or malformed. */
+  peekState(state: string): Promise<StateRecord | null>;
+  /** Atomically consumes a state (GETDEL): of many concurrent callers, one gets the record. */
+  takeState(state: string): Promise<StateRecord | null>;
+  getFlow(flowId: string): Promise<FlowRecord | null>;
+  /** Records the outcome (unless a newer flow replaced this epoch) and wakes waiters at once. */
+  finish(flowId: string, epoch: string, outcome: FlowOutcome): Promise<void>;
+  cancel(flowId: string): Promise<boolean>;
+  wait(flowId: string, timeoutMs: number, signal?: AbortSignal): Promise<FlowStatusView | null>;
+}
+
+function parse<T>(schema: z.ZodType<T>, text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    const result = schema.safeParse(JSON.parse(text));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds the {@link FlowStore}. */
+export function createFlowStore(deps: { kv: Kv; clock: Clock; random: Random; ttlMs: number }): FlowStore {
+  const { kv, ttlMs } = deps;
+  const getFlow = async (flowId: string): Promise<FlowRecord | null> =>
+    parse(flowRecordSchema, await kv.get(flowKey(flowId)));
+  const view = (flow: FlowRecord | null): FlowStatusView | null =>
+    flow ? { status: flow.status, error: flow.error } : null;
+  const announce = (flowId: string, status: string): Promise<void> =>
+    kv.publish(flowDoneChannel(flowId), JSON.stringify({ status }));
+
+  return {
+    async open(flowId, userId, serverName) {
+      // A few rounds settle a race between concurrent initiations: one creates, the rest join it.
+      for (let round = 0; round < 5; round += 1) {
+        const current = await getFlow(flowId);
+        if (current?.status === 'PENDING') {
+          await kv.set(flowKey(flowId), JSON.stringify(current), { ttlMs });
+          return current.epoch;
+        }
+        const fresh: FlowRecord = {
+          status: 'PENDING',
+          createdAt: deps.clock.now(),
+          epoch: deps.random.bytes(16).toString('base64url'),
+          userId,
+          serverName,
+          error: null,
+        };
+        if (current) {
+          await kv.set(flowKey(flowId), JSON.stringify(fresh), { ttlMs });
+          return fresh.epoch;
+        }
+        if (await kv.setIfAbsent(flowKey(flowId), JSON.stringify(fresh), { ttlMs })) return fresh.epoch;
+      }
+      throw new HubError('HUB_ERR_CONFLICT', { message: 'Could not open the OAuth flow; try again' });
+    },
+
+    async putState(state, record) {
+      if (!(await kv.setIfAbsent(stateKey(state), JSON.stringify(record), { ttlMs }))) {
+        // 256 random bits never collide; if they did, reusing the record would mix two flows.
+        throw new HubError('HUB_ERR_INTERNAL', { message: 'OAuth state collision' });
+      }
+    },
+
+    peekState: async (state) => parse(stateRecordSchema, await kv.get(stateKey(state))),
+    takeState: async (state) => parse(stateRecordSchema, await kv.getAndDelete(stateKey(state))),
+    getFlow,
+
+    async finish(flowId, epoch, outcome) {
+      const current = await getFlow(flowId);
+      const replaced = current !== null && current.epoch !== epoch;
+      // A late failure of a second attempt must not hide that the flow already succeeded.
+      const downgrade = current?.status === 'COMPLETED' && outcome.status === 'FAILED';
+      if (!replaced && !downgrade) {
+        const record: FlowRecord = {
+          status: outcome.status,
+          createdAt: current?.createdAt ?? deps.clock.now(),
+          epoch,
+          userId: current?.userId ?? '',
+          serverName: current?.serverName ?? '',
+          error: outcome.status === 'FAILED' ? outcome.error : null,
+        };
+        await kv.set(flowKey(flowId), JSON.stringify(record), { ttlMs });
+      }
+      await announce(flowId, outcome.status);
+    },
+
+    async cancel(flowId) {
+      const existed = await kv.delete(flowKey(flowId));
+      if (existed) await announce(flowId, 'CANCELLED');
+      return existed;
+    },
+
+    async wait(flowId, timeoutMs, signal) {
+      let wake: () => void = () => undefined;
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      // Subscribe before reading, so a completion between the two cannot be missed.
+      const unsubscribe: KvUnsubscribe = await kv.subscribe(flowDoneChannel(flowId), () => wake());
+      const timer = setTimeout(wake, Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', wake, { once: true });
+      try {
+        const first = await getFlow(flowId);
+        if (first === null || first.status !== 'PENDING' || signal?.aborted === true) return view(first);
+        await woken;
+        return view(await getFlow(flowId));
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        await unsubscribe();
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// The OAuth client's public face (CONVENTIONS.md §2): other folders import from here only.
+export { createOAuthService } from './oauth-service.js';
+export { DEFAULT_OAUTH_SETTINGS } from './parts.js';
+export { challengeFromResponse, type ParsedChallenge } from './challenge.js';
+export { flowIdFor, parseFlowId } from './flow-ids.js';
+export type {
+  AuthorizationServerInfo,
+  CallbackErrorCode,
+  CallbackInput,
+  CallbackResult,
+  DiscoverInput,
+  FlowStatusName,
+  FlowStatusView,
+  InitiatedFlow,
+  InitiateInput,
+  OAuthAuthState,
+  OAuthChallenge,
+  OAuthDiscovery,
+  OAuthServerContext,
+  OAuthService,
+  OAuthServiceDeps,
+  OAuthSettings,
+  TokenMetadata,
+} from './types.js';

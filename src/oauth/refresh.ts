@@ -1,0 +1,186 @@
+import { refreshAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { HubError, isHubError } from '../errors/index.js';
+import { forcedClientAuth } from './client-auth.js';
+import { needsAuthKey, refreshLockName } from './flow-ids.js';
+import { sdkClient } from './flow-secrets.js';
+import { toSdkMetadata } from './metadata.js';
+import { oauthFetch, observeStatus } from './oauth-fetch.js';
+import type { OAuthParts } from './parts.js';
+import { sameOrigin } from './safe-urls.js';
+import { classifyTokenFailure } from './token-errors.js';
+import { expiryFrom, isFresh, isUnexpired } from './token-expiry.js';
+import type { StoredTokens } from './token-store.js';
+import type { AuthorizationServerInfo, OAuthServerContext } from './types.js';
+
+/** Access tokens on demand: refresh ahead of expiry and after a 401, once per cluster. */
+export interface TokenRefresher {
+  getAccessToken(ctx: OAuthServerContext): Promise<string | null>;
+  refreshAfterUnauthorized(ctx: OAuthServerContext & { rejectedToken: string }): Promise<string | null>;
+}
+
+/** True when `as` is the AS the tokens came from; tokens never go to another (OA-17). */
+export function issuedBy(as: AuthorizationServerInfo, issuer: string): boolean {
+  return as.issuerMatch === 'exact' ? as.issuer === issuer : sameOrigin(as.issuer, issuer);
+}
+
+/** Builds the {@link TokenRefresher}. */
+export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
+  const { tokens, settings, logger } = parts;
+  // Callers in this process share one refresh; other processes are held off by the KV lock.
+  const inflight = new Map<string, Promise<string | null>>();
+  const fresh = (t: StoredTokens): boolean => isFresh(t, parts.clock.now(), settings.expirySkewMs);
+
+  function singleFlight(ctx: OAuthServerContext, run: () => Promise<string | null>): Promise<string | null> {
+    const key = `${ctx.userId}\u0000${ctx.serverName}`;
+    const running = inflight.get(key);
+    if (running) return running;
+    const started = run().finally(() => inflight.delete(key));
+    inflight.set(key, started);
+    return started;
+  }
+
+  /** OA-20: a refused grant ends here: no tokens, `needs_auth` remembered, no retry loop. */
+  async function giveUp(ctx: OAuthServerContext): Promise<null> {
+    await tokens.deleteAll(ctx.userId, ctx.serverName);
+    await parts.kv.set(needsAuthKey(ctx.userId, ctx.serverName), '1', { ttlMs: settings.needsAuthTtlMs });
+    return null;
+  }
+
+  async function lockedRefresh(
+    ctx: OAuthServerContext,
+    goodEnough: (t: StoredTokens) => boolean,
+  ): Promise<string | null> {
+    const { refreshLockTtlMs: ttlMs, refreshLockWaitMs: waitMs } = settings;
+    try {
+      return await parts.kv.withLock(
+        refreshLockName(ctx.userId, ctx.serverName),
+        { ttlMs, waitMs },
+        async () => {
+          // LD-04/05: re-read under the lock; another instance may have refreshed (and rotated) already.
+          const current = await tokens.load(ctx.userId, ctx.serverName);
+          if (!current) return null;
+          if (goodEnough(current)) return current.access_token;
+          if (current.refresh_token === undefined) return giveUp(ctx);
+          return refresh(ctx, current, current.refresh_token);
+        },
+      );
+    } catch (error) {
+      if (!isHubError(error, 'HUB_ERR_CONFLICT')) throw error;
+      const current = await tokens.load(ctx.userId, ctx.serverName);
+      if (current && goodEnough(current)) return current.access_token;
+      throw new HubError('HUB_ERR_OAUTH_TOKEN_FAILED', {
+        message: 'Token refresh is taking too long; retry later',
+      });
+    }
+  }
+
+  async function refresh(
+    ctx: OAuthServerContext,
+    current: StoredTokens,
+    refreshToken: string,
+  ): Promise<string | null> {
+    const discovery = await parts.discovery.discover(ctx);
+    const as = discovery.authorizationServer;
+    if (!issuedBy(as, current.issuer)) {
+      logger.warn(
+        { userId: ctx.userId, serverName: ctx.serverName },
+        'OAuth AS changed; tokens of the old one dropped',
+      );
+      return giveUp(ctx);
+    }
+    const client = await parts.clients.existing({
+      serverName: ctx.serverName,
+      config: ctx.config,
+      as,
+      ref: current.clientRef,
+    });
+    if (!client) {
+      logger.warn({ userId: ctx.userId, serverName: ctx.serverName }, 'OAuth client for the tokens is gone');
+      return giveUp(ctx);
+    }
+    const fetch = oauthFetch(parts.fetch, ctx.config.oauth_headers, settings.requestTimeoutMs);
+    for (let attempt = 1; ; attempt += 1) {
+      const observed = observeStatus(fetch);
+      let issued: OAuthTokens;
+      try {
+        issued = await refreshAuthorization(as.issuer, {
+          metadata: toSdkMetadata(as),
+          clientInformation: sdkClient(client, parts.redirectUri(ctx.serverName)),
+          refreshToken,
+          resource: current.resource,
+          fetchFn: observed.fetch,
+          ...(client.forcedAuthMethod === undefined
+            ? {}
+            : { addClientAuthentication: forcedClientAuth(client.forcedAuthMethod, client) }),
+        });
+      } catch (error) {
+        const failure = classifyTokenFailure(error, observed.lastStatus());
+        logger.warn(
+          {
+            userId: ctx.userId,
+            serverName: ctx.serverName,
+            attempt,
+            failure: failure.kind,
+            status: 'status' in failure ? failure.status : undefined,
+            oauthError: failure.kind === 'rejected' ? failure.oauthError : undefined,
+          },
+          'OAuth token refresh failed',
+        );
+        if (failure.kind === 'rejected') return giveUp(ctx);
+        if (failure.kind === 'transient' && attempt < settings.refreshAttempts) {
+          await parts.sleep(backoff(parts, attempt));
+          continue;
+        }
+        // FT-09: bounded, then a typed error; the tokens stay for the next try.
+        throw new HubError('HUB_ERR_OAUTH_TOKEN_FAILED');
+      }
+      const next: StoredTokens = {
+        access_token: issued.access_token,
+        token_type: issued.token_type,
+        scope: issued.scope ?? current.scope,
+        expires_at: expiryFrom(issued.expires_in, parts.clock.now()),
+        issuer: current.issuer,
+        resource: current.resource,
+        clientRef: current.clientRef,
+        // OA-19: the rotated refresh token, when the AS sent one (the SDK keeps the old one otherwise).
+        ...(issued.refresh_token === undefined ? {} : { refresh_token: issued.refresh_token }),
+      };
+      await tokens.save(ctx.userId, ctx.serverName, next);
+      await parts.kv.delete(needsAuthKey(ctx.userId, ctx.serverName));
+      logger.info(
+        { userId: ctx.userId, serverName: ctx.serverName, rotated: issued.refresh_token !== refreshToken },
+        'OAuth tokens refreshed',
+      );
+      return next.access_token;
+    }
+  }
+
+  return {
+    async getAccessToken(ctx) {
+      const current = await tokens.load(ctx.userId, ctx.serverName);
+      if (!current) return null;
+      if (fresh(current)) return current.access_token;
+      if (current.refresh_token === undefined) {
+        if (isUnexpired(current, parts.clock.now())) return current.access_token;
+        return giveUp(ctx);
+      }
+      return singleFlight(ctx, () => lockedRefresh(ctx, fresh));
+    },
+
+    async refreshAfterUnauthorized(ctx) {
+      const current = await tokens.load(ctx.userId, ctx.serverName);
+      if (!current) return null;
+      // FT-08: someone refreshed since the request went out; use theirs, do not refresh again.
+      if (current.access_token !== ctx.rejectedToken) return current.access_token;
+      if (current.refresh_token === undefined) return giveUp(ctx);
+      return singleFlight(ctx, () => lockedRefresh(ctx, (t) => t.access_token !== ctx.rejectedToken));
+    },
+  };
+}
+
+/** Exponential back-off with full jitter, so retrying instances do not move in step. */
+function backoff(parts: OAuthParts, attempt: number): number {
+  const ceiling = parts.settings.retryBaseMs * 2 ** (attempt - 1);
+  return Math.floor((parts.random.bytes(4).readUInt32BE(0) / 0x1_0000_0000) * ceiling);
+}

@@ -1,0 +1,85 @@
+import type { FetchLike } from '../connections/index.js';
+import { applyClientAuth, pickAuthMethod } from './client-auth.js';
+import type { ResolvedClient } from './clients.js';
+import { oauthFetch } from './oauth-fetch.js';
+import type { OAuthParts } from './parts.js';
+import { issuedBy } from './refresh.js';
+import type { AuthorizationServerInfo, OAuthServerContext } from './types.js';
+
+/**
+ * RFC 7009 revocation, refresh token first (§2.1: revoking it may take the access tokens with it),
+ * then the tokens are deleted whatever the AS said. Failures are logged, never thrown: a user who
+ * asks to disconnect must end up disconnected.
+ */
+export async function revokeTokens(parts: OAuthParts, ctx: OAuthServerContext): Promise<void> {
+  const { userId, serverName } = ctx;
+  try {
+    const current = await parts.tokens.load(userId, serverName);
+    if (current) {
+      const as = (await parts.discovery.discover(ctx)).authorizationServer;
+      const endpoint = as.revocationEndpoint;
+      // Tokens go to the AS that issued them or nowhere (OA-17).
+      if (endpoint !== undefined && issuedBy(as, current.issuer)) {
+        const client = await parts.clients.existing({
+          serverName,
+          config: ctx.config,
+          as,
+          ref: current.clientRef,
+        });
+        if (client) {
+          const fetch = oauthFetch(parts.fetch, ctx.config.oauth_headers, parts.settings.requestTimeoutMs);
+          const pairs: [string | undefined, string][] = [
+            [current.refresh_token, 'refresh_token'],
+            [current.access_token, 'access_token'],
+          ];
+          for (const [token, hint] of pairs) {
+            if (token === undefined) continue;
+            const status = await revokeOne(fetch, endpoint, as, client, token, hint);
+            // RFC 7009 §2.2: 200 even for an unknown token; anything else is worth a line.
+            if (status !== 200)
+              parts.logger.warn({ userId, serverName, hint, status }, 'OAuth token revocation failed');
+          }
+          parts.logger.info({ userId, serverName }, 'OAuth tokens revoked at the authorization server');
+        }
+      }
+    }
+  } catch (error) {
+    parts.logger.warn(
+      { userId, serverName, errorName: error instanceof Error ? error.name : undefined },
+      'OAuth token revocation failed',
+    );
+  }
+  await parts.tokens.deleteAll(userId, serverName);
+}
+
+async function revokeOne(
+  fetch: FetchLike,
+  endpoint: string,
+  as: AuthorizationServerInfo,
+  client: ResolvedClient,
+  token: string,
+  hint: string,
+): Promise<number | undefined> {
+  const headers = new Headers({
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Accept: 'application/json',
+  });
+  const params = new URLSearchParams({ token, token_type_hint: hint });
+  // RFC 7009 §2.1: the client authenticates as it does at the token endpoint.
+  const method =
+    client.forcedAuthMethod ??
+    pickAuthMethod(
+      client,
+      as.revocationEndpointAuthMethodsSupported ?? as.tokenEndpointAuthMethodsSupported,
+    ) ??
+    (client.client_secret === undefined ? 'none' : 'client_secret_basic');
+  applyClientAuth(method, client, headers, params);
+  try {
+    // A redirect would re-send the token to wherever it points: never followed.
+    const response = await fetch(endpoint, { method: 'POST', headers, body: params, redirect: 'manual' });
+    await response.body?.cancel();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}

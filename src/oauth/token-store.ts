@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import type { CipherKeyring } from '../credentials/index.js';
+import { isHubError } from '../errors/index.js';
+import type { Logger } from '../observability/index.js';
+import type { CredentialsRepository } from '../store/index.js';
+
+/** One user's token set for one server, as sealed in the `oauth_tokens` row. */
+export interface StoredTokens {
+  access_token: string;
+  refresh_token?: string;
+  token_type: string;
+  scope: string;
+  /** Epoch ms on the hub's clock (FT-12: never the AS's); null when no `expires_in` was given. */
+  expires_at: number | null;
+  issuer: string;
+  /** RFC 8707 resource the tokens were issued for; a refresh asks for the same. */
+  resource: string;
+  clientRef: 'config' | 'dcr';
+}
+
+const storedTokensSchema = z.object({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1).optional(),
+  token_type: z.string(),
+  scope: z.string(),
+  expires_at: z.number().nullable(),
+  issuer: z.string(),
+  resource: z.string(),
+  clientRef: z.enum(['config', 'dcr']),
+});
+
+/** Encrypted token sets, one row per (user, server, issuer); the newest issuer's row is current. */
+export interface TokenStore {
+  /** The current token set, or null (none, or a row that fails to decrypt: SE-02/03). */
+  load(userId: string, serverName: string): Promise<StoredTokens | null>;
+  /** One `put`: a rotated refresh token lands with its access token or not at all (OA-19). */
+  save(userId: string, serverName: string, tokens: StoredTokens): Promise<void>;
+  /** Deletes every issuer's token row of the (user, server); returns how many went. */
+  deleteAll(userId: string, serverName: string): Promise<number>;
+}
+
+/** SE-02: AAD binds a row to its user, server and issuer; a copied ciphertext never opens. */
+function tokensAad(userId: string, serverName: string, issuer: string): string {
+  return `oauth_tokens|${userId}|${serverName}|${issuer}`;
+}
+
+const HINT_LIMIT = 10_000;
+
+/** Builds the {@link TokenStore}. */
+export function createTokenStore(deps: {
+  credentials: CredentialsRepository;
+  keyring: CipherKeyring;
+  logger: Logger;
+}): TokenStore {
+  // Which issuer's row is current, so the hot path is one indexed read instead of a listing.
+  // Issuers are not secret; a stale hint only costs the listing it saves.
+  const issuerHints = new Map<string, string>();
+  const hintKey = (userId: string, serverName: string): string => `${userId}\u0000${serverName}`;
+  const rowKey = (userId: string, serverName: string, issuer: string) => ({
+    userId,
+    serverName,
+    kind: 'oauth_tokens' as const,
+    issuer,
+  });
+  const remember = (userId: string, serverName: string, issuer: string): void => {
+    const key = hintKey(userId, serverName);
+    issuerHints.delete(key);
+    issuerHints.set(key, issuer);
+    if (issuerHints.size > HINT_LIMIT) {
+      const oldest = issuerHints.keys().next();
+      if (!oldest.done) issuerHints.delete(oldest.value);
+    }
+  };
+
+  async function issuersOf(userId: string, serverName: string): Promise<string[]> {
+    const rows = await deps.credentials.listForUser(userId);
+    return rows
+      .filter((r) => r.serverName === serverName && r.kind === 'oauth_tokens')
+      .sort((a, b) => b.updatedAt - a.updatedAt)
+      .map((r) => r.issuer);
+  }
+
+  async function currentRow(userId: string, serverName: string) {
+    const hinted = issuerHints.get(hintKey(userId, serverName));
+    if (hinted !== undefined) {
+      const row = await deps.credentials.get(rowKey(userId, serverName, hinted));
+      if (row) return row;
+      issuerHints.delete(hintKey(userId, serverName));
+    }
+    const [newest] = await issuersOf(userId, serverName);
+    if (newest === undefined) return null;
+    const row = await deps.credentials.get(rowKey(userId, serverName, newest));
+    if (row) remember(userId, serverName, newest);
+    return row;
+  }
+
+  return {
+    async load(userId, serverName) {
+      const row = await currentRow(userId, serverName);
+      if (!row) return null;
+      let plaintext: string;
+      try {
+        plaintext = deps.keyring.decrypt(row.ciphertext, tokensAad(userId, serverName, row.issuer));
+      } catch (error) {
+        if (!isHubError(error, 'HUB_ERR_DECRYPT_FAILED')) throw error;
+        // SE-02/03: a swapped or tampered row reads as "no tokens", loudly, never as a 500.
+        deps.logger.warn(
+          { userId, serverName, issuer: row.issuer, alert: 'credential_decrypt_failed' },
+          'Stored OAuth tokens failed to decrypt; treating them as absent',
+        );
+        return null;
+      }
+      const parsed = storedTokensSchema.safeParse(JSON.parse(plaintext));
+      if (!parsed.success || parsed.data.issuer !== row.issuer) {
+        deps.logger.warn(
+          { userId, serverName },
+          'Stored OAuth tokens are malformed; treating them as absent',
+        );
+        return null;
+      }
+      const { refresh_token, ...rest } = parsed.data;
+      return refresh_token === undefined ? rest : { ...rest, refresh_token };
+    },
+
+    async save(userId, serverName, tokens) {
+      await deps.credentials.put({
+        ...rowKey(userId, serverName, tokens.issuer),
+        keyId: deps.keyring.activeKeyId,
+        ciphertext: deps.keyring.encrypt(
+          JSON.stringify(tokens),
+          tokensAad(userId, serverName, tokens.issuer),
+        ),
+        expiresAt: tokens.expires_at,
+      });
+      remember(userId, serverName, tokens.issuer);
+      // Tokens of an AS the server no longer uses are dead weight, and must never be sent anywhere.
+      for (const issuer of await issuersOf(userId, serverName)) {
+        if (issuer !== tokens.issuer) await deps.credentials.delete(rowKey(userId, serverName, issuer));
+      }
+    },
+
+    async deleteAll(userId, serverName) {
+      issuerHints.delete(hintKey(userId, serverName));
+      let deleted = 0;
+      for (const issuer of await issuersOf(userId, serverName)) {
+        if (await deps.credentials.delete(rowKey(userId, serverName, issuer))) deleted += 1;
+      }
+      return deleted;
+    },
+  };
+}
