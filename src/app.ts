@@ -21,6 +21,7 @@ import {
   type McpRouteOptions,
   type ReadinessCheck,
 } from './http/index.js';
+import { gatewayRoutes, type GatewayOptions } from './gateway/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller (CONVENTIONS.md §6). */
@@ -33,6 +34,8 @@ export interface AppDeps {
     /** Called once a callback stored a user's tokens: reconnect and refresh their catalog. */
     onAuthorized: (userId: string, serverName: string) => void;
   };
+  /** The aggregated and per-server MCP endpoints. */
+  gateway: Omit<GatewayOptions, 'identity'>;
   readiness: ReadinessCheck[];
   settings: {
     /** Largest accepted request body in bytes. */
@@ -89,5 +92,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, mcp);
   await app.register(oauthCallbackRoute, mcp);
   await app.register(oauthPages);
+  await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });
   return app;
 }

@@ -175,6 +175,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       secret: oauthSecret,
     });
     const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings, oauth });
+    const authorization = createAuthorizationStarter({ oauth, upstreams, kv });
     const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
     onAuthenticated = (who) => reconnector.noticed(who);
     cleanups.push(async () => reconnector.stop());
@@ -189,7 +190,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         userVars,
         tools,
         oauth,
-        authorization: createAuthorizationStarter({ oauth, upstreams, kv }),
+        authorization,
         cookies: createOAuthCookies({
           secret: oauthSecret,
           pathPrefix: new URL(env.publicUrl).pathname.replace(/\/+$/, ''),
@@ -197,6 +198,18 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         }),
         publicUrl: env.publicUrl,
         onAuthorized: (userId, serverName) => reconnector.afterAuthorization(userId, serverName),
+      },
+      gateway: {
+        registry,
+        upstreams,
+        tools,
+        authorization,
+        logger,
+        pool,
+        clock,
+        publicUrl: env.publicUrl,
+        // Tokens the hub accepts come from the external issuer when one is set, else from the hub itself.
+        authorizationServer: env.authIssuer ?? env.publicUrl,
       },
       readiness: [
         { name: 'database', check: () => database.ping() },

@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  ResultSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type ClientCapabilities,
@@ -183,6 +184,28 @@ export class UpstreamConnection {
         message: 'MCP server sent an invalid tool result',
       });
     return result as CallToolResult;
+  }
+
+  /**
+   * Sends any client→server request as is and returns the upstream's result unvalidated beyond the
+   * JSON-RPC result shape: what the gateway needs to relay resources, prompts, completions and
+   * logging, and what the per-server endpoint needs to proxy everything else. Progress restarts the
+   * timeout; `onProgress` sees it.
+   */
+  async forward(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallToolOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const onProgress = options.onProgress;
+    return this.request(
+      (sdk) =>
+        this.client.request({ method, ...(params === undefined ? {} : { params }) }, ResultSchema, {
+          ...sdk,
+          ...(onProgress ? { onprogress: (progress: ToolProgress) => onProgress(progress) } : {}),
+        }),
+      options,
+    );
   }
 
   /**

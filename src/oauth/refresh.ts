@@ -52,6 +52,20 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
     goodEnough: (t: StoredTokens) => boolean,
   ): Promise<string | null> {
     const { refreshLockTtlMs: ttlMs, refreshLockWaitMs: waitMs } = settings;
+    const theirs = async (): Promise<string | null> => {
+      const current = await tokens.load(ctx.userId, ctx.serverName);
+      return current && goodEnough(current) ? current.access_token : null;
+    };
+    let as: AuthorizationServerInfo;
+    try {
+      // Discovery (several requests when not cached) runs before the lock, so the lock's TTL only
+      // has to cover the token requests themselves.
+      as = (await parts.discovery.discover(ctx)).authorizationServer;
+    } catch (error) {
+      const refreshed = await theirs();
+      if (refreshed !== null) return refreshed;
+      throw error;
+    }
     try {
       return await parts.kv.withLock(
         refreshLockName(ctx.userId, ctx.serverName),
@@ -62,26 +76,46 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
           if (!current) return null;
           if (goodEnough(current)) return current.access_token;
           if (current.refresh_token === undefined) return giveUp(ctx);
-          return refresh(ctx, current, current.refresh_token);
+          return refresh(ctx, as, current, current.refresh_token);
         },
       );
     } catch (error) {
       if (!isHubError(error, 'HUB_ERR_CONFLICT')) throw error;
-      const current = await tokens.load(ctx.userId, ctx.serverName);
-      if (current && goodEnough(current)) return current.access_token;
+      const refreshed = await theirs();
+      if (refreshed !== null) return refreshed;
       throw new HubError('HUB_ERR_OAUTH_TOKEN_FAILED', {
         message: 'Token refresh is taking too long; retry later',
       });
     }
   }
 
+  /**
+   * The AS already rotated the refresh token: losing this write would strand the user with a dead
+   * one, so a failed write is tried once more before the error surfaces.
+   */
+  async function saveRefreshed(ctx: OAuthServerContext, next: StoredTokens): Promise<void> {
+    try {
+      await tokens.save(ctx.userId, ctx.serverName, next);
+    } catch (error) {
+      logger.warn(
+        {
+          userId: ctx.userId,
+          serverName: ctx.serverName,
+          errorName: error instanceof Error ? error.name : undefined,
+        },
+        'Storing refreshed OAuth tokens failed; retrying once',
+      );
+      await parts.sleep(settings.retryBaseMs);
+      await tokens.save(ctx.userId, ctx.serverName, next);
+    }
+  }
+
   async function refresh(
     ctx: OAuthServerContext,
+    as: AuthorizationServerInfo,
     current: StoredTokens,
     refreshToken: string,
   ): Promise<string | null> {
-    const discovery = await parts.discovery.discover(ctx);
-    const as = discovery.authorizationServer;
     if (!issuedBy(as, current.issuer)) {
       logger.warn(
         { userId: ctx.userId, serverName: ctx.serverName },
@@ -146,7 +180,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
         // OA-19: the rotated refresh token, when the AS sent one (the SDK keeps the old one otherwise).
         ...(issued.refresh_token === undefined ? {} : { refresh_token: issued.refresh_token }),
       };
-      await tokens.save(ctx.userId, ctx.serverName, next);
+      await saveRefreshed(ctx, next);
       await parts.kv.delete(needsAuthKey(ctx.userId, ctx.serverName));
       logger.info(
         { userId: ctx.userId, serverName: ctx.serverName, rotated: issued.refresh_token !== refreshToken },

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity, IdentityService } from '../auth/index.js';
+import type { ConnectionPool } from '../connections/index.js';
+import type { Clock } from '../core/index.js';
+import { isHubError } from '../errors/index.js';
+import { bearerToken, toHubError } from '../http/index.js';
+import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
+import { createOriginCheck } from './origin-check.js';
+import { createProxyServer } from './proxy-server.js';
+import { GatewaySessions, type GatewaySession } from './sessions.js';
+
+/** What the MCP endpoints need. */
+export interface GatewayOptions extends AggregateDeps {
+  identity: IdentityService;
+  pool: ConnectionPool;
+  clock: Clock;
+  publicUrl: string;
+  /** The issuer whose tokens the hub accepts, named in the protected-resource metadata. */
+  authorizationServer: string;
+}
+
+const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
+
+/** A JSON-RPC error response for failures before the SDK sees the request (no id is known yet). */
+function rpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
+  return reply
+    .status(status)
+    .type('application/json')
+    .send({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/**
+ * `ALL /mcp` (every tool the caller may use) and `ALL /mcp/servers/:serverName` (one upstream,
+ * transparently), over streamable HTTP with a fresh SDK server and transport per session, plus
+ * RFC 9728 metadata so clients can discover how to get a token.
+ */
+export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, options) => {
+  const sessions = new GatewaySessions(options.clock, { idleMs: 30 * 60_000, perUser: 50 });
+  const checkOrigin = createOriginCheck({ publicUrl: options.publicUrl });
+  const resourceMetadataUrl = `${options.publicUrl}${PRM_PATH}`;
+  app.addHook('onClose', async () => sessions.closeAll());
+
+  // Upstream tool lists changed: tell the affected downstream sessions (MCP notifications/tools/list_changed).
+  const notify = (key: string): void => {
+    const [scope, ...rest] = key.split('|');
+    const serverName = rest.at(-1);
+    const userId = scope === 'user' ? rest.slice(0, -1).join('|') : null;
+    const targets = userId === null ? sessions.all() : sessions.ofUser(userId);
+    for (const s of targets) {
+      if (s.serverName !== null && s.serverName !== serverName) continue;
+      void s.server.sendToolListChanged().catch(() => undefined);
+    }
+  };
+  const offTools = options.pool.onToolsChanged(notify);
+  const offState = options.pool.onStateChange((key, state) => {
+    if (state === 'connected') notify(key);
+  });
+  app.addHook('onClose', async () => {
+    offTools();
+    offState();
+  });
+
+  app.get(PRM_PATH, { schema: { hide: true } }, async () => ({
+    resource: `${options.publicUrl}/mcp`,
+    authorization_servers: [options.authorizationServer],
+    bearer_methods_supported: ['header'],
+    resource_name: 'Switchboard',
+  }));
+
+  // JSON-RPC shapes for what goes wrong before the SDK transport takes over (IV-12).
+  app.setErrorHandler((err, _request, reply) => {
+    const error = toHubError(err);
+    if (error.code === 'HUB_ERR_MALFORMED_JSON') return rpcError(reply, 400, -32700, 'Parse error');
+    if (error.status === 413) return rpcError(reply, 413, -32600, 'Request body too large');
+    if (error.status === 415) return rpcError(reply, 415, -32600, 'Content-Type must be application/json');
+    if (error.status >= 500) reply.log.error({ err }, 'mcp endpoint failed');
+    return rpcError(reply, error.status, error.status >= 500 ? -32603 : -32600, error.message);
+  });
+
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
+    const token = bearerToken(request.headers.authorization);
+    try {
+      if (token) return await options.identity.authenticate(token);
+    } catch (err) {
+      if (!isHubError(err)) throw err;
+    }
+    void reply.header('www-authenticate', `Bearer resource_metadata="${resourceMetadataUrl}"`);
+    rpcError(reply, 401, -32001, 'Authentication required');
+    return null;
+  }
+
+  async function handle(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    serverName: string | null,
+  ): Promise<void> {
+    checkOrigin(request);
+    const caller = await authenticate(request, reply);
+    if (!caller) return;
+    const server = serverName === null ? null : await options.registry.get(serverName, caller);
+    const sessionId = request.headers['mcp-session-id'];
+    let session: GatewaySession | undefined;
+    if (typeof sessionId === 'string') {
+      session = sessions.find(sessionId, caller.userId, server?.name ?? null);
+      if (!session) {
+        rpcError(reply, 404, -32001, 'Session not found');
+        return;
+      }
+    } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
+      session = await openSession(caller, server?.name ?? null);
+    } else {
+      rpcError(reply, 400, -32000, 'Bad Request: no valid session id');
+      return;
+    }
+    reply.hijack();
+    await session.transport.handleRequest(request.raw, reply.raw, request.body);
+  }
+
+  async function openSession(caller: Identity, serverName: string | null): Promise<GatewaySession> {
+    let mcpServer;
+    if (serverName === null) {
+      mcpServer = createAggregateServer(caller, options);
+    } else {
+      const server = await options.registry.get(serverName, caller);
+      const connect = async () => (await options.upstreams.connect(caller, server)).connection;
+      mcpServer = createProxyServer(connect, await connect());
+    }
+    const holder: { session?: GatewaySession } = {};
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        holder.session = {
+          id,
+          userId: caller.userId,
+          serverName,
+          server: mcpServer,
+          transport,
+          lastActive: options.clock.now(),
+        };
+        sessions.add(holder.session);
+      },
+    });
+    transport.onclose = () => {
+      if (holder.session) sessions.forget(holder.session.id);
+    };
+    await mcpServer.connect(transport);
+    return {
+      id: '',
+      userId: caller.userId,
+      serverName,
+      server: mcpServer,
+      transport,
+      lastActive: options.clock.now(),
+    };
+  }
+
+  for (const url of ['/mcp', '/mcp/servers/:serverName']) {
+    app.route({
+      method: ['GET', 'POST', 'DELETE'],
+      url,
+      schema: { hide: true },
+      handler: async (request, reply) => {
+        const params = request.params as { serverName?: string }; // set by the route pattern above
+        await handle(request, reply, params.serverName ?? null);
+      },
+    });
+  }
+};

@@ -1,0 +1,45 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamConnection } from '../connections/index.js';
+import { isHubError } from '../errors/index.js';
+
+/**
+ * A transparent per-server endpoint (`/mcp/servers/:serverName`): one SDK server per downstream
+ * session that declares the upstream's own capabilities and instructions and relays every request
+ * unchanged (names and URIs included) over the caller's connection, progress included. Upstream
+ * JSON-RPC errors keep their codes; the hub's own failures become internal errors with a safe message.
+ */
+export function createProxyServer(
+  connection: () => Promise<UpstreamConnection>,
+  first: UpstreamConnection,
+): Server {
+  const info = first.serverInfo ?? { name: 'upstream', version: '0.0.0' };
+  const server = new Server(
+    { name: info.name, version: info.version },
+    {
+      capabilities: first.capabilities ?? {},
+      ...(first.instructions === undefined ? {} : { instructions: first.instructions }),
+    },
+  );
+  server.fallbackRequestHandler = async (request, extra) => {
+    const progressToken = request.params?._meta?.progressToken;
+    try {
+      const upstream = await connection();
+      const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
+      return await upstream.forward(request.method, params, {
+        signal: extra.signal,
+        onProgress: (p) => {
+          if (progressToken === undefined) return;
+          void extra
+            .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
+            .catch(() => undefined);
+        },
+      });
+    } catch (err) {
+      if (err instanceof McpError) throw err;
+      if (isHubError(err)) throw new McpError(ErrorCode.InternalError, err.message);
+      throw err;
+    }
+  };
+  return server;
+}
