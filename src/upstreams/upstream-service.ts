@@ -67,6 +67,7 @@ export function createUpstreamService(deps: {
 }): UpstreamService {
   // Servers that answered 401 with a challenge though their config did not say OAuth (issue 4 §1).
   const learnedOAuth = new Set<string>();
+  const catalogued = new WeakSet<UpstreamConnection>();
 
   const requiresOAuth = (server: RegisteredServer): boolean =>
     needsOAuth(server.config) || learnedOAuth.has(server.name);
@@ -108,7 +109,11 @@ export function createUpstreamService(deps: {
       }
       throw err;
     }
-    if ((await deps.tools.get(key)) === null) await deps.tools.put(key, await connection.listTools());
+    // Only a connection seen for the first time can lack a catalog: keeps the KV off the call path.
+    if (!catalogued.has(connection)) {
+      if ((await deps.tools.get(key)) === null) await deps.tools.put(key, await connection.listTools());
+      catalogued.add(connection);
+    }
     return { key, connection };
   }
 
