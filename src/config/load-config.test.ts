@@ -59,7 +59,7 @@ describe('loadConfig', () => {
   });
 
   it('returns a deeply frozen config', async () => {
-    await writeConfig('mcpServers:\n  tool:\n    command: ./tool\n    args: [a]\n    env: { A: b }\n');
+    await writeConfig('mcpServers:\n  tool:\n    command: /usr/bin/tool\n    args: [a]\n    env: { A: b }\n');
     const config = await loadConfig({ env: {}, cwd: dir });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.env)).toBe(true);

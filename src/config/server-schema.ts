@@ -8,6 +8,7 @@ import {
   nonEmpty,
   wsUrl,
 } from './schema-primitives.js';
+import { checkStdioPolicy } from './stdio-policy.js';
 
 /**
  * LibreChat's pre-registered OAuth client settings (`oauth:` in a server entry), field names unchanged.
@@ -97,15 +98,17 @@ const commonShape = {
 };
 
 /** A server run as a child process. Only admins define these (in YAML); the API refuses them. */
-export const stdioServerSchema = z.strictObject({
-  ...commonShape,
-  type: z.literal('stdio'),
-  command: nonEmpty(),
-  args: z.array(z.string()).default([]),
-  env: envRecord().optional(),
-  stderr: z.enum(['pipe', 'ignore', 'inherit']).optional(),
-  cwd: nonEmpty().optional(),
-});
+export const stdioServerSchema = z
+  .strictObject({
+    ...commonShape,
+    type: z.literal('stdio'),
+    command: nonEmpty(),
+    args: z.array(z.string()).default([]),
+    env: envRecord().optional(),
+    stderr: z.enum(['pipe', 'ignore', 'inherit']).optional(),
+    cwd: nonEmpty().optional(),
+  })
+  .superRefine(checkStdioPolicy);
 
 /** A server reached over the legacy HTTP+SSE transport. */
 export const sseServerSchema = z.strictObject({

@@ -241,8 +241,8 @@ describe('validateConfigText: defaults', () => {
   });
 
   it('gives stdio servers empty args and leaves the allowlists unset when not given', () => {
-    const config = valueOf('mcpServers:\n  tool:\n    command: ./tool\n');
-    expect(config.mcpServers.tool).toEqual({ type: 'stdio', command: './tool', args: [] });
+    const config = valueOf('mcpServers:\n  tool:\n    command: /opt/tool\n');
+    expect(config.mcpServers.tool).toEqual({ type: 'stdio', command: '/opt/tool', args: [] });
     expect(config.mcpSettings.allowedDomains).toBeUndefined();
     expect(config.mcpSettings.allowedAddresses).toBeUndefined();
   });
