@@ -74,6 +74,11 @@ mcpServers:
     type: streamable-http
     url: ${mcp.url}
     requiresOAuth: true
+  team:
+    type: streamable-http
+    url: ${mcp.url}
+    requiresOAuth: true
+    sharedOAuth: true
 `,
     });
     [alice, bob] = await Promise.all([hub.userToken('alice@example.com'), hub.userToken('bob@example.com')]);
@@ -263,6 +268,56 @@ mcpServers:
     const again = await callWhoami(bob);
     expect(again.statusCode).toBe(401);
     expect(again.json()).toMatchObject({ oauthRequired: true });
+  });
+
+  describe('a shared authorization (sharedOAuth: an admin authorizes once for everyone)', () => {
+    const callTeam = (token: string) =>
+      inject({
+        method: 'POST',
+        url: '/api/mcp/team/tools/whoami/call',
+        headers: auth(token),
+        payload: { arguments: {} },
+      });
+
+    it('a user cannot start it: 403, no flow', async () => {
+      const res = await callTeam(bob);
+      expect(res.statusCode).toBe(403);
+      expect(res.json<{ error: string }>().error).toContain('administrator');
+    });
+
+    it('an admin authorizes it once; every user then calls through it with the shared token', async () => {
+      const admin = await hub.userToken('root@example.com', 'ADMIN');
+      const reinit = await inject({
+        method: 'POST',
+        url: '/api/mcp/team/reinitialize',
+        headers: auth(admin),
+      });
+      expect(reinit.json()).toMatchObject({ oauthRequired: true, serverName: 'team' });
+      const { callbackUrl } = await authorizeInBrowser(reinit.json<{ oauthUrl: string }>().oauthUrl, {
+        loginHint: 'alice',
+        redirectUriPrefix: `${PUBLIC_URL}/api/mcp/team/oauth/callback`,
+      });
+      const done = await callback(callbackUrl, cookiesOf(reinit));
+      expect(done.headers.location).toBe(`${PUBLIC_URL}/oauth/success?serverName=team`);
+      for (const token of [bob, alice]) {
+        const res = await callTeam(token);
+        expect(res.statusCode).toBe(200);
+        expect(text(res)).toBe('alice');
+      }
+      // The shared flow is the admins' to see, not the users'.
+      const status = await inject({
+        method: 'GET',
+        url: '/api/mcp/oauth/status/system%3Ateam',
+        headers: auth(bob),
+      });
+      expect(status.statusCode).toBe(403);
+      const adminStatus = await inject({
+        method: 'GET',
+        url: '/api/mcp/oauth/status/system%3Ateam',
+        headers: auth(admin),
+      });
+      expect(adminStatus.json()).toMatchObject({ status: 'COMPLETED' });
+    });
   });
 
   it('deployment under a path: redirect URI, callback redirects and cookie paths carry the prefix', async () => {

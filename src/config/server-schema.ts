@@ -87,6 +87,11 @@ const commonShape = {
   /** true: use the server's own instructions; a string: use this text instead. */
   serverInstructions: z.union([z.boolean(), z.string()]).optional(),
   requiresOAuth: z.boolean().optional(),
+  /**
+   * Switchboard: one OAuth authorization, done once by an admin, used by every user's calls through a
+   * shared connection (LibreChat's `system` flows). Without it each user authorizes for themselves.
+   */
+  sharedOAuth: z.boolean().optional(),
   oauth: oauthSchema.optional(),
   /** Extra headers on OAuth requests (discovery, registration, token). */
   oauth_headers: headerRecord().optional(),

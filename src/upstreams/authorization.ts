@@ -1,4 +1,5 @@
 import type { Identity } from '../auth/index.js';
+import { HubError } from '../errors/index.js';
 import type { Kv } from '../kv/index.js';
 import type { OAuthService } from '../oauth/index.js';
 import type { RegisteredServer } from '../registry/index.js';
@@ -28,9 +29,16 @@ export function createAuthorizationStarter(deps: {
 }): AuthorizationStarter {
   return {
     async start(caller, server) {
+      const owner = deps.upstreams.tokenOwner(server, caller);
+      // A shared authorization is every user's: only an admin may start (or see, or cancel) it.
+      if (owner !== caller.userId && caller.role !== 'ADMIN') {
+        throw new HubError('HUB_ERR_FORBIDDEN', {
+          message: `MCP server '${server.name}' is authorized once for everyone: ask an administrator to connect it`,
+        });
+      }
       const serverUrl = await deps.upstreams.serverUrlFor(caller, server);
       const flow = await deps.oauth.initiate({
-        userId: caller.userId,
+        userId: owner,
         serverName: server.name,
         serverUrl,
         config: server.config,

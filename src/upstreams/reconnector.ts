@@ -2,6 +2,7 @@ import type { Identity, IdentityService } from '../auth/index.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
+import { SYSTEM_USER_ID } from '../store/index.js';
 import type { UpstreamService } from './upstream-service.js';
 
 /** Background (re)connection of users' own connections. */
@@ -70,6 +71,15 @@ export function createReconnector(deps: {
   return {
     afterAuthorization(userId, serverName) {
       void (async () => {
+        if (userId === SYSTEM_USER_ID) {
+          // A shared authorization: reopen the app-level connection everyone uses.
+          const server = deps.registry.yamlServers().find((s) => s.name === serverName);
+          if (server) {
+            await deps.upstreams.disconnectApp(server);
+            await deps.upstreams.connectApp(server);
+          }
+          return;
+        }
         const caller = await deps.identity.identityOf(userId);
         if (!caller || stopped) return;
         const server = await deps.registry.get(serverName, caller);

@@ -13,6 +13,7 @@ import {
   type RegisteredServer,
   type ResolvedServer,
 } from '../registry/index.js';
+import { SYSTEM_USER_ID } from '../store/index.js';
 import type { ToolCache } from '../tools/index.js';
 import { connectionKeyFor, type ConnectionScope } from './connection-keys.js';
 
@@ -35,6 +36,8 @@ export interface UpstreamService {
    * are missing and `HUB_ERR_OAUTH_REQUIRED` when the caller must authorize first.
    */
   connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection>;
+  /** Closes the shared connection of an app-level server and forgets its tools. */
+  disconnectApp(server: RegisteredServer): Promise<void>;
   /** The shared connection of an app-level server (start-up inspection); no caller involved. */
   connectApp(server: RegisteredServer): Promise<CallerConnection>;
   /** Status without connecting, disconnecting or touching idle timers. */
@@ -51,6 +54,8 @@ export interface UpstreamService {
   requiresOAuth(server: RegisteredServer): boolean;
   /** True when the caller has what the server needs: their variables and, for OAuth servers, tokens. */
   isAuthenticated(caller: Identity, server: RegisteredServer): Promise<boolean>;
+  /** Whose tokens the caller's connection uses: their own, or `system` for a shared authorization. */
+  tokenOwner(server: RegisteredServer, caller: Pick<Identity, 'userId'>): string;
   /** The server URL the caller connects to (placeholders filled), for OAuth discovery. */
   serverUrlFor(caller: Identity, server: RegisteredServer): Promise<string>;
 }
@@ -71,8 +76,17 @@ export function createUpstreamService(deps: {
 
   const requiresOAuth = (server: RegisteredServer): boolean =>
     needsOAuth(server.config) || learnedOAuth.has(server.name);
-  const scopeOf = (server: RegisteredServer): ConnectionScope =>
-    server.source === 'db' || requiresOAuth(server) ? 'user' : connectionScope(server.config);
+  /** An admin's shared authorization (`sharedOAuth`) makes an OAuth server app-level again. */
+  const isShared = (server: RegisteredServer): boolean =>
+    server.source === 'yaml' && server.config.sharedOAuth === true && requiresOAuth(server);
+  const scopeOf = (server: RegisteredServer): ConnectionScope => {
+    if (isShared(server))
+      return connectionScope({ ...server.config, requiresOAuth: false, oauth: undefined });
+    return server.source === 'db' || requiresOAuth(server) ? 'user' : connectionScope(server.config);
+  };
+  /** Whose tokens a connection uses: the caller's own, or the shared `system` set. */
+  const tokenOwner = (server: RegisteredServer, caller: Pick<Identity, 'userId'>): string =>
+    isShared(server) ? SYSTEM_USER_ID : caller.userId;
   const keyFor = (caller: Pick<Identity, 'userId'>, server: RegisteredServer): string =>
     connectionKeyFor(scopeOf(server), server.name, caller.userId);
 
@@ -134,11 +148,12 @@ export function createUpstreamService(deps: {
   async function connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection> {
     const key = keyFor(caller, server);
     const ctx = await contextFor(caller, server);
+    const owner = tokenOwner(server, caller);
     if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
-      const state = await deps.oauth.authState(caller.userId, server.name);
+      const state = await deps.oauth.authState(owner, server.name);
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
-    return open(key, server, ctx, caller.userId);
+    return open(key, server, ctx, owner);
   }
 
   const mayTouch = (caller: Identity, server: RegisteredServer) =>
@@ -148,13 +163,19 @@ export function createUpstreamService(deps: {
     connect,
     keyFor,
     requiresOAuth,
+    tokenOwner,
+    async disconnectApp(server) {
+      const key = connectionKeyFor('app', server.name, '');
+      await deps.pool.disconnect(key);
+      await deps.tools.invalidate(key);
+    },
     connectApp(server) {
       if (scopeOf(server) !== 'app') {
         return Promise.reject(
           new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }),
         );
       }
-      return open(connectionKeyFor('app', server.name, ''), server, NO_CALLER, '');
+      return open(connectionKeyFor('app', server.name, ''), server, NO_CALLER, SYSTEM_USER_ID);
     },
     status(caller, server) {
       return {
@@ -184,6 +205,10 @@ export function createUpstreamService(deps: {
       await deps.tools.invalidate(key);
     },
     async isAuthenticated(caller, server) {
+      if (isShared(server)) {
+        const state = await deps.oauth.authState(SYSTEM_USER_ID, server.name);
+        return state === 'authorized' || state === 'expiring';
+      }
       if (scopeOf(server) === 'app') return true;
       const vars = await deps.userVars.get(caller.userId, server.name);
       if (missingUserVars(server.config, vars).length > 0) return false;

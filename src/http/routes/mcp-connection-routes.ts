@@ -151,15 +151,22 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
       const closed = await options.upstreams.disconnect(caller, server);
-      if (request.query.revoke && options.upstreams.requiresOAuth(server)) {
+      const owner = options.upstreams.tokenOwner(server, caller);
+      // Revoking a shared authorization is an admin's act; a user's revoke touches only their own tokens.
+      if (
+        request.query.revoke &&
+        options.upstreams.requiresOAuth(server) &&
+        (owner === caller.userId || caller.role === 'ADMIN')
+      ) {
         // RFC 7009 at the AS when it has an endpoint, then the tokens are gone from the hub.
         await options.oauth.revoke({
-          userId: caller.userId,
+          userId: owner,
           serverName: server.name,
           serverUrl: await options.upstreams.serverUrlFor(caller, server),
           config: server.config,
         });
-        await options.upstreams.forgetCaller(caller, server);
+        if (owner === caller.userId) await options.upstreams.forgetCaller(caller, server);
+        else await options.upstreams.disconnectApp(server);
         return {
           success: true as const,
           message: `Disconnected from MCP server '${server.name}' and revoked its tokens`,

@@ -99,7 +99,7 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       } catch (err) {
         if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
       }
-      const flowId = flowIdFor(caller.userId, server.name);
+      const flowId = flowIdFor(options.upstreams.tokenOwner(server, caller), server.name);
       const waitSeconds = request.query.wait ?? 0;
       if (waitSeconds > 0 && (await options.oauth.flowStatus(flowId))?.status === 'PENDING') {
         const done = await options.oauth.waitForFlow(flowId, waitSeconds * 1000, abort.signal);

@@ -37,7 +37,10 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       if (request.query.userId !== caller.userId) {
         throw new HubError('HUB_ERR_FORBIDDEN', { message: 'User mismatch' });
       }
-      const flowId = flowIdFor(caller.userId, server.name);
+      const owner = options.upstreams.tokenOwner(server, caller);
+      if (owner !== caller.userId && caller.role !== 'ADMIN')
+        throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+      const flowId = flowIdFor(owner, server.name);
       if (request.query.flowId !== flowId)
         throw new HubError('HUB_ERR_OAUTH_FLOW_NOT_FOUND', { message: 'Flow not found' });
       const [status, url] = await Promise.all([
@@ -67,7 +70,10 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
       // Binds this browser to a flow begun elsewhere (e.g. inside a tool call from another client).
-      options.cookies.bind(reply, flowIdFor(caller.userId, server.name), server.name);
+      const owner = options.upstreams.tokenOwner(server, caller);
+      if (owner !== caller.userId && caller.role !== 'ADMIN')
+        throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+      options.cookies.bind(reply, flowIdFor(owner, server.name), server.name);
       options.cookies.session(reply, caller.userId);
       return { success: true as const };
     },
@@ -152,7 +158,12 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
     async (request) => {
       const caller = callerOf(request);
       assertServerName(request.params.serverName);
-      const cancelled = await options.oauth.cancel(flowIdFor(caller.userId, request.params.serverName));
+      // An admin cancelling on a shared server cancels the shared (`system:`) flow.
+      const server = await options.registry.get(request.params.serverName, caller).catch(() => null);
+      const owner = server ? options.upstreams.tokenOwner(server, caller) : caller.userId;
+      if (owner !== caller.userId && caller.role !== 'ADMIN')
+        throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+      const cancelled = await options.oauth.cancel(flowIdFor(owner, request.params.serverName));
       return {
         success: true as const,
         message: cancelled
