@@ -8,8 +8,10 @@
  * with `client_id`, `client_secret`). It connects, lists the tools and calls each; a 401 (or a 403
  * `insufficient_scope`) starts an authorization through `oauth.initiate` with the challenge, the
  * authorization URL is fetched the way a browser would (the scenario AS answers 302 straight to the
- * redirect URI), `oauth.completeCallback` redeems the code, and the session starts over. Exit 0 when
- * every tool call answered; 1 when the module (or the server) made the client give up.
+ * redirect URI), `oauth.completeCallback` redeems the code, and the session starts over. The module
+ * is given a client metadata URL, so an AS that supports Client ID Metadata Documents gets that URL
+ * as the client id instead of a registration (`auth/basic-cimd`). Exit 0 when every tool call
+ * answered; 1 when the module (or the server) made the client give up.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +42,11 @@ const USER_ID = 'conformance';
 const SERVER_NAME = 'scenario';
 // The hub's callback shape; nothing listens there: the redirect is read from `Location`, unfollowed.
 const REDIRECT_URI = `http://127.0.0.1:3080/api/mcp/${SERVER_NAME}/oauth/callback`;
+// The hub's Client ID Metadata Document URL as `auth/basic-cimd` expects it (the scenario's AS
+// advertises `client_id_metadata_document_supported` and checks the `client_id` it is sent; it never
+// fetches the document, so nothing serves it here). The other scenarios' ASes do not advertise CIMD,
+// so there the module registers dynamically or uses the pre-registered client, as before.
+const CLIENT_METADATA_URL = 'https://conformance-test.local/client-metadata.json';
 // A bound on this harness's own loop, above the module's step-up cap (3 authorizations with the
 // default `maxStepUps: 2`), so `auth/scope-retry-limit` measures the module, not this file.
 const MAX_AUTHORIZATIONS = 6;
@@ -182,6 +189,7 @@ async function main(): Promise<number> {
       logger,
       redirectUri: () => REDIRECT_URI,
       secret: randomBytes(32),
+      clientMetadataUrl: CLIENT_METADATA_URL,
     });
     const ctx: OAuthServerContext = {
       userId: USER_ID,

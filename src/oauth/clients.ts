@@ -16,15 +16,20 @@ import { observeStatus } from './oauth-fetch.js';
 import { oauthErrorCode } from './token-errors.js';
 import type { AuthorizationServerInfo } from './types.js';
 
-/** Where a client came from: the server's `oauth:` block, or dynamic registration (RFC 7591). */
-export type ClientRef = 'config' | 'dcr';
+/**
+ * Where a client came from: the server's `oauth:` block, the hub's Client ID Metadata Document URL
+ * (`cimd`), or dynamic registration (RFC 7591). Stored with flows and tokens, so refresh and
+ * revocation present the client the tokens were issued to.
+ */
+export const clientRefSchema = z.enum(['config', 'cimd', 'dcr']);
+export type ClientRef = z.infer<typeof clientRefSchema>;
 
 /** A client ready for the SDK's helpers. */
 export interface ResolvedClient {
   ref: ClientRef;
   client_id: string;
   client_secret?: string;
-  /** What the AS registered (DCR) — the SDK prefers it when the AS supports it. */
+  /** What the AS registered (DCR), or `none` for a CIMD client: the SDK prefers it when supported. */
   token_endpoint_auth_method?: string;
   /** Set when the admin configured the method: the hub then applies exactly that one. */
   forcedAuthMethod?: ClientAuthMethod;
@@ -37,6 +42,8 @@ export interface ClientRegistryDeps {
   kv: Kv;
   clock: Clock;
   logger: Logger;
+  /** Already checked by `checkClientMetadataUrl`; unset means the hub never offers CIMD. */
+  clientMetadataUrl?: string | undefined;
 }
 
 /** Input naming the server, its AS and config. */
@@ -46,9 +53,12 @@ export interface ClientLookup {
   as: AuthorizationServerInfo;
 }
 
-/** Pre-registered clients and DCR registrations, one registration per (server, issuer). */
+/** Pre-registered clients, the hub's CIMD client, and DCR registrations (one per server and issuer). */
 export interface ClientRegistry {
-  /** The client to authorize with; registers at the AS when no usable registration is stored. */
+  /**
+   * The client to authorize with, in the MCP 2025-11-25 order: pre-registered, then the metadata
+   * document URL when the AS supports it, then a stored or new dynamic registration.
+   */
   forAuthorization(
     input: ClientLookup & { redirectUri: string; scope: string | undefined; fetch: FetchLike },
   ): Promise<ResolvedClient>;
@@ -118,8 +128,9 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
     const { serverName, as } = input;
     if (as.registrationEndpoint === undefined) {
       throw new HubError('HUB_ERR_OAUTH_REGISTRATION_FAILED', {
-        message:
-          'The authorization server offers no dynamic client registration; configure oauth.client_id for this server',
+        message: as.clientIdMetadataDocumentSupported
+          ? 'The authorization server offers no dynamic client registration but accepts Client ID Metadata Documents; configure oauth.client_id for this server, or give the hub a client metadata URL'
+          : 'The authorization server offers no dynamic client registration; configure oauth.client_id for this server',
       });
     }
     const authMethod = methodFromExchange(input.config.oauth?.token_exchange_method) ?? 'none';
@@ -171,10 +182,20 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
     return stored;
   }
 
+  // The hub's URL client id: a public client whose metadata the AS fetches, so nothing is registered.
+  const metadataDocumentClient = (): ResolvedClient | null =>
+    deps.clientMetadataUrl === undefined
+      ? null
+      : { ref: 'cimd', client_id: deps.clientMetadataUrl, token_endpoint_auth_method: 'none' };
+
   return {
     async forAuthorization(input) {
       const configured = fromConfig(input.config);
       if (configured) return configured;
+      if (input.as.clientIdMetadataDocumentSupported) {
+        const cimd = metadataDocumentClient();
+        if (cimd) return cimd;
+      }
       const first = await load(input.serverName, input.as.issuer);
       if (usable(first, input.redirectUri)) return fromStored(first);
       // One registration per (server, issuer) even when many users start at once, on any instance.
@@ -190,6 +211,9 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
 
     async existing(input) {
       if (input.ref === 'config') return fromConfig(input.config);
+      // Not conditional on the AS still advertising CIMD: the tokens were issued to this client id.
+      // Without a metadata URL any more, the tokens' client is gone.
+      if (input.ref === 'cimd') return metadataDocumentClient();
       const stored = await load(input.serverName, input.as.issuer);
       return stored ? fromStored(stored) : null;
     },

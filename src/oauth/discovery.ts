@@ -105,6 +105,8 @@ function configured(serverUrl: string, config: ServerConfig): OAuthDiscovery {
     tokenEndpoint: token.href,
     responseTypesSupported: oauth.response_types_supported ?? ['code'],
     issParameterSupported: false,
+    // No metadata, so no such promise: the configured client or a registration is used.
+    clientIdMetadataDocumentSupported: false,
     issuerMatch: 'origin',
     ...(revocation ? { revocationEndpoint: revocation.href } : {}),
     ...optional('codeChallengeMethodsSupported', oauth.code_challenge_methods_supported),

@@ -1,7 +1,7 @@
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { z } from 'zod';
 import type { CipherKeyring } from '../credentials/index.js';
-import type { ResolvedClient } from './clients.js';
+import { clientRefSchema, type ResolvedClient } from './clients.js';
 
 /** What a callback needs that must not sit in the KV in clear: verifier, client credentials, headers. */
 export interface FlowSecrets {
@@ -14,7 +14,7 @@ export interface FlowSecrets {
 const flowSecretsSchema = z.object({
   codeVerifier: z.string().min(43).max(128),
   client: z.object({
-    ref: z.enum(['config', 'dcr']),
+    ref: clientRefSchema,
     client_id: z.string().min(1),
     client_secret: z.string().optional(),
     token_endpoint_auth_method: z.string().optional(),

@@ -33,6 +33,7 @@ function stateRecord(flowId: string, epoch: string, serverName = 'srv'): StateRe
       tokenEndpoint: 'https://as.example/token',
       responseTypesSupported: ['code'],
       issParameterSupported: true,
+      clientIdMetadataDocumentSupported: false,
       issuerMatch: 'exact',
     },
     sealed: 'v1.x.y.z.w',
@@ -92,6 +93,14 @@ describe('flow store', () => {
     expect(await flows.peekState('bad')).toBeNull();
     expect(await flows.takeState('worse')).toBeNull();
     expect(await flows.getFlow('x:y')).toBeNull();
+  });
+
+  it('reads a state record written before CIMD support as "AS does not support CIMD"', async () => {
+    const { kv, flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    const { clientIdMetadataDocumentSupported: _dropped, ...olderAs } = stateRecord('alice:srv', epoch).as;
+    await kv.set('oauth:state:older', JSON.stringify({ ...stateRecord('alice:srv', epoch), as: olderAs }));
+    expect((await flows.peekState('older'))?.as.clientIdMetadataDocumentSupported).toBe(false);
   });
 
   it('wakes a waiter at once on completion, and reports the outcome', async () => {

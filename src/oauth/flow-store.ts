@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock, Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
+import { clientRefSchema } from './clients.js';
 import { flowDoneChannel, flowKey, stateKey } from './flow-ids.js';
 import { authorizationServerInfoSchema } from './metadata.js';
 import type { FlowStatusView } from './types.js';
@@ -28,7 +29,7 @@ const stateRecordSchema = z.object({
   redirectUri: z.string(),
   resource: z.string(),
   scope: z.string().nullable(),
-  clientRef: z.enum(['config', 'dcr']),
+  clientRef: clientRefSchema,
   createdAt: z.number(),
   epoch: z.string(),
   as: authorizationServerInfoSchema,

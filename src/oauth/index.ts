@@ -2,6 +2,12 @@
 export { createOAuthService } from './oauth-service.js';
 export { DEFAULT_OAUTH_SETTINGS } from './parts.js';
 export { challengeFromResponse, type ParsedChallenge } from './challenge.js';
+export {
+  checkClientMetadataUrl,
+  clientMetadataDocument,
+  type ClientMetadataDocument,
+  type ClientMetadataDocumentInput,
+} from './client-metadata.js';
 export { flowIdFor, parseFlowId } from './flow-ids.js';
 export type {
   AuthorizationServerInfo,

@@ -87,7 +87,15 @@ export async function initiateFlow(parts: OAuthParts, input: InitiateInput): Pro
   };
   await parts.flows.putState(state, record);
   parts.logger.info(
-    { flowId, serverName, issuer: as.issuer, has_state: true, scope, stepUp: challenge?.scope !== undefined },
+    {
+      flowId,
+      serverName,
+      issuer: as.issuer,
+      clientRef: client.ref,
+      has_state: true,
+      scope,
+      stepUp: challenge?.scope !== undefined,
+    },
     'OAuth flow initiated',
   );
   return { flowId, authorizationUrl: url.href, state };

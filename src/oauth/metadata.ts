@@ -10,6 +10,7 @@ const extrasSchema = z.object({
   revocation_endpoint_auth_methods_supported: z.array(z.string()).optional().catch(undefined),
   authorization_response_iss_parameter_supported: z.boolean().optional().catch(undefined),
   code_challenge_methods_supported: z.array(z.string()).optional().catch(undefined),
+  client_id_metadata_document_supported: z.boolean().optional().catch(undefined),
   jwks_uri: z.string().optional().catch(undefined),
 });
 
@@ -50,12 +51,15 @@ export function readServerMetadata(
   const challengeMethods =
     metadata.code_challenge_methods_supported ?? extras.code_challenge_methods_supported;
   const revocationAuth = extras.revocation_endpoint_auth_methods_supported;
+  const cimdSupported =
+    metadata.client_id_metadata_document_supported ?? extras.client_id_metadata_document_supported;
   return {
     issuer: metadata.issuer,
     authorizationEndpoint: authorization.href,
     tokenEndpoint: token.href,
     responseTypesSupported: metadata.response_types_supported,
     issParameterSupported: extras.authorization_response_iss_parameter_supported === true,
+    clientIdMetadataDocumentSupported: cimdSupported === true,
     issuerMatch: 'exact',
     ...(registration ? { registrationEndpoint: registration.href } : {}),
     ...(revocation ? { revocationEndpoint: revocation.href } : {}),
@@ -82,6 +86,7 @@ export function toSdkMetadata(info: AuthorizationServerInfo): OAuthMetadata {
     ...(info.tokenEndpointAuthMethodsSupported
       ? { token_endpoint_auth_methods_supported: info.tokenEndpointAuthMethodsSupported }
       : {}),
+    ...(info.clientIdMetadataDocumentSupported ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 
@@ -97,5 +102,7 @@ export const authorizationServerInfoSchema = z.object({
   tokenEndpointAuthMethodsSupported: z.array(z.string()).optional(),
   revocationEndpointAuthMethodsSupported: z.array(z.string()).optional(),
   issParameterSupported: z.boolean(),
+  // State records written before the hub knew this field read back as "not supported".
+  clientIdMetadataDocumentSupported: z.boolean().default(false),
   issuerMatch: z.enum(['exact', 'origin']),
 });

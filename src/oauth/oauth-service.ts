@@ -1,6 +1,7 @@
 import { createFlowBinding } from './binding.js';
 import { completeCallback } from './callback.js';
 import { createAuthorizedFetch } from './authorized-fetch.js';
+import { checkClientMetadataUrl } from './client-metadata.js';
 import { createClientRegistry } from './clients.js';
 import { createDiscovery } from './discovery.js';
 import { needsAuthKey } from './flow-ids.js';
@@ -9,6 +10,7 @@ import { initiateFlow } from './initiate.js';
 import { DEFAULT_OAUTH_SETTINGS, type OAuthParts } from './parts.js';
 import { createTokenRefresher } from './refresh.js';
 import { revokeTokens } from './revoke.js';
+import { must } from './safe-urls.js';
 import { isFresh, isUnexpired } from './token-expiry.js';
 import { createTokenStore } from './token-store.js';
 import type { OAuthService, OAuthServiceDeps, OAuthSettings } from './types.js';
@@ -18,10 +20,16 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 /**
  * Builds the hub's OAuth client (DESIGN.md §4 "OAuth"). Routes, cookies, connections and
  * reinitialisation sit on top of it; it never reads a request or sets a cookie itself.
+ * Throws `HUB_ERR_CONFIG_INVALID` for a malformed `clientMetadataUrl`, so a bad one stops startup.
  */
 export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
   const settings: OAuthSettings = { ...DEFAULT_OAUTH_SETTINGS, ...deps.settings };
   const logger = deps.logger.child({ module: 'oauth' });
+  const clientMetadataUrl =
+    deps.clientMetadataUrl === undefined ? undefined : must(checkClientMetadataUrl(deps.clientMetadataUrl));
+  if (clientMetadataUrl !== undefined) {
+    logger.info({ clientMetadataUrl }, 'OAuth Client ID Metadata Document offered to authorization servers');
+  }
   const binding = createFlowBinding(deps.secret);
   const tokens = createTokenStore({ credentials: deps.credentials, keyring: deps.keyring, logger });
   const parts: OAuthParts = {
@@ -47,6 +55,7 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
       kv: deps.kv,
       clock: deps.clock,
       logger,
+      clientMetadataUrl,
     }),
     discovery: createDiscovery({ fetch: deps.fetch, clock: deps.clock, logger, settings }),
   };

@@ -222,6 +222,7 @@ export async function makeServiceKit(
     kv?: Kv;
     sqlitePath?: string;
     redirectBase?: string;
+    clientMetadataUrl?: string;
   } = {},
 ): Promise<ServiceKit> {
   let now = Date.now();
@@ -251,9 +252,18 @@ export async function makeServiceKit(
     secret: Buffer.alloc(32, 3),
     sleep: () => Promise.resolve(),
     settings: { metadataCacheMs: 0, ...options.settings },
+    ...(options.clientMetadataUrl === undefined ? {} : { clientMetadataUrl: options.clientMetadataUrl }),
   };
+  let service: OAuthService;
+  try {
+    service = createOAuthService(deps);
+  } catch (error) {
+    if (options.kv === undefined) await kv.close();
+    await store.close();
+    throw error;
+  }
   return {
-    service: createOAuthService(deps),
+    service,
     kv,
     repos,
     keyring,

@@ -3,6 +3,7 @@ import type { CipherKeyring } from '../credentials/index.js';
 import { isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { CredentialsRepository } from '../store/index.js';
+import { clientRefSchema, type ClientRef } from './clients.js';
 
 /** One user's token set for one server, as sealed in the `oauth_tokens` row. */
 export interface StoredTokens {
@@ -15,7 +16,7 @@ export interface StoredTokens {
   issuer: string;
   /** RFC 8707 resource the tokens were issued for; a refresh asks for the same. */
   resource: string;
-  clientRef: 'config' | 'dcr';
+  clientRef: ClientRef;
 }
 
 const storedTokensSchema = z.object({
@@ -26,7 +27,7 @@ const storedTokensSchema = z.object({
   expires_at: z.number().nullable(),
   issuer: z.string(),
   resource: z.string(),
-  clientRef: z.enum(['config', 'dcr']),
+  clientRef: clientRefSchema,
 });
 
 /** Encrypted token sets, one row per (user, server, issuer); the newest issuer's row is current. */

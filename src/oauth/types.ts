@@ -46,6 +46,13 @@ export interface OAuthServiceDeps {
   /** Key of the browser-binding HMAC. At least 32 bytes. */
   secret: Buffer;
   settings?: Partial<OAuthSettings>;
+  /**
+   * The hub's OAuth Client ID Metadata Document URL: an https URL with a path, where the hub serves
+   * `clientMetadataDocument(...)`. When set, an AS advertising `client_id_metadata_document_supported`
+   * gets it as the `client_id` instead of a dynamic registration. `createOAuthService` throws
+   * `HUB_ERR_CONFIG_INVALID` when it is malformed.
+   */
+  clientMetadataUrl?: string | undefined;
   /** Waits between refresh retries; real timers unless a test passes its own. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -80,6 +87,8 @@ export interface AuthorizationServerInfo {
   revocationEndpointAuthMethodsSupported?: string[] | undefined;
   /** RFC 9207 §3: the AS promises `iss` in every authorization response. */
   issParameterSupported: boolean;
+  /** The AS accepts a Client ID Metadata Document URL as `client_id` (MCP 2025-11-25 authorization). */
+  clientIdMetadataDocumentSupported: boolean;
   /**
    * How a callback's `iss` is compared: `exact` for discovered metadata (RFC 9207 §2.4), `origin`
    * for endpoints configured by hand, whose true issuer identifier the hub never learned.
