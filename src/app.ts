@@ -18,6 +18,8 @@ import {
   oauthCallbackRoute,
   oauthPages,
   oauthRoutes,
+  clientMetadataRoute,
+  type ClientMetadataRouteOptions,
   type McpRouteOptions,
   type ReadinessCheck,
 } from './http/index.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
     /** Called once a callback stored a user's tokens: reconnect and refresh their catalog. */
     onAuthorized: (userId: string, serverName: string) => void;
   };
+  /** Serves the OAuth client metadata document (CIMD) when one is configured under PUBLIC_URL. */
+  clientMetadata?: ClientMetadataRouteOptions | undefined;
   /** The aggregated and per-server MCP endpoints. */
   gateway: Omit<GatewayOptions, 'identity'>;
   readiness: ReadinessCheck[];
@@ -92,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, mcp);
   await app.register(oauthCallbackRoute, mcp);
   await app.register(oauthPages);
+  if (deps.clientMetadata) await app.register(clientMetadataRoute, deps.clientMetadata);
   await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });
   return app;
 }

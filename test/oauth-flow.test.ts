@@ -394,3 +394,32 @@ mcpServers:
     }
   });
 });
+
+describe('OAuth client metadata document (CIMD)', () => {
+  it('is served under PUBLIC_URL with every server’s callback', async () => {
+    const hub = await startTestHub({
+      env: {
+        PUBLIC_URL: 'https://hub.example/sb',
+        OAUTH_CLIENT_METADATA_URL: 'https://hub.example/sb/oauth/client-metadata.json',
+      },
+      yaml: 'mcpServers:\n  remote:\n    type: streamable-http\n    url: https://mcp.example/mcp\n    startup: false\n',
+    });
+    try {
+      const res = await hub.app.inject({ method: 'GET', url: '/oauth/client-metadata.json' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        client_id: 'https://hub.example/sb/oauth/client-metadata.json',
+        redirect_uris: ['https://hub.example/sb/api/mcp/remote/oauth/callback'],
+        token_endpoint_auth_method: 'none',
+      });
+    } finally {
+      await hub.dispose();
+    }
+  });
+
+  it('a metadata URL that is not https stops the hub at start', async () => {
+    await expect(
+      startTestHub({ env: { OAUTH_CLIENT_METADATA_URL: 'http://hub.example/client.json' } }),
+    ).rejects.toMatchObject({ code: 'HUB_ERR_CONFIG_INVALID' });
+  });
+});

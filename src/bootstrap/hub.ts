@@ -173,6 +173,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
       redirectUri: (serverName) => `${env.publicUrl}/api/mcp/${serverName}/oauth/callback`,
       secret: oauthSecret,
+      clientMetadataUrl: env.oauthClientMetadataUrl,
     });
     const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings, oauth });
     const authorization = createAuthorizationStarter({ oauth, upstreams, kv });
@@ -199,6 +200,16 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         publicUrl: env.publicUrl,
         onAuthorized: (userId, serverName) => reconnector.afterAuthorization(userId, serverName),
       },
+      clientMetadata: env.oauthClientMetadataUrl
+        ? {
+            clientMetadataUrl: env.oauthClientMetadataUrl,
+            publicUrl: env.publicUrl,
+            serverNames: async () => [
+              ...registry.yamlServers().map((s) => s.name),
+              ...(await repos.servers.listNames()),
+            ],
+          }
+        : undefined,
       gateway: {
         registry,
         upstreams,

@@ -45,6 +45,12 @@ export interface EnvSettings {
   bodyLimit: number;
   /** `TRUST_PROXY`: believe `X-Forwarded-*` headers (only behind a proxy that sets them). */
   trustProxy: boolean;
+  /**
+   * `OAUTH_CLIENT_METADATA_URL`: an https URL whose document is the hub's OAuth client id for
+   * authorization servers that support Client ID Metadata Documents; served by the hub when it lies
+   * under PUBLIC_URL. Unset: dynamic registration only.
+   */
+  oauthClientMetadataUrl: string | undefined;
 }
 
 const DEFAULT_PORT = 3080;
@@ -181,6 +187,9 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
     else if (!['false', '0', 'no'].includes(trustProxyText)) problem('TRUST_PROXY', 'must be true or false');
   }
 
+  // Its rules (https, a path, one canonical spelling) are the OAuth module's; it checks at start.
+  const oauthClientMetadataUrl = read(env, 'OAUTH_CLIENT_METADATA_URL');
+
   if (issues.length > 0 || logLevel === undefined) return { ok: false, issues };
   return {
     ok: true,
@@ -201,6 +210,7 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
       authAudience: read(env, 'AUTH_AUDIENCE'),
       bodyLimit,
       trustProxy,
+      oauthClientMetadataUrl,
     },
   };
 }

@@ -10,3 +10,4 @@ export { createOAuthCookies, type OAuthCookies, type OAuthCookieSettings } from 
 export { oauthPages, escapeHtml } from './routes/oauth-pages.js';
 export { oauthRoutes } from './routes/oauth-routes.js';
 export { oauthCallbackRoute } from './routes/oauth-callback-route.js';
+export { clientMetadataRoute, type ClientMetadataRouteOptions } from './routes/client-metadata-route.js';
