@@ -18,12 +18,16 @@ import {
   oauthCallbackRoute,
   oauthPages,
   oauthRoutes,
+  adminRoutes,
+  permissionsRoutes,
+  serversRoutes,
   clientMetadataRoute,
   type ClientMetadataRouteOptions,
   type McpRouteOptions,
   type ReadinessCheck,
 } from './http/index.js';
 import { gatewayRoutes, type GatewayOptions } from './gateway/index.js';
+import type { AuditLog, ServersService, SharingService } from './servers/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller (CONVENTIONS.md §6). */
@@ -38,6 +42,8 @@ export interface AppDeps {
   };
   /** Serves the OAuth client metadata document (CIMD) when one is configured under PUBLIC_URL. */
   clientMetadata?: ClientMetadataRouteOptions | undefined;
+  /** User-managed servers, sharing and the audit log. */
+  servers: { servers: ServersService; sharing: SharingService; audit: AuditLog };
   /** The aggregated and per-server MCP endpoints. */
   gateway: Omit<GatewayOptions, 'identity'>;
   readiness: ReadinessCheck[];
@@ -97,6 +103,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthCallbackRoute, mcp);
   await app.register(oauthPages);
   if (deps.clientMetadata) await app.register(clientMetadataRoute, deps.clientMetadata);
+  await app.register(serversRoutes, { identity: deps.identity, servers: deps.servers.servers });
+  await app.register(permissionsRoutes, { identity: deps.identity, sharing: deps.servers.sharing });
+  await app.register(adminRoutes, { identity: deps.identity, audit: deps.servers.audit });
   await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });
   return app;
 }

@@ -14,8 +14,8 @@ import { ConnectionPool } from '../connections/index.js';
 import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
-import { createServerRegistry } from '../registry/index.js';
-import { createToolCache } from '../tools/index.js';
+import { createServerInspector, createServersFeature, type ServersFeature } from '../servers/index.js';
+import { createToolCache, type ToolCache } from '../tools/index.js';
 import {
   connectAtStartup,
   createAuthorizationStarter,
@@ -45,6 +45,8 @@ export interface Hub {
   kv: Kv;
   identity: IdentityService;
   pool: ConnectionPool;
+  tools: ToolCache;
+  servers: ServersFeature;
   /** The start-up connection pass over app-level servers (tests await its `firstPass`). */
   startup: StartupConnector;
   close(): Promise<void>;
@@ -137,7 +139,6 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     if (!key.ok) throw new HubError('HUB_ERR_CONFIG_INVALID', { message: key.message });
     const keyring = keyringFromCredentialsKey(key.value);
     const userVars = createUserVarsStore({ credentials: repos.credentials, keyring });
-    const registry = createServerRegistry(config);
     const tools = createToolCache(kv);
     // stdio children get only PATH, HOME and locale from this environment (never the hub's secrets).
     const egress = createEgressGuard({
@@ -155,6 +156,26 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       fetch: egress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
     });
     cleanups.push(() => pool.close());
+    // Users' servers reach only what the admin allowlisted, not every host the admin's YAML names.
+    const userEgress = createEgressGuard({
+      allowedDomains: config.mcpSettings.allowedDomains ?? [],
+      ...(config.mcpSettings.allowedAddresses
+        ? { allowedAddresses: config.mcpSettings.allowedAddresses }
+        : {}),
+    });
+    cleanups.push(() => userEgress.close());
+    const serversFeature = createServersFeature({
+      config,
+      repos,
+      keyring,
+      pool,
+      tools,
+      clock,
+      logger,
+      inspect: createServerInspector({ fetch: userEgress.withLimits({ streaming: true }), logger, clock }),
+      checkUrl: (url) => userEgress.checkUrl(url),
+    });
+    const registry = serversFeature.registry;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const stopWatching = watchToolChanges({ pool, tools, logger });
     const stopCounting = countConnections(pool, metrics);
@@ -175,7 +196,14 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       secret: oauthSecret,
       clientMetadataUrl: env.oauthClientMetadataUrl,
     });
-    const upstreams = createUpstreamService({ pool, userVars, tools, settings: config.mcpSettings, oauth });
+    const upstreams = createUpstreamService({
+      pool,
+      userVars,
+      tools,
+      settings: config.mcpSettings,
+      oauth,
+      userServerFetch: userEgress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
+    });
     const authorization = createAuthorizationStarter({ oauth, upstreams, kv });
     const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
     onAuthenticated = (who) => reconnector.noticed(who);
@@ -210,6 +238,11 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
             ],
           }
         : undefined,
+      servers: {
+        servers: serversFeature.servers,
+        sharing: serversFeature.sharing,
+        audit: serversFeature.audit,
+      },
       gateway: {
         registry,
         upstreams,
@@ -251,7 +284,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       },
       'hub ready',
     );
-    return { app, config, logger, repos, kv, identity, pool, startup, close };
+    return { app, config, logger, repos, kv, identity, pool, tools, servers: serversFeature, startup, close };
   } catch (err) {
     await close();
     throw err;

@@ -11,3 +11,6 @@ export { oauthPages, escapeHtml } from './routes/oauth-pages.js';
 export { oauthRoutes } from './routes/oauth-routes.js';
 export { oauthCallbackRoute } from './routes/oauth-callback-route.js';
 export { clientMetadataRoute, type ClientMetadataRouteOptions } from './routes/client-metadata-route.js';
+export { serversRoutes, serverViewSchema, type ServersRouteOptions } from './routes/servers-routes.js';
+export { permissionsRoutes, type PermissionsRouteOptions } from './routes/permissions-routes.js';
+export { adminRoutes, type AdminRouteOptions } from './routes/admin-routes.js';

@@ -1,8 +1,11 @@
 export {
   createServerRegistry,
   assertServerName,
+  mayAccessYaml,
+  type DbServerTier,
   type RegisteredServer,
   type ServerRegistry,
+  type ServerRegistryOptions,
 } from './registry.js';
 export {
   API_KEY_VAR,
@@ -16,6 +19,8 @@ export { resolveServer, type ResolvedServer } from './resolve-spec.js';
 export {
   substitute,
   hasPlaceholder,
+  hasIdentityPlaceholder,
+  removeIdentityPlaceholders,
   type PlaceholderContext,
   type PlaceholderTarget,
 } from './placeholders.js';

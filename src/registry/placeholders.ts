@@ -21,6 +21,20 @@ const IDENTITY: Record<string, (ctx: PlaceholderContext) => string> = {
   USER_EMAIL: (ctx) => ctx.email,
 };
 
+/**
+ * True when the text references one of the identity placeholders (`{{LIBRECHAT_USER_ID}}` and the
+ * like). User-created servers may not use them: a server shared with others would learn each
+ * caller's id or e-mail address.
+ */
+export function hasIdentityPlaceholder(text: string): boolean {
+  return [...text.matchAll(PLACEHOLDER)].some((match) => Object.hasOwn(IDENTITY, match[1] ?? ''));
+}
+
+/** The text with every identity placeholder removed; other placeholders and text stay as written. */
+export function removeIdentityPlaceholders(text: string): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(IDENTITY, name) ? '' : whole));
+}
+
 /** True when the text references any `{{NAME}}` placeholder. */
 export function hasPlaceholder(text: string): boolean {
   PLACEHOLDER.lastIndex = 0;

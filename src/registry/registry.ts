@@ -5,9 +5,26 @@ import { HubError } from '../errors/index.js';
 /** A server as the rest of the hub sees it: its name, where it came from, and its config. */
 export interface RegisteredServer {
   name: string;
-  /** `yaml`: the admin's file (wins on a name clash); `db`: user-created (a later tier). */
+  /** `yaml`: the admin's file (wins on a name clash); `db`: user-created. */
   source: 'yaml' | 'db';
+  /**
+   * The config to connect with. For a `db` server it is composed by its tier: secrets decrypted,
+   * `startup: false` (so every caller of `connectionScope` sees a user-level server, DESIGN.md §4)
+   * and `requiresOAuth` as found by inspection.
+   */
   config: ServerConfig;
+}
+
+/**
+ * The user-created servers a caller may use; implemented by the servers feature, which owns their
+ * storage, ACLs and secrets. Both functions re-check access on every call, so a revoked share takes
+ * effect on the caller's next request (SECURITY-TESTS.md AZ-11).
+ */
+export interface DbServerTier {
+  /** Every user-created server the caller may use, in any order. */
+  list(caller: Identity): Promise<RegisteredServer[]>;
+  /** The named server (any case) when it exists and the caller may use it; null otherwise. */
+  get(name: string, caller: Identity): Promise<RegisteredServer | null>;
 }
 
 /** Finds the servers a caller may use. */
@@ -23,8 +40,14 @@ export interface ServerRegistry {
   yamlServers(): RegisteredServer[];
 }
 
+/** Options of {@link createServerRegistry}. */
+export interface ServerRegistryOptions {
+  /** The user-created servers; without it the registry holds the YAML tier only. */
+  db?: DbServerTier;
+}
+
 /** True when an admin server's `access` block lets the caller see it; admins see everything. */
-function mayAccess(server: ServerConfig, caller: Identity): boolean {
+export function mayAccessYaml(server: ServerConfig, caller: Identity): boolean {
   if (caller.role === 'ADMIN' || !server.access) return true;
   const { roles, users } = server.access;
   if (roles?.includes(caller.role)) return true;
@@ -38,29 +61,46 @@ export function assertServerName(name: string): void {
   if (!checked.ok) throw new HubError('HUB_ERR_INVALID_SERVER_NAME', { message: checked.message });
 }
 
-/** Creates the registry over the admin's YAML servers (the DB tier plugs in with user-created servers). */
-export function createServerRegistry(config: Pick<HubConfig, 'mcpServers'>): ServerRegistry {
+/** The one 404 for "does not exist" and "hidden from you", so existence never leaks. */
+function notFound(name: string): HubError {
+  return new HubError('HUB_ERR_SERVER_NOT_FOUND', {
+    message: `MCP server '${name}' not found in configuration`,
+  });
+}
+
+/**
+ * Creates the registry over the admin's YAML servers and, when given, the user-created ones. A YAML
+ * name wins over a user-created server of the same name (any case): that server is hidden.
+ */
+export function createServerRegistry(
+  config: Pick<HubConfig, 'mcpServers'>,
+  options: ServerRegistryOptions = {},
+): ServerRegistry {
   const yaml: RegisteredServer[] = Object.entries(config.mcpServers)
     .map(([name, serverConfig]) => ({ name, source: 'yaml' as const, config: serverConfig }))
     .sort((a, b) => a.name.localeCompare(b.name));
   const byKey = new Map(yaml.map((s) => [s.name.toLowerCase(), s]));
+  const db = options.db;
 
   return {
-    list(caller) {
-      if (!caller.permissions.USE) return Promise.resolve([]);
-      return Promise.resolve(yaml.filter((s) => mayAccess(s.config, caller)));
+    async list(caller) {
+      if (!caller.permissions.USE) return [];
+      const visible = yaml.filter((s) => mayAccessYaml(s.config, caller));
+      if (!db) return visible;
+      const mine = (await db.list(caller)).filter((s) => !byKey.has(s.name.toLowerCase()));
+      return [...visible, ...mine].sort((a, b) => a.name.localeCompare(b.name));
     },
-    get(name, caller) {
+    async get(name, caller) {
       assertServerName(name);
+      if (!caller.permissions.USE) throw notFound(name);
       const server = byKey.get(name.toLowerCase());
-      if (!server || !caller.permissions.USE || !mayAccess(server.config, caller)) {
-        return Promise.reject(
-          new HubError('HUB_ERR_SERVER_NOT_FOUND', {
-            message: `MCP server '${name}' not found in configuration`,
-          }),
-        );
+      if (server) {
+        if (!mayAccessYaml(server.config, caller)) throw notFound(name);
+        return server;
       }
-      return Promise.resolve(server);
+      const found = db ? await db.get(name, caller) : null;
+      if (!found) throw notFound(name);
+      return found;
     },
     yamlServers: () => yaml,
   };

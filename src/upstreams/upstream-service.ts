@@ -1,6 +1,6 @@
 import type { Identity } from '../auth/index.js';
 import type { McpSettings } from '../config/index.js';
-import type { ConnectionPool, ConnectionState, UpstreamConnection } from '../connections/index.js';
+import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
 import type { UserVarsStore } from '../credentials/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import type { OAuthService } from '../oauth/index.js';
@@ -69,6 +69,8 @@ export function createUpstreamService(deps: {
   tools: ToolCache;
   settings: McpSettings;
   oauth: OAuthService;
+  /** The egress path for users' own servers: only the admin's allowlist opens private addresses. */
+  userServerFetch: FetchLike;
 }): UpstreamService {
   // Servers that answered 401 with a challenge though their config did not say OAuth (issue 4 §1).
   const learnedOAuth = new Set<string>();
@@ -131,18 +133,26 @@ export function createUpstreamService(deps: {
     return { key, connection };
   }
 
-  /** For OAuth servers, every HTTP request carries the user's current token (refreshed as needed). */
+  /**
+   * The fetch a connection uses: a user's server goes through the user egress path (never the
+   * admin's implicit YAML allowlist), and for OAuth servers every request carries the current token
+   * (refreshed as needed).
+   */
   function withOAuth(
     resolved: ResolvedServer,
     server: RegisteredServer,
     userId: string,
   ): ResolvedServer['options'] {
     const spec = resolved.spec;
-    if (!requiresOAuth(server) || (spec.transport !== 'sse' && spec.transport !== 'streamable-http')) {
-      return resolved.options;
-    }
+    if (spec.transport !== 'sse' && spec.transport !== 'streamable-http') return resolved.options;
+    const userServer = server.source === 'db';
+    if (!requiresOAuth(server) && !userServer) return resolved.options;
     const ctx = { userId, serverName: server.name, serverUrl: spec.url, config: server.config };
-    return { ...resolved.options, wrapFetch: (base) => deps.oauth.authorizedFetch(base, ctx) };
+    const wrapFetch = (base: FetchLike): FetchLike => {
+      const path = userServer ? deps.userServerFetch : base;
+      return requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
+    };
+    return { ...resolved.options, wrapFetch };
   }
 
   async function connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection> {

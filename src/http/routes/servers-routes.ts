@@ -74,7 +74,7 @@ export const serverViewSchema = z.object({
 
 const serverNameParams = z.object({ serverName: z.string() });
 /** `{config}` (API.md); the config itself is checked by the service, which names every bad field. */
-const configBody = z.strictObject({ config: z.unknown() });
+const configBody = z.strictObject({ config: z.unknown().optional() });
 
 /** `GET/POST /api/mcp/servers` and `GET/PATCH/DELETE /api/mcp/servers/:serverName` (`{message}` errors). */
 export const serversRoutes: FastifyPluginAsyncZod<ServersRouteOptions> = async (app, options) => {

@@ -1,0 +1,74 @@
+import type { Logger } from '../observability/index.js';
+import type { ToolCache } from '../tools/index.js';
+import { isKeyOfServer } from '../upstreams/index.js';
+
+/** The part of the connection pool this feature uses; `ConnectionPool` satisfies it. */
+export interface PoolHandle {
+  keys(): string[];
+  disconnectWhere(predicate: (key: string) => boolean): Promise<void>;
+}
+
+/** Closes live connections and drops cached tools when a server changes, goes, or is unshared. */
+export interface ServerConnections {
+  /**
+   * Every connection to the server on this instance, and the cached tools of those keys and of
+   * `alsoUsers` (users known to have used it: the owner and the ACL's users).
+   */
+  closeServer(serverName: string, alsoUsers: readonly string[]): Promise<void>;
+  /** The connections (and cached tools) of the users `lostAccess` picks, plus those of `alsoUsers`. */
+  closeUsers(
+    serverName: string,
+    lostAccess: (userId: string) => Promise<boolean>,
+    alsoUsers: readonly string[],
+  ): Promise<void>;
+}
+
+/** The pool key of one user's connection to a user-level server (upstreams' `connectionKey`). */
+function userKey(userId: string, serverName: string): string {
+  return `user|${userId}|${serverName}`;
+}
+
+/** The user id in a `user|<userId>|<server>` key of the named server, or null for an app key. */
+function userOf(key: string, serverName: string): string | null {
+  const suffix = `|${serverName}`;
+  if (!key.startsWith('user|') || !key.endsWith(suffix)) return null;
+  return key.slice('user|'.length, key.length - suffix.length);
+}
+
+/**
+ * Builds {@link ServerConnections}. Tool lists live in the shared KV, so dropping them reaches every
+ * instance; live connections are per instance, and those on other instances stop being used at
+ * once because every request re-checks access in the registry.
+ */
+export function createServerConnections(deps: {
+  pool: PoolHandle;
+  tools: Pick<ToolCache, 'invalidate'>;
+  logger: Logger;
+}): ServerConnections {
+  const forget = async (keys: Iterable<string>): Promise<void> => {
+    const results = await Promise.allSettled([...new Set(keys)].map((key) => deps.tools.invalidate(key)));
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        deps.logger.warn({ err: result.reason }, 'could not drop a cached tool list');
+      }
+    }
+  };
+
+  return {
+    async closeServer(serverName, alsoUsers) {
+      const keys = deps.pool.keys().filter((key) => isKeyOfServer(key, serverName));
+      await deps.pool.disconnectWhere((key) => isKeyOfServer(key, serverName));
+      await forget([...keys, `app|${serverName}`, ...alsoUsers.map((id) => userKey(id, serverName))]);
+    },
+
+    async closeUsers(serverName, lostAccess, alsoUsers) {
+      const closing = new Set<string>();
+      for (const key of deps.pool.keys()) {
+        const userId = userOf(key, serverName);
+        if (userId !== null && (await lostAccess(userId))) closing.add(key);
+      }
+      await deps.pool.disconnectWhere((key) => closing.has(key));
+      await forget([...closing, ...alsoUsers.map((id) => userKey(id, serverName))]);
+    },
+  };
+}

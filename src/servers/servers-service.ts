@@ -1,0 +1,227 @@
+import type { Identity } from '../auth/index.js';
+import type { ConfigIssue } from '../config/index.js';
+import type { CipherKeyring } from '../credentials/index.js';
+import { HubError, isHubError } from '../errors/index.js';
+import type { Logger } from '../observability/index.js';
+import type { RegisteredServer } from '../registry/index.js';
+import { aclBits, type Repositories, type ServerRecord } from '../store/index.js';
+import { ALL_BITS, requireBit, requireRole, type ServerAccess } from './access.js';
+import { toAuditEvent } from './audit-log.js';
+import { inspectServer, type InspectDeps } from './inspect-server.js';
+import { listServers, viewOfDbServer, viewOfYamlServer, type ListOptions, type ListPage } from './listing.js';
+import { firstFreeName, nameCandidates, slugOfTitle } from './naming.js';
+import { keepMaskedSecrets, openSecrets, sealSecrets, splitSecrets, type ServerSecrets } from './secrets.js';
+import type { ServerConnections } from './server-connections.js';
+import { decodeDocument, encodeDocument, type Inspection } from './stored-server.js';
+import { createTargetResolver, requireDbTarget } from './target.js';
+import { parseUserServerInput, type UserServerConfig } from './user-input.js';
+import { editableUserView, type ServerView } from './views.js';
+
+/** `/api/mcp/servers`: list, read, create, update and delete servers (API.md, issue 5 item 1). */
+export interface ServersService {
+  /** Needs USE. */
+  list(caller: Identity, options: ListOptions): Promise<ListPage>;
+  /** Needs USE and, for a user-created server, VIEW (404 without). */
+  get(caller: Identity, name: string): Promise<ServerView>;
+  /** Needs USE and CREATE. `config` is the request's `config`, unchecked. */
+  create(caller: Identity, config: unknown): Promise<ServerView>;
+  /** Needs USE, CREATE and EDIT. The whole config is replaced; a masked secret keeps its value. */
+  update(caller: Identity, name: string, config: unknown): Promise<ServerView>;
+  /** Needs USE, CREATE and DELETE. Closes its connections and removes every user's credentials. */
+  remove(caller: Identity, name: string): Promise<void>;
+}
+
+/** What {@link createServersService} is built from. */
+export interface ServersServiceDeps {
+  repos: Repositories;
+  keyring: CipherKeyring;
+  /** The administrator's servers (the registry's YAML tier). */
+  yaml: readonly RegisteredServer[];
+  access: ServerAccess;
+  connections: ServerConnections;
+  inspection: InspectDeps;
+  logger: Logger;
+}
+
+/** API.md's 400 for a config that fails validation: `{message: 'Invalid configuration', errors}`. */
+function invalidConfiguration(errors: readonly ConfigIssue[]): HubError {
+  return new HubError('HUB_ERR_VALIDATION', {
+    message: 'Invalid configuration',
+    details: { errors: errors.map(({ path, message }) => ({ path, message })) },
+  });
+}
+
+/** The top-level fields an update changed; names only, for the audit log. */
+function changedFields(before: UserServerConfig, after: UserServerConfig): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  const get = (config: Readonly<Record<string, unknown>>, key: string): unknown => config[key];
+  return [...keys]
+    .filter((key) => JSON.stringify(get(before, key)) !== JSON.stringify(get(after, key)))
+    .sort();
+}
+
+/** The host a config points at, for the audit log: never its path or query, which may hold a key. */
+function hostOf(config: UserServerConfig): string {
+  return URL.canParse(config.url) ? new URL(config.url).host : '';
+}
+
+/** Builds the {@link ServersService}. */
+export function createServersService(deps: ServersServiceDeps): ServersService {
+  const { repos, keyring, access, logger } = deps;
+  const resolve = createTargetResolver({ yaml: deps.yaml, servers: repos.servers, access });
+  const yamlKeys = new Set(deps.yaml.map((s) => s.name.toLowerCase()));
+
+  /** The users a server's cached tools may be kept for: its owner and every user in its ACL. */
+  const knownUsers = async (record: ServerRecord): Promise<string[]> => {
+    const entries = await repos.acl.listForResource(record.id);
+    const users = entries.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : []));
+    return [record.ownerId, ...users];
+  };
+
+  /** The stored config and secrets, for keeping masked secrets. A row that fails either keeps none. */
+  const previousOf = (record: ServerRecord): { config: UserServerConfig | null; secrets: ServerSecrets } => {
+    try {
+      return {
+        config: decodeDocument(record).config,
+        secrets: openSecrets(keyring, record.id, record.secrets),
+      };
+    } catch (err) {
+      logger.error(
+        { err, server: record.name },
+        'stored MCP server is unreadable; masked values cannot be kept',
+      );
+      return { config: null, secrets: { headers: {} } };
+    }
+  };
+
+  const insert = async (name: string, config: UserServerConfig, inspection: Inspection, caller: Identity) =>
+    repos.transaction(async (trx) => {
+      const { masked, secrets } = splitSecrets(config);
+      const record = await trx.servers.create({
+        name,
+        ownerId: caller.userId,
+        config: encodeDocument(masked, inspection),
+      });
+      // The secrets' AAD names the server id, which exists only once the row does.
+      const sealed = sealSecrets(keyring, record.id, secrets);
+      if (sealed !== null) await trx.servers.update(name, { secrets: sealed });
+      await trx.acl.grant({
+        resourceId: record.id,
+        principal: { type: 'user', id: caller.userId },
+        permBits: ALL_BITS,
+        grantedBy: caller.userId,
+      });
+      await trx.audit.record(
+        toAuditEvent({
+          actorId: caller.userId,
+          action: 'server.create',
+          serverName: name,
+          details: {
+            serverId: record.id,
+            type: config.type,
+            host: hostOf(config),
+            requiresOAuth: inspection.requiresOAuth,
+            toolCount: inspection.toolCount,
+          },
+        }),
+      );
+      return editableUserView(name, masked, inspection);
+    });
+
+  return {
+    async list(caller, options) {
+      requireRole(caller, 'USE');
+      return listServers({ yaml: deps.yaml, servers: repos.servers, access, logger }, caller, options);
+    },
+
+    async get(caller, name) {
+      requireRole(caller, 'USE');
+      const target = await resolve(caller, name);
+      return target.kind === 'yaml'
+        ? viewOfYamlServer(target.server, caller)
+        : viewOfDbServer(target.record, target.bits);
+    },
+
+    async create(caller, input) {
+      requireRole(caller, 'USE', 'CREATE');
+      const parsed = parseUserServerInput(input);
+      if (!parsed.ok) throw invalidConfiguration(parsed.issues);
+      const config = parsed.value;
+      const slug = slugOfTitle(config.title ?? '');
+      const inspection = await inspectServer(deps.inspection, config, caller);
+      const candidates = nameCandidates(slug, yamlKeys);
+      for (;;) {
+        const name = await firstFreeName(candidates, repos.servers);
+        try {
+          return await insert(name, config, inspection, caller);
+        } catch (error) {
+          // Another create took the name between the check and the insert: try the next one.
+          if (!isHubError(error, 'HUB_ERR_CONFLICT')) throw error;
+        }
+      }
+    },
+
+    async update(caller, name, input) {
+      requireRole(caller, 'USE', 'CREATE');
+      const { record, bits } = requireDbTarget(await resolve(caller, name));
+      requireBit(bits, aclBits.EDIT, name);
+      const parsed = parseUserServerInput(input);
+      if (!parsed.ok) throw invalidConfiguration(parsed.issues);
+      const previous = previousOf(record);
+      // With no readable previous config, every masked value is refused (nothing to compare with).
+      const kept = keepMaskedSecrets(
+        parsed.value,
+        previous.config ?? { ...parsed.value, url: '' },
+        previous.secrets,
+      );
+      if (!kept.ok) throw invalidConfiguration(kept.issues);
+      const config = kept.value;
+      slugOfTitle(config.title ?? ''); // the name stays, but the title must still be one a name could come from
+      const inspection = await inspectServer(deps.inspection, config, caller);
+      const { masked, secrets } = splitSecrets(config);
+      await repos.transaction(async (trx) => {
+        await trx.servers.update(record.name, {
+          config: encodeDocument(masked, inspection),
+          secrets: sealSecrets(keyring, record.id, secrets),
+        });
+        await trx.audit.record(
+          toAuditEvent({
+            actorId: caller.userId,
+            action: 'server.update',
+            serverName: record.name,
+            details: {
+              serverId: record.id,
+              changed: previous.config === null ? ['*'] : changedFields(previous.config, config),
+              host: hostOf(config),
+              requiresOAuth: inspection.requiresOAuth,
+              toolCount: inspection.toolCount,
+            },
+          }),
+        );
+      });
+      // New calls must use the new config: close what is open and forget the old tool lists.
+      await deps.connections.closeServer(record.name, await knownUsers(record));
+      return editableUserView(record.name, masked, inspection);
+    },
+
+    async remove(caller, name) {
+      requireRole(caller, 'USE', 'CREATE');
+      const { record, bits } = requireDbTarget(await resolve(caller, name));
+      requireBit(bits, aclBits.DELETE, name);
+      const users = await knownUsers(record);
+      await repos.transaction(async (trx) => {
+        await trx.servers.delete(record.name);
+        const credentials = await trx.credentials.deleteForServer(record.name);
+        await trx.audit.record(
+          toAuditEvent({
+            actorId: caller.userId,
+            action: 'server.delete',
+            serverName: record.name,
+            details: { serverId: record.id, credentialsRemoved: credentials },
+          }),
+        );
+      });
+      await deps.connections.closeServer(record.name, users);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { HubConfig } from '../config/index.js';
+import type { Clock } from '../core/index.js';
+import type { CipherKeyring } from '../credentials/index.js';
+import type { Logger } from '../observability/index.js';
+import { createServerRegistry, type ServerRegistry } from '../registry/index.js';
+import type { Repositories } from '../store/index.js';
+import type { ToolCache } from '../tools/index.js';
+import { createServerAccess } from './access.js';
+import { createAuditLog, type AuditLog } from './audit-log.js';
+import { createDbServerTier } from './db-tier.js';
+import type { UrlCheck } from './inspect-server.js';
+import type { ServerInspector } from './inspector.js';
+import { createServerConnections, type PoolHandle } from './server-connections.js';
+import { createServersService, type ServersService } from './servers-service.js';
+import { createSharingService, type SharingService } from './sharing-service.js';
+
+/** Longest an inspection may take unless the server's own init timeout is shorter. */
+export const DEFAULT_INSPECTION_TIMEOUT_MS = 15_000;
+
+/** What the servers feature is built from; `createHub` has every part. */
+export interface ServersFeatureDeps {
+  config: Pick<HubConfig, 'mcpServers' | 'mcpSettings'>;
+  repos: Repositories;
+  /** The credentials keyring: server secrets are sealed with it. */
+  keyring: CipherKeyring;
+  /** The connection pool (edits and unsharing close connections). */
+  pool: PoolHandle;
+  tools: Pick<ToolCache, 'invalidate'>;
+  /** Connects once to a server being saved; build it with `createServerInspector` over the egress guard. */
+  inspect: ServerInspector;
+  /** The egress guard's `checkUrl`: refuses a denied destination before any socket opens. */
+  checkUrl?: UrlCheck;
+  clock: Clock;
+  logger: Logger;
+  inspectionTimeoutMs?: number;
+}
+
+/** The feature's services: the registry (YAML and DB tiers) replaces the YAML-only one. */
+export interface ServersFeature {
+  registry: ServerRegistry;
+  servers: ServersService;
+  sharing: SharingService;
+  audit: AuditLog;
+}
+
+/** Builds the servers feature: the one place its parts are put together. */
+export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
+  const { repos, logger } = deps;
+  const access = createServerAccess({ acl: repos.acl, groups: repos.groups });
+  const db = createDbServerTier({ servers: repos.servers, access, keyring: deps.keyring, logger });
+  const registry = createServerRegistry(deps.config, { db });
+  const yaml = registry.yamlServers();
+  const connections = createServerConnections({ pool: deps.pool, tools: deps.tools, logger });
+  const servers = createServersService({
+    repos,
+    keyring: deps.keyring,
+    yaml,
+    access,
+    connections,
+    inspection: {
+      inspect: deps.inspect,
+      checkUrl: deps.checkUrl,
+      settings: deps.config.mcpSettings,
+      timeoutMs: deps.inspectionTimeoutMs ?? DEFAULT_INSPECTION_TIMEOUT_MS,
+      clock: deps.clock,
+      logger,
+    },
+    logger,
+  });
+  const sharing = createSharingService({ repos, yaml, access, connections });
+  return { registry, servers, sharing, audit: createAuditLog({ audit: repos.audit }) };
+}
