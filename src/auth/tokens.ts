@@ -1,4 +1,5 @@
 import { SignJWT, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createSecretKey } from 'node:crypto';
 import type { Clock } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 
@@ -36,7 +37,8 @@ export function createTokenService(options: {
   external?: ExternalIssuer | undefined;
   clock: Clock;
 }): TokenService {
-  const secret = new TextEncoder().encode(options.jwtSecret);
+  // A KeyObject made once: jose would otherwise import the raw secret again on every verify.
+  const secret = createSecretKey(Buffer.from(options.jwtSecret, 'utf8'));
   const jwks = options.external ? createRemoteJWKSet(new URL(options.external.jwksUrl)) : undefined;
   const currentDate = (): Date => new Date(options.clock.now());
 

@@ -23,6 +23,7 @@ import { callTool } from '../tools/index.js';
 import type { AuthorizationStarter } from '../upstreams/index.js';
 import { aggregateTools, type AggregatedTool, type GatewayDeps } from './aggregate-catalog.js';
 import { exposedName, exposedUri, parseExposedUri } from './names.js';
+import { sharedSchemaValidator } from './schema-validator.js';
 
 /** Deps of the aggregated session server. */
 export interface AggregateDeps extends GatewayDeps {
@@ -39,6 +40,7 @@ const SERVER_INFO = { name: 'switchboard', version: '0.1.0' };
 export function createAggregateServer(caller: Identity, deps: AggregateDeps): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: true }, resources: {}, prompts: {}, logging: {}, completions: {} },
+    jsonSchemaValidator: sharedSchemaValidator,
     instructions: 'Tools of every MCP server you may use through Switchboard, named <server>__<tool>.',
   });
   let toolIndex = new Map<string, AggregatedTool>();

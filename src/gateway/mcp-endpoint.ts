@@ -162,6 +162,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       method: ['GET', 'POST', 'DELETE'],
       url,
       schema: { hide: true },
+      // Per-request info lines on the hottest route cost more than they tell; failures still log.
+      logLevel: 'warn',
       handler: async (request, reply) => {
         const params = request.params as { serverName?: string }; // set by the route pattern above
         await handle(request, reply, params.serverName ?? null);

@@ -2,6 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConnection } from '../connections/index.js';
 import { isHubError } from '../errors/index.js';
+import { sharedSchemaValidator } from './schema-validator.js';
 
 /**
  * A transparent per-server endpoint (`/mcp/servers/:serverName`): one SDK server per downstream
@@ -18,6 +19,7 @@ export function createProxyServer(
     { name: info.name, version: info.version },
     {
       capabilities: first.capabilities ?? {},
+      jsonSchemaValidator: sharedSchemaValidator,
       ...(first.instructions === undefined ? {} : { instructions: first.instructions }),
     },
   );
