@@ -127,6 +127,7 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
     token_type: tokens.token_type,
     scope: tokens.scope ?? record.scope ?? '',
     expires_at: expiryFrom(tokens.expires_in, parts.clock.now()),
+    obtained_at: parts.clock.now(),
     issuer: record.issuer,
     resource: record.resource,
     clientRef: record.clientRef,

@@ -174,6 +174,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
         token_type: issued.token_type,
         scope: issued.scope ?? current.scope,
         expires_at: expiryFrom(issued.expires_in, parts.clock.now()),
+        obtained_at: parts.clock.now(),
         issuer: current.issuer,
         resource: current.resource,
         clientRef: current.clientRef,

@@ -10,9 +10,19 @@ export function expiryFrom(expiresIn: number | undefined, now: number): number |
     : null;
 }
 
-/** Usable without a refresh: more than `skewMs` left (the skew margin refreshes early). */
-export function isFresh(tokens: Pick<StoredTokens, 'expires_at'>, now: number, skewMs: number): boolean {
-  return tokens.expires_at === null || tokens.expires_at - skewMs > now;
+/**
+ * Usable without a refresh: more than the skew margin left (the margin refreshes early). For a token
+ * whose whole lifetime is shorter than twice the margin, the margin is half its lifetime, so a fresh
+ * short-lived token is not refreshed again on every use.
+ */
+export function isFresh(
+  tokens: Pick<StoredTokens, 'expires_at' | 'obtained_at'>,
+  now: number,
+  skewMs: number,
+): boolean {
+  if (tokens.expires_at === null) return true;
+  const lifetime = tokens.obtained_at === undefined ? Infinity : tokens.expires_at - tokens.obtained_at;
+  return tokens.expires_at - Math.min(skewMs, lifetime / 2) > now;
 }
 
 /** Not yet past `expires_at` at all (still worth presenting when no refresh is possible). */

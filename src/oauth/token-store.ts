@@ -13,6 +13,8 @@ export interface StoredTokens {
   scope: string;
   /** Epoch ms on the hub's clock (FT-12: never the AS's); null when no `expires_in` was given. */
   expires_at: number | null;
+  /** Epoch ms (hub clock) when the set was issued: bounds the early-refresh margin for short tokens. */
+  obtained_at?: number | undefined;
   issuer: string;
   /** RFC 8707 resource the tokens were issued for; a refresh asks for the same. */
   resource: string;
@@ -25,6 +27,7 @@ const storedTokensSchema = z.object({
   token_type: z.string(),
   scope: z.string(),
   expires_at: z.number().nullable(),
+  obtained_at: z.number().optional(),
   issuer: z.string(),
   resource: z.string(),
   clientRef: clientRefSchema,
