@@ -423,3 +423,64 @@ describe('OAuth client metadata document (CIMD)', () => {
     ).rejects.toMatchObject({ code: 'HUB_ERR_CONFIG_INVALID' });
   });
 });
+
+describe('returning users', () => {
+  it('after a while away, the first request reconnects their authorized servers in the background', async () => {
+    const as = await startAuthorizationServer({ accessTokenTtlSeconds: 3600 });
+    const mcp = await startProtectedMcpServer(as);
+    let offset = 0;
+    const hub = await startTestHub({
+      clock: { now: () => Date.now() + offset },
+      env: { PUBLIC_URL },
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  secure:
+    type: streamable-http
+    url: ${mcp.url}
+    requiresOAuth: true
+`,
+    });
+    try {
+      const token = await hub.userToken('ruth@example.com');
+      const headers = { authorization: `Bearer ${token}` };
+      const first = await hub.app.inject({
+        method: 'POST',
+        url: '/api/mcp/secure/tools/whoami/call',
+        headers,
+        payload: { arguments: {} },
+      });
+      const { callbackUrl } = await authorizeInBrowser(first.json<{ oauthUrl: string }>().oauthUrl, {
+        loginHint: 'bob',
+        redirectUriPrefix: CALLBACK_PREFIX,
+      });
+      const cb = new URL(callbackUrl);
+      const cookie = first.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+      await hub.app.inject({ method: 'GET', url: `${cb.pathname}${cb.search}`, headers: { cookie } });
+      const status = async () =>
+        (await hub.app.inject({ method: 'GET', url: '/api/mcp/connection/status/secure', headers })).json<{
+          connectionStatus: string;
+        }>().connectionStatus;
+      // The callback reconnects in the background.
+      for (let i = 0; i < 50 && (await status()) !== 'connected'; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await status()).toBe('connected');
+      await hub.app.inject({ method: 'POST', url: '/api/mcp/secure/disconnect', headers });
+      expect(await status()).toBe('disconnected');
+      // Status reads never connect: still disconnected a moment later.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await status()).toBe('disconnected');
+      // Eleven minutes later the user is back: their first request brings the server up again.
+      offset += 11 * 60_000;
+      await hub.app.inject({ method: 'GET', url: '/api/auth/me', headers });
+      for (let i = 0; i < 50 && (await status()) !== 'connected'; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await status()).toBe('connected');
+    } finally {
+      await hub.dispose();
+      await mcp.stop();
+      await as.stop();
+    }
+  });
+});
