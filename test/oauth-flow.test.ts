@@ -79,6 +79,9 @@ mcpServers:
     url: ${mcp.url}
     requiresOAuth: true
     sharedOAuth: true
+  learned:
+    type: streamable-http
+    url: ${mcp.url}
 `,
     });
     [alice, bob] = await Promise.all([hub.userToken('alice@example.com'), hub.userToken('bob@example.com')]);
@@ -318,6 +321,37 @@ mcpServers:
       });
       expect(adminStatus.json()).toMatchObject({ status: 'COMPLETED' });
     });
+  });
+
+  it('a server whose config says nothing of OAuth is recognised by its 401 challenge and authorized per user', async () => {
+    await hub.startup.firstPass;
+    const res = await inject({
+      method: 'POST',
+      url: '/api/mcp/learned/tools/whoami/call',
+      headers: auth(alice),
+      payload: { arguments: {} },
+    });
+    expect(res.statusCode).toBe(401);
+    const { oauthUrl } = res.json<{ oauthUrl: string }>();
+    expect(new URL(oauthUrl).searchParams.get('resource')).toBe(mcp.url);
+    const status = await inject({
+      method: 'GET',
+      url: '/api/mcp/connection/status/learned',
+      headers: auth(alice),
+    });
+    expect(status.json()).toMatchObject({ requiresOAuth: true });
+    const { callbackUrl } = await authorizeInBrowser(oauthUrl, {
+      loginHint: 'alice',
+      redirectUriPrefix: `${PUBLIC_URL}/api/mcp/learned/oauth/callback`,
+    });
+    expect((await callback(callbackUrl, cookiesOf(res))).headers.location).toContain('/oauth/success');
+    const again = await inject({
+      method: 'POST',
+      url: '/api/mcp/learned/tools/whoami/call',
+      headers: auth(alice),
+      payload: { arguments: {} },
+    });
+    expect(text(again)).toBe('alice');
   });
 
   it('deployment under a path: redirect URI, callback redirects and cookie paths carry the prefix', async () => {

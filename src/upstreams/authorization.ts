@@ -42,6 +42,8 @@ export function createAuthorizationStarter(deps: {
         serverName: server.name,
         serverUrl,
         config: server.config,
+        // Start from what the server itself said in its 401/403 (resource metadata, scope), if it spoke.
+        challenge: deps.upstreams.lastChallenge(caller, server),
       });
       await deps.kv.set(`oauth:url:${flow.flowId}`, flow.authorizationUrl, { ttlMs: URL_TTL_MS });
       return { flowId: flow.flowId, oauthUrl: flow.authorizationUrl };

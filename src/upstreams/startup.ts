@@ -1,3 +1,4 @@
+import { isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import { connectionScope, type RegisteredServer } from '../registry/index.js';
 import type { UpstreamService } from './upstream-service.js';
@@ -39,6 +40,14 @@ export function connectAtStartup(deps: {
       deps.logger.info({ server: server.name, tools: tools.length }, 'MCP server connected at start-up');
     } catch (err) {
       if (stopped) return;
+      // A server that turned out to need OAuth is connected per user from now on: nothing to retry.
+      if (isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) {
+        deps.logger.info(
+          { server: server.name },
+          'MCP server requires OAuth: it is connected per user on first use',
+        );
+        return;
+      }
       const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** failures) * (0.5 + random());
       deps.logger.warn(
         { err, server: server.name, retryInMs: Math.round(delay) },

@@ -3,7 +3,7 @@ import type { McpSettings } from '../config/index.js';
 import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
 import type { UserVarsStore } from '../credentials/index.js';
 import { HubError, isHubError } from '../errors/index.js';
-import type { OAuthService } from '../oauth/index.js';
+import { challengeFromResponse, type OAuthChallenge, type OAuthService } from '../oauth/index.js';
 import {
   connectionScope,
   missingUserVars,
@@ -56,9 +56,14 @@ export interface UpstreamService {
   isAuthenticated(caller: Identity, server: RegisteredServer): Promise<boolean>;
   /** Whose tokens the caller's connection uses: their own, or `system` for a shared authorization. */
   tokenOwner(server: RegisteredServer, caller: Pick<Identity, 'userId'>): string;
+  /** The last OAuth challenge the server sent for the caller's tokens, if any. */
+  lastChallenge(caller: Pick<Identity, 'userId'>, server: RegisteredServer): OAuthChallenge | undefined;
   /** The server URL the caller connects to (placeholders filled), for OAuth discovery. */
   serverUrlFor(caller: Identity, server: RegisteredServer): Promise<string>;
 }
+
+/** Remembered challenges are few per user; the map is simply reset past this many. */
+const MAX_CHALLENGES = 10_000;
 
 const NO_CALLER: PlaceholderContext = { userId: '', email: '', userVars: {} };
 
@@ -75,6 +80,7 @@ export function createUpstreamService(deps: {
   // Servers that answered 401 with a challenge though their config did not say OAuth (issue 4 §1).
   const learnedOAuth = new Set<string>();
   const catalogued = new WeakSet<UpstreamConnection>();
+  const challenges = new Map<string, OAuthChallenge>();
 
   const requiresOAuth = (server: RegisteredServer): boolean =>
     needsOAuth(server.config) || learnedOAuth.has(server.name);
@@ -146,13 +152,28 @@ export function createUpstreamService(deps: {
     const spec = resolved.spec;
     if (spec.transport !== 'sse' && spec.transport !== 'streamable-http') return resolved.options;
     const userServer = server.source === 'db';
-    if (!requiresOAuth(server) && !userServer) return resolved.options;
     const ctx = { userId, serverName: server.name, serverUrl: spec.url, config: server.config };
     const wrapFetch = (base: FetchLike): FetchLike => {
       const path = userServer ? deps.userServerFetch : base;
-      return requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
+      const authorized = requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
+      return rememberChallenges(authorized, `${userId}|${server.name}`);
     };
     return { ...resolved.options, wrapFetch };
+  }
+
+  /**
+   * Keeps the latest `WWW-Authenticate` challenge an upstream sent (401/403), so the next
+   * authorization starts from its `resource_metadata` and `scope` (RFC 9728 §5.1, step-up).
+   */
+  function rememberChallenges(fetch: FetchLike, owner: string): FetchLike {
+    return async (url, init) => {
+      const response = await fetch(url, init);
+      if ((response.status === 401 || response.status === 403) && response.headers.has('www-authenticate')) {
+        if (challenges.size >= MAX_CHALLENGES) challenges.clear();
+        challenges.set(owner, challengeFromResponse(response));
+      }
+      return response;
+    };
   }
 
   async function connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection> {
@@ -174,6 +195,7 @@ export function createUpstreamService(deps: {
     keyFor,
     requiresOAuth,
     tokenOwner,
+    lastChallenge: (caller, server) => challenges.get(`${tokenOwner(server, caller)}|${server.name}`),
     async disconnectApp(server) {
       const key = connectionKeyFor('app', server.name, '');
       await deps.pool.disconnect(key);
