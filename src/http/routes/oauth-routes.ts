@@ -17,6 +17,13 @@ function mayReadFlow(caller: { userId: string; role: string }, flowId: string): 
   return owner === caller.userId;
 }
 
+/** A shared (`system`) authorization is an admin's to start, bind or cancel; anyone else's is nobody's. */
+function assertMayActFor(owner: string, caller: { userId: string; role: string }): void {
+  if (owner !== caller.userId && caller.role !== 'ADMIN') {
+    throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+  }
+}
+
 /** The OAuth routes that need a bearer token: initiate, bind, status, tokens, cancel (API.md). */
 export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, options) => {
   requireIdentity(app, options.identity);
@@ -38,8 +45,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
         throw new HubError('HUB_ERR_FORBIDDEN', { message: 'User mismatch' });
       }
       const owner = options.upstreams.tokenOwner(server, caller);
-      if (owner !== caller.userId && caller.role !== 'ADMIN')
-        throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+      assertMayActFor(owner, caller);
       const flowId = flowIdFor(owner, server.name);
       if (request.query.flowId !== flowId)
         throw new HubError('HUB_ERR_OAUTH_FLOW_NOT_FOUND', { message: 'Flow not found' });
@@ -71,8 +77,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       const server = await options.registry.get(request.params.serverName, caller);
       // Binds this browser to a flow begun elsewhere (e.g. inside a tool call from another client).
       const owner = options.upstreams.tokenOwner(server, caller);
-      if (owner !== caller.userId && caller.role !== 'ADMIN')
-        throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+      assertMayActFor(owner, caller);
       options.cookies.bind(reply, flowIdFor(owner, server.name), server.name);
       options.cookies.session(reply, caller.userId);
       return { success: true as const };
@@ -161,8 +166,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       // An admin cancelling on a shared server cancels the shared (`system:`) flow.
       const server = await options.registry.get(request.params.serverName, caller).catch(() => null);
       const owner = server ? options.upstreams.tokenOwner(server, caller) : caller.userId;
-      if (owner !== caller.userId && caller.role !== 'ADMIN')
-        throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
+      assertMayActFor(owner, caller);
       const cancelled = await options.oauth.cancel(flowIdFor(owner, request.params.serverName));
       return {
         success: true as const,
