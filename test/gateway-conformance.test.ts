@@ -22,9 +22,6 @@ const RUN_TIMEOUT_MS = 90_000;
  * The test fails if one of them starts passing through the hub, so the list cannot go stale.
  */
 const HUB_GAPS: Readonly<Record<string, string>> = {
-  // The upstream client (src/connections/upstream-connection.ts) has no handler for
-  // `notifications/message`, so log lines sent during a call never reach the downstream client.
-  'tools-call-with-logging': 'upstream log notifications are not relayed',
   // The hub declares no client capabilities upstream and handles no server→client requests, so
   // the upstream cannot ask for sampling or elicitation (the fixture answers isError, as MCP says).
   'tools-call-sampling': 'sampling/createMessage is not relayed (no sampling capability upstream)',

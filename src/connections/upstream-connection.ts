@@ -3,8 +3,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  LoggingMessageNotificationSchema,
   ResultSchema,
   ToolListChangedNotificationSchema,
+  type LoggingMessageNotification,
   type CallToolResult,
   type ClientCapabilities,
   type Implementation,
@@ -50,6 +52,12 @@ export interface RequestCallOptions {
   signal?: AbortSignal;
   /** Overrides the connection's default request timeout; still reset by progress. */
   timeoutMs?: number;
+  /**
+   * Receives the upstream's log notifications while this request is in flight, when it is the only
+   * request in flight that asked for them: a notification on a shared connection names no request,
+   * so it is never guessed onto one of several.
+   */
+  onLog?: (params: LoggingMessageNotification['params']) => void;
 }
 
 /** Options of one tool call. */
@@ -80,6 +88,7 @@ export class UpstreamConnection {
   private dropError: Error | undefined;
   private closing: Promise<void> | undefined;
   private inFlightCount = 0;
+  private readonly logSinks = new Set<NonNullable<RequestCallOptions['onLog']>>();
 
   private constructor(init: UpstreamConnectionInit) {
     this.init = init;
@@ -91,6 +100,10 @@ export class UpstreamConnection {
       init.logger.debug({ err: error }, 'upstream transport reported an error');
     this.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (!this.closedFlag) init.onToolsChanged?.();
+    });
+    this.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      if (this.logSinks.size !== 1) return;
+      for (const sink of this.logSinks) sink(notification.params);
     });
     this.transport = init.makeTransport((error) => this.fault(error));
   }
@@ -264,6 +277,8 @@ export class UpstreamConnection {
     const onCallerAbort = (): void => abort.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     this.inFlightCount += 1;
+    const onLog = options.onLog;
+    if (onLog) this.logSinks.add(onLog);
     this.init.onActivity?.();
     try {
       return await run({
@@ -275,6 +290,7 @@ export class UpstreamConnection {
       throw toRequestError(error, callerSignal);
     } finally {
       callerSignal?.removeEventListener('abort', onCallerAbort);
+      if (onLog) this.logSinks.delete(onLog);
       this.inFlightCount -= 1;
       this.init.onActivity?.();
     }

@@ -103,6 +103,9 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
         request.params.arguments ?? {},
         {
           signal: extra.signal,
+          onLog: (params) => {
+            void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined);
+          },
           onProgress: (p) => {
             if (progressToken === undefined) return;
             void extra

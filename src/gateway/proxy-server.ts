@@ -30,6 +30,9 @@ export function createProxyServer(
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
       return await upstream.forward(request.method, params, {
         signal: extra.signal,
+        onLog: (params) => {
+          void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined);
+        },
         onProgress: (p) => {
           if (progressToken === undefined) return;
           void extra

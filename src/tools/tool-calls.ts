@@ -1,5 +1,6 @@
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
+import type { RequestCallOptions } from '../connections/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import type { UpstreamService } from '../upstreams/index.js';
@@ -15,6 +16,8 @@ export interface ToolCallOptions {
     total?: number | undefined;
     message?: string | undefined;
   }) => void;
+  /** The upstream's log notifications during the call (see `RequestCallOptions.onLog`). */
+  onLog?: NonNullable<RequestCallOptions['onLog']>;
 }
 
 /**
