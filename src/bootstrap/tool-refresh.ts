@@ -3,10 +3,9 @@ import type { Logger } from '../observability/index.js';
 import type { ToolCache } from '../tools/index.js';
 
 /**
- * Keeps the tool cache true to the upstreams: on every (re)connect and every
- * `notifications/tools/list_changed`, the key's tools are read again from the live connection;
- * a key that disconnects keeps its last list (listings show what the server offered) until the
- * next connect replaces it.
+ * Keeps the tool cache true to the upstreams between connects: on `notifications/tools/list_changed`
+ * the key's tools are read again from the live connection. (Each new connection puts its own list
+ * once, in the upstream service; a key that disconnects keeps its last list until the next connect.)
  */
 export function watchToolChanges(deps: {
   pool: ConnectionPool;
@@ -24,12 +23,5 @@ export function watchToolChanges(deps: {
         await deps.tools.invalidate(key).catch(() => undefined);
       });
   };
-  const offTools = deps.pool.onToolsChanged(refresh);
-  const offState = deps.pool.onStateChange((key, state) => {
-    if (state === 'connected') refresh(key);
-  });
-  return () => {
-    offTools();
-    offState();
-  };
+  return deps.pool.onToolsChanged(refresh);
 }

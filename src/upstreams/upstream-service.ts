@@ -8,6 +8,7 @@ import {
   connectionScope,
   missingUserVars,
   needsOAuth,
+  userVarFields,
   resolveServer,
   type PlaceholderContext,
   type RegisteredServer,
@@ -98,10 +99,15 @@ export function createUpstreamService(deps: {
   const keyFor = (caller: Pick<Identity, 'userId'>, server: RegisteredServer): string =>
     connectionKeyFor(scopeOf(server), server.name, caller.userId);
 
+  /** The caller's variables for the server; no store read for a server that asks for none (the common case). */
+  async function varsOf(caller: Identity, server: RegisteredServer): Promise<Record<string, string>> {
+    return userVarFields(server.config).length === 0 ? {} : deps.userVars.get(caller.userId, server.name);
+  }
+
   async function contextFor(caller: Identity, server: RegisteredServer): Promise<PlaceholderContext> {
     // An app-level connection is shared: it must not depend on who opened it first.
     if (scopeOf(server) === 'app') return NO_CALLER;
-    const userVars = await deps.userVars.get(caller.userId, server.name);
+    const userVars = await varsOf(caller, server);
     const missing = missingUserVars(server.config, userVars);
     if (missing.length > 0) {
       throw new HubError('HUB_ERR_MISSING_USER_VARS', {
@@ -131,9 +137,10 @@ export function createUpstreamService(deps: {
       }
       throw err;
     }
-    // Only a connection seen for the first time can lack a catalog: keeps the KV off the call path.
+    // A connection seen for the first time (a connect or a reconnect) puts its tools once; later
+    // calls never touch the KV, and `list_changed` refreshes are the tool watcher's.
     if (!catalogued.has(connection)) {
-      if ((await deps.tools.get(key)) === null) await deps.tools.put(key, await connection.listTools());
+      await deps.tools.put(key, await connection.listTools());
       catalogued.add(connection);
     }
     return { key, connection };
@@ -242,7 +249,7 @@ export function createUpstreamService(deps: {
         return state === 'authorized' || state === 'expiring';
       }
       if (scopeOf(server) === 'app') return true;
-      const vars = await deps.userVars.get(caller.userId, server.name);
+      const vars = await varsOf(caller, server);
       if (missingUserVars(server.config, vars).length > 0) return false;
       if (!requiresOAuth(server)) return true;
       const state = await deps.oauth.authState(caller.userId, server.name);
