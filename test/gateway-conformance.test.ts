@@ -16,20 +16,6 @@ const NODE20_PRELOAD = path.join(ROOT, 'conformance/node20-preload.mjs');
 /** One whole `--suite all` run; about 10 s here, so this only stops a hung run. */
 const RUN_TIMEOUT_MS = 90_000;
 
-/**
- * Scenarios that pass against the fixtures directly and are known to fail through the hub, each
- * with the hub change that would fix it (reported to the lead; src/ is not this file's to edit).
- * The test fails if one of them starts passing through the hub, so the list cannot go stale.
- */
-const HUB_GAPS: Readonly<Record<string, string>> = {
-  // The hub declares no client capabilities upstream and handles no server→client requests, so
-  // the upstream cannot ask for sampling or elicitation (the fixture answers isError, as MCP says).
-  'tools-call-sampling': 'sampling/createMessage is not relayed (no sampling capability upstream)',
-  'tools-call-elicitation': 'elicitation/create is not relayed (no elicitation capability upstream)',
-  'elicitation-sep1034-defaults': 'elicitation/create is not relayed (no elicitation capability upstream)',
-  'elicitation-sep1330-enums': 'elicitation/create is not relayed (no elicitation capability upstream)',
-};
-
 type Verdict = 'pass' | 'fail';
 
 /** One scenario's outcome, by the CLI's own rule for servers: it passes with no FAILURE check. */
@@ -164,11 +150,9 @@ function table(direct: Map<string, ScenarioResult>, viaHub: Map<string, Scenario
   const lines = ['| Scenario | Direct | Through the hub | Why not (hub) |', '| --- | --- | --- | --- |'];
   for (const scenario of [...new Set([...direct.keys(), ...viaHub.keys()])].sort()) {
     const hub = viaHub.get(scenario);
-    const why = [
-      ...(hub?.failures ?? []),
-      ...(scenario in HUB_GAPS ? [`known gap: ${HUB_GAPS[scenario]}`] : []),
-    ];
-    lines.push(`| ${scenario} | ${cell(direct.get(scenario))} | ${cell(hub)} | ${why.join('; ')} |`);
+    lines.push(
+      `| ${scenario} | ${cell(direct.get(scenario))} | ${cell(hub)} | ${(hub?.failures ?? []).join('; ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -230,15 +214,12 @@ mcpServers:
     expect(proxy.forwarded).toBeGreaterThan(direct.size);
   });
 
-  it('every scenario that passes directly passes through the hub (known gaps listed)', () => {
-    const verdicts = (results: Map<string, ScenarioResult>, drop: (scenario: string) => boolean) =>
-      Object.fromEntries([...results].filter(([s]) => !drop(s)).map(([s, r]) => [s, r.verdict]));
-    const isGap = (scenario: string) => scenario in HUB_GAPS;
-    expect(verdicts(viaHub, isGap)).toEqual(verdicts(direct, isGap));
-    // A gap that closes must leave the list (its scenario then joins the comparison above).
-    for (const scenario of Object.keys(HUB_GAPS)) {
-      expect(viaHub.get(scenario)?.verdict, `${scenario} passes through the hub now`).toBe('fail');
-    }
+  it('every scenario passes through the hub as it does directly (sampling and elicitation relayed)', () => {
+    const verdicts = (results: Map<string, ScenarioResult>) =>
+      Object.fromEntries([...results].map(([s, r]) => [s, r.verdict]));
+    expect(verdicts(viaHub), hubOutput).toEqual(verdicts(direct));
+    for (const scenario of ['tools-call-sampling', 'tools-call-elicitation', 'elicitation-sep1330-enums'])
+      expect(viaHub.get(scenario)?.verdict, scenario).toBe('pass');
   });
 
   it('dns-rebinding-protection: the hub answers a foreign Host/Origin with 403 itself', () => {

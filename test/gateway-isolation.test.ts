@@ -264,13 +264,14 @@ mcpServers:
           ),
           `hub process RSS: ${mib(before.rss)} before, ${mib(after.rss)} after`,
           `hub process CPU: ${(cpuMs(after.cpu) - cpuMs(before.cpu)).toFixed(0)} ms for ${observations.length} sessions and ${calls} calls (${((cpuMs(after.cpu) - cpuMs(before.cpu)) / observations.length).toFixed(1)} ms per session, connect to close)`,
-          `upstream sessions at the probe: ${probe.sessions} (1 shared for probe, 1 per user for mine)`,
+          `upstream sessions at the probe: ${probe.sessions} (for probe 1 shared by /mcp and 1 by the REST API's start-up connect; 1 per user for mine)`,
         ].join('\n'),
       );
 
       expect(wrong).toEqual([]);
-      // One upstream session shared by every downstream session; one per user for the per-user server.
-      expect(probe.sessions).toBe(1 + USERS);
+      // One upstream session shared by every downstream session (the relay connection), plus the
+      // REST API's own from the start-up pass; one per user for the per-user server.
+      expect(probe.sessions).toBe(2 + USERS);
     },
     2 * CALL_TIMEOUT_MS,
   );

@@ -248,11 +248,12 @@ export class ConnectionPool {
   ): Promise<UpstreamConnection> {
     // Callbacks may fire for a connection that is no longer the entry's; each checks it is.
     const ref: { connection?: UpstreamConnection } = {};
+    const capabilities = options.capabilities ?? this.deps.capabilities;
     const current = (): boolean =>
       !entry.retired && ref.connection !== undefined && entry.connection === ref.connection;
     const connection = await UpstreamConnection.open(
       {
-        makeTransport: (onFault) =>
+        makeTransport: (hooks) =>
           createTransport(
             spec,
             {
@@ -260,12 +261,12 @@ export class ConnectionPool {
               ...(options.wrapFetch ? { fetch: options.wrapFetch(this.transportDeps.fetch) } : {}),
               logger: entry.logger,
             },
-            onFault,
+            hooks,
           ),
         requestTimeoutMs: options.requestTimeoutMs,
         logger: entry.logger,
         ...(this.deps.clientInfo === undefined ? {} : { clientInfo: this.deps.clientInfo }),
-        ...(this.deps.capabilities === undefined ? {} : { capabilities: this.deps.capabilities }),
+        ...(capabilities === undefined ? {} : { capabilities }),
         onToolsChanged: () => {
           if (current()) this.toolsListeners.emit(entry.key);
         },

@@ -10,7 +10,9 @@ import {
   type SpawnFunction,
   type StdioTransportOptions,
 } from './stdio-transport.js';
+import { observeRelatedRequests } from './related-requests.js';
 import type { FetchLike, UpstreamSpec } from './types.js';
+import type { TransportHooks } from './upstream-connection.js';
 import { PermanentConnectError } from './upstream-errors.js';
 import { watchFetch } from './watched-fetch.js';
 
@@ -31,14 +33,12 @@ export interface TransportDeps {
 }
 
 /**
- * Builds the client transport for a resolved spec. `onFault` hears of an upstream that went away
- * in ways the SDK's HTTP transports do not act on (see watched-fetch.ts).
+ * Builds the client transport for a resolved spec. `hooks.onFault` hears of an upstream that went
+ * away in ways the SDK's HTTP transports do not act on (see watched-fetch.ts); on streamable HTTP,
+ * `hooks.onRelatedRequest` hears which call each server→client request belongs to.
  */
-export function createTransport(
-  spec: UpstreamSpec,
-  deps: TransportDeps,
-  onFault: (error: Error) => void,
-): Transport {
+export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: TransportHooks): Transport {
+  const { onFault, onRelatedRequest } = hooks;
   switch (spec.transport) {
     case 'stdio':
       return new ProcessGroupStdioTransport({
@@ -55,7 +55,11 @@ export function createTransport(
       return new StreamableHTTPClientTransport(parseUrl(spec.url), {
         // requestInit headers go on every request the transport makes: POST, GET stream, DELETE.
         requestInit: { headers: { ...spec.headers } },
-        fetch: watchFetch(deps.fetch, onFault, { streamEndIsFault: false }),
+        fetch: watchFetch(
+          onRelatedRequest ? observeRelatedRequests(deps.fetch, onRelatedRequest) : deps.fetch,
+          onFault,
+          { streamEndIsFault: false },
+        ),
       });
     case 'sse':
       return new SSEClientTransport(parseUrl(spec.url), {

@@ -11,8 +11,14 @@ export {
   type CallToolOptions,
   type CloseReason,
   type RequestCallOptions,
+  type TransportHooks,
   type UpstreamConnectionInit,
 } from './upstream-connection.js';
+export type {
+  ElicitationCompleteHandler,
+  ServerRequestHandler,
+  UpstreamServerRequest,
+} from './server-requests.js';
 export { type BreakerSettings, DEFAULT_BREAKER } from './circuit-breaker.js';
 export { type RetrySettings, DEFAULT_RETRY } from './connect-retries.js';
 export {

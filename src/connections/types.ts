@@ -1,4 +1,4 @@
-import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * A server config already resolved for one caller: placeholders expanded, credentials merged.
@@ -22,6 +22,11 @@ export interface ConnectionOptions {
    * OAuth puts the current access token on every request and refreshes on a 401.
    */
   wrapFetch?: (base: FetchLike) => FetchLike;
+  /**
+   * Client capabilities this connection declares (default: the pool's, normally none). A key
+   * always asks with the same ones: they decide which tools an upstream offers.
+   */
+  capabilities?: ClientCapabilities;
 }
 
 /** What the status routes show for one pool key. */

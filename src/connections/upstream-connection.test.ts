@@ -51,7 +51,7 @@ async function open(spec: UpstreamSpec, extra: Partial<UpstreamConnectionInit> =
   let toolsChanged = 0;
   const connection = await UpstreamConnection.open(
     {
-      makeTransport: (onFault) => createTransport(spec, deps, onFault),
+      makeTransport: (hooks) => createTransport(spec, deps, hooks),
       requestTimeoutMs: 10_000,
       logger,
       onClosed: (reason) => closes.push(reason),
@@ -137,7 +137,7 @@ describe('server-everything over each transport', () => {
     const spec: UpstreamSpec = { transport: 'sse', url: servers.sse!.url, headers: { 'x-api-key': 'k-1' } };
     const connection = await UpstreamConnection.open(
       {
-        makeTransport: (onFault) => createTransport(spec, recording, onFault),
+        makeTransport: (hooks) => createTransport(spec, recording, hooks),
         requestTimeoutMs: 5_000,
         logger,
       },
@@ -177,8 +177,8 @@ describe('server-everything over each transport', () => {
     let transportPid: () => number | undefined = () => undefined;
     const spec: UpstreamSpec = { transport: 'stdio', ...everythingStdioCommand(), env: {} };
     const { connection, closes } = await open(spec, {
-      makeTransport: (onFault) => {
-        const transport = createTransport(spec, deps, onFault);
+      makeTransport: (hooks) => {
+        const transport = createTransport(spec, deps, hooks);
         transportPid = () => (transport as { pid?: number }).pid;
         return transport;
       },
@@ -322,7 +322,7 @@ describe('probe over streamable HTTP', () => {
     await expect(
       UpstreamConnection.open(
         {
-          makeTransport: (onFault) => createTransport(spec(server), deps, onFault),
+          makeTransport: (hooks) => createTransport(spec(server), deps, hooks),
           requestTimeoutMs: 5_000,
           logger,
         },

@@ -3,7 +3,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  McpError,
   ResultSchema,
   ToolListChangedNotificationSchema,
   type LoggingMessageNotification,
@@ -15,6 +21,13 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
+import type { RelatedRequestListener } from './related-requests.js';
+import {
+  RequestTaggingTransport,
+  ServerRequestRouter,
+  type ElicitationCompleteHandler,
+  type ServerRequestHandler,
+} from './server-requests.js';
 import type { ToolProgress } from './types.js';
 import { abortReason, hubErrorInChain, toConnectError, toRequestError } from './upstream-errors.js';
 
@@ -24,10 +37,21 @@ export const DEFAULT_CLIENT_INFO: Implementation = { name: 'switchboard', versio
 /** Why a connection ended: `closed` by its owner, or `dropped` by the upstream or a fault. */
 export type CloseReason = 'closed' | 'dropped';
 
+/** What a transport reports back to its connection. */
+export interface TransportHooks {
+  /** An upstream failure the transport itself does not act on. */
+  onFault: (error: Error) => void;
+  /**
+   * HTTP transports: a server→client request arrived on the stream answering one of our requests.
+   * Set only for a connection that takes such requests.
+   */
+  onRelatedRequest?: RelatedRequestListener;
+}
+
 /** Everything an {@link UpstreamConnection} is built from. */
 export interface UpstreamConnectionInit {
-  /** Builds the transport; `onFault` reports upstream failures the transport does not act on. */
-  makeTransport: (onFault: (error: Error) => void) => Transport;
+  /** Builds the transport, which reports through `hooks`. */
+  makeTransport: (hooks: TransportHooks) => Transport;
   /** Default timeout of one request, reset by progress. */
   requestTimeoutMs: number;
   logger: Logger;
@@ -35,7 +59,8 @@ export interface UpstreamConnectionInit {
   /**
    * Capabilities the hub declares. None by default: servers such as server-everything expose
    * extra tools to clients that declare sampling, elicitation or roots, and the REST tool list
-   * must not offer tools the hub cannot serve.
+   * must not offer tools the hub cannot serve. Declared sampling, elicitation and roots requests
+   * go to the `onServerRequest` of the call they belong to (see {@link ServerRequestRouter}).
    */
   capabilities?: ClientCapabilities;
   /** The upstream announced `notifications/tools/list_changed`. */
@@ -58,6 +83,13 @@ export interface RequestCallOptions {
    * so it is never guessed onto one of several.
    */
   onLog?: (params: LoggingMessageNotification['params']) => void;
+  /**
+   * Answers the upstream's sampling, elicitation and roots requests that belong to this request
+   * (on a connection that declared those capabilities). Without it, such a request is refused.
+   */
+  onServerRequest?: ServerRequestHandler;
+  /** Hears the completion of a URL elicitation `onServerRequest` passed on (maybe after the call). */
+  onElicitationComplete?: ElicitationCompleteHandler;
 }
 
 /** Options of one tool call. */
@@ -89,12 +121,12 @@ export class UpstreamConnection {
   private closing: Promise<void> | undefined;
   private inFlightCount = 0;
   private readonly logSinks = new Set<NonNullable<RequestCallOptions['onLog']>>();
+  private readonly router = new ServerRequestRouter();
 
   private constructor(init: UpstreamConnectionInit) {
     this.init = init;
-    this.client = new Client(init.clientInfo ?? DEFAULT_CLIENT_INFO, {
-      capabilities: init.capabilities ?? {},
-    });
+    const capabilities = init.capabilities ?? {};
+    this.client = new Client(init.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities });
     this.client.onclose = () => this.onClientClosed();
     this.client.onerror = (error) =>
       init.logger.debug({ err: error }, 'upstream transport reported an error');
@@ -105,7 +137,48 @@ export class UpstreamConnection {
       if (this.logSinks.size !== 1) return;
       for (const sink of this.logSinks) sink(notification.params);
     });
-    this.transport = init.makeTransport((error) => this.fault(error));
+    const relays = this.relayServerRequests(capabilities);
+    const transport = init.makeTransport({
+      onFault: (error) => this.fault(error),
+      ...(relays ? { onRelatedRequest: (server, ours) => this.router.relate(server, ours) } : {}),
+    });
+    this.transport = relays
+      ? new RequestTaggingTransport(transport, (id, tag) => this.router.requestSent(id, tag))
+      : transport;
+  }
+
+  /**
+   * Handles the server→client requests the declared capabilities allow by passing each to the
+   * call it belongs to. True when there are any.
+   */
+  private relayServerRequests(capabilities: ClientCapabilities): boolean {
+    const relay = async (
+      request: { method: string; params?: Record<string, unknown> | undefined },
+      extra: { requestId: string | number; signal: AbortSignal },
+    ): Promise<Record<string, unknown>> => {
+      const route = this.router.route(extra.requestId);
+      if (!route) {
+        // A shared connection's roots are nobody's in particular outside a single call.
+        if (request.method === 'roots/list') return { roots: [] };
+        throw new McpError(
+          ErrorCode.InvalidRequest,
+          `Switchboard cannot tell which of its clients ${request.method} is for (no single call in flight on this connection)`,
+        );
+      }
+      const params = request.params;
+      if (params?.mode === 'url' && typeof params.elicitationId === 'string')
+        route.expectElicitationComplete(params.elicitationId);
+      return route.handle({ method: request.method, params }, extra.signal);
+    };
+    if (capabilities.sampling) this.client.setRequestHandler(CreateMessageRequestSchema, relay);
+    if (capabilities.elicitation) this.client.setRequestHandler(ElicitRequestSchema, relay);
+    if (capabilities.roots) this.client.setRequestHandler(ListRootsRequestSchema, relay);
+    if (capabilities.elicitation?.url) {
+      this.client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) =>
+        this.router.elicitationComplete(notification.params),
+      );
+    }
+    return Boolean(capabilities.sampling ?? capabilities.elicitation ?? capabilities.roots);
   }
 
   /**
@@ -279,17 +352,24 @@ export class UpstreamConnection {
     this.inFlightCount += 1;
     const onLog = options.onLog;
     if (onLog) this.logSinks.add(onLog);
+    // A per-request function the SDK hands the transport with the message (see server-requests.ts).
+    const tag = (): void => undefined;
+    const endRelay = options.onServerRequest
+      ? this.router.begin(tag, options.onServerRequest, options.onElicitationComplete)
+      : undefined;
     this.init.onActivity?.();
     try {
       return await run({
         signal: abort.signal,
         timeout: options.timeoutMs ?? this.init.requestTimeoutMs,
         resetTimeoutOnProgress: true,
+        ...(endRelay ? { onresumptiontoken: tag } : {}),
       });
     } catch (error) {
       throw toRequestError(error, callerSignal);
     } finally {
       callerSignal?.removeEventListener('abort', onCallerAbort);
+      endRelay?.();
       if (onLog) this.logSinks.delete(onLog);
       this.inFlightCount -= 1;
       this.init.onActivity?.();
@@ -331,7 +411,8 @@ export class UpstreamConnection {
 
   /** Streamable HTTP: tell the server the session is over, so it can free it now. */
   private async endSession(): Promise<void> {
-    const transport = this.transport;
+    const transport =
+      this.transport instanceof RequestTaggingTransport ? this.transport.inner : this.transport;
     if (!(transport instanceof StreamableHTTPClientTransport) || transport.sessionId === undefined) return;
     let timer: NodeJS.Timeout | undefined;
     try {

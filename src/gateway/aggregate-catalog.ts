@@ -22,7 +22,8 @@ export interface GatewayDeps {
 }
 
 /**
- * The caller's tools across every server they may use and have set up. Cached lists are used as
+ * The caller's tools across every server they may use and have set up, as their `relay`
+ * connections (the ones that can pass sampling and elicitation on) see them. Cached lists are used as
  * they are; a server without one is connected (the client asked for tools), and a server that
  * cannot be reached or is not authorized yet is left out rather than failing the whole list.
  */
@@ -32,10 +33,10 @@ export async function aggregateTools(deps: GatewayDeps, caller: Identity): Promi
     servers.map(async (server) => {
       try {
         if (!(await deps.upstreams.isAuthenticated(caller, server))) return [];
-        const key = deps.upstreams.keyFor(caller, server);
+        const key = deps.upstreams.keyFor(caller, server, 'relay');
         let tools = await deps.tools.get(key);
         if (tools === null) {
-          await deps.upstreams.connect(caller, server);
+          await deps.upstreams.connect(caller, server, 'relay');
           tools = (await deps.tools.get(key)) ?? [];
         }
         return tools.map((tool) => ({

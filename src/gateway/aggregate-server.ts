@@ -23,6 +23,7 @@ import { callTool } from '../tools/index.js';
 import type { AuthorizationStarter } from '../upstreams/index.js';
 import { aggregateTools, type AggregatedTool, type GatewayDeps } from './aggregate-catalog.js';
 import { exposedName, exposedUri, parseExposedUri } from './names.js';
+import { relayTo } from './downstream-relay.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 
 /** Deps of the aggregated session server. */
@@ -61,9 +62,9 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     const servers = await deps.registry.list(caller);
     const out = [];
     for (const s of servers) {
-      if (deps.upstreams.status(caller, s).connectionState !== 'connected') continue;
+      if (deps.upstreams.status(caller, s, 'relay').connectionState !== 'connected') continue;
       try {
-        const { connection } = await deps.upstreams.connect(caller, s);
+        const { connection } = await deps.upstreams.connect(caller, s, 'relay');
         if (connection.capabilities?.[capability] === undefined) continue;
         out.push({
           server: s,
@@ -93,7 +94,7 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     const name = request.params.name;
     const target = toolIndex.get(name) ?? (await refreshTools(), toolIndex.get(name));
     if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const progressToken = request.params._meta?.progressToken;
+    const relay = relayTo(server, extra, request.params._meta?.progressToken);
     try {
       return await callTool(
         deps.upstreams,
@@ -102,24 +103,8 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
         target.tool.name,
         request.params.arguments ?? {},
         {
-          signal: extra.signal,
-          onLog: (params) => {
-            void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined);
-          },
-          onProgress: (p) => {
-            if (progressToken === undefined) return;
-            void extra
-              .sendNotification({
-                method: 'notifications/progress',
-                params: {
-                  progressToken,
-                  progress: p.progress,
-                  ...(p.total === undefined ? {} : { total: p.total }),
-                  ...(p.message === undefined ? {} : { message: p.message }),
-                },
-              })
-              .catch(() => undefined);
-          },
+          ...relay,
+          profile: 'relay',
         },
       );
     } catch (err) {
@@ -157,8 +142,12 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     const parsed = parseExposedUri(request.params.uri);
     if (!parsed) throw new McpError(ErrorCode.InvalidParams, 'Unknown resource');
     const target = await serverByName(parsed.serverName);
-    const { connection } = await deps.upstreams.connect(caller, target);
-    const result = await connection.forward('resources/read', { uri: parsed.uri }, { signal: extra.signal });
+    const { connection } = await deps.upstreams.connect(caller, target, 'relay');
+    const result = await connection.forward(
+      'resources/read',
+      { uri: parsed.uri },
+      relayTo(server, extra, request.params._meta?.progressToken),
+    );
     // The upstream's own result shape (MCP ReadResourceResult); only the URIs are rewritten below.
     const contents = (result.contents as ReadResourceResult['contents'] | undefined) ?? [];
     // Relayed as the upstream sent it (an MCP server's own result), with the URIs namespaced.
@@ -192,11 +181,11 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const target = await promptTarget(request.params.name);
-    const { connection } = await deps.upstreams.connect(caller, target.server);
+    const { connection } = await deps.upstreams.connect(caller, target.server, 'relay');
     return await connection.forward(
       'prompts/get',
       { ...request.params, name: target.name },
-      { signal: extra.signal },
+      relayTo(server, extra, request.params._meta?.progressToken),
     );
   });
 
@@ -214,11 +203,11 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
       target = await serverByName(parsed.serverName);
       upstreamRef = { ...ref, uri: parsed.uri };
     }
-    const { connection } = await deps.upstreams.connect(caller, target);
+    const { connection } = await deps.upstreams.connect(caller, target, 'relay');
     return await connection.forward(
       'completion/complete',
       { ...request.params, ref: upstreamRef },
-      { signal: extra.signal },
+      relayTo(server, extra, request.params._meta?.progressToken),
     );
   });
 

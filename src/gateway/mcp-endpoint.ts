@@ -7,6 +7,7 @@ import type { ConnectionPool } from '../connections/index.js';
 import type { Clock } from '../core/index.js';
 import { isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
+import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
 import { createOriginCheck } from './origin-check.js';
 import { createProxyServer } from './proxy-server.js';
@@ -45,12 +46,11 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
 
   // Upstream tool lists changed: tell the affected downstream sessions (MCP notifications/tools/list_changed).
   const notify = (key: string): void => {
-    const [scope, ...rest] = key.split('|');
-    const serverName = rest.at(-1);
-    const userId = scope === 'user' ? rest.slice(0, -1).join('|') : null;
-    const targets = userId === null ? sessions.all() : sessions.ofUser(userId);
+    const parts = parseConnectionKey(key);
+    if (!parts) return;
+    const targets = parts.userId === null ? sessions.all() : sessions.ofUser(parts.userId);
     for (const s of targets) {
-      if (s.serverName !== null && s.serverName !== serverName) continue;
+      if (s.serverName !== null && s.serverName !== parts.serverName) continue;
       void s.server.sendToolListChanged().catch(() => undefined);
     }
   };
@@ -125,7 +125,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       mcpServer = createAggregateServer(caller, options);
     } else {
       const server = await options.registry.get(serverName, caller);
-      const connect = async () => (await options.upstreams.connect(caller, server)).connection;
+      const connect = async () => (await options.upstreams.connect(caller, server, 'relay')).connection;
       mcpServer = createProxyServer(connect, await connect());
     }
     const holder: { session?: GatewaySession } = {};

@@ -2,12 +2,14 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConnection } from '../connections/index.js';
 import { isHubError } from '../errors/index.js';
+import { relayTo } from './downstream-relay.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 
 /**
  * A transparent per-server endpoint (`/mcp/servers/:serverName`): one SDK server per downstream
  * session that declares the upstream's own capabilities and instructions and relays every request
- * unchanged (names and URIs included) over the caller's connection, progress included. Upstream
+ * unchanged (names and URIs included) over the caller's `relay` connection, with progress, logs and the
+ * upstream's own sampling, elicitation and roots requests passed back to this session's client. Upstream
  * JSON-RPC errors keep their codes; the hub's own failures become internal errors with a safe message.
  */
 export function createProxyServer(
@@ -24,22 +26,14 @@ export function createProxyServer(
     },
   );
   server.fallbackRequestHandler = async (request, extra) => {
-    const progressToken = request.params?._meta?.progressToken;
     try {
       const upstream = await connection();
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
-      return await upstream.forward(request.method, params, {
-        signal: extra.signal,
-        onLog: (params) => {
-          void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined);
-        },
-        onProgress: (p) => {
-          if (progressToken === undefined) return;
-          void extra
-            .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
-            .catch(() => undefined);
-        },
-      });
+      return await upstream.forward(
+        request.method,
+        params,
+        relayTo(server, extra, request.params?._meta?.progressToken),
+      );
     } catch (err) {
       if (err instanceof McpError) throw err;
       if (isHubError(err)) throw new McpError(ErrorCode.InternalError, err.message);

@@ -61,8 +61,8 @@ export function createServerInspector(deps: ServerInspectorDeps): ServerInspecto
     try {
       connection = await UpstreamConnection.open(
         {
-          makeTransport: (onFault) =>
-            createTransport(spec, { logger, clock, fetch: observed, hostEnv: {} }, onFault),
+          makeTransport: (hooks) =>
+            createTransport(spec, { logger, clock, fetch: observed, hostEnv: {} }, hooks),
           requestTimeoutMs: timeoutMs,
           logger,
         },

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/index.js';
 import type { ToolCache } from '../tools/index.js';
-import { isKeyOfServer } from '../upstreams/index.js';
+import { allProfileKeys, isKeyOfServer, parseConnectionKey } from '../upstreams/index.js';
 
 /** The part of the connection pool this feature uses; `ConnectionPool` satisfies it. */
 export interface PoolHandle {
@@ -23,16 +23,15 @@ export interface ServerConnections {
   ): Promise<void>;
 }
 
-/** The pool key of one user's connection to a user-level server (upstreams' `connectionKey`). */
-function userKey(userId: string, serverName: string): string {
-  return `user|${userId}|${serverName}`;
+/** The pool keys (every profile) of one user's connections to a user-level server. */
+function userKeys(userId: string, serverName: string): string[] {
+  return allProfileKeys('user', serverName, userId);
 }
 
-/** The user id in a `user|<userId>|<server>` key of the named server, or null for an app key. */
+/** The user id of a user-level key of the named server, or null for any other key. */
 function userOf(key: string, serverName: string): string | null {
-  const suffix = `|${serverName}`;
-  if (!key.startsWith('user|') || !key.endsWith(suffix)) return null;
-  return key.slice('user|'.length, key.length - suffix.length);
+  const parts = parseConnectionKey(key);
+  return parts?.serverName === serverName ? parts.userId : null;
 }
 
 /**
@@ -58,7 +57,11 @@ export function createServerConnections(deps: {
     async closeServer(serverName, alsoUsers) {
       const keys = deps.pool.keys().filter((key) => isKeyOfServer(key, serverName));
       await deps.pool.disconnectWhere((key) => isKeyOfServer(key, serverName));
-      await forget([...keys, `app|${serverName}`, ...alsoUsers.map((id) => userKey(id, serverName))]);
+      await forget([
+        ...keys,
+        ...allProfileKeys('app', serverName, ''),
+        ...alsoUsers.flatMap((id) => userKeys(id, serverName)),
+      ]);
     },
 
     async closeUsers(serverName, lostAccess, alsoUsers) {
@@ -68,7 +71,7 @@ export function createServerConnections(deps: {
         if (userId !== null && (await lostAccess(userId))) closing.add(key);
       }
       await deps.pool.disconnectWhere((key) => closing.has(key));
-      await forget([...closing, ...alsoUsers.map((id) => userKey(id, serverName))]);
+      await forget([...closing, ...alsoUsers.flatMap((id) => userKeys(id, serverName))]);
     },
   };
 }

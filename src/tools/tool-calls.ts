@@ -1,23 +1,20 @@
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
-import type { RequestCallOptions } from '../connections/index.js';
+import type { CallToolOptions } from '../connections/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
-import type { UpstreamService } from '../upstreams/index.js';
+import type { ConnectionProfile, UpstreamService } from '../upstreams/index.js';
 
 /** JSON-RPC errors that mean the connection failed, not that the upstream refused the call. */
 const TRANSPORT_FAILURES: readonly number[] = [ErrorCode.RequestTimeout, ErrorCode.ConnectionClosed];
 
 /** Options for one tool call. */
-export interface ToolCallOptions {
-  signal?: AbortSignal;
-  onProgress?: (progress: {
-    progress: number;
-    total?: number | undefined;
-    message?: string | undefined;
-  }) => void;
-  /** The upstream's log notifications during the call (see `RequestCallOptions.onLog`). */
-  onLog?: NonNullable<RequestCallOptions['onLog']>;
+export interface ToolCallOptions extends Pick<
+  CallToolOptions,
+  'signal' | 'onProgress' | 'onLog' | 'onServerRequest' | 'onElicitationComplete'
+> {
+  /** Which of the caller's connections (default `rest`); `relay` for MCP sessions. */
+  profile?: ConnectionProfile;
 }
 
 /**
@@ -33,9 +30,10 @@ export async function callTool(
   args: Record<string, unknown>,
   options: ToolCallOptions = {},
 ): Promise<CallToolResult> {
-  const { connection } = await upstreams.connect(caller, server);
+  const { profile, ...callOptions } = options;
+  const { connection } = await upstreams.connect(caller, server, profile);
   try {
-    return await connection.callTool(toolName, args, options);
+    return await connection.callTool(toolName, args, callOptions);
   } catch (err) {
     if (isHubError(err)) throw err;
     if (err instanceof McpError && !TRANSPORT_FAILURES.includes(err.code)) {

@@ -4,7 +4,15 @@ export {
   type ServerStatus,
   type CallerConnection,
 } from './upstream-service.js';
-export { connectionKeyFor, isKeyOfServer, type ConnectionScope } from './connection-keys.js';
+export {
+  allProfileKeys,
+  connectionKeyFor,
+  isKeyOfServer,
+  parseConnectionKey,
+  type ConnectionKeyParts,
+  type ConnectionProfile,
+  type ConnectionScope,
+} from './connection-keys.js';
 export { connectAtStartup, type StartupConnector } from './startup.js';
 export {
   createAuthorizationStarter,

@@ -1,5 +1,6 @@
 import type { Identity } from '../auth/index.js';
 import type { McpSettings } from '../config/index.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
 import type { UserVarsStore } from '../credentials/index.js';
 import { HubError, isHubError } from '../errors/index.js';
@@ -16,7 +17,12 @@ import {
 } from '../registry/index.js';
 import { SYSTEM_USER_ID } from '../store/index.js';
 import type { ToolCache } from '../tools/index.js';
-import { connectionKeyFor, type ConnectionScope } from './connection-keys.js';
+import {
+  allProfileKeys,
+  connectionKeyFor,
+  type ConnectionProfile,
+  type ConnectionScope,
+} from './connection-keys.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
@@ -33,24 +39,28 @@ export interface CallerConnection {
 /** Connects callers to servers, and answers status without side effects. */
 export interface UpstreamService {
   /**
-   * The caller's connection, connecting if needed. Throws `HUB_ERR_MISSING_USER_VARS` when values
-   * are missing and `HUB_ERR_OAUTH_REQUIRED` when the caller must authorize first.
+   * The caller's connection of the given profile (default `rest`), connecting if needed. Throws
+   * `HUB_ERR_MISSING_USER_VARS` when values are missing and `HUB_ERR_OAUTH_REQUIRED` when the
+   * caller must authorize first.
    */
-  connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection>;
-  /** Closes the shared connection of an app-level server and forgets its tools. */
+  connect(caller: Identity, server: RegisteredServer, profile?: ConnectionProfile): Promise<CallerConnection>;
+  /** Closes the shared connections (every profile) of an app-level server and forgets their tools. */
   disconnectApp(server: RegisteredServer): Promise<void>;
   /** The shared connection of an app-level server (start-up inspection); no caller involved. */
   connectApp(server: RegisteredServer): Promise<CallerConnection>;
-  /** Status without connecting, disconnecting or touching idle timers. */
-  status(caller: Identity, server: RegisteredServer): ServerStatus;
-  /** Closes and reopens the caller's connection (a shared one only for admins) and refreshes tools. */
+  /** Status (of the given profile, default `rest`) without connecting or touching idle timers. */
+  status(caller: Identity, server: RegisteredServer, profile?: ConnectionProfile): ServerStatus;
+  /**
+   * Closes the caller's connections of every profile (shared ones only for admins), then reopens
+   * the `rest` one and refreshes its tools; the `relay` one reopens on its next use.
+   */
   reinitialize(caller: Identity, server: RegisteredServer): Promise<CallerConnection>;
-  /** Closes the caller's own connection (shared ones only for admins); true when one was open. */
+  /** Closes the caller's own connections (shared ones only for admins); true when one was open. */
   disconnect(caller: Identity, server: RegisteredServer): Promise<boolean>;
-  /** Drops the caller's connection and cached tools after their credentials changed. */
+  /** Drops the caller's connections and cached tools after their credentials changed. */
   forgetCaller(caller: Identity, server: RegisteredServer): Promise<void>;
-  /** The pool and tool-cache key of the caller's connection to the server. */
-  keyFor(caller: Pick<Identity, 'userId'>, server: RegisteredServer): string;
+  /** The pool and tool-cache key of the caller's connection of a profile (default `rest`). */
+  keyFor(caller: Pick<Identity, 'userId'>, server: RegisteredServer, profile?: ConnectionProfile): string;
   /** True when the server is protected by OAuth: by configuration, or learned from a 401 challenge. */
   requiresOAuth(server: RegisteredServer): boolean;
   /** True when the caller has what the server needs: their variables and, for OAuth servers, tokens. */
@@ -67,6 +77,16 @@ export interface UpstreamService {
 const MAX_CHALLENGES = 10_000;
 
 const NO_CALLER: PlaceholderContext = { userId: '', email: '', userVars: {} };
+
+/**
+ * What a `relay` connection declares to its upstream: every client capability the hub can pass
+ * on to a downstream MCP client (which answers, or the hub refuses when it declared none).
+ */
+const RELAY_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: {},
+};
 
 /** Creates the service over the pool, user variables, OAuth tokens and the tool cache. */
 export function createUpstreamService(deps: {
@@ -96,8 +116,17 @@ export function createUpstreamService(deps: {
   /** Whose tokens a connection uses: the caller's own, or the shared `system` set. */
   const tokenOwner = (server: RegisteredServer, caller: Pick<Identity, 'userId'>): string =>
     isShared(server) ? SYSTEM_USER_ID : caller.userId;
-  const keyFor = (caller: Pick<Identity, 'userId'>, server: RegisteredServer): string =>
-    connectionKeyFor(scopeOf(server), server.name, caller.userId);
+  const keyFor = (
+    caller: Pick<Identity, 'userId'>,
+    server: RegisteredServer,
+    profile: ConnectionProfile = 'rest',
+  ): string => connectionKeyFor(scopeOf(server), server.name, caller.userId, profile);
+  /**
+   * What closing or forgetting the caller's connection covers: their keys of every profile, or
+   * for an app-level server the shared ones.
+   */
+  const keysOf = (caller: Pick<Identity, 'userId'>, server: RegisteredServer): string[] =>
+    allProfileKeys(scopeOf(server), server.name, caller.userId);
 
   /** The caller's variables for the server; no store read for a server that asks for none (the common case). */
   async function varsOf(caller: Identity, server: RegisteredServer): Promise<Record<string, string>> {
@@ -123,9 +152,13 @@ export function createUpstreamService(deps: {
     server: RegisteredServer,
     ctx: PlaceholderContext,
     userId: string,
+    profile: ConnectionProfile,
   ): Promise<CallerConnection> {
     const resolved = resolveServer(server.config, ctx, deps.settings);
-    const options = withOAuth(resolved, server, userId);
+    const options = {
+      ...withOAuth(resolved, server, userId),
+      ...(profile === 'relay' ? { capabilities: RELAY_CAPABILITIES } : {}),
+    };
     let connection: UpstreamConnection;
     try {
       connection = await deps.pool.acquire(key, resolved.fingerprint, resolved.spec, options);
@@ -183,15 +216,25 @@ export function createUpstreamService(deps: {
     };
   }
 
-  async function connect(caller: Identity, server: RegisteredServer): Promise<CallerConnection> {
-    const key = keyFor(caller, server);
+  async function connect(
+    caller: Identity,
+    server: RegisteredServer,
+    profile: ConnectionProfile = 'rest',
+  ): Promise<CallerConnection> {
+    const key = keyFor(caller, server, profile);
     const ctx = await contextFor(caller, server);
     const owner = tokenOwner(server, caller);
     if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
       const state = await deps.oauth.authState(owner, server.name);
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
-    return open(key, server, ctx, owner);
+    return open(key, server, ctx, owner, profile);
+  }
+
+  /** Closes the given keys' connections; with `forgetTools`, drops their cached tool lists too. */
+  async function closeKeys(keys: readonly string[], forgetTools: boolean): Promise<void> {
+    await Promise.all(keys.map((key) => deps.pool.disconnect(key)));
+    if (forgetTools) await Promise.all(keys.map((key) => deps.tools.invalidate(key)));
   }
 
   const mayTouch = (caller: Identity, server: RegisteredServer) =>
@@ -204,9 +247,7 @@ export function createUpstreamService(deps: {
     tokenOwner,
     lastChallenge: (caller, server) => challenges.get(`${tokenOwner(server, caller)}|${server.name}`),
     async disconnectApp(server) {
-      const key = connectionKeyFor('app', server.name, '');
-      await deps.pool.disconnect(key);
-      await deps.tools.invalidate(key);
+      await closeKeys(keysOf({ userId: '' }, server), true);
     },
     connectApp(server) {
       if (scopeOf(server) !== 'app') {
@@ -214,34 +255,28 @@ export function createUpstreamService(deps: {
           new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }),
         );
       }
-      return open(connectionKeyFor('app', server.name, ''), server, NO_CALLER, SYSTEM_USER_ID);
+      return open(connectionKeyFor('app', server.name, ''), server, NO_CALLER, SYSTEM_USER_ID, 'rest');
     },
-    status(caller, server) {
+    status(caller, server, profile) {
       return {
-        connectionState: deps.pool.state(keyFor(caller, server)),
+        connectionState: deps.pool.state(keyFor(caller, server, profile)),
         requiresOAuth: requiresOAuth(server),
       };
     },
     async reinitialize(caller, server) {
-      const key = keyFor(caller, server);
-      if (mayTouch(caller, server)) {
-        await deps.pool.disconnect(key);
-        await deps.tools.invalidate(key);
-      }
+      if (mayTouch(caller, server)) await closeKeys(keysOf(caller, server), true);
       return connect(caller, server);
     },
     async disconnect(caller, server) {
       if (!mayTouch(caller, server)) return false;
-      const key = keyFor(caller, server);
-      const wasOpen = deps.pool.state(key) !== 'disconnected';
-      await deps.pool.disconnect(key);
+      const keys = keysOf(caller, server);
+      const wasOpen = keys.some((key) => deps.pool.state(key) !== 'disconnected');
+      await closeKeys(keys, false);
       return wasOpen;
     },
     async forgetCaller(caller, server) {
       if (scopeOf(server) !== 'user') return;
-      const key = keyFor(caller, server);
-      await deps.pool.disconnect(key);
-      await deps.tools.invalidate(key);
+      await closeKeys(keysOf(caller, server), true);
     },
     async isAuthenticated(caller, server) {
       if (isShared(server)) {

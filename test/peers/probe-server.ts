@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /**
@@ -104,6 +104,32 @@ function headerValue(
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/**
+ * `sample {prompt}`: asks the client's model (`sampling/createMessage`, on this call's own stream)
+ * and answers `Model said: <its text>`, or a tool error with the client's refusal.
+ */
+function registerSampleTool(server: McpServer): void {
+  server.registerTool(
+    'sample',
+    { description: "Asks the client's model", inputSchema: { prompt: z.string() } },
+    async ({ prompt }, extra) => {
+      try {
+        const result = await extra.sendRequest(
+          {
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 50 },
+          },
+          CreateMessageResultSchema,
+        );
+        const content = Array.isArray(result.content) ? result.content[0] : result.content;
+        return text(`Model said: ${content?.type === 'text' ? content.text : '(no text)'}`);
+      } catch (error) {
+        return { ...text(`Sampling failed: ${(error as Error).message}`), isError: true };
+      }
+    },
+  );
+}
+
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
@@ -136,7 +162,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  *   when the call carried a progressToken (progress = elapsed ms, total = ms);
  * - `hang` → never answers (until cancelled, its session closes, or the server stops);
  * - `crash` → `kill()` 50 ms into the call: the call gets no answer, the connection breaks;
- * - `add-tool {name}` → `addTool(name)`, then answers `Added <name>`.
+ * - `add-tool {name}` → `addTool(name)`, then answers `Added <name>`;
+ * - `sample {prompt}`, only for clients that declared sampling: see {@link registerSampleTool}.
  */
 export async function startProbeServer(options: ProbeServerOptions = {}): Promise<ProbeServer> {
   const historySize = options.historySize ?? DEFAULT_HISTORY;
@@ -254,6 +281,10 @@ export async function startProbeServer(options: ProbeServerOptions = {}): Promis
       },
     );
     for (const name of addedTools) registerAddedTool(server, name);
+    // Like server-everything: a client that declared sampling also gets a tool that uses it.
+    server.server.oninitialized = () => {
+      if (server.server.getClientCapabilities()?.sampling) registerSampleTool(server);
+    };
     return server;
   };
 

@@ -1,0 +1,175 @@
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type {
+  ElicitationCompleteNotification,
+  JSONRPCMessage,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/** A request an upstream server sent the hub's client: sampling, elicitation or roots. */
+export interface UpstreamServerRequest {
+  method: string;
+  params: Record<string, unknown> | undefined;
+}
+
+/**
+ * Answers one server→client request on behalf of the downstream client of a call (its result), or
+ * rejects (an `McpError` is relayed to the upstream as is) when that client cannot.
+ */
+export type ServerRequestHandler = (
+  request: UpstreamServerRequest,
+  signal: AbortSignal,
+) => Promise<Record<string, unknown>>;
+
+/** Hears `notifications/elicitation/complete` for a URL elicitation this call's client was sent. */
+export type ElicitationCompleteHandler = (params: ElicitationCompleteNotification['params']) => void;
+
+/** One call in flight that can take server→client requests. */
+interface Channel {
+  readonly handle: ServerRequestHandler;
+  readonly onElicitationComplete: ElicitationCompleteHandler | undefined;
+  /** Our JSON-RPC id of the call, once the transport sent it. */
+  requestId: RequestId | undefined;
+}
+
+/** A server→client request's destination. */
+export interface RoutedRequest {
+  handle: ServerRequestHandler;
+  /** The request is a URL elicitation: its later completion notice goes to the same client. */
+  expectElicitationComplete(elicitationId: string): void;
+}
+
+/** Bounds on bookkeeping a misbehaving upstream could grow. */
+const MAX_RELATED = 1_000;
+const MAX_PENDING_ELICITATIONS = 1_000;
+
+/**
+ * Decides which call in flight a server→client request belongs to, on a connection shared by many
+ * downstream sessions (and, for app-level servers, many users). Never a guess among several:
+ * - a request the upstream sent on the HTTP stream answering one of our calls is that call's
+ *   (see related-requests.ts);
+ * - otherwise (stdio, or an unrelated stream) it goes to the one call in flight that takes such
+ *   requests, and to none when there are several or none.
+ */
+export class ServerRequestRouter {
+  private readonly open = new Set<Channel>();
+  private readonly byTag = new Map<unknown, Channel>();
+  private readonly byRequestId = new Map<RequestId, Channel>();
+  /** Upstream request id → our call's request id, learned from the HTTP stream it came on. */
+  private readonly related = new Map<RequestId, RequestId>();
+  private readonly elicitations = new Map<string, ElicitationCompleteHandler>();
+
+  /**
+   * Opens a channel for a call about to be sent. `tag` must reach {@link requestSent} with the
+   * call's JSON-RPC message (it rides as the SDK's per-request `onresumptiontoken`, the one
+   * per-request value the SDK hands its transport). Returns the function that closes it.
+   */
+  begin(
+    tag: (token: string) => void,
+    handle: ServerRequestHandler,
+    onElicitationComplete?: ElicitationCompleteHandler,
+  ): () => void {
+    const channel: Channel = { handle, onElicitationComplete, requestId: undefined };
+    this.open.add(channel);
+    this.byTag.set(tag, channel);
+    return () => {
+      this.open.delete(channel);
+      this.byTag.delete(tag);
+      if (channel.requestId !== undefined) this.byRequestId.delete(channel.requestId);
+    };
+  }
+
+  /** The transport is sending our request `id` with the given per-request tag. */
+  requestSent(id: RequestId, tag: unknown): void {
+    const channel = this.byTag.get(tag);
+    if (!channel) return;
+    channel.requestId = id;
+    this.byRequestId.set(id, channel);
+  }
+
+  /** The upstream's request `serverRequestId` arrived on the stream of our request `clientRequestId`. */
+  relate(serverRequestId: RequestId, clientRequestId: RequestId): void {
+    if (this.related.size >= MAX_RELATED) this.related.clear();
+    this.related.set(serverRequestId, clientRequestId);
+  }
+
+  /** Where the upstream's request `serverRequestId` goes, or undefined when nobody can be told. */
+  route(serverRequestId: RequestId): RoutedRequest | undefined {
+    const related = this.related.get(serverRequestId);
+    let channel: Channel | undefined;
+    if (related !== undefined) {
+      this.related.delete(serverRequestId);
+      channel = this.byRequestId.get(related); // that call may have ended: then nobody, not a guess
+    } else if (this.open.size === 1) {
+      [channel] = this.open;
+    }
+    if (!channel) return undefined;
+    const sink = channel.onElicitationComplete;
+    return {
+      handle: channel.handle,
+      expectElicitationComplete: (elicitationId) => {
+        if (!sink) return;
+        if (this.elicitations.size >= MAX_PENDING_ELICITATIONS) this.elicitations.clear();
+        this.elicitations.set(elicitationId, sink);
+      },
+    };
+  }
+
+  /** The upstream announced an elicitation complete: tell the client that was sent it, once. */
+  elicitationComplete(params: ElicitationCompleteNotification['params']): void {
+    const sink = this.elicitations.get(params.elicitationId);
+    if (!sink) return;
+    this.elicitations.delete(params.elicitationId);
+    sink(params);
+  }
+}
+
+/**
+ * Passes everything through to `inner`, telling `onRequestSent` the id and per-request tag of each
+ * JSON-RPC request it sends (how {@link ServerRequestRouter} learns a call's id).
+ */
+export class RequestTaggingTransport implements Transport {
+  constructor(
+    readonly inner: Transport,
+    private readonly onRequestSent: (id: RequestId, tag: unknown) => void,
+  ) {}
+
+  get onclose(): Transport['onclose'] {
+    return this.inner.onclose;
+  }
+  set onclose(handler: Transport['onclose']) {
+    this.inner.onclose = handler;
+  }
+  get onerror(): Transport['onerror'] {
+    return this.inner.onerror;
+  }
+  set onerror(handler: Transport['onerror']) {
+    this.inner.onerror = handler;
+  }
+  get onmessage(): Transport['onmessage'] {
+    return this.inner.onmessage;
+  }
+  set onmessage(handler: Transport['onmessage']) {
+    this.inner.onmessage = handler;
+  }
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const tag = options?.onresumptiontoken;
+    if (tag !== undefined && 'method' in message && 'id' in message) this.onRequestSent(message.id, tag);
+    return this.inner.send(message, options);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version);
+  }
+}
