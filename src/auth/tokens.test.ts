@@ -23,6 +23,17 @@ describe('token service (HS256)', () => {
     expect((await tokens.verify(await hs256({ sub: 'u2' }))).userId).toBe('u2');
   });
 
+  it('remembers a verified token only until it expires', async () => {
+    let now = clock.now();
+    const moving = createTokenService({ jwtSecret: secret, clock: { now: () => now } });
+    const token = await hs256({ id: 'u9' }, secret, nowSeconds + 30);
+    expect((await moving.verify(token)).userId).toBe('u9');
+    now += 29_000;
+    expect((await moving.verify(token)).userId).toBe('u9');
+    now += 2_000; // past `exp`: verified again, and refused
+    await expect(moving.verify(token)).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
+  });
+
   it('round-trips its own tokens', async () => {
     const token = await tokens.sign({ userId: 'u3', email: 'c@x.io' }, 60);
     expect(await tokens.verify(token)).toEqual({ userId: 'u3', email: 'c@x.io' });

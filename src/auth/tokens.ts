@@ -25,6 +25,15 @@ export interface TokenService {
   sign(claims: { userId: string; email: string }, ttlSeconds: number): Promise<string>;
 }
 
+/**
+ * A verified token is remembered until it expires, at most this long: verifying costs more than
+ * anything else on the hub's side of a tool call (jose's WebCrypto path), and every request of a
+ * session carries the same token. The bound also caps how long a key the issuer withdrew from its
+ * JWKS keeps working.
+ */
+const VERIFIED_TTL_MS = 5 * 60_000;
+const VERIFIED_MAX = 10_000;
+
 /** Asymmetric algorithms accepted from an external issuer; HS* never goes to the JWKS path (key confusion). */
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
 
@@ -63,8 +72,13 @@ export function createTokenService(options: {
     throw new HubError('HUB_ERR_INVALID_TOKEN');
   }
 
+  const verified = new Map<string, { claims: TokenClaims; until: number }>();
+
   return {
     async verify(token) {
+      const now = options.clock.now();
+      const hit = verified.get(token);
+      if (hit && hit.until > now) return hit.claims;
       let payload: JWTPayload;
       try {
         payload = await verifyPayload(token);
@@ -81,7 +95,10 @@ export function createTokenService(options: {
       if (typeof id !== 'string' || id.length === 0 || id.length > 128)
         throw new HubError('HUB_ERR_INVALID_TOKEN');
       const email = typeof payload.email === 'string' ? payload.email : undefined;
-      return { userId: id, email };
+      const claims = { userId: id, email };
+      if (verified.size >= VERIFIED_MAX) verified.clear();
+      verified.set(token, { claims, until: Math.min(payload.exp * 1000, now + VERIFIED_TTL_MS) });
+      return claims;
     },
     async sign(claims, ttlSeconds) {
       const now = Math.floor(options.clock.now() / 1000);
