@@ -147,8 +147,8 @@ async function readRequest(url: URL, init: RequestInit): Promise<OutboundRequest
   // Without the caller's signal: a Request would hang a listener on it until garbage collection,
   // and MCP transports reuse one signal for every request. The Deadline follows the signal instead.
   const request = new Request(url, { ...init, signal: null });
-  const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
-  return { method: request.method, headers: new Headers(request.headers), body };
+  const read = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+  return { method: request.method, headers: new Headers(request.headers), body: read };
 }
 
 /** Fetch's method normalization for the methods it upper-cases; undefined for anything else. */
