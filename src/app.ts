@@ -1,5 +1,4 @@
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,10 +11,12 @@ import {
   healthRoutes,
   installErrorHandlers,
   installRequestMetrics,
+  installSecurityHeaders,
   mcpAuthValuesRoutes,
   mcpConnectionRoutes,
   mcpToolsRoutes,
   oauthCallbackRoute,
+  oauthLinkRoutes,
   oauthPages,
   oauthRoutes,
   adminRoutes,
@@ -78,10 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandlers(app);
   installRequestMetrics(app, deps.metrics);
 
-  await app.register(helmet, {
-    // The API serves JSON; the web UI (a later issue) sets its own policy for its pages.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } },
-  });
+  installSecurityHeaders(app);
   await app.register(cookie, { secret: deps.settings.cookieSecret });
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
@@ -91,10 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes, { metrics: deps.metrics, checks: deps.readiness });
-  await app.register(authRoutes, {
-    identity: deps.identity,
-    loginAttemptsPerMinute: deps.settings.loginAttemptsPerMinute ?? 10,
-  });
+  const loginAttemptsPerMinute = deps.settings.loginAttemptsPerMinute ?? 10;
+  await app.register(authRoutes, { identity: deps.identity, loginAttemptsPerMinute });
   const mcp = { identity: deps.identity, ...deps.mcp };
   await app.register(mcpToolsRoutes, mcp);
   await app.register(mcpConnectionRoutes, mcp);
@@ -102,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, mcp);
   await app.register(oauthCallbackRoute, mcp);
   await app.register(oauthPages);
+  await app.register(oauthLinkRoutes, { ...mcp, loginAttemptsPerMinute });
   if (deps.clientMetadata) await app.register(clientMetadataRoute, deps.clientMetadata);
   await app.register(serversRoutes, { identity: deps.identity, servers: deps.servers.servers });
   await app.register(permissionsRoutes, { identity: deps.identity, sharing: deps.servers.sharing });

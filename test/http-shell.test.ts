@@ -24,6 +24,19 @@ describe('HTTP shell', () => {
     expect(res.json()).toEqual({ status: 'ok' });
   });
 
+  it('every response carries the security headers, and pages keep their own policy', async () => {
+    for (const url of ['/healthz', '/api/auth/me', '/no-such-route']) {
+      const res = await hub.app.inject({ method: 'GET', url });
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['content-security-policy']).toMatch(/^default-src 'self';.*frame-ancestors 'none'/);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    const page = await hub.app.inject({ method: 'GET', url: '/oauth/success' });
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('GET /readyz checks the database and the KV', async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);

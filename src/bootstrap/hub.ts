@@ -21,6 +21,7 @@ import {
   createAuthorizationStarter,
   createReconnector,
   createUpstreamService,
+  type AuthorizationStarter,
   type StartupConnector,
 } from '../upstreams/index.js';
 import { createEgressGuard } from '../net/index.js';
@@ -49,6 +50,8 @@ export interface Hub {
   servers: ServersFeature;
   /** The start-up connection pass over app-level servers (tests await its `firstPass`). */
   startup: StartupConnector;
+  /** Starts OAuth flows and mints their browser sign-in links (tests drive flows through it). */
+  authorization: AuthorizationStarter;
   close(): Promise<void>;
 }
 
@@ -204,7 +207,13 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       oauth,
       userServerFetch: userEgress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
     });
-    const authorization = createAuthorizationStarter({ oauth, upstreams, kv });
+    const authorization = createAuthorizationStarter({
+      oauth,
+      upstreams,
+      kv,
+      random: systemRandom,
+      publicUrl: env.publicUrl,
+    });
     const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
     onAuthenticated = (who) => reconnector.noticed(who);
     cleanups.push(async () => reconnector.stop());
@@ -248,6 +257,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         upstreams,
         tools,
         authorization,
+        oauth,
+        random: systemRandom,
         logger,
         pool,
         clock,
@@ -284,7 +295,20 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       },
       'hub ready',
     );
-    return { app, config, logger, repos, kv, identity, pool, tools, servers: serversFeature, startup, close };
+    return {
+      app,
+      config,
+      logger,
+      repos,
+      kv,
+      identity,
+      pool,
+      tools,
+      servers: serversFeature,
+      startup,
+      authorization,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

@@ -6,11 +6,33 @@ import type { ToolCache } from '../tools/index.js';
 import type { UpstreamService } from '../upstreams/index.js';
 import { exposedName } from './names.js';
 
-/** One upstream tool as a downstream client sees it. */
+/**
+ * One tool as a downstream client sees it: an upstream's own, or the hub's `<server>__authorize`
+ * standing in for the tools of a server the caller has not authorized yet.
+ */
 export interface AggregatedTool {
   exposed: string;
   server: RegisteredServer;
   tool: Tool;
+  kind: 'upstream' | 'authorize';
+}
+
+/** The name of the stand-in tool; a server's own tools replace it once authorized. */
+export const AUTHORIZE_TOOL = 'authorize';
+
+/** The stand-in for the tools of an OAuth server the caller has not authorized. */
+function authorizeTool(server: RegisteredServer): AggregatedTool {
+  return {
+    exposed: exposedName(server.name, AUTHORIZE_TOOL),
+    server,
+    kind: 'authorize',
+    tool: {
+      name: AUTHORIZE_TOOL,
+      description: `Connect the MCP server '${server.name}': you approve access in a browser, then its tools appear here.`,
+      inputSchema: { type: 'object', properties: {} },
+      annotations: { readOnlyHint: false, openWorldHint: true },
+    },
+  };
 }
 
 /** What the aggregated endpoint needs from the rest of the hub. */
@@ -24,15 +46,21 @@ export interface GatewayDeps {
 /**
  * The caller's tools across every server they may use and have set up, as their `relay`
  * connections (the ones that can pass sampling and elicitation on) see them. Cached lists are used as
- * they are; a server without one is connected (the client asked for tools), and a server that
- * cannot be reached or is not authorized yet is left out rather than failing the whole list.
+ * they are; a server without one is connected (the client asked for tools). An OAuth server the
+ * caller has not authorized shows as `<server>__authorize` (when the caller may start its flow), and
+ * a server that cannot be reached is left out rather than failing the whole list.
  */
 export async function aggregateTools(deps: GatewayDeps, caller: Identity): Promise<AggregatedTool[]> {
   const servers = await deps.registry.list(caller);
   const perServer = await Promise.all(
     servers.map(async (server) => {
       try {
-        if (!(await deps.upstreams.isAuthenticated(caller, server))) return [];
+        if (!(await deps.upstreams.isAuthenticated(caller, server))) {
+          // A shared authorization is an admin's to give; other users just do not see the server yet.
+          const mayStart =
+            deps.upstreams.tokenOwner(server, caller) === caller.userId || caller.role === 'ADMIN';
+          return deps.upstreams.requiresOAuth(server) && mayStart ? [authorizeTool(server)] : [];
+        }
         const key = deps.upstreams.keyFor(caller, server, 'relay');
         let tools = await deps.tools.get(key);
         if (tools === null) {
@@ -42,6 +70,7 @@ export async function aggregateTools(deps: GatewayDeps, caller: Identity): Promi
         return tools.map((tool) => ({
           exposed: exposedName(server.name, tool.name),
           server,
+          kind: 'upstream' as const,
           tool: { ...tool, name: tool.name, inputSchema: tool.inputSchema ?? { type: 'object' } } as Tool,
         }));
       } catch (err) {

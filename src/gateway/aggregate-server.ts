@@ -20,16 +20,14 @@ import type { Identity } from '../auth/index.js';
 import { isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { callTool } from '../tools/index.js';
-import type { AuthorizationStarter } from '../upstreams/index.js';
 import { aggregateTools, type AggregatedTool, type GatewayDeps } from './aggregate-catalog.js';
 import { exposedName, exposedUri, parseExposedUri } from './names.js';
+import { authorizeInCall, type InCallAuthorizationDeps } from './authorize-in-call.js';
 import { relayTo } from './downstream-relay.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 
 /** Deps of the aggregated session server. */
-export interface AggregateDeps extends GatewayDeps {
-  authorization: AuthorizationStarter;
-}
+export interface AggregateDeps extends GatewayDeps, InCallAuthorizationDeps {}
 
 const SERVER_INFO = { name: 'switchboard', version: '0.1.0' };
 
@@ -94,32 +92,45 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     const name = request.params.name;
     const target = toolIndex.get(name) ?? (await refreshTools(), toolIndex.get(name));
     if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const relay = relayTo(server, extra, request.params._meta?.progressToken);
-    try {
-      return await callTool(
-        deps.upstreams,
-        caller,
-        target.server,
-        target.tool.name,
-        request.params.arguments ?? {},
-        {
-          ...relay,
-          profile: 'relay',
-        },
-      );
-    } catch (err) {
-      if (isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) {
-        const started = await deps.authorization.start(caller, target.server);
+    const progressToken = request.params._meta?.progressToken;
+    if (target.kind === 'authorize') {
+      const connectNow = async (): Promise<CallToolResult> => {
+        await deps.upstreams.connect(caller, target.server, 'relay');
+        const count = (await refreshTools()).filter((t) => t.server.name === target.server.name).length;
+        await server.sendToolListChanged().catch(() => undefined);
         return {
-          isError: true,
           content: [
-            {
-              type: 'text',
-              text: `MCP server '${target.server.name}' needs your authorization. Open this URL in a browser, then call the tool again: ${started.oauthUrl}`,
-            },
+            { type: 'text', text: `'${target.server.name}' is connected: ${count} tools are now available.` },
           ],
         };
+      };
+      try {
+        if (await deps.upstreams.isAuthenticated(caller, target.server)) return await connectNow();
+        return await authorizeInCall(
+          { server, extra, progressToken },
+          caller,
+          target.server,
+          deps,
+          connectNow,
+        );
+      } catch (err) {
+        if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
+        throw err;
       }
+    }
+    const call = () =>
+      callTool(deps.upstreams, caller, target.server, target.tool.name, request.params.arguments ?? {}, {
+        ...relayTo(server, extra, progressToken),
+        profile: 'relay',
+      });
+    try {
+      try {
+        return await call();
+      } catch (err) {
+        if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+        return await authorizeInCall({ server, extra, progressToken }, caller, target.server, deps, call);
+      }
+    } catch (err) {
       if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
       throw err;
     }

@@ -1,6 +1,7 @@
 export { installErrorHandlers, toHubError, errorBody, type ErrorKey } from './error-handler.js';
 export { requireIdentity, callerOf, bearerToken } from './authenticate.js';
 export { installRequestMetrics } from './metrics-hook.js';
+export { installSecurityHeaders } from './security-headers.js';
 export { authRoutes, type AuthRouteOptions } from './routes/auth-routes.js';
 export { healthRoutes, type HealthRouteOptions, type ReadinessCheck } from './routes/health-routes.js';
 export { mcpToolsRoutes, type McpRouteOptions } from './routes/mcp-tools-routes.js';
@@ -8,6 +9,7 @@ export { mcpConnectionRoutes } from './routes/mcp-connection-routes.js';
 export { mcpAuthValuesRoutes } from './routes/mcp-auth-values-routes.js';
 export { createOAuthCookies, type OAuthCookies, type OAuthCookieSettings } from './oauth-cookies.js';
 export { oauthPages, escapeHtml } from './routes/oauth-pages.js';
+export { oauthLinkRoutes, type OAuthLinkRouteOptions } from './routes/oauth-link-routes.js';
 export { oauthRoutes } from './routes/oauth-routes.js';
 export { oauthCallbackRoute } from './routes/oauth-callback-route.js';
 export { clientMetadataRoute, type ClientMetadataRouteOptions } from './routes/client-metadata-route.js';

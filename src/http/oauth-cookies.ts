@@ -40,6 +40,15 @@ export function createOAuthCookies(settings: OAuthCookieSettings) {
   const bindingPath = `${settings.pathPrefix}/api/mcp`;
   const sessionPath = `${settings.pathPrefix}/api`;
 
+  function sessionUserOf(request: FastifyRequest): string | null {
+    const session = request.cookies[SESSION_COOKIE];
+    if (!session) return null;
+    const [encodedUser, mac] = session.split('.');
+    if (!encodedUser || !mac) return null;
+    const userId = Buffer.from(encodedUser, 'base64url').toString('utf8');
+    return safeEqual(mac, hmac(settings.secret, 'session', userId)) ? userId : null;
+  }
+
   return {
     /** Binds this browser to the caller's flow for `serverName` (flow id `userId:serverName`). */
     bind(reply: FastifyReply, flowId: string, serverName: string): void {
@@ -62,13 +71,10 @@ export function createOAuthCookies(settings: OAuthCookieSettings) {
     isBound(request: FastifyRequest, flow: { flowId: string; userId: string }, serverName: string): boolean {
       const binding = request.cookies[bindingCookieName(serverName)];
       if (binding && safeEqual(binding, hmac(settings.secret, 'bind', flow.flowId))) return true;
-      const session = request.cookies[SESSION_COOKIE];
-      if (!session) return false;
-      const [encodedUser, mac] = session.split('.');
-      if (!encodedUser || !mac) return false;
-      const userId = Buffer.from(encodedUser, 'base64url').toString('utf8');
-      return userId === flow.userId && safeEqual(mac, hmac(settings.secret, 'session', userId));
+      return sessionUserOf(request) === flow.userId;
     },
+    /** The user whose valid session cookie the request carries; null without one. */
+    sessionUser: sessionUserOf,
     /** Clears the binding cookie once checked (single use). */
     clearBinding(reply: FastifyReply, serverName: string): void {
       void reply.clearCookie(bindingCookieName(serverName), { ...base, path: bindingPath });

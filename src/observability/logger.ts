@@ -42,6 +42,11 @@ function redactPaths(): string[] {
   return paths;
 }
 
+/** A request URL as logged: no query string, and a browser link's ticket masked. */
+function withoutSecrets(url: string): string {
+  return (url.split('?')[0] ?? '').replace(/\/oauth\/link\/[^/]+/, '/oauth/link/[redacted]');
+}
+
 /** Options for {@link createLogger}. */
 export interface LoggerSettings {
   level: string;
@@ -58,8 +63,9 @@ export function createLogger(settings: LoggerSettings): Logger {
     serializers: {
       req: (req: { method?: string; url?: string; id?: string }) => ({
         method: req.method,
-        // The query string may carry `code` and `state` (OAuth callback): log the path only.
-        url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
+        // The query string may carry `code` and `state` (OAuth callback): log the path only, and
+        // not a browser link's ticket either (its path is the secret).
+        url: typeof req.url === 'string' ? withoutSecrets(req.url) : undefined,
         id: req.id,
       }),
       // `code` is a redacted key (OAuth codes); error codes are kept under `errorCode` instead.

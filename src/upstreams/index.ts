@@ -17,6 +17,9 @@ export { connectAtStartup, type StartupConnector } from './startup.js';
 export {
   createAuthorizationStarter,
   type AuthorizationStarter,
+  type BrowserLinkRedemption,
+  type BrowserLinkRefusal,
+  type BrowserLinkTicket,
   type StartedAuthorization,
 } from './authorization.js';
 export { createReconnector, type Reconnector } from './reconnector.js';

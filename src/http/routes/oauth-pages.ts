@@ -30,7 +30,12 @@ function safeServerName(value: unknown): string | null {
   return typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(value) ? value : null;
 }
 
-function page(reply: FastifyReply, title: string, body: string): FastifyReply {
+/**
+ * Sends a small self-contained HTML page: never cached, never leaking its URL as a referrer, and
+ * under a CSP that allows no script, no frame and no resource but inline style. `body` is HTML:
+ * callers escape whatever text they put in it.
+ */
+export function page(reply: FastifyReply, title: string, body: string): FastifyReply {
   return reply
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
@@ -46,6 +51,19 @@ function page(reply: FastifyReply, title: string, body: string): FastifyReply {
     );
 }
 
+/** The "Sign-in failed" page for one of the known error words (anything else reads as a generic failure). */
+export function failurePage(reply: FastifyReply, code: unknown): FastifyReply {
+  // Own keys only: `?error=toString` must not reach Object.prototype.
+  const message =
+    (typeof code === 'string' && Object.hasOwn(KNOWN_ERRORS, code) && KNOWN_ERRORS[code]) ||
+    'The sign-in failed.';
+  return page(
+    reply,
+    'Sign-in failed',
+    `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`,
+  );
+}
+
 /** `GET /oauth/success` and `GET /oauth/error`: where the callback lands the browser (OA-08, OA-22). */
 export const oauthPages: FastifyPluginAsync = async (app) => {
   app.get('/oauth/success', { schema: { hide: true } }, async (request, reply) => {
@@ -54,13 +72,7 @@ export const oauthPages: FastifyPluginAsync = async (app) => {
     return page(reply, 'Connected', `<p>${what} You can close this window.</p>`);
   });
 
-  app.get('/oauth/error', { schema: { hide: true } }, async (request, reply) => {
-    const code = (request.query as Record<string, unknown>).error;
-    const message = (typeof code === 'string' && KNOWN_ERRORS[code]) || 'The sign-in failed.';
-    return page(
-      reply,
-      'Sign-in failed',
-      `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`,
-    );
-  });
+  app.get('/oauth/error', { schema: { hide: true } }, async (request, reply) =>
+    failurePage(reply, (request.query as Record<string, unknown>).error),
+  );
 };
