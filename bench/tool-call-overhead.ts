@@ -6,7 +6,8 @@
  *   2. through the hub's aggregated `/mcp` endpoint (SDK client),
  *   3. through the REST route `POST /api/mcp/:server/tools/:tool/call` (fetch).
  * Reports latency percentiles and the hub process's own CPU per call, read from /proc/<pid>/stat
- * before and after each run (Linux), so the client's CPU never counts.
+ * before and after each run (Linux), so the client's CPU never counts; and the upstream's CPU per
+ * call, the cost of one SDK-based MCP server answering the same call, for scale.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -32,6 +33,8 @@ interface Sample {
   callsPerSecond: number;
   /** The hub process's CPU per call; null for the direct path. */
   hubCpuPerCallMs: number | null;
+  /** The upstream process's CPU per call: what one SDK-based MCP server spends on the same call. */
+  upstreamCpuPerCallMs: number;
 }
 
 /** user + system CPU of a process so far, in ms. */
@@ -47,10 +50,16 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function measure(name: string, hubPid: number | null, call: () => Promise<void>): Promise<Sample> {
+async function measure(
+  name: string,
+  pids: { hub: number | null; upstream: number },
+  call: () => Promise<void>,
+): Promise<Sample> {
+  const hubPid = pids.hub;
   for (let i = 0; i < WARMUP; i++) await call();
   const latencies: number[] = [];
   const cpuStart = hubPid === null ? 0 : await cpuMs(hubPid);
+  const upstreamStart = await cpuMs(pids.upstream);
   const wallStart = performance.now();
   for (let i = 0; i < CALLS; i++) {
     const t = performance.now();
@@ -59,6 +68,7 @@ async function measure(name: string, hubPid: number | null, call: () => Promise<
   }
   const wall = performance.now() - wallStart;
   const cpu = hubPid === null ? null : (await cpuMs(hubPid)) - cpuStart;
+  const upstreamCpu = (await cpuMs(pids.upstream)) - upstreamStart;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
@@ -68,6 +78,7 @@ async function measure(name: string, hubPid: number | null, call: () => Promise<
     p99: at(0.99),
     callsPerSecond: (CALLS / wall) * 1000,
     hubCpuPerCallMs: cpu === null ? null : cpu / CALLS,
+    upstreamCpuPerCallMs: upstreamCpu / CALLS,
   };
 }
 
@@ -134,20 +145,28 @@ async function main(): Promise<void> {
     const viaHub = await sdkClient(`${base}/mcp`, { authorization: `Bearer ${token}` });
     const args = { message: 'bench' };
     const results = [
-      await measure('direct (SDK client → upstream)', null, async () => {
+      await measure('direct (SDK client → upstream)', { hub: null, upstream: upstream.pid }, async () => {
         await direct.callTool({ name: 'echo', arguments: args });
       }),
-      await measure('via /mcp (SDK client → hub → upstream)', hubPid, async () => {
-        await viaHub.callTool({ name: 'everything__echo', arguments: args });
-      }),
-      await measure('via REST (fetch → hub → upstream)', hubPid, async () => {
-        const res = await fetch(`${base}/api/mcp/everything/tools/echo/call`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ arguments: args }),
-        });
-        await res.arrayBuffer();
-      }),
+      await measure(
+        'via /mcp (SDK client → hub → upstream)',
+        { hub: hubPid, upstream: upstream.pid },
+        async () => {
+          await viaHub.callTool({ name: 'everything__echo', arguments: args });
+        },
+      ),
+      await measure(
+        'via REST (fetch → hub → upstream)',
+        { hub: hubPid, upstream: upstream.pid },
+        async () => {
+          const res = await fetch(`${base}/api/mcp/everything/tools/echo/call`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ arguments: args }),
+          });
+          await res.arrayBuffer();
+        },
+      ),
     ];
     const rss = await rssMiB(hubPid);
     await direct.close();
@@ -155,12 +174,12 @@ async function main(): Promise<void> {
     console.log(
       `\nTool-call overhead, ${CALLS} sequential echo calls each (after ${WARMUP} warm-up calls)\n`,
     );
-    console.log('| path | p50 ms | p90 ms | p99 ms | calls/s | hub CPU/call ms |');
-    console.log('|---|---|---|---|---|---|');
+    console.log('| path | p50 ms | p90 ms | p99 ms | calls/s | hub CPU/call ms | upstream CPU/call ms |');
+    console.log('|---|---|---|---|---|---|---|');
     for (const r of results) {
       const cpu = r.hubCpuPerCallMs === null ? '—' : r.hubCpuPerCallMs.toFixed(3);
       console.log(
-        `| ${r.name} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.callsPerSecond.toFixed(0)} | ${cpu} |`,
+        `| ${r.name} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.callsPerSecond.toFixed(0)} | ${cpu} | ${r.upstreamCpuPerCallMs.toFixed(3)} |`,
       );
     }
     console.log(`\nHub process RSS at the end: ${rss.toFixed(0)} MiB`);

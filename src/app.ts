@@ -69,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.settings.bodyLimit,
     trustProxy: deps.settings.trustProxy,
     genReqId: () => randomUUID(),
+    // One access line per request, written by the metrics hook.
+    disableRequestLogging: true,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
   });
