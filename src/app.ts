@@ -12,6 +12,7 @@ import {
   installErrorHandlers,
   installRequestMetrics,
   installSecurityHeaders,
+  OneLineRequestLog,
   mcpAuthValuesRoutes,
   mcpConnectionRoutes,
   mcpToolsRoutes,
@@ -69,8 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.settings.bodyLimit,
     trustProxy: deps.settings.trustProxy,
     genReqId: () => randomUUID(),
-    // One access line per request, written by the metrics hook.
-    disableRequestLogging: true,
+    logController: new OneLineRequestLog(),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
   });

@@ -37,6 +37,19 @@ describe('HTTP shell', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it('logs one line per request, naming it without its query string', async () => {
+    const before = hub.logLines.length;
+    await hub.app.inject({ method: 'GET', url: '/api/auth/me?probe=1' });
+    const lines = hub.logLines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.msg)).not.toContain('incoming request');
+    const completed = lines.filter((l) => l.msg === 'request completed');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({
+      req: { method: 'GET', url: '/api/auth/me' },
+      res: { statusCode: 401 },
+    });
+  });
+
   it('GET /readyz checks the database and the KV', async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);

@@ -2,6 +2,7 @@ export { installErrorHandlers, toHubError, errorBody, type ErrorKey } from './er
 export { requireIdentity, callerOf, bearerToken } from './authenticate.js';
 export { installRequestMetrics } from './metrics-hook.js';
 export { installSecurityHeaders } from './security-headers.js';
+export { OneLineRequestLog } from './request-log.js';
 export { authRoutes, type AuthRouteOptions } from './routes/auth-routes.js';
 export { healthRoutes, type HealthRouteOptions, type ReadinessCheck } from './routes/health-routes.js';
 export { mcpToolsRoutes, type McpRouteOptions } from './routes/mcp-tools-routes.js';
