@@ -1,9 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { LightMyRequestResponse } from 'fastify';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { everythingStdioCommand } from './peers/everything.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
@@ -45,6 +46,10 @@ describe('MCP endpoints', () => {
     const stdio = everythingStdioCommand();
     hub = await startTestHub({
       yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+interface:
+  mcpServers: { use: true, create: true, share: true, public: false }
 mcpServers:
   everything:
     command: ${JSON.stringify(stdio.command)}
@@ -125,6 +130,46 @@ mcpServers:
     await new Promise((r) => setTimeout(r, 200));
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toContain('probe__brand-new');
+  });
+
+  it('tells clients when a server is created, shared or deleted, and only those it concerns', async () => {
+    const { client: aliceClient } = await connect(alice);
+    const { client: bobClient } = await connect(bob);
+    let [aliceChanges, bobChanges] = [0, 0];
+    aliceClient.setNotificationHandler(ToolListChangedNotificationSchema, () => void (aliceChanges += 1));
+    bobClient.setNotificationHandler(ToolListChangedNotificationSchema, () => void (bobChanges += 1));
+    const api = (
+      method: 'POST' | 'PUT' | 'DELETE',
+      url: string,
+      payload?: object,
+    ): Promise<LightMyRequestResponse> =>
+      hub.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${alice}` },
+        ...(payload === undefined ? {} : { payload }),
+      });
+    const created = await api('POST', '/api/mcp/servers', {
+      config: { type: 'streamable-http', url: probe.url, title: 'Team Probe' },
+    });
+    expect(created.statusCode).toBe(201);
+    const name = created.json<{ serverName: string }>().serverName;
+    await vi.waitFor(() => expect(aliceChanges).toBeGreaterThan(0));
+    expect((await aliceClient.listTools()).tools.map((t) => t.name)).toContain(`${name}__echo`);
+    expect(bobChanges).toBe(0); // not bob's server (yet)
+    expect((await bobClient.listTools()).tools.map((t) => t.name)).not.toContain(`${name}__echo`);
+
+    const shared = await api('PUT', `/api/mcp/servers/${name}/permissions`, {
+      principals: [{ type: 'user', email: 'bob@example.com', role: 'viewer' }],
+    });
+    expect(shared.statusCode).toBe(200);
+    await vi.waitFor(() => expect(bobChanges).toBeGreaterThan(0));
+    expect((await bobClient.listTools()).tools.map((t) => t.name)).toContain(`${name}__echo`);
+
+    const before = bobChanges;
+    expect((await api('DELETE', `/api/mcp/servers/${name}`)).statusCode).toBe(200);
+    await vi.waitFor(() => expect(bobChanges).toBeGreaterThan(before));
+    expect((await bobClient.listTools()).tools.map((t) => t.name)).not.toContain(`${name}__echo`);
   });
 
   describe('security', () => {

@@ -14,7 +14,12 @@ import { ConnectionPool } from '../connections/index.js';
 import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
-import { createServerInspector, createServersFeature, type ServersFeature } from '../servers/index.js';
+import {
+  CATALOG_CHANNEL,
+  createServerInspector,
+  createServersFeature,
+  type ServersFeature,
+} from '../servers/index.js';
 import { createToolCache, type ToolCache } from '../tools/index.js';
 import {
   connectAtStartup,
@@ -177,6 +182,12 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
       inspect: createServerInspector({ fetch: userEgress.withLimits({ streaming: true }), logger, clock }),
       checkUrl: (url) => userEgress.checkUrl(url),
+      // Every instance's MCP sessions hear of it (tools/list_changed).
+      onCatalogChanged: (change) => {
+        kv.publish(CATALOG_CHANNEL, JSON.stringify(change)).catch((err: unknown) =>
+          logger.warn({ err, server: change.serverName }, 'could not announce a catalog change'),
+        );
+      },
     });
     const registry = serversFeature.registry;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
@@ -265,6 +276,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         publicUrl: env.publicUrl,
         // Tokens the hub accepts come from the external issuer when one is set, else from the hub itself.
         authorizationServer: env.authIssuer ?? env.publicUrl,
+        kv,
       },
       readiness: [
         { name: 'database', check: () => database.ping() },

@@ -7,6 +7,8 @@ import type { ConnectionPool } from '../connections/index.js';
 import type { Clock } from '../core/index.js';
 import { isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
+import type { Kv } from '../kv/index.js';
+import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
 import { createOriginCheck } from './origin-check.js';
@@ -21,6 +23,8 @@ export interface GatewayOptions extends AggregateDeps {
   publicUrl: string;
   /** The issuer whose tokens the hub accepts, named in the protected-resource metadata. */
   authorizationServer: string;
+  /** Where servers' catalog changes are announced, by any instance ({@link CATALOG_CHANNEL}). */
+  kv: Pick<Kv, 'subscribe'>;
 }
 
 const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
@@ -44,23 +48,32 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   const resourceMetadataUrl = `${options.publicUrl}${PRM_PATH}`;
   app.addHook('onClose', async () => sessions.closeAll());
 
-  // Upstream tool lists changed: tell the affected downstream sessions (MCP notifications/tools/list_changed).
-  const notify = (key: string): void => {
-    const parts = parseConnectionKey(key);
-    if (!parts) return;
-    const targets = parts.userId === null ? sessions.all() : sessions.ofUser(parts.userId);
+  /** Tells the sessions of these users (null: everyone) that the server's tools may have changed. */
+  const announce = (userIds: readonly string[] | null, serverName: string): void => {
+    const targets = userIds === null ? sessions.all() : userIds.flatMap((u) => sessions.ofUser(u));
     for (const s of targets) {
-      if (s.serverName !== null && s.serverName !== parts.serverName) continue;
+      if (s.serverName !== null && s.serverName !== serverName) continue;
       void s.server.sendToolListChanged().catch(() => undefined);
     }
   };
+  // Upstream tool lists changed, or a connection (re)opened: MCP notifications/tools/list_changed.
+  const notify = (key: string): void => {
+    const parts = parseConnectionKey(key);
+    if (parts) announce(parts.userId === null ? null : [parts.userId], parts.serverName);
+  };
   const offTools = options.pool.onToolsChanged(notify);
+  // A server created, edited, deleted or shared (on any instance): its users' catalogs changed.
+  const offCatalog = await options.kv.subscribe(CATALOG_CHANNEL, (message) => {
+    const change = parseCatalogChange(message);
+    if (change) announce(change.users, change.serverName);
+  });
   const offState = options.pool.onStateChange((key, state) => {
     if (state === 'connected') notify(key);
   });
   app.addHook('onClose', async () => {
     offTools();
     offState();
+    await offCatalog();
   });
 
   app.get(PRM_PATH, { schema: { hide: true } }, async () => ({

@@ -8,8 +8,38 @@ export interface PoolHandle {
   disconnectWhere(predicate: (key: string) => boolean): Promise<void>;
 }
 
-/** Closes live connections and drops cached tools when a server changes, goes, or is unshared. */
+/**
+ * Which users' tool catalogs a change may have touched: the listed ones, or (null) anyone, as when
+ * a server shared with a group or everyone changes.
+ */
+export interface CatalogChange {
+  serverName: string;
+  users: string[] | null;
+}
+
+/** The KV channel on which catalog changes reach every instance's MCP sessions. */
+export const CATALOG_CHANNEL = 'servers:catalog-changed';
+
+/** A {@link CatalogChange} read back from {@link CATALOG_CHANNEL}; null for anything malformed. */
+export function parseCatalogChange(message: string): CatalogChange | null {
+  try {
+    const value = JSON.parse(message) as { serverName?: unknown; users?: unknown }; // checked field by field
+    if (typeof value.serverName !== 'string') return null;
+    if (value.users === null) return { serverName: value.serverName, users: null };
+    if (!Array.isArray(value.users) || !value.users.every((u) => typeof u === 'string')) return null;
+    return { serverName: value.serverName, users: value.users };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Closes live connections and drops cached tools when a server changes, goes, or is unshared, and
+ * announces every change to the catalog listeners (the MCP endpoint's `tools/list_changed`).
+ */
 export interface ServerConnections {
+  /** A server was created: only its owner can see it yet. */
+  added(serverName: string, ownerId: string): void;
   /**
    * Every connection to the server on this instance, and the cached tools of those keys and of
    * `alsoUsers` (users known to have used it: the owner and the ACL's users).
@@ -43,7 +73,10 @@ export function createServerConnections(deps: {
   pool: PoolHandle;
   tools: Pick<ToolCache, 'invalidate'>;
   logger: Logger;
+  /** Hears of every change to who sees which server; never awaited, must not throw. */
+  onCatalogChanged?: (change: CatalogChange) => void;
 }): ServerConnections {
+  const announce = (change: CatalogChange): void => deps.onCatalogChanged?.(change);
   const forget = async (keys: Iterable<string>): Promise<void> => {
     const results = await Promise.allSettled([...new Set(keys)].map((key) => deps.tools.invalidate(key)));
     for (const result of results) {
@@ -54,6 +87,10 @@ export function createServerConnections(deps: {
   };
 
   return {
+    added(serverName, ownerId) {
+      announce({ serverName, users: [ownerId] });
+    },
+
     async closeServer(serverName, alsoUsers) {
       const keys = deps.pool.keys().filter((key) => isKeyOfServer(key, serverName));
       await deps.pool.disconnectWhere((key) => isKeyOfServer(key, serverName));
@@ -62,6 +99,7 @@ export function createServerConnections(deps: {
         ...allProfileKeys('app', serverName, ''),
         ...alsoUsers.flatMap((id) => userKeys(id, serverName)),
       ]);
+      announce({ serverName, users: null });
     },
 
     async closeUsers(serverName, lostAccess, alsoUsers) {
@@ -72,6 +110,8 @@ export function createServerConnections(deps: {
       }
       await deps.pool.disconnectWhere((key) => closing.has(key));
       await forget([...closing, ...alsoUsers.flatMap((id) => userKeys(id, serverName))]);
+      // Sharing changed: some may have lost the server and others (a user, a group, everyone) gained it.
+      announce({ serverName, users: null });
     },
   };
 }

@@ -153,7 +153,9 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       for (;;) {
         const name = await firstFreeName(candidates, repos.servers);
         try {
-          return await insert(name, config, inspection, caller);
+          const created = await insert(name, config, inspection, caller);
+          deps.connections.added(name, caller.userId);
+          return created;
         } catch (error) {
           // Another create took the name between the check and the insert: try the next one.
           if (!isHubError(error, 'HUB_ERR_CONFLICT')) throw error;

@@ -10,7 +10,7 @@ import { createAuditLog, type AuditLog } from './audit-log.js';
 import { createDbServerTier } from './db-tier.js';
 import type { UrlCheck } from './inspect-server.js';
 import type { ServerInspector } from './inspector.js';
-import { createServerConnections, type PoolHandle } from './server-connections.js';
+import { createServerConnections, type CatalogChange, type PoolHandle } from './server-connections.js';
 import { createServersService, type ServersService } from './servers-service.js';
 import { createSharingService, type SharingService } from './sharing-service.js';
 
@@ -33,6 +33,8 @@ export interface ServersFeatureDeps {
   clock: Clock;
   logger: Logger;
   inspectionTimeoutMs?: number;
+  /** Hears of every change to who sees which server (see {@link CatalogChange}). */
+  onCatalogChanged?: (change: CatalogChange) => void;
 }
 
 /** The feature's services: the registry (YAML and DB tiers) replaces the YAML-only one. */
@@ -50,7 +52,12 @@ export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
   const db = createDbServerTier({ servers: repos.servers, access, keyring: deps.keyring, logger });
   const registry = createServerRegistry(deps.config, { db });
   const yaml = registry.yamlServers();
-  const connections = createServerConnections({ pool: deps.pool, tools: deps.tools, logger });
+  const connections = createServerConnections({
+    pool: deps.pool,
+    tools: deps.tools,
+    logger,
+    ...(deps.onCatalogChanged ? { onCatalogChanged: deps.onCatalogChanged } : {}),
+  });
   const servers = createServersService({
     repos,
     keyring: deps.keyring,
