@@ -185,6 +185,19 @@ mcpServers:
     expect(textOf(result)).toContain('alice');
   });
 
+  it('the per-server endpoint of a server not yet authorized refuses the session with the sign-in link', async () => {
+    const token = await hub.userToken('bob@example.com');
+    const transport = new StreamableHTTPClientTransport(new URL(`${publicUrl}/mcp/servers/secure`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    const client = new Client({ name: 'per-server', version: '1.0.0' });
+    await expect(client.connect(transport)).rejects.toThrow(
+      new RegExp(
+        `needs your authorization: open ${publicUrl}/api/mcp/oauth/link/[A-Za-z0-9_-]{43} in a browser`,
+      ),
+    );
+  });
+
   it('a user who declines gets a tool error with the link, and nothing waits', async () => {
     const client = await connect('bob@example.com', { elicitation: { url: {} } });
     client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'decline' }));

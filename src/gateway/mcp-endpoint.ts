@@ -123,7 +123,21 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
         return;
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
-      session = await openSession(caller, server?.name ?? null);
+      try {
+        session = await openSession(caller, server?.name ?? null);
+      } catch (err) {
+        // The per-server endpoint needs the upstream at once; no session exists yet to ask in.
+        if (server === null || !isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+        const started = await options.authorization.start(caller, server);
+        const link = await options.authorization.browserLink(caller, server, started.flowId);
+        rpcError(
+          reply,
+          403,
+          -32002,
+          `MCP server '${server.name}' needs your authorization: open ${link} in a browser, sign in, approve access, then connect again`,
+        );
+        return;
+      }
     } else {
       rpcError(reply, 400, -32000, 'Bad Request: no valid session id');
       return;
