@@ -55,6 +55,10 @@ mcpServers:
   probe:
     type: streamable-http
     url: ${probe.url}
+  patient:
+    type: streamable-http
+    url: ${probe.url}
+    timeout: 1000
 `,
     });
     await hub.startup.firstPass;
@@ -142,6 +146,25 @@ mcpServers:
       arguments: { prompt: 'mine?', maxTokens: 5 },
     });
     expect(JSON.stringify(again.content)).toContain('from asker');
+  });
+
+  it("a call's timeout stands still while its client answers the upstream's request", async () => {
+    const client = await connect(await hub.userToken('slowmodel@example.com'), { sampling: {} });
+    client.setRequestHandler(CreateMessageRequestSchema, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the server's 1 s timeout
+      return { role: 'assistant', model: 'm', content: { type: 'text', text: 'late but fine' } };
+    });
+    const answered = await client.callTool({
+      name: 'patient__sample',
+      arguments: { prompt: 'take your time' },
+    });
+    expect(answered.isError, textOf(answered)).toBeFalsy();
+    expect(textOf(answered)).toBe('Model said: late but fine');
+    // The same 1 s timeout still ends a call that simply gets no answer.
+    const started = Date.now();
+    const hung = await client.callTool({ name: 'patient__hang', arguments: {} });
+    expect(hung.isError).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('the REST API sees no tool that needs a capability it cannot serve', async () => {

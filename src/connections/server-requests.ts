@@ -26,6 +26,8 @@ export type ElicitationCompleteHandler = (params: ElicitationCompleteNotificatio
 /** One call in flight that can take server→client requests. */
 interface Channel {
   readonly handle: ServerRequestHandler;
+  /** Stops the call's timeout while its client answers; returns the release. */
+  readonly hold: () => () => void;
   readonly onElicitationComplete: ElicitationCompleteHandler | undefined;
   /** Our JSON-RPC id of the call, once the transport sent it. */
   requestId: RequestId | undefined;
@@ -34,6 +36,8 @@ interface Channel {
 /** A server→client request's destination. */
 export interface RoutedRequest {
   handle: ServerRequestHandler;
+  /** Stops the call's timeout while its client answers; returns the release. */
+  hold: () => () => void;
   /** The request is a URL elicitation: its later completion notice goes to the same client. */
   expectElicitationComplete(elicitationId: string): void;
 }
@@ -67,8 +71,9 @@ export class ServerRequestRouter {
     tag: (token: string) => void,
     handle: ServerRequestHandler,
     onElicitationComplete?: ElicitationCompleteHandler,
+    hold: () => () => void = () => () => undefined,
   ): () => void {
-    const channel: Channel = { handle, onElicitationComplete, requestId: undefined };
+    const channel: Channel = { handle, hold, onElicitationComplete, requestId: undefined };
     this.open.add(channel);
     this.byTag.set(tag, channel);
     return () => {
@@ -106,6 +111,7 @@ export class ServerRequestRouter {
     const sink = channel.onElicitationComplete;
     return {
       handle: channel.handle,
+      hold: channel.hold,
       expectElicitationComplete: (elicitationId) => {
         if (!sink) return;
         if (this.elicitations.size >= MAX_PENDING_ELICITATIONS) this.elicitations.clear();

@@ -21,6 +21,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
+import { CallTimer } from './call-timer.js';
 import type { RelatedRequestListener } from './related-requests.js';
 import {
   RequestTaggingTransport,
@@ -52,7 +53,7 @@ export interface TransportHooks {
 export interface UpstreamConnectionInit {
   /** Builds the transport, which reports through `hooks`. */
   makeTransport: (hooks: TransportHooks) => Transport;
-  /** Default timeout of one request, reset by progress. */
+  /** Default timeout of one request: restarted by progress, paused while the client answers the upstream (see CallTimer). */
   requestTimeoutMs: number;
   logger: Logger;
   clientInfo?: Implementation;
@@ -99,6 +100,8 @@ export interface CallToolOptions extends RequestCallOptions {
   maxTotalTimeoutMs?: number;
 }
 
+/** The largest delay a Node timer takes: the SDK's per-request timer, never meant to fire. */
+const NO_SDK_TIMEOUT = 2_147_483_647;
 /** Bound on `tools/list` pages, against an upstream whose cursors never end. */
 const MAX_TOOL_PAGES = 100;
 /** How long a clean close waits for the upstream to acknowledge ending the session. */
@@ -168,7 +171,13 @@ export class UpstreamConnection {
       const params = request.params;
       if (params?.mode === 'url' && typeof params.elicitationId === 'string')
         route.expectElicitationComplete(params.elicitationId);
-      return route.handle({ method: request.method, params }, extra.signal);
+      // While the client answers (a person, a model), the call's own timeout stands still.
+      const release = route.hold();
+      try {
+        return await route.handle({ method: request.method, params }, extra.signal);
+      } finally {
+        release();
+      }
     };
     if (capabilities.sampling) this.client.setRequestHandler(CreateMessageRequestSchema, relay);
     if (capabilities.elicitation) this.client.setRequestHandler(ElicitRequestSchema, relay);
@@ -255,11 +264,13 @@ export class UpstreamConnection {
   ): Promise<CallToolResult> {
     const onProgress = options.onProgress;
     const result = await this.request(
-      (sdk) =>
+      (sdk, timer) =>
         this.client.callTool({ name, arguments: args }, undefined, {
           ...sdk,
-          onprogress: (progress) => onProgress?.(progress),
-          ...(options.maxTotalTimeoutMs === undefined ? {} : { maxTotalTimeout: options.maxTotalTimeoutMs }),
+          onprogress: (progress) => {
+            timer.touch();
+            onProgress?.(progress);
+          },
         }),
       options,
     );
@@ -285,10 +296,17 @@ export class UpstreamConnection {
   ): Promise<Record<string, unknown>> {
     const onProgress = options.onProgress;
     return this.request(
-      (sdk) =>
+      (sdk, timer) =>
         this.client.request({ method, ...(params === undefined ? {} : { params }) }, ResultSchema, {
           ...sdk,
-          ...(onProgress ? { onprogress: (progress: ToolProgress) => onProgress(progress) } : {}),
+          ...(onProgress
+            ? {
+                onprogress: (progress: ToolProgress) => {
+                  timer.touch();
+                  onProgress(progress);
+                },
+              }
+            : {}),
         }),
       options,
     );
@@ -337,8 +355,8 @@ export class UpstreamConnection {
   }
 
   private async request<T>(
-    run: (sdk: RequestOptions) => Promise<T>,
-    options: RequestCallOptions,
+    run: (sdk: RequestOptions, timer: CallTimer) => Promise<T>,
+    options: CallToolOptions,
   ): Promise<T> {
     if (this.closed)
       throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP server connection closed' });
@@ -354,20 +372,25 @@ export class UpstreamConnection {
     if (onLog) this.logSinks.add(onLog);
     // A per-request function the SDK hands the transport with the message (see server-requests.ts).
     const tag = (): void => undefined;
+    const timer = new CallTimer(
+      options.timeoutMs ?? this.init.requestTimeoutMs,
+      () => abort.abort(new McpError(ErrorCode.RequestTimeout, 'Request timed out')),
+      options.maxTotalTimeoutMs,
+    );
     const endRelay = options.onServerRequest
-      ? this.router.begin(tag, options.onServerRequest, options.onElicitationComplete)
+      ? this.router.begin(tag, options.onServerRequest, options.onElicitationComplete, () => timer.hold())
       : undefined;
     this.init.onActivity?.();
     try {
-      return await run({
-        signal: abort.signal,
-        timeout: options.timeoutMs ?? this.init.requestTimeoutMs,
-        resetTimeoutOnProgress: true,
-        ...(endRelay ? { onresumptiontoken: tag } : {}),
-      });
+      // The SDK's own timer is kept out of the way: the CallTimer decides (it can stand still).
+      return await run(
+        { signal: abort.signal, timeout: NO_SDK_TIMEOUT, ...(endRelay ? { onresumptiontoken: tag } : {}) },
+        timer,
+      );
     } catch (error) {
       throw toRequestError(error, callerSignal);
     } finally {
+      timer.stop();
       callerSignal?.removeEventListener('abort', onCallerAbort);
       endRelay?.();
       if (onLog) this.logSinks.delete(onLog);
