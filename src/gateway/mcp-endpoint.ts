@@ -7,7 +7,7 @@ import type { ConnectionPool } from '../connections/index.js';
 import type { Clock } from '../core/index.js';
 import { isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
-import type { Kv } from '../kv/index.js';
+import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
@@ -63,17 +63,35 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   };
   const offTools = options.pool.onToolsChanged(notify);
   // A server created, edited, deleted or shared (on any instance): its users' catalogs changed.
-  const offCatalog = await options.kv.subscribe(CATALOG_CHANNEL, (message) => {
-    const change = parseCatalogChange(message);
-    if (change) announce(change.users, change.serverName);
-  });
+  // Subscribed in the background: the hub starts (and reports itself not ready) while Redis is down.
+  let offCatalog: KvUnsubscribe | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const subscribeCatalog = async (attempt: number): Promise<void> => {
+    try {
+      const off = await options.kv.subscribe(CATALOG_CHANNEL, (message) => {
+        const change = parseCatalogChange(message);
+        if (change) announce(change.users, change.serverName);
+      });
+      if (closed) await off();
+      else offCatalog = off;
+    } catch (err) {
+      if (closed) return;
+      app.log.warn({ err }, 'could not subscribe to catalog changes; retrying');
+      retry = setTimeout(() => void subscribeCatalog(attempt + 1), Math.min(30_000, 1_000 * 2 ** attempt));
+      retry.unref();
+    }
+  };
+  void subscribeCatalog(0);
   const offState = options.pool.onStateChange((key, state) => {
     if (state === 'connected') notify(key);
   });
   app.addHook('onClose', async () => {
     offTools();
     offState();
-    await offCatalog();
+    closed = true;
+    clearTimeout(retry);
+    await offCatalog?.();
   });
 
   app.get(PRM_PATH, { schema: { hide: true } }, async () => ({
