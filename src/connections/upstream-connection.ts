@@ -234,7 +234,12 @@ export class UpstreamConnection {
     return this.inFlightCount;
   }
 
-  /** Every tool of the upstream, following `nextCursor` (at most {@link MAX_TOOL_PAGES} pages). */
+  /**
+   * Every tool of the upstream the hub can call, following `nextCursor` (at most
+   * {@link MAX_TOOL_PAGES} pages). Tools that can only run as tasks (MCP 2025-11-25
+   * `execution.taskSupport: "required"`) are left out: the hub does not run tasks, and a listed tool
+   * must be callable.
+   */
   async listTools(options: RequestCallOptions = {}): Promise<Tool[]> {
     const tools: Tool[] = [];
     const seen = new Set<string>();
@@ -242,7 +247,7 @@ export class UpstreamConnection {
     for (let page = 0; page < MAX_TOOL_PAGES; page += 1) {
       const params = cursor === undefined ? undefined : { cursor };
       const result = await this.request((sdk) => this.client.listTools(params, sdk), options);
-      tools.push(...result.tools);
+      tools.push(...result.tools.filter((tool) => tool.execution?.taskSupport !== 'required'));
       cursor = result.nextCursor;
       if (cursor === undefined) return tools;
       if (seen.has(cursor)) break; // a cursor seen before: the upstream is looping
