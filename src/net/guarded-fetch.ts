@@ -1,7 +1,8 @@
-import { type Dispatcher, fetch as undiciFetch } from 'undici';
+import type { Readable } from 'node:stream';
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import { HubError, isHubError } from '../errors/index.js';
 import { parseIpAddress } from './address-ranges.js';
-import { capResponse } from './capped-body.js';
+import { capResponse, type UpstreamResponse } from './capped-body.js';
 import { Deadline } from './deadline.js';
 import { egressFailed, hostNotAllowed } from './egress-errors.js';
 import type { EgressPolicy } from './egress-policy.js';
@@ -71,14 +72,7 @@ async function guardedFetch(
   const deadline = new Deadline(deps.limits.timeoutMs, init.signal ?? undefined);
   try {
     for (let hops = 0; ; hops += 1) {
-      const upstream = await undiciFetch(url, {
-        method: request.method,
-        headers: [...request.headers],
-        body: request.body,
-        redirect: 'manual',
-        signal: deadline.signal,
-        dispatcher: deps.dispatcher,
-      });
+      const upstream = await sendOnce(url, request, deadline.signal, deps.dispatcher);
       const location = upstream.headers.get('location');
       // Fetch standard: a redirect status without a Location is an ordinary response.
       if (!REDIRECT_STATUSES.has(upstream.status) || location === null || redirectMode === 'manual') {
@@ -157,8 +151,76 @@ function normalizedMethod(method: string): string | undefined {
   return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : undefined;
 }
 
+/** One hop's answer: what {@link finish} and the redirect loop read. */
+interface HopResponse extends UpstreamResponse {
+  headers: Headers;
+}
+
+/**
+ * Sends one hop with undici's `request` (its dispatcher API): fetch's own machinery (a second
+ * Request, a streamed request body written chunk by chunk, web streams end to end) costs more
+ * than everything else the hub does on a tool call. A network failure is reported as fetch would
+ * (`TypeError('fetch failed')`, the cause attached); the guard's own refusals stay HubErrors.
+ */
+async function sendOnce(
+  url: URL,
+  request: OutboundRequest,
+  signal: AbortSignal,
+  dispatcher: Dispatcher,
+): Promise<HopResponse> {
+  let answer: Dispatcher.ResponseData;
+  try {
+    answer = await undiciRequest(url, {
+      method: request.method, // normalized by readRequest or by fetch's Request
+      headers: Object.fromEntries(request.headers),
+      body: request.body,
+      signal,
+      dispatcher,
+    });
+  } catch (error) {
+    if (isHubError(error) || signal.aborted) throw error;
+    throw new TypeError('fetch failed', { cause: error });
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  return { status: answer.statusCode, statusText: '', headers, body: webStreamOf(answer.body) };
+}
+
+/**
+ * Node's body stream as the web stream a Response needs: the one conversion, where fetch made
+ * several. Pulled chunk by chunk; cancelling destroys the body (and frees its socket). Node 20's
+ * `Readable.toWeb` is not used: it enqueues into a cancelled stream and throws outside any caller.
+ */
+function webStreamOf(body: Readable): ReadableStream<Uint8Array> {
+  // Errors reach the reader through the iterator; this listener only keeps a destroy after a
+  // cancel (undici then emits an AbortError) from becoming an uncaught exception.
+  body.on('error', () => undefined);
+  const chunks: AsyncIterator<Uint8Array> = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await chunks.next();
+          if (next.done === true) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        body.destroy(reason instanceof Error ? reason : undefined);
+        await chunks.return?.()?.catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 function finish(
-  upstream: Awaited<ReturnType<typeof undiciFetch>>,
+  upstream: HopResponse,
   url: string,
   redirected: boolean,
   deadline: Deadline,
