@@ -19,22 +19,26 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startEverything } from '../test/peers/everything.js';
 
-const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP = 200;
 const MAIN = path.resolve(import.meta.dirname, '../dist/main.js');
 /** Linux clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat times. */
 const TICKS_PER_SECOND = 100;
 
-interface Sample {
+interface Path {
   name: string;
-  p50: number;
-  p90: number;
-  p99: number;
-  callsPerSecond: number;
-  /** The hub process's CPU per call; null for the direct path. */
-  hubCpuPerCallMs: number | null;
-  /** The upstream process's CPU per call: what one SDK-based MCP server spends on the same call. */
-  upstreamCpuPerCallMs: number;
+  /** The hub's pid, or null for the direct path. */
+  hub: number | null;
+  call: () => Promise<void>;
+}
+
+/** One run of one path. */
+interface Run {
+  latencies: number[];
+  wallMs: number;
+  hubCpuMs: number | null;
+  upstreamCpuMs: number;
 }
 
 /** user + system CPU of a process so far, in ms. */
@@ -50,36 +54,41 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function measure(
-  name: string,
-  pids: { hub: number | null; upstream: number },
-  call: () => Promise<void>,
-): Promise<Sample> {
-  const hubPid = pids.hub;
-  for (let i = 0; i < WARMUP; i++) await call();
+async function runOnce(path: Path, upstreamPid: number): Promise<Run> {
   const latencies: number[] = [];
-  const cpuStart = hubPid === null ? 0 : await cpuMs(hubPid);
-  const upstreamStart = await cpuMs(pids.upstream);
+  const hubStart = path.hub === null ? 0 : await cpuMs(path.hub);
+  const upstreamStart = await cpuMs(upstreamPid);
   const wallStart = performance.now();
   for (let i = 0; i < CALLS; i++) {
     const t = performance.now();
-    await call();
+    await path.call();
     latencies.push(performance.now() - t);
   }
-  const wall = performance.now() - wallStart;
-  const cpu = hubPid === null ? null : (await cpuMs(hubPid)) - cpuStart;
-  const upstreamCpu = (await cpuMs(pids.upstream)) - upstreamStart;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const wallMs = performance.now() - wallStart;
   return {
-    name,
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    callsPerSecond: (CALLS / wall) * 1000,
-    hubCpuPerCallMs: cpu === null ? null : cpu / CALLS,
-    upstreamCpuPerCallMs: upstreamCpu / CALLS,
+    latencies,
+    wallMs,
+    hubCpuMs: path.hub === null ? null : (await cpuMs(path.hub)) - hubStart,
+    upstreamCpuMs: (await cpuMs(upstreamPid)) - upstreamStart,
   };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+/** A table row: latency percentiles over every run, CPU per call as the median run (min–max). */
+function row(name: string, runs: Run[]): string {
+  const latencies = runs.flatMap((r) => r.latencies).sort((x, y) => x - y);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const perCall = (values: number[]) => {
+    const each = values.map((v) => v / CALLS);
+    return `${median(each).toFixed(2)} (${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})`;
+  };
+  const hub = runs.every((r) => r.hubCpuMs === null) ? '—' : perCall(runs.map((r) => r.hubCpuMs ?? 0));
+  const callsPerSecond = median(runs.map((r) => (CALLS / r.wallMs) * 1000));
+  return `| ${name} | ${at(0.5).toFixed(2)} | ${at(0.9).toFixed(2)} | ${at(0.99).toFixed(2)} | ${callsPerSecond.toFixed(0)} | ${hub} | ${perCall(runs.map((r) => r.upstreamCpuMs))} |`;
 }
 
 async function freePort(): Promise<number> {
@@ -144,21 +153,21 @@ async function main(): Promise<void> {
     const direct = await sdkClient(upstream.url);
     const viaHub = await sdkClient(`${base}/mcp`, { authorization: `Bearer ${token}` });
     const args = { message: 'bench' };
-    const results = [
-      await measure('direct (SDK client → upstream)', { hub: null, upstream: upstream.pid }, async () => {
-        await direct.callTool({ name: 'echo', arguments: args });
-      }),
-      await measure(
-        'via /mcp (SDK client → hub → upstream)',
-        { hub: hubPid, upstream: upstream.pid },
-        async () => {
-          await viaHub.callTool({ name: 'everything__echo', arguments: args });
-        },
-      ),
-      await measure(
-        'via REST (fetch → hub → upstream)',
-        { hub: hubPid, upstream: upstream.pid },
-        async () => {
+    const paths: Path[] = [
+      {
+        name: 'direct (SDK client → upstream)',
+        hub: null,
+        call: async () => void (await direct.callTool({ name: 'echo', arguments: args })),
+      },
+      {
+        name: 'via /mcp (SDK client → hub → upstream)',
+        hub: hubPid,
+        call: async () => void (await viaHub.callTool({ name: 'everything__echo', arguments: args })),
+      },
+      {
+        name: 'via REST (fetch → hub → upstream)',
+        hub: hubPid,
+        call: async () => {
           const res = await fetch(`${base}/api/mcp/everything/tools/echo/call`, {
             method: 'POST',
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -166,22 +175,25 @@ async function main(): Promise<void> {
           });
           await res.arrayBuffer();
         },
-      ),
+      },
     ];
+    for (const path of paths) for (let i = 0; i < WARMUP; i++) await path.call();
+    // Rounds interleave the paths, so a noisy moment on the machine does not land on one path only.
+    const runs = new Map<Path, Run[]>(paths.map((p) => [p, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const path of paths) runs.get(path)?.push(await runOnce(path, upstream.pid));
+    }
     const rss = await rssMiB(hubPid);
     await direct.close();
     await viaHub.close();
     console.log(
-      `\nTool-call overhead, ${CALLS} sequential echo calls each (after ${WARMUP} warm-up calls)\n`,
+      `\nTool-call overhead: ${ROUNDS} rounds of ${CALLS} sequential echo calls per path (after ${WARMUP} warm-up calls)\n`,
     );
-    console.log('| path | p50 ms | p90 ms | p99 ms | calls/s | hub CPU/call ms | upstream CPU/call ms |');
+    console.log(
+      '| path | p50 ms | p90 ms | p99 ms | calls/s | hub CPU/call ms, median (min–max) | upstream CPU/call ms |',
+    );
     console.log('|---|---|---|---|---|---|---|');
-    for (const r of results) {
-      const cpu = r.hubCpuPerCallMs === null ? '—' : r.hubCpuPerCallMs.toFixed(3);
-      console.log(
-        `| ${r.name} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.callsPerSecond.toFixed(0)} | ${cpu} | ${r.upstreamCpuPerCallMs.toFixed(3)} |`,
-      );
-    }
+    for (const path of paths) console.log(row(path.name, runs.get(path) ?? []));
     console.log(`\nHub process RSS at the end: ${rss.toFixed(0)} MiB`);
   } finally {
     hub.kill('SIGTERM');
