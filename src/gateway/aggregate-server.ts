@@ -22,7 +22,7 @@ import type { RegisteredServer } from '../registry/index.js';
 import { callTool } from '../tools/index.js';
 import { aggregateTools, type AggregatedTool, type GatewayDeps } from './aggregate-catalog.js';
 import { exposedName, exposedUri, parseExposedUri } from './names.js';
-import { authorizeInCall, type InCallAuthorizationDeps } from './authorize-in-call.js';
+import { authorizeInCall, type CallInProgress, type InCallAuthorizationDeps } from './authorize-in-call.js';
 import { relayTo } from './downstream-relay.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 
@@ -92,49 +92,42 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     const name = request.params.name;
     const target = toolIndex.get(name) ?? (await refreshTools(), toolIndex.get(name));
     if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const progressToken = request.params._meta?.progressToken;
-    if (target.kind === 'authorize') {
-      const connectNow = async (): Promise<CallToolResult> => {
-        await deps.upstreams.connect(caller, target.server, 'relay');
-        const count = (await refreshTools()).filter((t) => t.server.name === target.server.name).length;
-        await server.sendToolListChanged().catch(() => undefined);
-        return {
-          content: [
-            { type: 'text', text: `'${target.server.name}' is connected: ${count} tools are now available.` },
-          ],
-        };
-      };
-      try {
-        if (await deps.upstreams.isAuthenticated(caller, target.server)) return await connectNow();
-        return await authorizeInCall(
-          { server, extra, progressToken },
-          caller,
-          target.server,
-          deps,
-          connectNow,
-        );
-      } catch (err) {
-        if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
-        throw err;
-      }
-    }
-    const call = () =>
-      callTool(deps.upstreams, caller, target.server, target.tool.name, request.params.arguments ?? {}, {
-        ...relayTo(server, extra, progressToken),
-        profile: 'relay',
-      });
+    const asked = { server, extra, progressToken: request.params._meta?.progressToken };
     try {
+      if (target.kind === 'authorize') return await connectServer(target.server, asked);
+      const call = () =>
+        callTool(deps.upstreams, caller, target.server, target.tool.name, request.params.arguments ?? {}, {
+          ...relayTo(server, extra, asked.progressToken),
+          profile: 'relay',
+        });
       try {
         return await call();
       } catch (err) {
         if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
-        return await authorizeInCall({ server, extra, progressToken }, caller, target.server, deps, call);
+        return await authorizeInCall(asked, caller, target.server, deps, call);
       }
     } catch (err) {
       if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
       throw err;
     }
   });
+
+  /**
+   * `<server>__authorize`: connects the server (authorizing first when needed); its own tools then
+   * replace the stand-in, and the client hears `tools/list_changed`.
+   */
+  async function connectServer(target: RegisteredServer, asked: CallInProgress): Promise<CallToolResult> {
+    const connectNow = async (): Promise<CallToolResult> => {
+      await deps.upstreams.connect(caller, target, 'relay');
+      const count = (await refreshTools()).filter((t) => t.server.name === target.name).length;
+      await server.sendToolListChanged().catch(() => undefined);
+      return {
+        content: [{ type: 'text', text: `'${target.name}' is connected: ${count} tools are now available.` }],
+      };
+    };
+    if (await deps.upstreams.isAuthenticated(caller, target)) return connectNow();
+    return authorizeInCall(asked, caller, target, deps, connectNow);
+  }
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => {
     const resources: Resource[] = [];

@@ -23,6 +23,13 @@ const AUTHORIZATION_WAIT_MS = 10 * 60_000;
 /** Progress while waiting keeps the client's own request timeout from firing. */
 const KEEPALIVE_MS = 15_000;
 
+/** The downstream request an authorization happens in: the session's server and the call's context. */
+export interface CallInProgress {
+  server: Server;
+  extra: DownstreamExtra;
+  progressToken: ProgressToken | undefined;
+}
+
 const toolError = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
 /**
@@ -33,7 +40,7 @@ const toolError = (text: string): CallToolResult => ({ isError: true, content: [
  * tool error carrying the link to open before calling again.
  */
 export async function authorizeInCall(
-  request: { server: Server; extra: DownstreamExtra; progressToken: ProgressToken | undefined },
+  request: CallInProgress,
   caller: Identity,
   target: RegisteredServer,
   deps: InCallAuthorizationDeps,
