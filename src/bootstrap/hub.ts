@@ -197,12 +197,19 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       stopWatching();
       stopCounting();
     });
+    const oauthLimits = { maxResponseBytes: 256 * 1024, timeoutMs: 10_000 };
+    const adminOAuthFetch = egress.withLimits(oauthLimits);
+    const userOAuthFetch = userEgress.withLimits(oauthLimits);
+    const yamlNames = new Set(Object.keys(config.mcpServers));
     const oauth = createOAuthService({
       kv,
       credentials: repos.credentials,
       keyring,
       // Metadata, registration, token and revocation answers are small: cap them tightly (SS-16).
-      fetch: egress.withLimits({ maxResponseBytes: 256 * 1024, timeoutMs: 10_000 }),
+      fetch: adminOAuthFetch,
+      // A user's server (any name not in the admin's YAML) discovers and talks to its authorization
+      // server through the users' egress path: its challenge must not reach the admin's internal hosts.
+      fetchFor: (serverName) => (yamlNames.has(serverName) ? adminOAuthFetch : userOAuthFetch),
       clock,
       random: systemRandom,
       logger,

@@ -89,7 +89,11 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
   const secrets = openFlowSecrets(parts.keyring, record.flowId, state, record.sealed);
   if (!secrets) return fail('callback_failed', 'flow secrets did not open');
 
-  const fetch = oauthFetch(parts.fetch, secrets.headers, parts.settings.requestTimeoutMs);
+  const fetch = oauthFetch(
+    parts.fetchFor(record.serverName),
+    secrets.headers,
+    parts.settings.requestTimeoutMs,
+  );
   const observed = observeStatus(fetch);
   let tokens: OAuthTokens;
   try {

@@ -18,7 +18,8 @@ import type { AuthorizationServerInfo, DiscoverInput, OAuthDiscovery, OAuthSetti
 
 /** What {@link createDiscovery} needs. */
 export interface DiscoveryDeps {
-  fetch: FetchLike;
+  /** The egress path of a server's OAuth requests. */
+  fetchFor: (serverName: string) => FetchLike;
   clock: Clock;
   logger: Logger;
   settings: Pick<OAuthSettings, 'metadataCacheMs' | 'requestTimeoutMs'>;
@@ -73,7 +74,11 @@ async function lookUp(deps: DiscoveryDeps, input: DiscoverInput): Promise<OAuthD
   if (oauth?.authorization_url !== undefined && oauth.token_url !== undefined) {
     return configured(input.serverUrl, input.config);
   }
-  const fetch = oauthFetch(deps.fetch, input.config.oauth_headers, deps.settings.requestTimeoutMs);
+  const fetch = oauthFetch(
+    deps.fetchFor(input.serverName),
+    input.config.oauth_headers,
+    deps.settings.requestTimeoutMs,
+  );
   const prm = await protectedResourceMetadata(deps, fetch, input);
   const resource = prm ? await checkedResource(input.serverUrl, prm) : canonicalResource(input.serverUrl);
   // RFC 9728 §2: the first listed AS; without PRM, the 2025-03-26 rule: the server's origin is the AS.

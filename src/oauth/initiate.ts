@@ -44,7 +44,7 @@ export async function initiateFlow(parts: OAuthParts, input: InitiateInput): Pro
   const scope = await scopeFor(parts, input, discovery);
   // OA-14: always the hub's own callback; a configured oauth.redirect_uri is ignored.
   const redirectUri = parts.redirectUri(serverName);
-  const fetch = oauthFetch(parts.fetch, config.oauth_headers, parts.settings.requestTimeoutMs);
+  const fetch = oauthFetch(parts.fetchFor(serverName), config.oauth_headers, parts.settings.requestTimeoutMs);
   const client = await parts.clients.forAuthorization({ serverName, config, as, redirectUri, scope, fetch });
 
   // RFC 9700 §4.7.1 / OA-11: 256 bits of state, never reused.

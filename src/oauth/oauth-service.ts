@@ -14,6 +14,7 @@ import { must } from './safe-urls.js';
 import { isFresh, isUnexpired } from './token-expiry.js';
 import { createTokenStore } from './token-store.js';
 import type { OAuthService, OAuthServiceDeps, OAuthSettings } from './types.js';
+import type { FetchLike } from '../connections/index.js';
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -31,6 +32,7 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
     logger.info({ clientMetadataUrl }, 'OAuth Client ID Metadata Document offered to authorization servers');
   }
   const binding = createFlowBinding(deps.secret);
+  const fetchFor = deps.fetchFor ?? ((): FetchLike => deps.fetch);
   const tokens = createTokenStore({ credentials: deps.credentials, keyring: deps.keyring, logger });
   const parts: OAuthParts = {
     kv: deps.kv,
@@ -38,7 +40,7 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
     random: deps.random,
     logger,
     keyring: deps.keyring,
-    fetch: deps.fetch,
+    fetchFor,
     redirectUri: deps.redirectUri,
     settings,
     sleep: deps.sleep ?? realSleep,
@@ -57,7 +59,7 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
       logger,
       clientMetadataUrl,
     }),
-    discovery: createDiscovery({ fetch: deps.fetch, clock: deps.clock, logger, settings }),
+    discovery: createDiscovery({ fetchFor, clock: deps.clock, logger, settings }),
   };
   const refresher = createTokenRefresher(parts);
 

@@ -30,7 +30,8 @@ export interface OAuthParts {
   random: Random;
   logger: Logger;
   keyring: CipherKeyring;
-  fetch: FetchLike;
+  /** The egress path of a server's OAuth requests. */
+  fetchFor: (serverName: string) => FetchLike;
   redirectUri: (serverName: string) => string;
   settings: OAuthSettings;
   sleep: (ms: number) => Promise<void>;

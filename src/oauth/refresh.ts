@@ -133,7 +133,11 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
       logger.warn({ userId: ctx.userId, serverName: ctx.serverName }, 'OAuth client for the tokens is gone');
       return giveUp(ctx);
     }
-    const fetch = oauthFetch(parts.fetch, ctx.config.oauth_headers, settings.requestTimeoutMs);
+    const fetch = oauthFetch(
+      parts.fetchFor(ctx.serverName),
+      ctx.config.oauth_headers,
+      settings.requestTimeoutMs,
+    );
     for (let attempt = 1; ; attempt += 1) {
       const observed = observeStatus(fetch);
       let issued: OAuthTokens;

@@ -27,7 +27,11 @@ export async function revokeTokens(parts: OAuthParts, ctx: OAuthServerContext): 
           ref: current.clientRef,
         });
         if (client) {
-          const fetch = oauthFetch(parts.fetch, ctx.config.oauth_headers, parts.settings.requestTimeoutMs);
+          const fetch = oauthFetch(
+            parts.fetchFor(ctx.serverName),
+            ctx.config.oauth_headers,
+            parts.settings.requestTimeoutMs,
+          );
           const pairs: [string | undefined, string][] = [
             [current.refresh_token, 'refresh_token'],
             [current.access_token, 'access_token'],

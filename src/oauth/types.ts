@@ -38,6 +38,12 @@ export interface OAuthServiceDeps {
   keyring: CipherKeyring;
   /** Every OAuth request goes through this; the hub passes its egress guard. */
   fetch: FetchLike;
+  /**
+   * The egress path of one server's OAuth requests (discovery, registration, token, refresh,
+   * revoke), when it differs by server: a user's server must not reach what only the admin's
+   * servers may (the admin's implicit allowlist). Default: `fetch` for every server.
+   */
+  fetchFor?: (serverName: string) => FetchLike;
   clock: Clock;
   random: Random;
   logger: Logger;
