@@ -43,6 +43,8 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: 
     case 'stdio':
       return new ProcessGroupStdioTransport({
         ...deps.stdio,
+        // The values the hub puts in the child's environment (keys, user variables) never reach the log.
+        stderr: { ...deps.stdio?.stderr, secrets: Object.values(spec.env) },
         command: spec.command,
         args: spec.args,
         env: stdioChildEnv(deps.hostEnv, spec.env),

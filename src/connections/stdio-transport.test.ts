@@ -142,6 +142,20 @@ describe('stdio child environment', () => {
     ).toBe(true);
   });
 
+  it('a secret the child was given and prints on stderr is masked in the hub’s log', async () => {
+    const key = 'sk-probe-9f8e7d6c5b4a';
+    const connection = await pool().acquire(
+      'app|probe',
+      'f1',
+      stdioSpec(probeStdioCommand(), { PROBE_API_KEY: key }),
+      OPTIONS,
+    );
+    expect(textOf(await connection.callTool('echo', { message: 'x' }))).toBe('Echo: x');
+    const stderr = logLines.filter((line) => line.includes('upstream stderr'));
+    expect(stderr.some((line) => line.includes('starting with api key [redacted]'))).toBe(true);
+    expect(logLines.join('\n')).not.toContain(key);
+  });
+
   it('server-everything’s get-env shows none of the hub’s secrets either', async () => {
     const connection = await pool().acquire(
       'app|everything',

@@ -8,6 +8,8 @@
  * `spawn-grandchild` → starts a long-lived `node -e "setInterval(…)"` child, not detached, so it
  * stays in the probe's process group, and answers `{"pid": <pid>}`.
  *
+ * With `PROBE_API_KEY` in its environment it prints that key on stderr at start.
+ *
  * It exits when stdin ends, like most stdio servers. With `--stubborn` it ignores both stdin EOF
  * and SIGTERM, so only SIGKILL ends it (for the hub's kill-escalation tests).
  */
@@ -19,6 +21,9 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { z } from 'zod';
 
 const stubborn = process.argv.includes('--stubborn');
+
+// Like a careless server: says which key it was given, on stderr (the hub must mask it in its log).
+if (process.env.PROBE_API_KEY) process.stderr.write(`starting with api key ${process.env.PROBE_API_KEY}\n`);
 
 /**
  * @param {string} value
