@@ -1,8 +1,16 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type {
-  ElicitationCompleteNotification,
-  JSONRPCMessage,
-  RequestId,
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  McpError,
+  type ClientCapabilities,
+  type ElicitationCompleteNotification,
+  type JSONRPCMessage,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 
 /** A request an upstream server sent the hub's client: sampling, elicitation or roots. */
@@ -83,6 +91,26 @@ export class ServerRequestRouter {
     };
   }
 
+  /**
+   * Answers the server→client requests the declared capabilities allow (sampling, elicitation,
+   * roots) by passing each to the call it belongs to. True when there are any to answer.
+   */
+  installOn(client: Client, capabilities: ClientCapabilities): boolean {
+    const relay = (
+      request: { method: string; params?: Record<string, unknown> | undefined },
+      extra: { requestId: RequestId; signal: AbortSignal },
+    ) => this.answer(request, extra);
+    if (capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, relay);
+    if (capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, relay);
+    if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, relay);
+    if (capabilities.elicitation?.url) {
+      client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) =>
+        this.elicitationComplete(notification.params),
+      );
+    }
+    return Boolean(capabilities.sampling ?? capabilities.elicitation ?? capabilities.roots);
+  }
+
   /** The transport is sending our request `id` with the given per-request tag. */
   requestSent(id: RequestId, tag: unknown): void {
     const channel = this.byTag.get(tag);
@@ -118,6 +146,32 @@ export class ServerRequestRouter {
         this.elicitations.set(elicitationId, sink);
       },
     };
+  }
+
+  /** One server→client request: the answer of the call's client, or a refusal when there is none. */
+  private async answer(
+    request: { method: string; params?: Record<string, unknown> | undefined },
+    extra: { requestId: RequestId; signal: AbortSignal },
+  ): Promise<Record<string, unknown>> {
+    const route = this.route(extra.requestId);
+    if (!route) {
+      // A shared connection's roots are nobody's in particular outside a single call.
+      if (request.method === 'roots/list') return { roots: [] };
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `Switchboard cannot tell which of its clients ${request.method} is for (no single call in flight on this connection)`,
+      );
+    }
+    const params = request.params;
+    if (params?.mode === 'url' && typeof params.elicitationId === 'string')
+      route.expectElicitationComplete(params.elicitationId);
+    // While the client answers (a person, a model), the call's own timeout stands still.
+    const release = route.hold();
+    try {
+      return await route.handle({ method: request.method, params }, extra.signal);
+    } finally {
+      release();
+    }
   }
 
   /** The upstream announced an elicitation complete: tell the client that was sent it, once. */

@@ -3,11 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  CreateMessageRequestSchema,
-  ElicitationCompleteNotificationSchema,
-  ElicitRequestSchema,
   ErrorCode,
-  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   McpError,
   ResultSchema,
@@ -140,7 +136,7 @@ export class UpstreamConnection {
       if (this.logSinks.size !== 1) return;
       for (const sink of this.logSinks) sink(notification.params);
     });
-    const relays = this.relayServerRequests(capabilities);
+    const relays = this.router.installOn(this.client, capabilities);
     const transport = init.makeTransport({
       onFault: (error) => this.fault(error),
       ...(relays ? { onRelatedRequest: (server, ours) => this.router.relate(server, ours) } : {}),
@@ -148,46 +144,6 @@ export class UpstreamConnection {
     this.transport = relays
       ? new RequestTaggingTransport(transport, (id, tag) => this.router.requestSent(id, tag))
       : transport;
-  }
-
-  /**
-   * Handles the server→client requests the declared capabilities allow by passing each to the
-   * call it belongs to. True when there are any.
-   */
-  private relayServerRequests(capabilities: ClientCapabilities): boolean {
-    const relay = async (
-      request: { method: string; params?: Record<string, unknown> | undefined },
-      extra: { requestId: string | number; signal: AbortSignal },
-    ): Promise<Record<string, unknown>> => {
-      const route = this.router.route(extra.requestId);
-      if (!route) {
-        // A shared connection's roots are nobody's in particular outside a single call.
-        if (request.method === 'roots/list') return { roots: [] };
-        throw new McpError(
-          ErrorCode.InvalidRequest,
-          `Switchboard cannot tell which of its clients ${request.method} is for (no single call in flight on this connection)`,
-        );
-      }
-      const params = request.params;
-      if (params?.mode === 'url' && typeof params.elicitationId === 'string')
-        route.expectElicitationComplete(params.elicitationId);
-      // While the client answers (a person, a model), the call's own timeout stands still.
-      const release = route.hold();
-      try {
-        return await route.handle({ method: request.method, params }, extra.signal);
-      } finally {
-        release();
-      }
-    };
-    if (capabilities.sampling) this.client.setRequestHandler(CreateMessageRequestSchema, relay);
-    if (capabilities.elicitation) this.client.setRequestHandler(ElicitRequestSchema, relay);
-    if (capabilities.roots) this.client.setRequestHandler(ListRootsRequestSchema, relay);
-    if (capabilities.elicitation?.url) {
-      this.client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) =>
-        this.router.elicitationComplete(notification.params),
-      );
-    }
-    return Boolean(capabilities.sampling ?? capabilities.elicitation ?? capabilities.roots);
   }
 
   /**
