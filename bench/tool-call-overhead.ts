@@ -13,11 +13,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startEverything } from '../test/peers/everything.js';
+import { freePort } from '../test/support/mcp-helpers.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -89,15 +89,6 @@ function row(name: string, runs: Run[]): string {
   const hub = runs.every((r) => r.hubCpuMs === null) ? '—' : perCall(runs.map((r) => r.hubCpuMs ?? 0));
   const callsPerSecond = median(runs.map((r) => (CALLS / r.wallMs) * 1000));
   return `| ${name} | ${at(0.5).toFixed(2)} | ${at(0.9).toFixed(2)} | ${at(0.99).toFixed(2)} | ${callsPerSecond.toFixed(0)} | ${hub} | ${perCall(runs.map((r) => r.upstreamCpuMs))} |`;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function sdkClient(url: string, headers: Record<string, string> = {}): Promise<Client> {

@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
+import { textOf } from './support/mcp-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USERS = 20;
@@ -114,10 +115,6 @@ interface Observation {
   whoamiMs: number;
   /** Milliseconds of the `slow` call above its requested sleep. */
   slowOverheadMs: number;
-}
-
-function textOf(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 function distribution(label: string, values: readonly number[]): string {

@@ -4,31 +4,15 @@ import {
   ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ToolListChangedNotificationSchema,
-  type CallToolResult,
   type ClientCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashPassword } from '../src/auth/index.js';
 import { authorizeInBrowser, CookieJar } from './peers/headless-browser.js';
 import { startAuthorizationServer, type TestAuthorizationServer } from './peers/oauth-as.js';
 import { startProtectedMcpServer, type ProtectedMcpServer } from './peers/protected-mcp.js';
 import { startTestHub, type TestHub } from './support/hub.js';
-
-/** A port free right now, for a hub whose PUBLIC_URL must name its real address. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-const textOf = (result: unknown): string => {
-  const first = (result as CallToolResult).content[0];
-  return first?.type === 'text' ? first.text : '';
-};
+import { freePort, textOf } from './support/mcp-helpers.js';
 
 /**
  * Issue 6 §5: a tool whose server needs the user's OAuth. A client that declared URL elicitation

@@ -3,7 +3,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
-  type CallToolResult,
   type ClientCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AddressInfo } from 'node:net';
@@ -11,12 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everythingStdioCommand } from './peers/everything.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
-
-/** The first text of a tool result. */
-function textOf(result: unknown): string {
-  const content = (result as CallToolResult).content[0];
-  return content?.type === 'text' ? content.text : '';
-}
+import { textOf } from './support/mcp-helpers.js';
 
 /**
  * Issue 6 §3: server→client requests (sampling, elicitation) reach the downstream client whose

@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProbeServer, type ProbeServer } from '../../test/peers/probe-server.js';
 import type { Clock } from '../core/index.js';
@@ -7,6 +6,7 @@ import { HubError, isHubError } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
 import { ConnectionPool, type ConnectionPoolDeps } from './connection-pool.js';
 import type { ConnectionOptions, ConnectionState, FetchLike, UpstreamSpec } from './types.js';
+import { textOf, until } from '../../test/support/mcp-helpers.js';
 
 const logger = createLogger({ level: 'silent' });
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -15,18 +15,6 @@ afterEach(async () => {
 });
 
 const OPTIONS: ConnectionOptions = { initTimeoutMs: 5_000, requestTimeoutMs: 5_000, idleTimeoutMs: 0 };
-
-function textOf(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await delay(20);
-  }
-}
 
 async function probe(options?: Parameters<typeof startProbeServer>[0]): Promise<ProbeServer> {
   const server = await startProbeServer(options);

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { everythingStdioCommand } from '../../test/peers/everything.js';
 import { probeStdioCommand } from '../../test/peers/probe-stdio.js';
@@ -11,6 +10,7 @@ import { ConnectionPool } from './connection-pool.js';
 import { LineTooLongError } from './line-splitter.js';
 import { ProcessGroupStdioTransport, type SpawnFunction } from './stdio-transport.js';
 import type { ConnectionOptions, UpstreamSpec } from './types.js';
+import { textOf } from '../../test/support/mcp-helpers.js';
 
 /** Every JSON line the logger wrote during the current test. */
 const logLines: string[] = [];
@@ -68,10 +68,6 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await delay(20);
   }
-}
-
-function textOf(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 /** Children the pools of the current test spawned, newest last. */

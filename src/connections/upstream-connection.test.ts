@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   everythingStdioCommand,
@@ -15,6 +15,7 @@ import { createLogger } from '../observability/index.js';
 import { createTransport, type TransportDeps } from './create-transport.js';
 import type { UpstreamSpec } from './types.js';
 import { UpstreamConnection, type CloseReason, type UpstreamConnectionInit } from './upstream-connection.js';
+import { textOf, until } from '../../test/support/mcp-helpers.js';
 
 const logger = createLogger({ level: 'silent' });
 const deps: TransportDeps = {
@@ -27,18 +28,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
-
-function textOf(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await delay(20);
-  }
-}
 
 interface Opened {
   connection: UpstreamConnection;

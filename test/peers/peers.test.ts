@@ -7,13 +7,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ToolListChangedNotificationSchema,
-  type CallToolResult,
   type ClientCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { everythingStdioCommand, startEverything, type EverythingMode } from './everything.js';
 import { startProbeServer, type ProbeServer } from './probe-server.js';
 import { probeStdioCommand } from './probe-stdio.js';
+import { textOf } from '../support/mcp-helpers.js';
 
 /** Cleanups of the running test, run last-in first-out even when the test fails. */
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -49,11 +49,6 @@ async function connect(transport: Transport, capabilities: ClientCapabilities = 
   await client.connect(transport);
   cleanups.push(() => client.close());
   return client;
-}
-
-function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
-  const content = (result as CallToolResult).content;
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 async function probe(options?: Parameters<typeof startProbeServer>[0]): Promise<ProbeServer> {
