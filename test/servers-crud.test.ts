@@ -11,6 +11,8 @@ import {
   type ApiResponse,
   type Listener,
   type ServersTestHub,
+  responseText,
+  validationErrors,
 } from './support/servers-hub.js';
 
 /** Issue 5 item 1: user-created servers through `/api/mcp/servers`, against real upstreams. */
@@ -33,13 +35,6 @@ describe('user-created servers: create, read, update, delete', () => {
     api.post('/api/mcp/servers', token, { config });
   const call = (server: string, tool: string, token: string, args: Record<string, unknown> = {}) =>
     api.post(`/api/mcp/${server}/tools/${tool}/call`, token, { arguments: args });
-  const textOf = (res: ApiResponse): string =>
-    res
-      .json<{ content: Array<{ text?: string }> }>()
-      .content.map((c) => c.text ?? '')
-      .join('');
-  const errorsOf = (res: ApiResponse) =>
-    res.json<{ errors: Array<{ path: string; message: string }> }>().errors;
   /** Everything SQLite holds, main file and write-ahead log, as text. */
   const databaseBytes = (): string =>
     ['switchboard.db', 'switchboard.db-wal']
@@ -144,7 +139,7 @@ mcpServers:
     it('the new server is usable at once: listed with its tools, callable with its secret', async () => {
       const whoami = await call('probe-one', 'whoami', alice);
       expect(whoami.statusCode).toBe(200);
-      expect(JSON.parse(textOf(whoami))).toMatchObject({ 'x-api-key': HEADER_SECRET });
+      expect(JSON.parse(responseText(whoami))).toMatchObject({ 'x-api-key': HEADER_SECRET });
       const tools = await api.get('/api/mcp/tools', alice);
       const listed = tools.json<{ servers: Record<string, { tools: Array<{ name: string }> }> }>().servers;
       expect(listed['probe-one']!.tools.map((t) => t.name)).toEqual(
@@ -336,7 +331,7 @@ mcpServers:
       });
       expect(put.body).not.toContain('alice-own-key-77');
       const whoami = await call('keyed-user', 'whoami', alice);
-      expect(JSON.parse(textOf(whoami))).toMatchObject({ 'x-api-key': 'alice-own-key-77' });
+      expect(JSON.parse(responseText(whoami))).toMatchObject({ 'x-api-key': 'alice-own-key-77' });
       const flags = await api.get('/api/mcp/keyed-user/auth-values', alice);
       expect(flags.body).not.toContain('alice-own-key-77');
     });
@@ -354,7 +349,7 @@ mcpServers:
       });
       expect(keep.statusCode).toBe(200);
       expect(keep.json()).toMatchObject({ headers: { 'X-Api-Key': '***' } });
-      expect(JSON.parse(textOf(await call('probe-one', 'whoami', alice)))).toMatchObject({
+      expect(JSON.parse(responseText(await call('probe-one', 'whoami', alice)))).toMatchObject({
         'x-api-key': HEADER_SECRET,
       });
 
@@ -367,7 +362,7 @@ mcpServers:
         },
       });
       expect(replaced.statusCode).toBe(200);
-      expect(JSON.parse(textOf(await call('probe-one', 'whoami', alice)))).toMatchObject({
+      expect(JSON.parse(responseText(await call('probe-one', 'whoami', alice)))).toMatchObject({
         'x-api-key': 'new-secret-2',
       });
     });
@@ -382,7 +377,7 @@ mcpServers:
         },
       });
       expect(nothingStored.statusCode).toBe(400);
-      expect(errorsOf(nothingStored)).toEqual([
+      expect(validationErrors(nothingStored)).toEqual([
         { path: 'config.headers.X-Other', message: expect.stringContaining('no value') },
       ]);
       const moved = await api.patch('/api/mcp/servers/probe-one', alice, {
@@ -394,7 +389,7 @@ mcpServers:
         },
       });
       expect(moved.statusCode).toBe(400);
-      expect(errorsOf(moved)[0]).toMatchObject({ path: 'config.headers.X-Api-Key' });
+      expect(validationErrors(moved)[0]).toMatchObject({ path: 'config.headers.X-Api-Key' });
       expect(keyed.lastHeaders().some((h) => h['x-api-key'] === 'new-secret-2')).toBe(false);
     });
 
@@ -417,7 +412,7 @@ mcpServers:
       expect(hub.pool.state(key)).toBe('disconnected');
       expect(await hub.tools.get(key)).toBeNull();
       const echo = await call('probe-one', 'echo', alice, { message: 'moved' });
-      expect(textOf(echo)).toBe('Echo: moved');
+      expect(responseText(echo)).toBe('Echo: moved');
     });
 
     it('an invalid update changes nothing', async () => {

@@ -11,6 +11,8 @@ import {
   type ApiResponse,
   type Listener,
   type ServersTestHub,
+  responseText,
+  validationErrors,
 } from './support/servers-hub.js';
 
 /**
@@ -30,13 +32,6 @@ describe('user-created servers: names and input validation', () => {
     api.post('/api/mcp/servers', token, { config });
   const call = (server: string, tool: string, token: string, args: Record<string, unknown> = {}) =>
     api.post(`/api/mcp/${server}/tools/${tool}/call`, token, { arguments: args });
-  const textOf = (res: ApiResponse): string =>
-    res
-      .json<{ content: Array<{ text?: string }> }>()
-      .content.map((c) => c.text ?? '')
-      .join('');
-  const errorsOf = (res: ApiResponse) =>
-    res.json<{ errors: Array<{ path: string; message: string }> }>().errors;
   /** Everything SQLite holds, main file and write-ahead log, as text. */
   const databaseBytes = (): string =>
     ['switchboard.db', 'switchboard.db-wal']
@@ -102,7 +97,7 @@ mcpServers:
       for (const title of ['mcp\u200b', 'a\u202eb', 'tab\there', 'line\nbreak']) {
         const res = await create(alice, { type: 'streamable-http', url: probe.url, title });
         expect(res.statusCode, JSON.stringify(title)).toBe(400);
-        expect(errorsOf(res)).toEqual([
+        expect(validationErrors(res)).toEqual([
           { path: 'config.title', message: expect.stringContaining('invisible') },
         ]);
       }
@@ -113,7 +108,7 @@ mcpServers:
         const res = await create(alice, { type: 'streamable-http', url: probe.url, ...config });
         expect(res.statusCode, JSON.stringify(config)).toBe(400);
         expect(res.json()).toMatchObject({ message: 'Invalid configuration', code: 'HUB_ERR_VALIDATION' });
-        expect(errorsOf(res)[0]!.path).toBe('config.title');
+        expect(validationErrors(res)[0]!.path).toBe('config.title');
       }
       const long = 'x'.repeat(64) + ' tail';
       const first = await nameOf(long);
@@ -197,7 +192,7 @@ mcpServers:
       expect(res.statusCode, `${JSON.stringify(config)} → ${res.body}`).toBe(400);
       expect(res.json()).toMatchObject({ message: 'Invalid configuration', code: 'HUB_ERR_VALIDATION' });
       expect(
-        errorsOf(res)
+        validationErrors(res)
           .map((e) => e.path)
           .some((p) => p === path || p.startsWith(`${path}[`)),
       ).toBe(true);
@@ -260,9 +255,9 @@ mcpServers:
 
     it('unknown fields are refused by name, with a hint when one is close', async () => {
       const res = await refused({ ...base, url: probe.url, foo: 1 }, 'config.foo');
-      expect(errorsOf(res)[0]!.message).toContain('foo');
+      expect(validationErrors(res)[0]!.message).toContain('foo');
       const hinted = await refused({ ...base, url: probe.url, header: { a: 'b' } }, 'config.header');
-      expect(errorsOf(hinted)[0]!.message).toContain('headers');
+      expect(validationErrors(hinted)[0]!.message).toContain('headers');
       await refused({ ...base, url: probe.url, oauth: { clientId: 'x' } }, 'config.oauth.clientId');
     });
 
@@ -331,7 +326,7 @@ mcpServers:
         headers: { 'X-Api-Key': 'k-{{LIBRECHAT_USER_EMAIL}}{{ USER_ID }}-{{OTHER}}' },
       });
       expect(res.statusCode).toBe(201);
-      const whoami = JSON.parse(textOf(await call('placeholder-probe', 'whoami', alice)));
+      const whoami = JSON.parse(responseText(await call('placeholder-probe', 'whoami', alice)));
       expect(whoami['x-api-key']).toBe('k--{{OTHER}}');
       expect(JSON.stringify(whoami)).not.toContain('alice@example.com');
     });

@@ -63,6 +63,19 @@ export function apiClient(app: FastifyInstance): ApiClient {
   };
 }
 
+/** Every text part of a tool-call response body, joined. */
+export function responseText(res: ApiResponse): string {
+  return res
+    .json<{ content: Array<{ text?: string }> }>()
+    .content.map((c) => c.text ?? '')
+    .join('');
+}
+
+/** The `errors` of a 400 `Invalid configuration` body. */
+export function validationErrors(res: ApiResponse): Array<{ path: string; message: string }> {
+  return res.json<{ errors: Array<{ path: string; message: string }> }>().errors;
+}
+
 /** A loopback HTTP listener that counts what reaches it (a canary must see zero). */
 export interface Listener {
   /** `http://127.0.0.1:<port>/mcp`. */
