@@ -8,6 +8,7 @@ import type { Clock } from '../core/index.js';
 import { isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
+import type { RegisteredServer } from '../registry/index.js';
 import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
@@ -142,7 +143,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
       try {
-        session = await openSession(caller, server?.name ?? null);
+        session = await openSession(caller, server);
       } catch (err) {
         // The per-server endpoint needs the upstream at once; no session exists yet to ask in.
         if (server === null || !isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
@@ -164,12 +165,13 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     await session.transport.handleRequest(request.raw, reply.raw, request.body);
   }
 
-  async function openSession(caller: Identity, serverName: string | null): Promise<GatewaySession> {
+  /** A new session: of the aggregated endpoint (`server` null), or of one server's (already looked up). */
+  async function openSession(caller: Identity, server: RegisteredServer | null): Promise<GatewaySession> {
+    const serverName = server?.name ?? null;
     let mcpServer;
-    if (serverName === null) {
+    if (server === null) {
       mcpServer = createAggregateServer(caller, options);
     } else {
-      const server = await options.registry.get(serverName, caller);
       const connect = async () => (await options.upstreams.connect(caller, server, 'relay')).connection;
       mcpServer = createProxyServer(connect, await connect());
     }
