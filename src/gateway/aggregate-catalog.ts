@@ -3,7 +3,7 @@ import type { Identity } from '../auth/index.js';
 import type { Logger } from '../observability/index.js';
 import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
 import type { ToolCache } from '../tools/index.js';
-import type { UpstreamService } from '../upstreams/index.js';
+import { mayActFor, type UpstreamService } from '../upstreams/index.js';
 import { exposedName } from './names.js';
 
 /**
@@ -57,8 +57,7 @@ export async function aggregateTools(deps: GatewayDeps, caller: Identity): Promi
       try {
         if (!(await deps.upstreams.isAuthenticated(caller, server))) {
           // A shared authorization is an admin's to give; other users just do not see the server yet.
-          const mayStart =
-            deps.upstreams.tokenOwner(server, caller) === caller.userId || caller.role === 'ADMIN';
+          const mayStart = mayActFor(deps.upstreams.tokenOwner(server, caller), caller);
           return deps.upstreams.requiresOAuth(server) && mayStart ? [authorizeTool(server)] : [];
         }
         const key = deps.upstreams.keyFor(caller, server, 'relay');

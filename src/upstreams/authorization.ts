@@ -55,6 +55,14 @@ export interface AuthorizationStarter {
   redeemBrowserLink(ticket: string, signedInUserId: string): Promise<BrowserLinkRedemption>;
 }
 
+/**
+ * Whether the caller may start, see, bind, cancel or revoke the authorization whose tokens belong
+ * to `owner`: their own, or, for an admin, the shared (`system`) one everybody's calls use.
+ */
+export function mayActFor(owner: string, caller: Pick<Identity, 'userId' | 'role'>): boolean {
+  return owner === caller.userId || caller.role === 'ADMIN';
+}
+
 /** Same lifetime as the flow's state (10 minutes). */
 const URL_TTL_MS = 10 * 60_000;
 /** 256 bits: a link can neither be guessed nor enumerated. */
@@ -93,8 +101,7 @@ export function createAuthorizationStarter(deps: {
   /** Whose flow the caller acts on for this server: their own, or the shared one (admins only). */
   function flowOwner(caller: Identity, server: RegisteredServer): string {
     const owner = deps.upstreams.tokenOwner(server, caller);
-    // A shared authorization is every user's: only an admin may start (or see, or cancel) it.
-    if (owner !== caller.userId && caller.role !== 'ADMIN') {
+    if (!mayActFor(owner, caller)) {
       throw new HubError('HUB_ERR_FORBIDDEN', {
         message: `MCP server '${server.name}' is authorized once for everyone: ask an administrator to connect it`,
       });

@@ -16,6 +16,7 @@ export {
 export { connectAtStartup, type StartupConnector } from './startup.js';
 export {
   createAuthorizationStarter,
+  mayActFor,
   type AuthorizationStarter,
   type BrowserLinkRedemption,
   type BrowserLinkRefusal,

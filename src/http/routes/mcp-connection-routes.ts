@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isHubError } from '../../errors/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
+import { mayActFor } from '../../upstreams/index.js';
 
 const stateSchema = z.enum(['connected', 'connecting', 'disconnected', 'error']);
 const serverNameParams = z.object({ serverName: z.string() });
@@ -153,11 +154,7 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       const closed = await options.upstreams.disconnect(caller, server);
       const owner = options.upstreams.tokenOwner(server, caller);
       // Revoking a shared authorization is an admin's act; a user's revoke touches only their own tokens.
-      if (
-        request.query.revoke &&
-        options.upstreams.requiresOAuth(server) &&
-        (owner === caller.userId || caller.role === 'ADMIN')
-      ) {
+      if (request.query.revoke && options.upstreams.requiresOAuth(server) && mayActFor(owner, caller)) {
         // RFC 7009 at the AS when it has an endpoint, then the tokens are gone from the hub.
         await options.oauth.revoke({
           userId: owner,

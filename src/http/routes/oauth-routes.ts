@@ -5,6 +5,7 @@ import { flowIdFor, parseFlowId } from '../../oauth/index.js';
 import { assertServerName } from '../../registry/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
+import { mayActFor } from '../../upstreams/index.js';
 
 const serverNameParams = z.object({ serverName: z.string() });
 const flowIdParams = z.object({ flowId: z.string().min(3).max(256) });
@@ -18,8 +19,8 @@ function mayReadFlow(caller: { userId: string; role: string }, flowId: string): 
 }
 
 /** A shared (`system`) authorization is an admin's to start, bind or cancel; anyone else's is nobody's. */
-function assertMayActFor(owner: string, caller: { userId: string; role: string }): void {
-  if (owner !== caller.userId && caller.role !== 'ADMIN') {
+function assertMayActFor(owner: string, caller: { userId: string; role: 'USER' | 'ADMIN' }): void {
+  if (!mayActFor(owner, caller)) {
     throw new HubError('HUB_ERR_FORBIDDEN', { message: 'Access denied' });
   }
 }
