@@ -6,7 +6,7 @@
  * 1. Node 20 has no `fs.globSync`, which the CLI's bundle imports: a resolve hook gives that bundle
  *    an `fs` with one (`fs-hooks.mjs`). On Node 22 and later nothing is registered.
  * 2. The scenario servers call `listen(0)`, i.e. every interface; test peers here stay on loopback
- *    (TEST-PEERS.md), so such a listen is bound to 127.0.0.1 instead. The scenarios read
+ *    (tests may only reach loopback), so such a listen is bound to 127.0.0.1 instead. The scenarios read
  *    `server.address().port` right after `listen()` returns, and a public `listen` with a host
  *    binds only after a lookup tick; `Server#_listen2` (Node's legacy alias of its bind step, what
  *    `listen` calls once the host is known) binds at once. Where it is missing the listen is left

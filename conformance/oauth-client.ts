@@ -1,5 +1,5 @@
 /**
- * The client under test of `npm run conformance` (issue 4): an MCP client whose OAuth is the hub's
+ * The client under test of `npm run conformance`: an MCP client whose OAuth is the hub's
  * own module (`src/oauth`), wired from the hub's real parts — memory KV, a SQLite store, the
  * credentials keyring, the egress guard — with nothing of its own but the browser's part.
  *

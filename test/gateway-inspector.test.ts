@@ -8,7 +8,7 @@ import { startTestHub, type TestHub } from './support/hub.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const INSPECTOR_CLI = path.join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
-// TEST-PEERS.md: the Inspector finds its own package.json only from a directory whose parent has one.
+// The Inspector finds its own package.json only from a directory whose parent has one.
 const INSPECTOR_CWD = path.join(ROOT, 'node_modules');
 const RUN_TIMEOUT_MS = 30_000;
 

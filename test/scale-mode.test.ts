@@ -6,7 +6,7 @@ import { startTestHub, type TestHub } from './support/hub.js';
 const postgresUrl = inject('postgresUrl');
 const redisUrl = inject('redisUrl');
 
-/** The hub on PostgreSQL + Redis, as several instances would run it (DESIGN.md §5). */
+/** The hub on PostgreSQL + Redis, as several instances would run it. */
 describe.skipIf(!postgresUrl || !redisUrl)('scale mode: PostgreSQL and Redis', () => {
   const schema = `hub_${process.pid}_${Date.now()}`;
   const JWT_SECRET = 'a-shared-secret-for-both-instances-000000';

@@ -80,7 +80,7 @@ function parseAuthority(text: string): Authority | string {
 }
 
 /**
- * Parses one `allowedDomains` entry (DESIGN.md §6): a host, `*.domain`, `host:port`, an IP, a CIDR, or
+ * Parses one `allowedDomains` entry: a host, `*.domain`, `host:port`, an IP, a CIDR, or
  * LibreChat's `http(s)://host[:port]` form. Anything else (paths, queries, credentials, stray spaces) is
  * refused rather than guessed at, since a misread entry would widen what the egress guard lets through.
  */

@@ -1,6 +1,6 @@
 /**
  * Freezes `value` and everything reachable from it, so configuration read once at start cannot be
- * changed by whoever it is passed to (CONVENTIONS.md §13). Returns the same object.
+ * changed by whoever it is passed to. Returns the same object.
  */
 export function deepFreeze<T>(value: T, seen: WeakSet<object> = new WeakSet()): T {
   if (typeof value === 'object' && value !== null && !seen.has(value)) {

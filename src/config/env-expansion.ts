@@ -95,7 +95,7 @@ function collectReferences(value: unknown, path: PropertyKey[], issues: ConfigIs
 
 /**
  * One issue per string that contains a `${...}` reference, for refusing them in user-supplied server
- * configs (API.md: `POST /api/mcp/servers` answers 400 for env references) instead of passing them on.
+ * configs (`POST /api/mcp/servers` answers 400 for env references) instead of passing them on.
  */
 export function findEnvReferences(value: unknown, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

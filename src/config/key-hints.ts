@@ -1,6 +1,6 @@
 /**
  * Misspellings seen in real configs whose right spelling is too far away for edit distance to find
- * (`environment` → `env`), plus the ones DESIGN.md §6 promises by name.
+ * (`environment` → `env`), plus the ones README.md promises by name.
  */
 const KNOWN_MISSPELLINGS: Readonly<Record<string, string>> = {
   clientId: 'client_id',

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
-/** The two roles of DESIGN.md §7. */
+/** The two roles: `USER` and `ADMIN`. */
 export type RoleName = 'USER' | 'ADMIN';
 
-/** What a role may do with MCP servers (DESIGN.md §7), every bit resolved. */
+/** What a role may do with MCP servers, every bit resolved. */
 export interface RolePermissions {
   MCP_SERVERS: {
     /** Use servers: list them, connect, call tools. */

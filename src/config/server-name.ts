@@ -1,7 +1,7 @@
 import { type Result, fail, ok } from '../errors/index.js';
 
 /**
- * API.md: a server name is 1–64 characters of letters, digits, `_` and `-`, starting with a letter or
+ * A server name is 1–64 characters of letters, digits, `_` and `-`, starting with a letter or
  * digit, so it is safe in URL paths, tool names (`<server>__<tool>`) and flow ids (`user:server`).
  */
 export const SERVER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -6,7 +6,7 @@ const issuesOf = (value: unknown): string[] => {
   return result.ok ? [] : result.issues.map((i) => `${i.path}: ${i.message}`);
 };
 
-describe('stdio policy (SECURITY-TESTS §5.6)', () => {
+describe('stdio policy', () => {
   it('accepts a program with a script and ordinary arguments', () => {
     expect(issuesOf({ command: 'node', args: ['node_modules/pkg/dist/index.js', 'stdio'] })).toEqual([]);
     expect(issuesOf({ command: 'npx', args: ['-y', '@scope/server'] })).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * The only variables a stdio child inherits from the hub (SECURITY-TESTS.md SX-05): enough to find
+ * The only variables a stdio child inherits from the hub (SX-05 in docs/security.md): enough to find
  * executables and a home directory, plus locale, time zone and temp dir when the host sets them.
  * Everything else (JWT_SECRET, CREDENTIALS_KEY, DATABASE_URL, REDIS_URL, …) stays in the hub.
  */

@@ -24,7 +24,7 @@ function setup(unit: number): { breaker: CircuitBreaker; advance: (ms: number) =
 }
 
 describe('CircuitBreaker', () => {
-  it('opens after the threshold, for a jittered cool-down that doubles on each half-open failure', () => {
+  it('FT-10: opens after the threshold, for a jittered cool-down that doubles on each half-open failure', () => {
     const { breaker, advance } = setup(0.5); // jitter at its middle: 75 % of the ceiling
     breaker.recordFailure();
     breaker.recordFailure();

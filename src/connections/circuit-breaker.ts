@@ -22,7 +22,7 @@ export const DEFAULT_BREAKER: BreakerSettings = {
 export type BreakerVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
 
 /**
- * One upstream's circuit breaker, so a dead server is not hammered (SECURITY-TESTS.md FT-10).
+ * One upstream's circuit breaker, so a dead server is not hammered (FT-10 in docs/security.md).
  * Closed: attempts pass. After `failureThreshold` consecutive failures it opens for a cool-down;
  * once that has passed it is half-open: an attempt passes (the pool runs one at a time per key),
  * and its failure re-opens the circuit for twice as long, its success closes it.

@@ -11,7 +11,7 @@ export type LineOverflow = 'throw' | 'truncate';
 
 /**
  * Splits a byte stream on `\n` while holding at most `maxLineBytes` of an unfinished line, so a peer
- * that never sends a newline cannot grow our memory (SECURITY-TESTS.md SX-06).
+ * that never sends a newline cannot grow our memory (SX-06 in docs/security.md).
  * - `throw`: an over-long line is an error (stdout: a protocol frame we cannot trust);
  * - `truncate`: the first `maxLineBytes` are kept as the line and the rest is dropped (stderr logs).
  */

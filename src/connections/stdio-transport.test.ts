@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { everythingStdioCommand } from '../../test/peers/everything.js';
@@ -120,7 +122,7 @@ function nodeScript(
 }
 
 describe('stdio child environment', () => {
-  it('the probe sees its config env plus PATH and HOME, and none of the hub’s secrets', async () => {
+  it('SX-05: the probe sees its config env plus PATH and HOME, and none of the hub’s secrets', async () => {
     const connection = await pool().acquire(
       'app|probe',
       'f1',
@@ -165,8 +167,29 @@ describe('stdio child environment', () => {
   });
 });
 
+describe('stdio arguments', () => {
+  it('SX-03: arguments with shell syntax reach the program literally and run nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sx03-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const canary = path.join(dir, 'canary');
+    const hostile = [`; touch ${canary}`, `$(touch ${canary})`, `\`touch ${canary}\``, `| touch ${canary}`];
+    const probe = probeStdioCommand();
+    const connection = await pool().acquire(
+      'app|probe',
+      'f1',
+      stdioSpec({ command: probe.command, args: [...probe.args, ...hostile] }),
+      OPTIONS,
+    );
+    // The server started (its argv held the strings as plain words) and answers.
+    expect(textOf(await connection.callTool('echo', { message: 'hi' }))).toContain('hi');
+    const argv = readFileSync(`/proc/${lastChildPid()}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(-hostile.length - 1, -1)).toEqual(hostile);
+    expect(existsSync(canary)).toBe(false);
+  });
+});
+
 describe('stdio process group', () => {
-  it('disconnect kills the child and its grandchild', async () => {
+  it('SX-08: disconnect kills the child and its grandchild', async () => {
     const connections = pool();
     const connection = await connections.acquire('app|probe', 'f1', stdioSpec(probeStdioCommand()), OPTIONS);
     const { pid: grandchild } = JSON.parse(textOf(await connection.callTool('spawn-grandchild', {}))) as {
@@ -185,7 +208,7 @@ describe('stdio process group', () => {
     expect(connections.state('app|probe')).toBe('disconnected');
   });
 
-  it('a stubborn child (ignores stdin EOF and SIGTERM) and its grandchild die by SIGKILL after the grace', async () => {
+  it('SX-09: a stubborn child (ignores stdin EOF and SIGTERM) and its grandchild die by SIGKILL after the grace', async () => {
     const connections = pool(500);
     const connection = await connections.acquire(
       'app|stubborn',
@@ -245,7 +268,7 @@ describe('stdio process group', () => {
 });
 
 describe('stdio framing', () => {
-  it('a stdout line over the bound is an error that closes the transport and kills the child', async () => {
+  it('SX-06: a stdout line over the bound is an error that closes the transport and kills the child', async () => {
     const transport = nodeScript(`process.stdout.write('x'.repeat(64 * 1024)); setInterval(() => {}, 1e9);`, {
       maxLineBytes: 16 * 1024,
     });
@@ -260,7 +283,7 @@ describe('stdio framing', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
-  it('non-JSON lines are logged and tolerated up to a bound, then the transport closes', async () => {
+  it('SX-07: non-JSON lines are logged and tolerated up to a bound, then the transport closes', async () => {
     const transport = nodeScript(
       `for (let i = 0; i < 5; i++) process.stdout.write('banner ' + i + '\\n'); setInterval(() => {}, 1e9);`,
       { maxBadLines: 3 },

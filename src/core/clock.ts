@@ -1,4 +1,4 @@
-/** Time as a dependency (CONVENTIONS.md §6): business code never calls `Date.now()` itself. */
+/** Time as a dependency: business code never calls `Date.now()` itself. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

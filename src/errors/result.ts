@@ -1,6 +1,6 @@
 import type { HubErrorCode } from './codes.js';
 
-/** What validators return (CONVENTIONS.md §4): a value, or a code with a safe message. */
+/** What validators return (validators return results, services throw): a value, or a code with a safe message. */
 export type Result<T> = { ok: true; value: T } | { ok: false; code: HubErrorCode; message: string };
 
 /** A successful {@link Result}. */

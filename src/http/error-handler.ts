@@ -4,7 +4,7 @@ import { HubError, type HubErrorCode } from '../errors/index.js';
 
 /**
  * Which key carries the message in error bodies: LibreChat answers `{error}` on its OAuth, status,
- * reinitialize and auth-values routes and `{message}` on `/tools` and `/servers` (API.md).
+ * reinitialize and auth-values routes and `{message}` on `/tools` and `/servers` (the LibreChat-compatible shapes in README.md).
  * A route picks its shape with `config: { errorKey: 'error' }`; `message` is the default.
  */
 export type ErrorKey = 'error' | 'message';

@@ -33,7 +33,7 @@ export function parseIpAddress(text: string): IpAddress | undefined {
  * True when `address` is publicly routable: its ipaddr.js range is `unicast` (so never loopback,
  * private, link-local, unique-local, CGNAT, unspecified, multicast, broadcast, reserved, NAT64
  * `64:ff9b::/96`, 6to4, Teredo…), and for IPv6 it lies in 2000::/3. Anything else needs an
- * allowlist entry (SECURITY-TESTS.md §4.1).
+ * allowlist entry (docs/security.md, "Egress").
  */
 export function isPublicAddress(address: IpAddress): boolean {
   if (address.range() !== 'unicast') return false;

@@ -4,7 +4,7 @@ import { egressTimedOut } from './egress-errors.js';
  * One request's abort signal: the caller's signal, the total time cap (SS-16) and the guard's own
  * reasons (a body over its size cap) all end it. A listener on the caller's signal rather than
  * `AbortSignal.any`, because MCP transports pass one long-lived signal for every request and the
- * listener must go when the request ends (CONVENTIONS.md §11).
+ * listener must go when the request ends.
  */
 export class Deadline {
   readonly signal: AbortSignal;

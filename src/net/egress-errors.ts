@@ -3,7 +3,7 @@ import { HubError } from '../errors/index.js';
 /**
  * A refused destination. The message names the host as the caller wrote it and never the address
  * it resolved to, so a refusal is no oracle for internal DNS; the reason (with the address) goes in
- * `cause`, which reaches logs but never a response (CONVENTIONS.md §3, §8).
+ * `cause`, which reaches logs but never a response.
  */
 export function egressDenied(message: string, reason?: string): HubError {
   return new HubError('HUB_ERR_EGRESS_DENIED', {
@@ -25,7 +25,7 @@ export function egressFailed(message: string): HubError {
   return new HubError('HUB_ERR_EGRESS_FAILED', { message });
 }
 
-/** The total time cap of a request ran out (SECURITY-TESTS.md SS-16). */
+/** The total time cap of a request ran out (SS-16). */
 export function egressTimedOut(): HubError {
   return new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { message: 'Outbound request timed out' });
 }

@@ -10,7 +10,7 @@ import { type Resolver, pickAddress, systemResolver } from './pick-address.js';
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Total time cap of a request that is not `streaming`. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/** Redirect hops followed (issue 5). */
+/** Redirect hops followed. */
 export const DEFAULT_MAX_REDIRECTS = 5;
 /** DNS lookup, then TCP and TLS handshakes, each within this. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -33,7 +33,7 @@ export interface EgressGuardOptions extends Partial<EgressLimits> {
   dial?: Connector;
 }
 
-/** The one way out of the hub (DESIGN.md §4 "Egress"). */
+/** The one way out of the hub (docs/security.md, "Egress"). */
 export interface EgressGuard {
   /** Guarded fetch with the guard's own limits (defaults suit OAuth and other one-shot requests). */
   fetch: FetchLike;
@@ -54,7 +54,7 @@ export interface EgressGuard {
 }
 
 /**
- * Builds the egress guard every outbound HTTP request goes through (SECURITY-TESTS.md §4.1): http(s)
+ * Builds the egress guard every outbound HTTP request goes through (docs/security.md, "Egress"): http(s)
  * only, no credentials in URLs, non-public addresses refused unless allowlisted, DNS resolved once
  * per connection and pinned, redirects re-checked hop by hop, responses capped in size and time.
  */

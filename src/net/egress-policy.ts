@@ -7,7 +7,7 @@ import type { EgressTarget } from './egress-target.js';
 export interface EgressPolicy {
   /**
    * True when the target may connect to `address` (one DNS answer, or the URL's IP literal):
-   * the address is public, or an entry allows it (issue 5: the allowlist is the only way in).
+   * the address is public, or an entry allows it (the allowlist is the only way in).
    */
   allows(target: EgressTarget, address: IpAddress): boolean;
 }

@@ -12,7 +12,7 @@ export interface EgressTarget {
 /**
  * What to do with a `#fragment`: stored URLs (server URLs, OAuth endpoints) refuse it, since a
  * fragment is invalid in a resource identifier or endpoint (RFC 9728 §1.2, RFC 8414 §2) and
- * SECURITY-TESTS.md SS-17 asks for a refusal; a request strips it, as fetch never sends one
+ * SS-17 asks for a refusal; a request strips it, as fetch never sends one
  * (a redirect's `Location` may legitimately carry one, RFC 9110 §10.2.2).
  */
 export type FragmentRule = 'refuse' | 'strip';

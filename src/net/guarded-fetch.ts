@@ -51,8 +51,8 @@ interface OutboundRequest {
 }
 
 /**
- * A `fetch` whose every hop goes through the guard (DESIGN.md §4 "Egress"): URL rules before any
- * socket, the pinned dispatcher for DNS and addresses, redirects followed by hand (issue 5: 307/308
+ * A `fetch` whose every hop goes through the guard (docs/security.md, "Egress"): URL rules before any
+ * socket, the pinned dispatcher for DNS and addresses, redirects followed by hand (307/308
  * only, each hop re-checked, at most `maxRedirects`, credentials dropped across origins), and the
  * response's size and time caps. A refused destination throws `HUB_ERR_EGRESS_DENIED`; a network
  * failure stays fetch's `TypeError`, which transports treat as a transport failure.
@@ -245,7 +245,7 @@ function finish(
 
 /**
  * undici reports a connector failure as `TypeError('fetch failed', {cause})`; a refusal by the
- * guard's dispatcher surfaces as its own HubError so callers branch on the code (CONVENTIONS.md §3).
+ * guard's dispatcher surfaces as its own HubError so callers branch on the code.
  */
 function unwrapFetchError(error: unknown): unknown {
   if (error instanceof TypeError && isHubError(error.cause)) return error.cause;

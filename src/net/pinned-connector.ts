@@ -9,7 +9,7 @@ export type Connector = buildConnector.connector;
 
 /**
  * Wraps `dial` so every socket the dispatcher opens goes to an address `pick` has checked
- * (SECURITY-TESTS.md §4.1): `pick` resolves the host once and judges every answer, and `dial` is
+ * (docs/security.md, "Egress"): `pick` resolves the host once and judges every answer, and `dial` is
  * handed that address instead of the name, so nothing can resolve the name a second time and be
  * rebound to an internal address (SS-07). TLS still verifies the certificate against, and sends
  * SNI for, the original host name (RFC 6066 §3 wants it without a trailing dot).

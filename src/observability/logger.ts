@@ -1,7 +1,7 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
- * Field names whose values are secrets wherever they appear (SECURITY-TESTS.md §4.4).
+ * Field names whose values are secrets wherever they appear.
  * Redaction lives in the logger itself so it never depends on call-site discipline.
  */
 const SECRET_KEYS = [

@@ -16,7 +16,7 @@ export interface AuditEvent {
   action: string;
   targetType: string | null;
   targetId: string | null;
-  /** Safe facts only: never a secret (CONVENTIONS.md §8). */
+  /** Safe facts only: never a secret. */
   details: JsonObject;
 }
 

@@ -42,7 +42,7 @@ export interface StoreDatabase {
 
 /** SQLite waits this long for a competing writer (another process on the same file) before failing. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
-/** A pool that cannot reach PostgreSQL fails the request instead of hanging (CONVENTIONS.md §11). */
+/** A pool that cannot reach PostgreSQL fails the request instead of hanging. */
 const PG_CONNECT_TIMEOUT_MS = 10_000;
 const PG_INT8_OID = 20;
 /** Unquoted PostgreSQL identifiers: lower case, so the name needs no quoting rules anywhere. */

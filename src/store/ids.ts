@@ -2,7 +2,7 @@ import type { Random } from '../core/index.js';
 
 /**
  * A random (version 4) UUID drawn from the injected source, so tests that need stable ids can
- * supply their own randomness (CONVENTIONS.md §6).
+ * supply their own randomness.
  */
 export function newId(random: Random): string {
   const bytes = random.bytes(16);

@@ -1,4 +1,4 @@
-// The store's public face (CONVENTIONS.md §2): other folders import from here only.
+// The store's public face: other folders import from here only.
 export { createDatabase, type DatabaseOptions, type StoreDatabase, type StoreDialect } from './database.js';
 export { migrateToLatest } from './migrate.js';
 export type { Database } from './tables.js';

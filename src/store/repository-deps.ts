@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Clock, Random } from '../core/index.js';
 import type { Database } from './tables.js';
 
-/** What every repository is built from (CONVENTIONS.md §6: side effects are passed in). */
+/** What every repository is built from (side effects are passed in). */
 export interface RepositoryDeps {
   /** The database, or an open transaction to run every call of the repository inside it. */
   db: Kysely<Database>;
