@@ -13,13 +13,26 @@ export type PlaceholderTarget = 'url' | 'header' | 'plain';
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
-/** Identity placeholders LibreChat defines, with our short aliases. */
-const IDENTITY: Record<string, (ctx: PlaceholderContext) => string> = {
-  LIBRECHAT_USER_ID: (ctx) => ctx.userId,
-  USER_ID: (ctx) => ctx.userId,
-  LIBRECHAT_USER_EMAIL: (ctx) => ctx.email,
-  USER_EMAIL: (ctx) => ctx.email,
-};
+/**
+ * Identity placeholders LibreChat defines, with our short aliases. A Map, not an object literal: a
+ * name read from a config (`{{constructor}}`, `{{__proto__}}`) must never reach `Object.prototype`.
+ */
+const IDENTITY: ReadonlyMap<string, (ctx: PlaceholderContext) => string> = new Map([
+  ['LIBRECHAT_USER_ID', (ctx: PlaceholderContext) => ctx.userId],
+  ['USER_ID', (ctx: PlaceholderContext) => ctx.userId],
+  ['LIBRECHAT_USER_EMAIL', (ctx: PlaceholderContext) => ctx.email],
+  ['USER_EMAIL', (ctx: PlaceholderContext) => ctx.email],
+]);
+
+/** The caller's value for a placeholder name: an identity value or one of the user's own variables. */
+function valueOf(name: string, ctx: PlaceholderContext): string | undefined {
+  const identity = IDENTITY.get(name);
+  if (identity) return identity(ctx);
+  // Own properties only: an inherited name (`toString`, `hasOwnProperty`) is no variable of the user's.
+  if (!Object.hasOwn(ctx.userVars, name)) return undefined;
+  const value: unknown = ctx.userVars[name];
+  return typeof value === 'string' ? value : undefined;
+}
 
 /**
  * True when the text references one of the identity placeholders (`{{LIBRECHAT_USER_ID}}` and the
@@ -27,12 +40,12 @@ const IDENTITY: Record<string, (ctx: PlaceholderContext) => string> = {
  * caller's id or e-mail address.
  */
 export function hasIdentityPlaceholder(text: string): boolean {
-  return [...text.matchAll(PLACEHOLDER)].some((match) => Object.hasOwn(IDENTITY, match[1] ?? ''));
+  return [...text.matchAll(PLACEHOLDER)].some((match) => IDENTITY.has(match[1] ?? ''));
 }
 
 /** The text with every identity placeholder removed; other placeholders and text stay as written. */
 export function removeIdentityPlaceholders(text: string): string {
-  return text.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(IDENTITY, name) ? '' : whole));
+  return text.replace(PLACEHOLDER, (whole, name: string) => (IDENTITY.has(name) ? '' : whole));
 }
 
 /** True when the text references any `{{NAME}}` placeholder. */
@@ -42,18 +55,14 @@ export function hasPlaceholder(text: string): boolean {
 }
 
 /**
- * Replaces `{{NAME}}` with the user's value. Unknown names stay as written (they may be literal text).
+ * Replaces `{{NAME}}` with the user's value. Only the identity names and the user's own variables
+ * resolve; any other name (an unknown one, or one only `Object.prototype` has) stays as written.
  * In a URL the value is percent-encoded so it cannot change the host or path structure; in a header
  * a CR or LF is refused (header injection). Values are never expanded against the environment.
  */
 export function substitute(text: string, ctx: PlaceholderContext, target: PlaceholderTarget): string {
   return text.replace(PLACEHOLDER, (whole, name: string) => {
-    const identity = IDENTITY[name];
-    const value = identity
-      ? identity(ctx)
-      : Object.hasOwn(ctx.userVars, name)
-        ? ctx.userVars[name]
-        : undefined;
+    const value = valueOf(name, ctx);
     if (value === undefined) return whole;
     if (target === 'url') return encodeURIComponent(value);
     if (target === 'header' && /[\r\n\0]/.test(value)) {
