@@ -8,4 +8,5 @@ export {
   type CipherKeyringOptions,
   type CredentialsKeyringOptions,
 } from './crypto.js';
-export { createUserVarsStore, type UserVarsStore } from './user-vars.js';
+export { changedDestinationFields, destinationDigest } from './destination.js';
+export { createUserVarsStore, type CredentialTarget, type UserVarsStore } from './user-vars.js';

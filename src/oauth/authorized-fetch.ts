@@ -1,5 +1,6 @@
 import type { FetchLike } from '../connections/index.js';
 import type { TokenRefresher } from './refresh.js';
+import { sameOrigin } from './safe-urls.js';
 import type { OAuthServerContext } from './types.js';
 
 function withBearer(init: RequestInit | undefined, token: string | null): RequestInit | undefined {
@@ -18,7 +19,9 @@ function replayable(body: RequestInit['body']): boolean {
  * The per-connection fetch of an OAuth server (`ConnectionOptions.wrapFetch`): the current access
  * token on every request (refreshed ahead of expiry), and on a 401 one refresh and one retry
  * (FT-08). A second 401, or no token at all, is returned as it came, so the connection layer sees
- * the upstream's answer (and its `WWW-Authenticate` challenge).
+ * the upstream's answer (and its `WWW-Authenticate` challenge). Only tokens issued for this
+ * destination and resource are attached (the token store checks), and only to requests on the
+ * server URL's origin.
  */
 export function createAuthorizedFetch(
   refresher: TokenRefresher,
@@ -26,6 +29,8 @@ export function createAuthorizedFetch(
   ctx: OAuthServerContext,
 ): FetchLike {
   return async (url, init) => {
+    // A request elsewhere (an SSE endpoint on another origin, say) never carries the token.
+    if (!sameOrigin(url.toString(), ctx.serverUrl)) return base(url, init);
     const token = await refresher.getAccessToken(ctx);
     const first = await base(url, withBearer(init, token));
     if (first.status !== 401 || token === null || !replayable(init?.body)) return first;

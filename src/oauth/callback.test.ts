@@ -58,7 +58,7 @@ describe('completeCallback against a stub AS', () => {
       scope: 'mcp:tools',
     });
     expect(JSON.stringify(meta)).not.toMatch(/at-|rt-/);
-    expect(await kit.service.authState('alice', 'srv')).toBe('authorized');
+    expect(await kit.service.authState(ctx())).toBe('authorized');
   });
 
   it('OA-12: each of two concurrent flows completes with its own verifier', async () => {

@@ -53,8 +53,16 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
   if (!STATE_SHAPE.test(state)) return reject('invalid_state', 'malformed state');
   const peeked = await parts.flows.peekState(state);
   if (!peeked) return reject('invalid_state', 'unknown or expired state');
-  // OA-15: a state minted for one server never completes another's callback path.
-  if (peeked.serverName !== input.serverName) return reject('invalid_state', 'state is for another server');
+  // OA-15: a state minted for one server never completes another's callback path, and a state
+  // completes only at the redirect URI its flow sent (users' servers share one that names no server).
+  if (input.serverName !== null && peeked.serverName !== input.serverName) {
+    return reject('invalid_state', 'state is for another server');
+  }
+  if (
+    input.redirectUri === undefined ? input.serverName === null : peeked.redirectUri !== input.redirectUri
+  ) {
+    return reject('invalid_state', 'state is for another callback path');
+  }
   const flow = await parts.flows.getFlow(peeked.flowId);
   if (!flow || flow.epoch !== peeked.epoch) return reject('invalid_state', 'flow cancelled or replaced');
   // OA-03/04/06: the browser must be the one bound to this flow; until then nothing changes.
@@ -135,6 +143,7 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
     issuer: record.issuer,
     resource: record.resource,
     clientRef: record.clientRef,
+    binding: record.binding,
     ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }),
   };
   try {

@@ -184,6 +184,6 @@ describe('client choice: pre-registered → CIMD → dynamic registration', () =
     after.advance(3_600_000 + 1);
     expect(await after.service.getAccessToken(ctx())).toBeNull();
     expect(requestsTo('/token').filter((r) => form(r).get('grant_type') === 'refresh_token')).toHaveLength(0);
-    expect(await after.service.authState('alice', 'srv')).toBe('needs_auth');
+    expect(await after.service.authState(ctx())).toBe('needs_auth');
   });
 });

@@ -25,6 +25,7 @@ function stateRecord(flowId: string, epoch: string, serverName = 'srv'): StateRe
     resource: 'https://mcp.example/mcp',
     scope: 'mcp:tools',
     clientRef: 'dcr',
+    binding: 'd1.test',
     createdAt: 1,
     epoch,
     as: {

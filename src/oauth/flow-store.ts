@@ -30,6 +30,8 @@ const stateRecordSchema = z.object({
   resource: z.string(),
   scope: z.string().nullable(),
   clientRef: clientRefSchema,
+  /** The destination digest of the server's config when the flow began; the tokens carry it. */
+  binding: z.string(),
   createdAt: z.number(),
   epoch: z.string(),
   as: authorizationServerInfoSchema,

@@ -1,4 +1,5 @@
 import { startAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
+import { destinationDigest } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
 import { flowIdFor } from './flow-ids.js';
 import { sealFlowSecrets } from './flow-secrets.js';
@@ -76,6 +77,8 @@ export async function initiateFlow(parts: OAuthParts, input: InitiateInput): Pro
     resource: discovery.resource,
     scope: scope ?? null,
     clientRef: client.ref,
+    // The tokens this flow yields are for this destination only, whatever changes before the callback.
+    binding: destinationDigest(config),
     createdAt: parts.clock.now(),
     epoch,
     as,
@@ -113,7 +116,7 @@ async function scopeFor(
   const challengeScope = combineScopes(input.challenge?.scope);
   const base = chooseScope(challengeScope, discovery.scopesSupported, input.config.oauth?.scope);
   if (challengeScope === undefined) return base;
-  const previous = await parts.tokens.load(input.userId, input.serverName);
+  const previous = await parts.tokens.load(input);
   if (previous === null) return base;
   const { maxStepUps, flowTtlMs } = parts.settings;
   if (!(await claimStepUp(parts.kv, input.userId, input.serverName, maxStepUps, flowTtlMs))) {

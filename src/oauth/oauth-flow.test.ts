@@ -168,7 +168,7 @@ describe('OAuth flow against oidc-provider and a protected MCP server', () => {
     const aliceBearer = mcp.lastBearer();
     expect(await whoami(kit, 'bob')).toBe('bob');
     expect(mcp.lastBearer()).not.toBe(aliceBearer);
-    expect(await kit.service.authState('alice', SERVER)).toBe('authorized');
+    expect(await kit.service.authState(ctx('alice'))).toBe('authorized');
     // One registration (per server and AS) serves every user.
     expect(as.counts.registrations).toBe(1);
   });
@@ -267,7 +267,7 @@ describe('OAuth flow against oidc-provider and a protected MCP server', () => {
     expect(await kit.service.getAccessToken(ctx('u-stolen'))).toBeNull();
     expect(await kit.service.getAccessToken(ctx('u-stolen'))).toBeNull();
     expect(as.counts.failedGrants).toBe(failed + 1);
-    expect(await kit.service.authState('u-stolen', SERVER)).toBe('needs_auth');
+    expect(await kit.service.authState(ctx('u-stolen'))).toBe('needs_auth');
   });
 
   it('revoke calls the revocation endpoint and deletes the tokens', async () => {

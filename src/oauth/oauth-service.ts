@@ -31,7 +31,7 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
   if (clientMetadataUrl !== undefined) {
     logger.info({ clientMetadataUrl }, 'OAuth Client ID Metadata Document offered to authorization servers');
   }
-  const binding = createFlowBinding(deps.secret);
+  const binding = createFlowBinding(deps.secret, { clock: deps.clock, random: deps.random });
   const fetchFor = deps.fetchFor ?? ((): FetchLike => deps.fetch);
   const tokens = createTokenStore({ credentials: deps.credentials, keyring: deps.keyring, logger });
   const parts: OAuthParts = {
@@ -74,15 +74,16 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
     authorizedFetch: (base, ctx) => createAuthorizedFetch(refresher, base, ctx),
 
     async tokenMetadata(userId, serverName) {
-      const current = await tokens.load(userId, serverName);
+      const current = await tokens.peek(userId, serverName);
       // An allowlist of fields: token values can never leak through this shape.
       return current
         ? { token_type: current.token_type, expires_at: current.expires_at, scope: current.scope }
         : null;
     },
 
-    async authState(userId, serverName) {
-      const current = await tokens.load(userId, serverName);
+    async authState(ctx) {
+      const { userId, serverName } = ctx;
+      const current = await tokens.load(ctx);
       const now = deps.clock.now();
       if (current) {
         if (isFresh(current, now, settings.expirySkewMs)) return 'authorized';

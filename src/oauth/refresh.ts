@@ -53,7 +53,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
   ): Promise<string | null> {
     const { refreshLockTtlMs: ttlMs, refreshLockWaitMs: waitMs } = settings;
     const theirs = async (): Promise<string | null> => {
-      const current = await tokens.load(ctx.userId, ctx.serverName);
+      const current = await tokens.load(ctx);
       return current && goodEnough(current) ? current.access_token : null;
     };
     let as: AuthorizationServerInfo;
@@ -72,7 +72,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
         { ttlMs, waitMs },
         async () => {
           // LD-04/05: re-read under the lock; another instance may have refreshed (and rotated) already.
-          const current = await tokens.load(ctx.userId, ctx.serverName);
+          const current = await tokens.load(ctx);
           if (!current) return null;
           if (goodEnough(current)) return current.access_token;
           if (current.refresh_token === undefined) return giveUp(ctx);
@@ -182,6 +182,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
         issuer: current.issuer,
         resource: current.resource,
         clientRef: current.clientRef,
+        binding: current.binding,
         // OA-19: the rotated refresh token, when the AS sent one (the SDK keeps the old one otherwise).
         ...(issued.refresh_token === undefined ? {} : { refresh_token: issued.refresh_token }),
       };
@@ -197,7 +198,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
 
   return {
     async getAccessToken(ctx) {
-      const current = await tokens.load(ctx.userId, ctx.serverName);
+      const current = await tokens.load(ctx);
       if (!current) return null;
       if (fresh(current)) return current.access_token;
       if (current.refresh_token === undefined) {
@@ -208,7 +209,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
     },
 
     async refreshAfterUnauthorized(ctx) {
-      const current = await tokens.load(ctx.userId, ctx.serverName);
+      const current = await tokens.load(ctx);
       if (!current) return null;
       // FT-08: someone refreshed since the request went out; use theirs, do not refresh again.
       if (current.access_token !== ctx.rejectedToken) return current.access_token;

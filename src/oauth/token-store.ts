@@ -4,6 +4,8 @@ import { isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { CredentialsRepository } from '../store/index.js';
 import { clientRefSchema, type ClientRef } from './clients.js';
+import { tokenMisfit } from './token-binding.js';
+import type { OAuthServerContext } from './types.js';
 
 /** One user's token set for one server, as sealed in the `oauth_tokens` row. */
 export interface StoredTokens {
@@ -19,6 +21,11 @@ export interface StoredTokens {
   /** RFC 8707 resource the tokens were issued for; a refresh asks for the same. */
   resource: string;
   clientRef: ClientRef;
+  /**
+   * The destination digest of the server's config when the flow began (`destinationDigest`): the
+   * tokens are used only while the server's config still has it.
+   */
+  binding: string;
 }
 
 const storedTokensSchema = z.object({
@@ -31,12 +38,19 @@ const storedTokensSchema = z.object({
   issuer: z.string(),
   resource: z.string(),
   clientRef: clientRefSchema,
+  // Absent in rows written before tokens were bound to a destination: those read as absent.
+  binding: z.string().optional(),
 });
 
 /** Encrypted token sets, one row per (user, server, issuer); the newest issuer's row is current. */
 export interface TokenStore {
-  /** The current token set, or null (none, or a row that fails to decrypt: SE-02/03). */
-  load(userId: string, serverName: string): Promise<StoredTokens | null>;
+  /**
+   * The current token set when it may be sent for this connection, or null: none, a row that
+   * fails to decrypt (SE-02/03), or tokens issued for another destination or resource.
+   */
+  load(ctx: OAuthServerContext): Promise<StoredTokens | null>;
+  /** The current token set whatever its destination: for non-secret metadata only, never to send. */
+  peek(userId: string, serverName: string): Promise<UncheckedTokens | null>;
   /** One `put`: a rotated refresh token lands with its access token or not at all (OA-19). */
   save(userId: string, serverName: string, tokens: StoredTokens): Promise<void>;
   /** Deletes every issuer's token row of the (user, server); returns how many went. */
@@ -49,6 +63,9 @@ function tokensAad(userId: string, serverName: string, issuer: string): string {
 }
 
 const HINT_LIMIT = 10_000;
+
+/** A row as read back, unchecked: `binding` is missing in rows written before tokens were bound. */
+export type UncheckedTokens = Omit<StoredTokens, 'binding'> & { binding?: string };
 
 /** Builds the {@link TokenStore}. */
 export function createTokenStore(deps: {
@@ -98,33 +115,50 @@ export function createTokenStore(deps: {
     return row;
   }
 
+  /** The current row, opened and checked for shape; its binding may be missing (an old row). */
+  async function read(userId: string, serverName: string): Promise<UncheckedTokens | null> {
+    const row = await currentRow(userId, serverName);
+    if (!row) return null;
+    let plaintext: string;
+    try {
+      plaintext = deps.keyring.decrypt(row.ciphertext, tokensAad(userId, serverName, row.issuer));
+    } catch (error) {
+      if (!isHubError(error, 'HUB_ERR_DECRYPT_FAILED')) throw error;
+      // SE-02/03: a swapped or tampered row reads as "no tokens", loudly, never as a 500.
+      deps.logger.warn(
+        { userId, serverName, issuer: row.issuer, alert: 'credential_decrypt_failed' },
+        'Stored OAuth tokens failed to decrypt; treating them as absent',
+      );
+      return null;
+    }
+    const parsed = storedTokensSchema.safeParse(JSON.parse(plaintext));
+    if (!parsed.success || parsed.data.issuer !== row.issuer) {
+      deps.logger.warn({ userId, serverName }, 'Stored OAuth tokens are malformed; treating them as absent');
+      return null;
+    }
+    const { refresh_token, binding, ...rest } = parsed.data;
+    return {
+      ...rest,
+      ...(refresh_token === undefined ? {} : { refresh_token }),
+      ...(binding === undefined ? {} : { binding }),
+    };
+  }
+
   return {
-    async load(userId, serverName) {
-      const row = await currentRow(userId, serverName);
-      if (!row) return null;
-      let plaintext: string;
-      try {
-        plaintext = deps.keyring.decrypt(row.ciphertext, tokensAad(userId, serverName, row.issuer));
-      } catch (error) {
-        if (!isHubError(error, 'HUB_ERR_DECRYPT_FAILED')) throw error;
-        // SE-02/03: a swapped or tampered row reads as "no tokens", loudly, never as a 500.
-        deps.logger.warn(
-          { userId, serverName, issuer: row.issuer, alert: 'credential_decrypt_failed' },
-          'Stored OAuth tokens failed to decrypt; treating them as absent',
-        );
-        return null;
-      }
-      const parsed = storedTokensSchema.safeParse(JSON.parse(plaintext));
-      if (!parsed.success || parsed.data.issuer !== row.issuer) {
-        deps.logger.warn(
-          { userId, serverName },
-          'Stored OAuth tokens are malformed; treating them as absent',
-        );
-        return null;
-      }
-      const { refresh_token, ...rest } = parsed.data;
-      return refresh_token === undefined ? rest : { ...rest, refresh_token };
+    async load(ctx) {
+      const current = await read(ctx.userId, ctx.serverName);
+      if (!current) return null;
+      const misfit = tokenMisfit(current, ctx);
+      if (misfit === null && current.binding !== undefined) return { ...current, binding: current.binding };
+      // Not deleted: another instance may hold a newer config, and re-authorizing replaces the row.
+      deps.logger.debug(
+        { userId: ctx.userId, serverName: ctx.serverName, misfit },
+        'Stored OAuth tokens are for another destination; treating them as absent',
+      );
+      return null;
     },
+
+    peek: read,
 
     async save(userId, serverName, tokens) {
       await deps.credentials.put({

@@ -73,7 +73,7 @@ describe('tokens: refresh, 401 handling, revocation, step-up', () => {
     const usedSecond = new URLSearchParams(refreshRequests()[1]?.body).get('refresh_token');
     expect(usedSecond).not.toBe(usedFirst);
     expect(as.counts.refreshGrants).toBe(2);
-    expect(await kit.service.authState('alice', 'srv')).toBe('authorized');
+    expect(await kit.service.authState(ctx())).toBe('authorized');
   });
 
   it('LD-04: 20 concurrent callers just after expiry → one refresh; all get the new token', async () => {
@@ -88,16 +88,16 @@ describe('tokens: refresh, 401 handling, revocation, step-up', () => {
     await authorize();
     kit.advance(3_600_000 + 1);
     as.failTokenWith({ status: 400, body: { error: 'invalid_grant', error_description: 'revoked' } });
-    expect(await kit.service.authState('alice', 'srv')).toBe('expiring');
+    expect(await kit.service.authState(ctx())).toBe('expiring');
     expect(await kit.service.getAccessToken(ctx())).toBeNull();
     expect(await kit.service.getAccessToken(ctx())).toBeNull();
     expect(refreshRequests()).toHaveLength(1);
-    expect(await kit.service.authState('alice', 'srv')).toBe('needs_auth');
+    expect(await kit.service.authState(ctx())).toBe('needs_auth');
     expect(await kit.service.tokenMetadata('alice', 'srv')).toBeNull();
     // A new authorization clears it.
     as.failTokenWith(undefined);
     await authorize();
-    expect(await kit.service.authState('alice', 'srv')).toBe('authorized');
+    expect(await kit.service.authState(ctx())).toBe('authorized');
   });
 
   it('FT-09: a failing token endpoint → bounded retries, then a typed error; the tokens stay', async () => {
@@ -217,7 +217,7 @@ describe('tokens: refresh, 401 handling, revocation, step-up', () => {
       ciphertext: full?.ciphertext ?? '',
     });
     expect(await kit.service.getAccessToken(ctx('bob'))).toBeNull();
-    expect(await kit.service.authState('bob', 'srv')).toBe('none');
+    expect(await kit.service.authState(ctx('bob'))).toBe('none');
     expect(kit.logLines.join('\n')).toContain('credential_decrypt_failed');
 
     const ciphertext = full?.ciphertext ?? '';

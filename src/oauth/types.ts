@@ -145,8 +145,16 @@ export type CallbackErrorCode =
 
 /** Input of {@link OAuthService.completeCallback}: the callback's query plus the route's binding check. */
 export interface CallbackInput {
-  /** From the callback path; must equal the server the state was minted for (OA-15). */
-  serverName: string;
+  /**
+   * The server the callback path names, which must be the server the state was minted for (OA-15);
+   * null on the path users' servers share, which names none.
+   */
+  serverName: string | null;
+  /**
+   * The hub URL the callback arrived at; when given it must equal the `redirect_uri` the flow was
+   * started with (RFC 6749 §4.1.3). Required on the shared path, where it is the only path check.
+   */
+  redirectUri?: string | undefined;
   code?: string | undefined;
   state?: string | undefined;
   error?: string | undefined;
@@ -207,8 +215,13 @@ export interface OAuthService {
   refreshAfterUnauthorized(ctx: OAuthServerContext & { rejectedToken: string }): Promise<string | null>;
   /** Wraps a fetch so each request carries the current bearer token and survives one 401. */
   authorizedFetch(base: FetchLike, ctx: OAuthServerContext): FetchLike;
+  /** Non-secret facts about the user's current token set, whatever its destination. */
   tokenMetadata(userId: string, serverName: string): Promise<TokenMetadata | null>;
-  authState(userId: string, serverName: string): Promise<OAuthAuthState>;
+  /**
+   * Where the (user, server) stands for a connection to `ctx.serverUrl` with `ctx.config`: tokens
+   * issued for another destination or resource count as none.
+   */
+  authState(ctx: OAuthServerContext): Promise<OAuthAuthState>;
   flowStatus(flowId: string): Promise<FlowStatusView | null>;
   /**
    * Resolves when the flow completes or fails (woken by the completion event, no polling), when
@@ -218,7 +231,10 @@ export interface OAuthService {
   waitForFlow(flowId: string, timeoutMs: number, signal?: AbortSignal): Promise<FlowStatusView | null>;
   /** Deletes the flow record, which makes every state minted for it unusable; true when there was one. */
   cancel(flowId: string): Promise<boolean>;
-  /** RFC 7009 revocation at the AS when it has an endpoint (failures logged), then deletes the tokens. */
+  /**
+   * RFC 7009 revocation at the AS when it has an endpoint of the tokens' issuer (failures logged),
+   * then deletes the tokens. Tokens for another destination are deleted without being sent.
+   */
   revoke(ctx: OAuthServerContext): Promise<void>;
   /** Removes the user's tokens for the server (every issuer). */
   deleteTokens(userId: string, serverName: string): Promise<void>;

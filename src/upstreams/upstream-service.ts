@@ -4,7 +4,12 @@ import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
 import type { UserVarsStore } from '../credentials/index.js';
 import { HubError, isHubError } from '../errors/index.js';
-import { challengeFromResponse, type OAuthChallenge, type OAuthService } from '../oauth/index.js';
+import {
+  challengeFromResponse,
+  type OAuthChallenge,
+  type OAuthServerContext,
+  type OAuthService,
+} from '../oauth/index.js';
 import {
   connectionScope,
   missingUserVars,
@@ -130,7 +135,21 @@ export function createUpstreamService(deps: {
 
   /** The caller's variables for the server; no store read for a server that asks for none (the common case). */
   async function varsOf(caller: Identity, server: RegisteredServer): Promise<Record<string, string>> {
-    return userVarFields(server.config).length === 0 ? {} : deps.userVars.get(caller.userId, server.name);
+    return userVarFields(server.config).length === 0 ? {} : deps.userVars.get(caller.userId, server);
+  }
+
+  /**
+   * Whose tokens, for which URL (placeholders filled) and config: what a stored token is checked
+   * against before it counts, since it is sent only where it was issued for.
+   */
+  function oauthContext(
+    server: RegisteredServer,
+    ctx: PlaceholderContext,
+    owner: string,
+  ): OAuthServerContext {
+    const spec = resolveServer(server.config, ctx, deps.settings).spec;
+    const serverUrl = spec.transport === 'stdio' ? '' : spec.url;
+    return { userId: owner, serverName: server.name, serverUrl, config: server.config };
   }
 
   async function contextFor(caller: Identity, server: RegisteredServer): Promise<PlaceholderContext> {
@@ -225,7 +244,7 @@ export function createUpstreamService(deps: {
     const ctx = await contextFor(caller, server);
     const owner = tokenOwner(server, caller);
     if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
-      const state = await deps.oauth.authState(owner, server.name);
+      const state = await deps.oauth.authState(oauthContext(server, ctx, owner));
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
     return open(key, server, ctx, owner, profile);
@@ -280,14 +299,15 @@ export function createUpstreamService(deps: {
     },
     async isAuthenticated(caller, server) {
       if (isShared(server)) {
-        const state = await deps.oauth.authState(SYSTEM_USER_ID, server.name);
+        const state = await deps.oauth.authState(oauthContext(server, NO_CALLER, SYSTEM_USER_ID));
         return state === 'authorized' || state === 'expiring';
       }
       if (scopeOf(server) === 'app') return true;
       const vars = await varsOf(caller, server);
       if (missingUserVars(server.config, vars).length > 0) return false;
       if (!requiresOAuth(server)) return true;
-      const state = await deps.oauth.authState(caller.userId, server.name);
+      const ctx: PlaceholderContext = { userId: caller.userId, email: caller.email, userVars: vars };
+      const state = await deps.oauth.authState(oauthContext(server, ctx, caller.userId));
       return state === 'authorized' || state === 'expiring';
     },
     async serverUrlFor(caller, server) {

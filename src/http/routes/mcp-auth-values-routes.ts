@@ -37,7 +37,7 @@ export const mcpAuthValuesRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
     async (request) => {
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
-      const values = await options.userVars.get(caller.userId, server.name);
+      const values = await options.userVars.get(caller.userId, server);
       return { success: true as const, serverName: server.name, authValueFlags: flags(server, values) };
     },
   );
@@ -69,7 +69,8 @@ export const mcpAuthValuesRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
           },
         });
       }
-      const values = await options.userVars.merge(caller.userId, server.name, request.body.values);
+      // Bound to where the server sends them now: a later change of destination makes them unset.
+      const values = await options.userVars.merge(caller.userId, server, request.body.values);
       await options.upstreams.forgetCaller(caller, server);
       return { success: true as const, serverName: server.name, authValueFlags: flags(server, values) };
     },
