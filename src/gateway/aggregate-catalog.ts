@@ -4,34 +4,37 @@ import type { Logger } from '../observability/index.js';
 import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
 import type { ToolCache } from '../tools/index.js';
 import { mayActFor, type UpstreamService } from '../upstreams/index.js';
-import { exposedName } from './names.js';
+import { assignExposedNames } from './names.js';
+import { refOf, trustOf, type ServerRef } from './server-ref.js';
 
 /**
- * One tool as a downstream client sees it: an upstream's own, or the hub's `<server>__authorize`
+ * What an exposed tool name stands for: an upstream's own tool, or the hub's `<server>__authorize`
  * standing in for the tools of a server the caller has not authorized yet.
  */
-export interface AggregatedTool {
-  exposed: string;
-  server: RegisteredServer;
-  tool: Tool;
+export interface ToolBinding {
+  server: ServerRef;
+  /** The tool's name on its upstream. */
+  toolName: string;
   kind: 'upstream' | 'authorize';
+}
+
+/** One tool as a downstream client sees it, and what its name stands for. */
+export interface CatalogTool {
+  exposed: string;
+  binding: ToolBinding;
+  tool: Tool;
 }
 
 /** The name of the stand-in tool; a server's own tools replace it once authorized. */
 export const AUTHORIZE_TOOL = 'authorize';
 
 /** The stand-in for the tools of an OAuth server the caller has not authorized. */
-function authorizeTool(server: RegisteredServer): AggregatedTool {
+function authorizeTool(server: RegisteredServer): Tool {
   return {
-    exposed: exposedName(server.name, AUTHORIZE_TOOL),
-    server,
-    kind: 'authorize',
-    tool: {
-      name: AUTHORIZE_TOOL,
-      description: `Connect the MCP server '${server.name}': you approve access in a browser, then its tools appear here.`,
-      inputSchema: { type: 'object', properties: {} },
-      annotations: { readOnlyHint: false, openWorldHint: true },
-    },
+    name: AUTHORIZE_TOOL,
+    description: `Connect the MCP server '${server.name}': you approve access in a browser, then its tools appear here.`,
+    inputSchema: { type: 'object', properties: {} },
+    annotations: { readOnlyHint: false, openWorldHint: true },
   };
 }
 
@@ -43,40 +46,70 @@ export interface GatewayDeps {
   logger: Logger;
 }
 
+/** One server's tools before naming. */
+interface ServerTools {
+  server: RegisteredServer;
+  kind: ToolBinding['kind'];
+  tools: Tool[];
+}
+
 /**
- * The caller's tools across every server they may use and have set up, as their `relay`
- * connections (the ones that can pass sampling and elicitation on) see them. Cached lists are used as
- * they are; a server without one is connected (the client asked for tools). An OAuth server the
- * caller has not authorized shows as `<server>__authorize` (when the caller may start its flow), and
- * a server that cannot be reached is left out rather than failing the whole list.
+ * The tools of one server the caller may use, as their `relay` connection (the one that can pass
+ * sampling and elicitation on) sees them: the cached list as it is, else connecting (the client
+ * asked for tools). An OAuth server the caller has not authorized offers `authorize` (when the
+ * caller may start its flow); a server that cannot be reached offers nothing.
  */
-export async function aggregateTools(deps: GatewayDeps, caller: Identity): Promise<AggregatedTool[]> {
+async function toolsOf(deps: GatewayDeps, caller: Identity, server: RegisteredServer): Promise<ServerTools> {
+  try {
+    if (!(await deps.upstreams.isAuthenticated(caller, server))) {
+      // A shared authorization is an admin's to give; other users just do not see the server yet.
+      const mayStart = mayActFor(deps.upstreams.tokenOwner(server, caller), caller);
+      const offer = deps.upstreams.requiresOAuth(server) && mayStart;
+      return { server, kind: 'authorize', tools: offer ? [authorizeTool(server)] : [] };
+    }
+    const key = deps.upstreams.keyFor(caller, server, 'relay');
+    let tools = await deps.tools.get(key);
+    if (tools === null) {
+      await deps.upstreams.connect(caller, server, 'relay');
+      tools = (await deps.tools.get(key)) ?? [];
+    }
+    return {
+      server,
+      kind: 'upstream',
+      // The cache keeps what an upstream's tools/list said; the schema defaults as MCP requires one.
+      tools: tools.map((tool) => ({ ...tool, inputSchema: tool.inputSchema ?? { type: 'object' } }) as Tool),
+    };
+  } catch (err) {
+    deps.logger.info({ err, server: server.name }, 'server left out of the aggregated tool list');
+    return { server, kind: 'upstream', tools: [] };
+  }
+}
+
+/**
+ * The caller's tools across every server they may use, each under a name of its own: names are
+ * assigned over the whole catalog, so no two tools share one and no tool of a server shared by
+ * another user can take the name of one of the caller's own or the admin's. Each comes with what
+ * its name stands for (server and upstream tool name, never the server's config).
+ */
+export async function toolCatalog(deps: GatewayDeps, caller: Identity): Promise<CatalogTool[]> {
   const servers = await deps.registry.list(caller);
-  const perServer = await Promise.all(
-    servers.map(async (server) => {
-      try {
-        if (!(await deps.upstreams.isAuthenticated(caller, server))) {
-          // A shared authorization is an admin's to give; other users just do not see the server yet.
-          const mayStart = mayActFor(deps.upstreams.tokenOwner(server, caller), caller);
-          return deps.upstreams.requiresOAuth(server) && mayStart ? [authorizeTool(server)] : [];
-        }
-        const key = deps.upstreams.keyFor(caller, server, 'relay');
-        let tools = await deps.tools.get(key);
-        if (tools === null) {
-          await deps.upstreams.connect(caller, server, 'relay');
-          tools = (await deps.tools.get(key)) ?? [];
-        }
-        return tools.map((tool) => ({
-          exposed: exposedName(server.name, tool.name),
-          server,
-          kind: 'upstream' as const,
-          tool: { ...tool, name: tool.name, inputSchema: tool.inputSchema ?? { type: 'object' } } as Tool,
-        }));
-      } catch (err) {
-        deps.logger.info({ err, server: server.name }, 'server left out of the aggregated tool list');
-        return [];
-      }
-    }),
+  const perServer = await Promise.all(servers.map((server) => toolsOf(deps, caller, server)));
+  const items = perServer.flatMap(({ server, kind, tools }) =>
+    tools.map((tool) => ({
+      serverName: server.name,
+      name: tool.name,
+      trust: trustOf(server, caller),
+      binding: { server: refOf(server), toolName: tool.name, kind },
+      tool,
+    })),
   );
-  return perServer.flat();
+  const { named, dropped } = assignExposedNames(items);
+  for (const item of dropped) {
+    deps.logger.warn({ server: item.serverName }, 'tool left out of the aggregated list: no name of its own');
+  }
+  return [...named].map(([exposed, item]) => ({
+    exposed,
+    binding: item.binding,
+    tool: { ...item.tool, name: exposed },
+  }));
 }

@@ -13,18 +13,22 @@ import {
   SetLevelRequestSchema,
   type CallToolResult,
   type ReadResourceResult,
-  type Prompt,
   type Resource,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import { isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { callTool } from '../tools/index.js';
-import { aggregateTools, type AggregatedTool, type GatewayDeps } from './aggregate-catalog.js';
-import { exposedName, exposedUri, parseExposedUri } from './names.js';
+import { toolCatalog, type GatewayDeps, type ToolBinding } from './aggregate-catalog.js';
+import { promptCatalog, type PromptBinding } from './aggregate-prompts.js';
 import { authorizeInCall, type CallInProgress, type InCallAuthorizationDeps } from './authorize-in-call.js';
+import { connectedWith } from './connected-servers.js';
 import { relayTo } from './downstream-relay.js';
+import { exposedUri, parseExposedUri } from './names.js';
+import { requestContextOf } from './request-context.js';
 import { sharedSchemaValidator } from './schema-validator.js';
+import { currentServer } from './server-ref.js';
+import { ShownNames } from './shown-names.js';
 
 /** Deps of the aggregated session server. */
 export interface AggregateDeps extends GatewayDeps, InCallAuthorizationDeps {}
@@ -35,68 +39,80 @@ const SERVER_INFO = { name: 'switchboard', version: '0.1.0' };
  * One SDK server per downstream session (never shared: a shared instance leaks responses between
  * clients, CVE-2026-25536), exposing every tool, resource and prompt the caller may use, namespaced
  * by server, and routing each call to the right upstream with the caller's own credentials.
+ *
+ * Every request is answered as the caller authenticated for the HTTP request that carried it, and
+ * against the registry as it is now: the session remembers only which server and tool each name it
+ * showed stands for, never an identity or a server's config. A demoted user, a revoked share, a
+ * removed group member or a deleted server is refused on the next request, on any instance.
  */
-export function createAggregateServer(caller: Identity, deps: AggregateDeps): Server {
+export function createAggregateServer(deps: AggregateDeps): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: true }, resources: {}, prompts: {}, logging: {}, completions: {} },
     jsonSchemaValidator: sharedSchemaValidator,
     instructions: 'Tools of every MCP server you may use through Switchboard, named <server>__<tool>.',
   });
-  let toolIndex = new Map<string, AggregatedTool>();
+  const shownTools = new ShownNames<ToolBinding>();
+  const shownPrompts = new ShownNames<PromptBinding>();
 
-  async function refreshTools(): Promise<AggregatedTool[]> {
-    const tools = await aggregateTools(deps, caller);
-    toolIndex = new Map(tools.map((t) => [t.exposed, t]));
-    return tools;
+  /** The server `name` was shown for, as the caller may use it now; `what` names the refusal. */
+  async function targetOf<B extends { server: ToolBinding['server'] }>(
+    shown: ShownNames<B>,
+    name: string,
+    caller: Identity,
+    current: () => Promise<Iterable<readonly [string, B]>>,
+    what: string,
+  ): Promise<{ binding: B; target: RegisteredServer }> {
+    const binding = await shown.resolve(name, current);
+    const target = binding && (await currentServer(deps.registry, binding.server, caller));
+    // Gone, hidden from the caller now, or its name taken by another server: the same answer as unknown.
+    if (!binding || !target) throw new McpError(ErrorCode.InvalidParams, `Unknown ${what}: ${name}`);
+    return { binding, target };
   }
+  const toolEntries = async (caller: Identity) =>
+    (await toolCatalog(deps, caller)).map((t) => [t.exposed, t.binding] as const);
+  const promptEntries = async (caller: Identity) =>
+    (await promptCatalog(deps, caller)).map((p) => [p.exposed, p.binding] as const);
+  const promptTarget = (name: string, caller: Identity) =>
+    targetOf(shownPrompts, name, caller, () => promptEntries(caller), 'prompt');
 
-  /** The connected servers that offer a capability, for list requests that fan out. */
-  async function connectedWith(capability: 'resources' | 'prompts' | 'logging'): Promise<
-    Array<{
-      server: RegisteredServer;
-      forward: (method: string, params?: Record<string, unknown>) => Promise<Record<string, unknown>>;
-    }>
-  > {
-    const servers = await deps.registry.list(caller);
-    const out = [];
-    for (const s of servers) {
-      if (deps.upstreams.status(caller, s, 'relay').connectionState !== 'connected') continue;
-      try {
-        const { connection } = await deps.upstreams.connect(caller, s, 'relay');
-        if (connection.capabilities?.[capability] === undefined) continue;
-        out.push({
-          server: s,
-          forward: (method: string, params?: Record<string, unknown>) => connection.forward(method, params),
-        });
-      } catch {
-        // a server that dropped between the status check and now is simply left out
-      }
-    }
-    return out;
-  }
-
-  async function serverByName(name: string): Promise<RegisteredServer> {
+  /**
+   * The server of an exposed resource URI, as the caller may use it now. The server part of the URI
+   * is a server name, which holds no `/`: URIs of two servers never meet, so no map is needed.
+   */
+  async function resourceTarget(
+    uri: string,
+    caller: Identity,
+  ): Promise<{ target: RegisteredServer; uri: string }> {
+    const parsed = parseExposedUri(uri);
+    if (!parsed) throw new McpError(ErrorCode.InvalidParams, 'Unknown resource');
     try {
-      return await deps.registry.get(name, caller);
-    } catch {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown server '${name}'`);
+      return { target: await deps.registry.get(parsed.serverName, caller), uri: parsed.uri };
+    } catch (err) {
+      if (isHubError(err)) throw new McpError(ErrorCode.InvalidParams, 'Unknown resource');
+      throw err;
     }
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const tools = await refreshTools();
-    return { tools: tools.map((t) => ({ ...t.tool, name: t.exposed })) };
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const catalog = await toolCatalog(deps, requestContextOf(extra).caller);
+    shownTools.replace(catalog.map((t) => [t.exposed, t.binding] as const));
+    return { tools: catalog.map((t) => t.tool) };
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const name = request.params.name;
-    const target = toolIndex.get(name) ?? (await refreshTools(), toolIndex.get(name));
-    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    const { caller } = requestContextOf(extra);
+    const { binding, target } = await targetOf(
+      shownTools,
+      request.params.name,
+      caller,
+      () => toolEntries(caller),
+      'tool',
+    );
     const asked = { server, extra, progressToken: request.params._meta?.progressToken };
     try {
-      if (target.kind === 'authorize') return await connectServer(target.server, asked);
+      if (binding.kind === 'authorize') return await connectServer(caller, target, asked);
       const call = () =>
-        callTool(deps.upstreams, caller, target.server, target.tool.name, request.params.arguments ?? {}, {
+        callTool(deps.upstreams, caller, target, binding.toolName, request.params.arguments ?? {}, {
           ...relayTo(server, extra, asked.progressToken),
           profile: 'relay',
         });
@@ -104,7 +120,7 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
         return await call();
       } catch (err) {
         if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
-        return await authorizeInCall(asked, caller, target.server, deps, call);
+        return await authorizeInCall(asked, caller, target, deps, call);
       }
     } catch (err) {
       if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
@@ -116,10 +132,16 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
    * `<server>__authorize`: connects the server (authorizing first when needed); its own tools then
    * replace the stand-in, and the client hears `tools/list_changed`.
    */
-  async function connectServer(target: RegisteredServer, asked: CallInProgress): Promise<CallToolResult> {
+  async function connectServer(
+    caller: Identity,
+    target: RegisteredServer,
+    asked: CallInProgress,
+  ): Promise<CallToolResult> {
     const connectNow = async (): Promise<CallToolResult> => {
       await deps.upstreams.connect(caller, target, 'relay');
-      const count = (await refreshTools()).filter((t) => t.server.name === target.name).length;
+      const count = (await toolCatalog(deps, caller)).filter(
+        (t) => t.binding.kind === 'upstream' && t.binding.server.name === target.name,
+      ).length;
       await server.sendToolListChanged().catch(() => undefined);
       return {
         content: [{ type: 'text', text: `'${target.name}' is connected: ${count} tools are now available.` }],
@@ -129,9 +151,13 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     return authorizeInCall(asked, caller, target, deps, connectNow);
   }
 
-  server.setRequestHandler(ListResourcesRequestSchema, async () => {
+  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
     const resources: Resource[] = [];
-    for (const { server: s, forward } of await connectedWith('resources')) {
+    for (const { server: s, forward } of await connectedWith(
+      deps,
+      requestContextOf(extra).caller,
+      'resources',
+    )) {
       const result = await forward('resources/list').catch(() => ({ resources: [] }));
       for (const r of (result.resources as Resource[] | undefined) ?? [])
         resources.push({ ...r, uri: exposedUri(s.name, r.uri) });
@@ -143,18 +169,16 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: [] }));
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const parsed = parseExposedUri(request.params.uri);
-    if (!parsed) throw new McpError(ErrorCode.InvalidParams, 'Unknown resource');
-    const target = await serverByName(parsed.serverName);
+    const { caller } = requestContextOf(extra);
+    const { target, uri } = await resourceTarget(request.params.uri, caller);
     const { connection } = await deps.upstreams.connect(caller, target, 'relay');
     const result = await connection.forward(
       'resources/read',
-      { uri: parsed.uri },
+      { uri },
       relayTo(server, extra, request.params._meta?.progressToken),
     );
     // The upstream's own result shape (MCP ReadResourceResult); only the URIs are rewritten below.
     const contents = (result.contents as ReadResourceResult['contents'] | undefined) ?? [];
-    // Relayed as the upstream sent it (an MCP server's own result), with the URIs namespaced.
     const relayed: ReadResourceResult = {
       ...result,
       contents: contents.map((c) => ({ ...c, uri: exposedUri(target.name, c.uri) })),
@@ -162,50 +186,36 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     return relayed;
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, async () => {
-    const prompts: Prompt[] = [];
-    for (const { server: s, forward } of await connectedWith('prompts')) {
-      const result = await forward('prompts/list').catch(() => ({ prompts: [] }));
-      for (const p of (result.prompts as Prompt[] | undefined) ?? [])
-        prompts.push({ ...p, name: exposedName(s.name, p.name) });
-    }
-    return { prompts };
+  server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => {
+    const catalog = await promptCatalog(deps, requestContextOf(extra).caller);
+    shownPrompts.replace(catalog.map((p) => [p.exposed, p.binding] as const));
+    return { prompts: catalog.map((p) => p.prompt) };
   });
 
-  async function promptTarget(name: string): Promise<{ server: RegisteredServer; name: string }> {
-    for (const { server: s, forward } of await connectedWith('prompts')) {
-      const result = await forward('prompts/list').catch(() => ({ prompts: [] }));
-      const match = ((result.prompts as Prompt[] | undefined) ?? []).find(
-        (p) => exposedName(s.name, p.name) === name,
-      );
-      if (match) return { server: s, name: match.name };
-    }
-    throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-  }
-
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    const target = await promptTarget(request.params.name);
-    const { connection } = await deps.upstreams.connect(caller, target.server, 'relay');
+    const { caller } = requestContextOf(extra);
+    const { binding, target } = await promptTarget(request.params.name, caller);
+    const { connection } = await deps.upstreams.connect(caller, target, 'relay');
     return await connection.forward(
       'prompts/get',
-      { ...request.params, name: target.name },
+      { ...request.params, name: binding.promptName },
       relayTo(server, extra, request.params._meta?.progressToken),
     );
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+    const { caller } = requestContextOf(extra);
     const ref = request.params.ref;
     let target: RegisteredServer;
     let upstreamRef: Record<string, unknown>;
     if (ref.type === 'ref/prompt') {
-      const t = await promptTarget(ref.name);
-      target = t.server;
-      upstreamRef = { ...ref, name: t.name };
+      const found = await promptTarget(ref.name, caller);
+      target = found.target;
+      upstreamRef = { ...ref, name: found.binding.promptName };
     } else {
-      const parsed = parseExposedUri(ref.uri);
-      if (!parsed) throw new McpError(ErrorCode.InvalidParams, 'Unknown resource');
-      target = await serverByName(parsed.serverName);
-      upstreamRef = { ...ref, uri: parsed.uri };
+      const found = await resourceTarget(ref.uri, caller);
+      target = found.target;
+      upstreamRef = { ...ref, uri: found.uri };
     }
     const { connection } = await deps.upstreams.connect(caller, target, 'relay');
     return await connection.forward(
@@ -215,8 +225,8 @@ export function createAggregateServer(caller: Identity, deps: AggregateDeps): Se
     );
   });
 
-  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
-    for (const { forward } of await connectedWith('logging')) {
+  server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+    for (const { forward } of await connectedWith(deps, requestContextOf(extra).caller, 'logging')) {
       await forward('logging/setLevel', { level: request.params.level }).catch(() => undefined);
     }
     return {};

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
@@ -14,6 +14,8 @@ import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
 import { createOriginCheck } from './origin-check.js';
 import { createProxyServer } from './proxy-server.js';
+import { attachRequestContext, requestContextOf } from './request-context.js';
+import { refOf } from './server-ref.js';
 import { GatewaySessions, type GatewaySession } from './sessions.js';
 
 /** What the MCP endpoints need. */
@@ -53,7 +55,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   const announce = (userIds: readonly string[] | null, serverName: string): void => {
     const targets = userIds === null ? sessions.all() : userIds.flatMap((u) => sessions.ofUser(u));
     for (const s of targets) {
-      if (s.serverName !== null && s.serverName !== serverName) continue;
+      if (s.endpoint !== null && s.endpoint.name !== serverName) continue;
       void s.server.sendToolListChanged().catch(() => undefined);
     }
   };
@@ -136,7 +138,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     const sessionId = request.headers['mcp-session-id'];
     let session: GatewaySession | undefined;
     if (typeof sessionId === 'string') {
-      session = sessions.find(sessionId, caller.userId, server?.name ?? null);
+      session = sessions.find(sessionId, caller.userId, server === null ? null : refOf(server));
       if (!session) {
         rpcError(reply, 404, -32001, 'Session not found');
         return;
@@ -161,19 +163,36 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       rpcError(reply, 400, -32000, 'Bad Request: no valid session id');
       return;
     }
+    // Each message of this request is handled as this caller, with this lookup of the server.
+    attachRequestContext(request.raw, { caller, server });
     reply.hijack();
     await session.transport.handleRequest(request.raw, reply.raw, request.body);
   }
 
-  /** A new session: of the aggregated endpoint (`server` null), or of one server's (already looked up). */
+  /** The caller's `relay` connection to a server. */
+  const relayOf = async (caller: Identity, server: RegisteredServer) =>
+    (await options.upstreams.connect(caller, server, 'relay')).connection;
+
+  /**
+   * A new session: of the aggregated endpoint (`server` null), or of one server's (already looked
+   * up). It holds no identity and no server config: its handlers read both from each request.
+   */
   async function openSession(caller: Identity, server: RegisteredServer | null): Promise<GatewaySession> {
-    const serverName = server?.name ?? null;
+    const endpoint = server === null ? null : refOf(server);
     let mcpServer;
     if (server === null) {
-      mcpServer = createAggregateServer(caller, options);
+      mcpServer = createAggregateServer(options);
     } else {
-      const connect = async () => (await options.upstreams.connect(caller, server, 'relay')).connection;
-      mcpServer = createProxyServer(connect, await connect());
+      mcpServer = createProxyServer(
+        async (extra) => {
+          const context = requestContextOf(extra);
+          // Set for every request of a per-server endpoint; the guard keeps the types honest.
+          if (context.server === null)
+            throw new McpError(ErrorCode.InternalError, 'No server for this request');
+          return relayOf(context.caller, context.server);
+        },
+        await relayOf(caller, server),
+      );
     }
     const holder: { session?: GatewaySession } = {};
     const transport = new StreamableHTTPServerTransport({
@@ -182,7 +201,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
         holder.session = {
           id,
           userId: caller.userId,
-          serverName,
+          endpoint,
           server: mcpServer,
           transport,
           lastActive: options.clock.now(),
@@ -197,7 +216,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     return {
       id: '',
       userId: caller.userId,
-      serverName,
+      endpoint,
       server: mcpServer,
       transport,
       lastActive: options.clock.now(),

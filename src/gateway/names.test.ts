@@ -1,17 +1,31 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exposedName, exposedUri, parseExposedUri } from './names.js';
+import { assignExposedNames, exposedName, exposedUri, parseExposedUri, type NamingItem } from './names.js';
+
+const item = (serverName: string, name: string, trust: NamingItem['trust'] = 'own'): NamingItem => ({
+  serverName,
+  name,
+  trust,
+});
+
+/** Exposed name → `server/name`, to compare catalogs whatever their items' object identity. */
+const routes = (items: readonly NamingItem[]) =>
+  Object.fromEntries(
+    [...assignExposedNames(items).named].map(([exposed, i]) => [exposed, `${i.serverName}/${i.name}`]),
+  );
 
 describe('exposed names', () => {
   it('joins server and tool with a double underscore', () => {
     expect(exposedName('everything', 'echo')).toBe('everything__echo');
   });
 
-  it('shortens long names to 64 characters with a stable hash suffix', () => {
+  it('shortens long names to 64 characters with a stable 80-bit hash suffix', () => {
     const long = exposedName(
       'a-server-with-a-rather-long-name',
       'and-a-tool-whose-name-is-also-quite-long-indeed',
     );
     expect(long.length).toBe(64);
+    expect(long).toMatch(/_[0-9a-f]{20}$/);
     expect(long).toBe(
       exposedName('a-server-with-a-rather-long-name', 'and-a-tool-whose-name-is-also-quite-long-indeed'),
     );
@@ -30,5 +44,62 @@ describe('exposed names', () => {
     const uri = exposedUri('everything', 'test://static/resource/1?x=a b');
     expect(parseExposedUri(uri)).toEqual({ serverName: 'everything', uri: 'test://static/resource/1?x=a b' });
     expect(parseExposedUri('file:///etc/passwd')).toBeNull();
+  });
+});
+
+describe('naming a catalog', () => {
+  it('V-08: col + b__echo and col__b + echo, both the admin’s, each get a hashed name of their own', () => {
+    const named = routes([item('col', 'b__echo'), item('col__b', 'echo'), item('col', 'other')]);
+    expect(Object.keys(named)).not.toContain('col__b__echo');
+    expect(Object.values(named).sort()).toEqual(['col/b__echo', 'col/other', 'col__b/echo']);
+    expect(named.col__other).toBe('col/other'); // an uncontested name stays plain
+    for (const name of Object.keys(named)) expect(name).toMatch(/^[A-Za-z0-9_.-]{1,64}$/);
+  });
+
+  it('V-08: a shared server’s tool never takes or moves the name of an own one', () => {
+    const named = routes([item('notes__x', 'echo'), item('notes', 'x__echo', 'shared')]);
+    expect(named.notes__x__echo).toBe('notes__x/echo');
+    expect(Object.values(named)).toContain('notes/x__echo');
+  });
+
+  it('V-08: a plain name crafted to equal another item’s hashed name loses to it', () => {
+    const victim = item('col', 'b__echo', 'shared');
+    const crowd = [victim, item('col__b', 'echo', 'shared')];
+    const hashed = Object.entries(routes(crowd)).find(([, route]) => route === 'col/b__echo')![0];
+    // A third item whose plain name is exactly that hashed name, as an attacker would pick it.
+    const crafted = item('col__b', hashed.slice('col__b__'.length), 'shared');
+    expect(exposedName(crafted.serverName, crafted.name)).toBe(hashed);
+    const named = routes([...crowd, crafted]);
+    expect(named[hashed]).toBe('col/b__echo');
+    expect(Object.values(named)).toContain(`${crafted.serverName}/${crafted.name}`);
+  });
+
+  it('keeps a repeated item once', () => {
+    expect(routes([item('a', 'echo'), item('a', 'echo')])).toEqual({ a__echo: 'a/echo' });
+  });
+
+  it('V-08: injective, within the limits, and independent of the order items come in', () => {
+    // Names built from few pieces, `__` among them, so collisions are frequent.
+    const piece = fc.constantFrom('a', 'b', '_', '__', 'x'.repeat(30), '/', 'é');
+    const text = fc.array(piece, { minLength: 1, maxLength: 4 }).map((p) => p.join(''));
+    const items = fc.array(
+      fc.record({ serverName: text, name: text, trust: fc.constantFrom('own' as const, 'shared' as const) }),
+      { maxLength: 12 },
+    );
+    fc.assert(
+      fc.property(items, fc.func(fc.integer()), (list, key) => {
+        const { named, dropped } = assignExposedNames(list);
+        const distinct = new Set(list.map((i) => JSON.stringify([i.serverName, i.name])));
+        expect(named.size + dropped.length).toBe(distinct.size);
+        expect(dropped).toEqual([]);
+        for (const name of named.keys()) expect(name).toMatch(/^[A-Za-z0-9_.-]{1,64}$/);
+        const shuffled = [...list].sort((x, y) => key(x) - key(y));
+        // Repeated pairs with different trust are kept as their first copy: compare sets without them.
+        const unique = list.filter(
+          (i, n) => list.findIndex((j) => j.serverName === i.serverName && j.name === i.name) === n,
+        );
+        if (unique.length === list.length) expect(routes(shuffled)).toEqual(routes(list));
+      }),
+    );
   });
 });

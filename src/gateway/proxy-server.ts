@@ -2,7 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConnection } from '../connections/index.js';
 import { isHubError } from '../errors/index.js';
-import { relayTo } from './downstream-relay.js';
+import { relayTo, type DownstreamExtra } from './downstream-relay.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 
 /**
@@ -11,9 +11,11 @@ import { sharedSchemaValidator } from './schema-validator.js';
  * unchanged (names and URIs included) over the caller's `relay` connection, with progress, logs and the
  * upstream's own sampling, elicitation and roots requests passed back to this session's client. Upstream
  * JSON-RPC errors keep their codes; the hub's own failures become internal errors with a safe message.
+ * `connection` is asked on every request with that request's context, so the connection used is the
+ * one of the caller and server config authenticated and looked up for that very request.
  */
 export function createProxyServer(
-  connection: () => Promise<UpstreamConnection>,
+  connection: (extra: DownstreamExtra) => Promise<UpstreamConnection>,
   first: UpstreamConnection,
 ): Server {
   const info = first.serverInfo ?? { name: 'upstream', version: '0.0.0' };
@@ -27,7 +29,7 @@ export function createProxyServer(
   );
   server.fallbackRequestHandler = async (request, extra) => {
     try {
-      const upstream = await connection();
+      const upstream = await connection(extra);
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
       return await upstream.forward(
         request.method,

@@ -1,16 +1,25 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Clock } from '../core/index.js';
+import type { ServerRef } from './server-ref.js';
 
 /** One downstream MCP session: its own SDK server and transport, owned by one user. */
 export interface GatewaySession {
   id: string;
   userId: string;
-  /** `null` for the aggregated endpoint, else the server of a per-server endpoint. */
-  serverName: string | null;
+  /**
+   * `null` for the aggregated endpoint, else the server of a per-server endpoint: the one it was
+   * opened for, not a later server that took the same name.
+   */
+  endpoint: ServerRef | null;
   server: Server;
   transport: StreamableHTTPServerTransport;
   lastActive: number;
+}
+
+function sameEndpoint(a: ServerRef | null, b: ServerRef | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.name === b.name && a.source === b.source && a.ownerId === b.ownerId;
 }
 
 /** Limits on downstream sessions. */
@@ -38,9 +47,9 @@ export class GatewaySessions {
   }
 
   /** The session, if it exists and belongs to this user and endpoint; refreshes its idle clock. */
-  find(id: string, userId: string, serverName: string | null): GatewaySession | undefined {
+  find(id: string, userId: string, endpoint: ServerRef | null): GatewaySession | undefined {
     const session = this.sessions.get(id);
-    if (!session || session.userId !== userId || session.serverName !== serverName) return undefined;
+    if (!session || session.userId !== userId || !sameEndpoint(session.endpoint, endpoint)) return undefined;
     session.lastActive = this.clock.now();
     return session;
   }

@@ -13,6 +13,11 @@ export interface RegisteredServer {
    * and `requiresOAuth` as found by inspection.
    */
   config: ServerConfig;
+  /**
+   * The user who created a `db` server; absent for `yaml`. Lets the MCP endpoint tell the caller's own
+   * servers from those shared with them, and a server from a later one that took the same name.
+   */
+  ownerId?: string;
 }
 
 /**

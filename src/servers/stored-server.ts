@@ -95,5 +95,10 @@ export function toRegisteredServer(record: ServerRecord, keyring: CipherKeyring)
       record.name,
       checked.issues.map((i) => i.path),
     );
-  return { name: record.name, source: 'db', config: connectableConfig(document, checked.value) };
+  return {
+    name: record.name,
+    source: 'db',
+    config: connectableConfig(document, checked.value),
+    ownerId: record.ownerId,
+  };
 }

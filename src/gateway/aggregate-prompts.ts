@@ -1,0 +1,52 @@
+import type { Prompt } from '@modelcontextprotocol/sdk/types.js';
+import type { Identity } from '../auth/index.js';
+import type { GatewayDeps } from './aggregate-catalog.js';
+import { connectedWith } from './connected-servers.js';
+import { assignExposedNames } from './names.js';
+import { refOf, trustOf, type ServerRef } from './server-ref.js';
+
+/** What an exposed prompt name stands for: a server and the prompt's name on it. */
+export interface PromptBinding {
+  server: ServerRef;
+  promptName: string;
+}
+
+/** One prompt as a downstream client sees it, and what its name stands for. */
+export interface CatalogPrompt {
+  exposed: string;
+  binding: PromptBinding;
+  prompt: Prompt;
+}
+
+/**
+ * The prompts of every connected server the caller may use, named over the whole list by the same
+ * rule as tools (one name per prompt, the caller's own and the admin's servers first).
+ */
+export async function promptCatalog(deps: GatewayDeps, caller: Identity): Promise<CatalogPrompt[]> {
+  const items = [];
+  for (const { server, forward } of await connectedWith(deps, caller, 'prompts')) {
+    const result = await forward('prompts/list').catch(() => ({ prompts: [] }));
+    // An MCP server's own prompts/list result.
+    for (const prompt of (result.prompts as Prompt[] | undefined) ?? []) {
+      items.push({
+        serverName: server.name,
+        name: prompt.name,
+        trust: trustOf(server, caller),
+        binding: { server: refOf(server), promptName: prompt.name },
+        prompt,
+      });
+    }
+  }
+  const { named, dropped } = assignExposedNames(items);
+  for (const item of dropped) {
+    deps.logger.warn(
+      { server: item.serverName },
+      'prompt left out of the aggregated list: no name of its own',
+    );
+  }
+  return [...named].map(([exposed, item]) => ({
+    exposed,
+    binding: item.binding,
+    prompt: { ...item.prompt, name: exposed },
+  }));
+}
