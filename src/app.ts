@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
+import type { AccountsService } from './accounts/index.js';
 import type { IdentityService } from './auth/index.js';
 import {
   authRoutes,
@@ -37,6 +38,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   identity: IdentityService;
+  /** Account administration behind `/api/admin/users`. */
+  accounts: AccountsService;
   /** The services behind `/api/mcp`. */
   mcp: Omit<McpRouteOptions, 'identity'> & {
     /** Called once a callback stored a user's tokens: reconnect and refresh their catalog. */
@@ -104,7 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clientMetadata) await app.register(clientMetadataRoute, deps.clientMetadata);
   await app.register(serversRoutes, { identity: deps.identity, servers: deps.servers.servers });
   await app.register(permissionsRoutes, { identity: deps.identity, sharing: deps.servers.sharing });
-  await app.register(adminRoutes, { identity: deps.identity, audit: deps.servers.audit });
+  await app.register(adminRoutes, {
+    identity: deps.identity,
+    audit: deps.servers.audit,
+    accounts: deps.accounts,
+  });
   await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });
   return app;
 }

@@ -1,20 +1,12 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { hashPassword, DEFAULT_TOKEN_TTL_SECONDS } from './auth/index.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_TOKEN_TTL_SECONDS } from './auth/index.js';
 import { checkConfigFile, formatIssues, loadConfig } from './config/index.js';
 import { isHubError } from './errors/index.js';
 import { openAdminContext } from './cli/admin-context.js';
 import { serve } from './cli/serve.js';
+import { registerUsersCommands } from './cli/users-commands.js';
 import { createDatabase, migrateToLatest } from './store/index.js';
 import path from 'node:path';
-
-/** Reads the whole of standard input (for `--password-stdin`), without the trailing newline. */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -49,41 +41,7 @@ program
     }
   });
 
-const users = program.command('users').description('manage local users');
-users
-  .command('add <email>')
-  .description('create a local user')
-  .addOption(new Option('--role <role>', 'USER or ADMIN').choices(['USER', 'ADMIN']).default('USER'))
-  .option('--password-stdin', 'read the password from standard input')
-  .action(async (email: string, opts: { role: 'USER' | 'ADMIN'; passwordStdin?: boolean }) => {
-    const password = opts.passwordStdin ? await readStdin() : undefined;
-    if (password !== undefined && password.length < 8)
-      throw new InvalidArgumentError('password must be at least 8 characters');
-    const ctx = await openAdminContext(await config());
-    try {
-      const user = await ctx.repos.users.create({
-        email,
-        role: opts.role,
-        passwordHash: password === undefined ? null : await hashPassword(password),
-      });
-      console.log(`created ${user.email} (${user.role}) id=${user.id}`);
-    } finally {
-      await ctx.close();
-    }
-  });
-users
-  .command('list')
-  .description('list local users')
-  .action(async () => {
-    const ctx = await openAdminContext(await config());
-    try {
-      for (const u of await ctx.repos.users.list()) {
-        console.log(`${u.id}\t${u.email}\t${u.role}\t${u.passwordHash ? 'password' : 'no password'}`);
-      }
-    } finally {
-      await ctx.close();
-    }
-  });
+registerUsersCommands(program, config);
 
 program
   .command('token <email>')

@@ -116,7 +116,7 @@ describe('HTTP shell', () => {
     });
   });
 
-  it('a LibreChat token (HS256, `id` claim) for a user the hub has not seen is accepted as a USER', async () => {
+  it('a LibreChat token (HS256, `id` claim) for a user the hub has not seen is accepted as a USER of its own', async () => {
     const token = await new SignJWT({ id: 'librechat-user-1', email: 'lc@example.com' })
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime('5m')
@@ -127,7 +127,13 @@ describe('HTTP shell', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ id: 'librechat-user-1', email: 'lc@example.com', role: 'USER' });
+    // The hub gives the account an id of its own: LibreChat's id names it only within that issuer.
+    expect(me.json()).toMatchObject({ email: 'lc@example.com', role: 'USER' });
+    const { id } = me.json<{ id: string }>();
+    expect(id).not.toBe('librechat-user-1');
+    expect(
+      await hub.repos.users.findByIdentity({ issuer: 'jwt-secret', subject: 'librechat-user-1' }),
+    ).toMatchObject({ id, origin: 'external' });
   });
 
   it.each([

@@ -1,13 +1,19 @@
 import type { Clock } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import {
+  resolveExternalAccount,
+  type ExternalAccountStore,
+  type ExternalIdentity,
+  type UserRecord,
+} from './external-accounts.js';
+import {
   permissionsFor,
   type McpServerPermissions,
   type Role,
   type RolePermissionTable,
 } from './permissions.js';
-import { dummyPasswordHash, verifyPassword } from './passwords.js';
-import type { TokenService } from './tokens.js';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
+import type { TokenClaims, TokenService } from './tokens.js';
 
 /** Who is making a request, resolved from a verified token and the user directory. */
 export interface Identity {
@@ -15,93 +21,162 @@ export interface Identity {
   email: string;
   role: Role;
   permissions: McpServerPermissions;
+  /** The external identity the request's token named; absent for the hub's own tokens. */
+  external?: ExternalIdentity;
 }
 
-/** The user fields identity needs; the store's user repository satisfies it. */
-export interface UserRecord {
-  id: string;
-  email: string;
-  role: Role;
-  passwordHash: string | null;
-}
-
-/** Lookups identity needs from the user store. */
-export interface UserDirectory {
-  findById(id: string): Promise<UserRecord | null>;
-  findByEmail(email: string): Promise<UserRecord | null>;
-  /** Records a user first seen through an external token (no local password). */
-  upsertExternal(user: { id: string; email: string }): Promise<UserRecord>;
+/** Lookups and writes identity needs from the user store (the store's user repository satisfies it). */
+export interface UserDirectory extends ExternalAccountStore {
+  /** Sets the password hash and raises the token epoch; null when the user does not exist. */
+  setPassword(id: string, passwordHash: string): Promise<UserRecord | null>;
 }
 
 /** Resolves bearer tokens to identities and logs local users in. */
 export interface IdentityService {
-  /** Verifies the token and returns the caller; throws `HUB_ERR_INVALID_TOKEN`. */
+  /**
+   * Verifies the token and returns the caller as the directory has them now. Throws
+   * `HUB_ERR_INVALID_TOKEN` (bad, expired or superseded token, or a hub token for a user that no
+   * longer exists) and `HUB_ERR_ACCOUNT_DISABLED`.
+   */
   authenticate(token: string): Promise<Identity>;
-  /** Email + password → a signed token; throws `HUB_ERR_INVALID_CREDENTIALS`. */
+  /** Email + password → a signed token; throws `HUB_ERR_INVALID_CREDENTIALS` or `HUB_ERR_ACCOUNT_DISABLED`. */
   login(email: string, password: string): Promise<{ token: string; expiresIn: number; identity: Identity }>;
-  /** Issues a token for an existing user (CLI `token`). */
-  issueToken(user: UserRecord, ttlSeconds?: number): Promise<string>;
-  /** The identity of a known user (work done on their behalf without a request, e.g. after an OAuth callback). */
+  /**
+   * Issues a token for an existing user at their current token epoch (CLI `token`). Throws
+   * `HUB_ERR_USER_NOT_FOUND` or `HUB_ERR_ACCOUNT_DISABLED`.
+   */
+  issueToken(user: { id: string }, ttlSeconds?: number): Promise<string>;
+  /**
+   * Replaces the user's password after checking the current one, which ends every earlier token
+   * of theirs; returns a fresh token. Throws `HUB_ERR_INVALID_CREDENTIALS`.
+   */
+  changePassword(
+    userId: string,
+    currentPassword: string,
+    newPassword: string,
+  ): Promise<{ token: string; expiresIn: number }>;
+  /** The identity of a known, enabled user (work done on their behalf without a request, e.g. after an OAuth callback). */
   identityOf(userId: string): Promise<Identity | null>;
-  /** Drops a cached identity (after a role change). */
+  /** Drops this process's cached copy of a user (after a change to their account). */
   forget(userId: string): void;
 }
 
 /** Default lifetime of a login token. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
-/** How long a resolved user is reused before the directory is read again (keeps the DB off the hot path). */
-const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 10_000;
 
-/** Creates the identity service over a token service and the user directory. */
-export function createIdentityService(deps: {
+/** Options of {@link createIdentityService}. */
+export interface IdentityServiceOptions {
   tokens: TokenService;
   users: UserDirectory;
   roles: RolePermissionTable;
   clock: Clock;
-}): IdentityService {
+  /**
+   * How long a user read from the directory is reused; 0 (the default) reads it on every request.
+   * Only worth setting where every change to a user reaches {@link IdentityService.forget} on every
+   * instance (the hub does so over the shared KV); the value bounds how long a lost notice lasts.
+   */
+  cacheTtlMs?: number | undefined;
+  /** Issuers whose verified email may link an external identity to the local account with that email. */
+  emailLinkIssuers?: readonly string[] | undefined;
+  /** Called after a user's account changed here (a password change), so other instances hear of it. */
+  onUserChanged?: ((userId: string) => void) | undefined;
+}
+
+/** Creates the identity service over a token service and the user directory. */
+export function createIdentityService(deps: IdentityServiceOptions): IdentityService {
+  const cacheTtlMs = deps.cacheTtlMs ?? 0;
+  const linkIssuers = new Set(deps.emailLinkIssuers ?? []);
+  /** Keyed by how a token names its user: `id:<user id>` or `ext:<issuer>\n<subject>`. */
   const cache = new Map<string, { user: UserRecord; expiresAt: number }>();
 
-  const toIdentity = (user: UserRecord): Identity => ({
+  const toIdentity = (user: UserRecord, external?: ExternalIdentity): Identity => ({
     userId: user.id,
     email: user.email,
     role: user.role,
     permissions: permissionsFor(user.role, deps.roles),
+    ...(external ? { external } : {}),
   });
 
-  async function resolveUser(userId: string, email: string | undefined): Promise<UserRecord> {
+  async function cached(key: string, load: () => Promise<UserRecord | null>): Promise<UserRecord | null> {
+    if (cacheTtlMs <= 0) return load();
     const now = deps.clock.now();
-    const hit = cache.get(userId);
+    const hit = cache.get(key);
     if (hit && hit.expiresAt > now) return hit.user;
-    let user = await deps.users.findById(userId);
-    // A token from the trusted issuer (LibreChat shares JWT_SECRET) names a user the hub has not seen yet.
-    user ??= await deps.users.upsertExternal({ id: userId, email: email ?? `${userId}@users.invalid` });
+    const user = await load();
+    if (user === null) return null;
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(userId, { user, expiresAt: now + CACHE_TTL_MS });
+    cache.set(key, { user, expiresAt: now + cacheTtlMs });
     return user;
+  }
+
+  async function userOf(claims: TokenClaims): Promise<UserRecord> {
+    if (claims.kind === 'hub') {
+      // A hub token names a hub account; when that account is gone the token is dead. It never
+      // brings the account back (V-11), and an earlier epoch means it was superseded (V-12).
+      const user = await cached(`id:${claims.userId}`, () => deps.users.findById(claims.userId));
+      if (user === null) throw new HubError('HUB_ERR_INVALID_TOKEN');
+      if (user.disabledAt !== null) throw new HubError('HUB_ERR_ACCOUNT_DISABLED');
+      if (user.tokenEpoch !== claims.epoch) throw new HubError('HUB_ERR_INVALID_TOKEN');
+      return user;
+    }
+    const user = await cached(`ext:${claims.issuer}\n${claims.subject}`, () =>
+      resolveExternalAccount(deps.users, claims, linkIssuers),
+    );
+    if (user === null) throw new HubError('HUB_ERR_INVALID_TOKEN');
+    if (user.disabledAt !== null) throw new HubError('HUB_ERR_ACCOUNT_DISABLED');
+    return user;
+  }
+
+  const sign = (user: UserRecord, ttlSeconds: number): Promise<string> =>
+    deps.tokens.sign({ userId: user.id, epoch: user.tokenEpoch }, ttlSeconds);
+
+  /** The local account behind an email and password, or `HUB_ERR_INVALID_CREDENTIALS` in constant-ish time. */
+  async function checkPassword(user: UserRecord | null, password: string): Promise<UserRecord> {
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+    if (!user || !user.passwordHash || !ok) throw new HubError('HUB_ERR_INVALID_CREDENTIALS');
+    // Only someone who knows the password learns that the account is disabled.
+    if (user.disabledAt !== null) throw new HubError('HUB_ERR_ACCOUNT_DISABLED');
+    return user;
+  }
+
+  function forget(userId: string): void {
+    for (const [key, entry] of cache) if (entry.user.id === userId) cache.delete(key);
   }
 
   return {
     async authenticate(token) {
       const claims = await deps.tokens.verify(token);
-      return toIdentity(await resolveUser(claims.userId, claims.email));
+      const user = await userOf(claims);
+      return toIdentity(
+        user,
+        claims.kind === 'external' ? { issuer: claims.issuer, subject: claims.subject } : undefined,
+      );
     },
     async login(email, password) {
-      const user = await deps.users.findByEmail(email);
-      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
-      if (!user || !user.passwordHash || !ok) throw new HubError('HUB_ERR_INVALID_CREDENTIALS');
-      const token = await deps.tokens.sign({ userId: user.id, email: user.email }, DEFAULT_TOKEN_TTL_SECONDS);
+      const user = await checkPassword(await deps.users.findByEmail(email), password);
+      const token = await sign(user, DEFAULT_TOKEN_TTL_SECONDS);
       return { token, expiresIn: DEFAULT_TOKEN_TTL_SECONDS, identity: toIdentity(user) };
     },
-    issueToken(user, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
-      return deps.tokens.sign({ userId: user.id, email: user.email }, ttlSeconds);
+    async issueToken(user, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
+      // Read now, not taken from the caller: a stale record would carry a stale epoch.
+      const current = await deps.users.findById(user.id);
+      if (current === null) throw new HubError('HUB_ERR_USER_NOT_FOUND');
+      if (current.disabledAt !== null) throw new HubError('HUB_ERR_ACCOUNT_DISABLED');
+      return sign(current, ttlSeconds);
+    },
+    async changePassword(userId, currentPassword, newPassword) {
+      await checkPassword(await deps.users.findById(userId), currentPassword);
+      const updated = await deps.users.setPassword(userId, await hashPassword(newPassword));
+      if (updated === null) throw new HubError('HUB_ERR_INVALID_CREDENTIALS');
+      forget(userId);
+      deps.onUserChanged?.(userId);
+      return { token: await sign(updated, DEFAULT_TOKEN_TTL_SECONDS), expiresIn: DEFAULT_TOKEN_TTL_SECONDS };
     },
     async identityOf(userId) {
       const user = await deps.users.findById(userId);
-      return user ? toIdentity(user) : null;
+      return user && user.disabledAt === null ? toIdentity(user) : null;
     },
-    forget(userId) {
-      cache.delete(userId);
-    },
+    forget,
   };
 }

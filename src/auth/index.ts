@@ -1,13 +1,23 @@
-export { createTokenService, type TokenService, type TokenClaims, type ExternalIssuer } from './tokens.js';
+export {
+  createTokenService,
+  HUB_TOKEN_ISSUER,
+  SHARED_SECRET_ISSUER,
+  type TokenService,
+  type TokenClaims,
+  type ExternalIssuer,
+  type ExternalTokenClaims,
+  type HubTokenClaims,
+} from './tokens.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export {
   createIdentityService,
   DEFAULT_TOKEN_TTL_SECONDS,
   type Identity,
   type IdentityService,
+  type IdentityServiceOptions,
   type UserDirectory,
-  type UserRecord,
 } from './identity.js';
+export type { ExternalIdentity, UserRecord } from './external-accounts.js';
 export {
   isRole,
   permissionsFor,

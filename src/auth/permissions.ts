@@ -1,4 +1,4 @@
-/** The hub's roles (DESIGN.md §7). */
+/** The hub's roles: `ADMIN` bypasses per-server access checks; both are configured under `roles:`. */
 export type Role = 'USER' | 'ADMIN';
 
 /** The `MCP_SERVERS` permission bits a role carries. */

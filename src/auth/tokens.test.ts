@@ -2,7 +2,7 @@ import { SignJWT, exportJWK, generateKeyPair, UnsecuredJWT } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenService } from './tokens.js';
+import { createTokenService, HUB_TOKEN_ISSUER, type TokenClaims } from './tokens.js';
 
 const clock = { now: () => 1_800_000_000_000 };
 const secret = 'test-secret-that-is-long-enough-0123456789';
@@ -15,28 +15,47 @@ async function hs256(payload: Record<string, unknown>, key = secret, exp = nowSe
     .sign(new TextEncoder().encode(key));
 }
 
+/** The subject a token names, whichever kind it is. */
+const subjectOf = (claims: TokenClaims): string => (claims.kind === 'hub' ? claims.userId : claims.subject);
+
 describe('token service (HS256)', () => {
   const tokens = createTokenService({ jwtSecret: secret, clock });
 
-  it('reads the user id from LibreChat’s `id` claim, else from `sub`', async () => {
-    expect((await tokens.verify(await hs256({ id: 'u1', email: 'a@x.io' }))).userId).toBe('u1');
-    expect((await tokens.verify(await hs256({ sub: 'u2' }))).userId).toBe('u2');
+  it('V-06: an HS256 token without the hub’s issuer names a subject of the shared-secret issuer, from `id`, else `sub`', async () => {
+    expect(await tokens.verify(await hs256({ id: 'u1', email: 'a@x.io' }))).toEqual({
+      kind: 'external',
+      issuer: 'jwt-secret',
+      subject: 'u1',
+      email: 'a@x.io',
+      emailVerified: false,
+    });
+    expect(await tokens.verify(await hs256({ sub: 'u2', iss: 'https://chat.example' }))).toMatchObject({
+      kind: 'external',
+      issuer: 'jwt-secret',
+      subject: 'u2',
+    });
+    expect(await tokens.verify(await hs256({ sub: 'u3', email_verified: 'true' }))).toMatchObject({
+      emailVerified: false,
+    });
+    expect(await tokens.verify(await hs256({ sub: 'u4', email_verified: true }))).toMatchObject({
+      emailVerified: true,
+    });
   });
 
   it('remembers a verified token only until it expires', async () => {
     let now = clock.now();
     const moving = createTokenService({ jwtSecret: secret, clock: { now: () => now } });
     const token = await hs256({ id: 'u9' }, secret, nowSeconds + 30);
-    expect((await moving.verify(token)).userId).toBe('u9');
+    expect(subjectOf(await moving.verify(token))).toBe('u9');
     now += 29_000;
-    expect((await moving.verify(token)).userId).toBe('u9');
+    expect(subjectOf(await moving.verify(token))).toBe('u9');
     now += 2_000; // past `exp`: verified again, and refused
     await expect(moving.verify(token)).rejects.toMatchObject({ code: 'HUB_ERR_INVALID_TOKEN' });
   });
 
-  it('round-trips its own tokens', async () => {
-    const token = await tokens.sign({ userId: 'u3', email: 'c@x.io' }, 60);
-    expect(await tokens.verify(token)).toEqual({ userId: 'u3', email: 'c@x.io' });
+  it('round-trips its own tokens, with the hub’s issuer and the user’s epoch', async () => {
+    const token = await tokens.sign({ userId: 'u3', epoch: 4 }, 60);
+    expect(await tokens.verify(token)).toEqual({ kind: 'hub', userId: 'u3', epoch: 4 });
   });
 
   it.each([
@@ -49,6 +68,12 @@ describe('token service (HS256)', () => {
         new SignJWT({ id: 'u1' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret)),
     ],
     ['without a user id', () => hs256({ email: 'x@y.z' })],
+    ['with the hub’s issuer but no epoch', () => hs256({ iss: HUB_TOKEN_ISSUER, sub: 'u1' })],
+    [
+      'with the hub’s issuer and a negative epoch',
+      () => hs256({ iss: HUB_TOKEN_ISSUER, sub: 'u1', epoch: -1 }),
+    ],
+    ['with a subject longer than 255 characters', () => hs256({ sub: 'x'.repeat(256) })],
     ['garbage', () => Promise.resolve('not.a.jwt')],
     ['empty header', () => Promise.resolve('..')],
   ])('AZ-01: rejects a token %s', async (_name, make) => {
@@ -90,7 +115,13 @@ describe('token service (external issuer via JWKS)', () => {
       clock,
       external: { jwksUrl, issuer: 'https://idp.test', audience: 'switchboard' },
     });
-    expect((await tokens.verify(await rs256({ sub: 'ext-1' }))).userId).toBe('ext-1');
+    expect(await tokens.verify(await rs256({ sub: 'ext-1', id: 'ignored', email_verified: true }))).toEqual({
+      kind: 'external',
+      issuer: 'https://idp.test',
+      subject: 'ext-1',
+      email: undefined,
+      emailVerified: true,
+    });
   });
 
   it('AZ-01: rejects the wrong issuer or audience', async () => {

@@ -15,6 +15,12 @@ import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } f
 import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
 import {
+  announceAccountChanges,
+  applyAccountChanges,
+  createAccountsService,
+  type AccountsService,
+} from '../accounts/index.js';
+import {
   CATALOG_CHANNEL,
   createServerInspector,
   createServersFeature,
@@ -26,6 +32,7 @@ import {
   createAuthorizationStarter,
   createReconnector,
   createUpstreamService,
+  parseConnectionKey,
   type AuthorizationStarter,
   type StartupConnector,
 } from '../upstreams/index.js';
@@ -39,6 +46,12 @@ import { createLogger, createMetrics, type Logger } from '../observability/index
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
 
+/**
+ * With a shared KV (several instances), a user's account is reused this long between requests;
+ * every change is announced over the KV and drops it at once, so this only bounds a lost notice.
+ */
+const SHARED_USER_CACHE_TTL_MS = 10_000;
+
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
 
@@ -50,6 +63,8 @@ export interface Hub {
   repos: Repositories;
   kv: Kv;
   identity: IdentityService;
+  /** Role, disabled state, password and removal of accounts (CLI and admin API). */
+  accounts: AccountsService;
   pool: ConnectionPool;
   tools: ToolCache;
   servers: ServersFeature;
@@ -129,7 +144,22 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         ? { jwksUrl: env.authJwksUrl, issuer: env.authIssuer, audience: env.authAudience }
         : undefined,
     });
-    const baseIdentity = createIdentityService({ tokens, users: repos.users, roles: config.roles, clock });
+    // Without a shared KV the account is read on every request (one primary-key read), so a change
+    // made by the CLI in another process applies from the next request; with one, changes are announced.
+    let announce: ReturnType<typeof announceAccountChanges> = () => Promise.resolve();
+    const baseIdentity = createIdentityService({
+      tokens,
+      users: repos.users,
+      roles: config.roles,
+      clock,
+      cacheTtlMs: env.redisUrl ? SHARED_USER_CACHE_TTL_MS : 0,
+      emailLinkIssuers: env.authEmailLinkIssuers,
+      onUserChanged: (userId) => {
+        announce({ userId, change: 'password' }).catch((err: unknown) =>
+          logger.warn({ err }, 'could not announce an account change'),
+        );
+      },
+    });
     // Every authenticated request tells the reconnector the user is here (set once it exists, below).
     let onAuthenticated: (who: Identity) => void = () => undefined;
     const identity: IdentityService = {
@@ -236,10 +266,27 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     onAuthenticated = (who) => reconnector.noticed(who);
     cleanups.push(async () => reconnector.stop());
 
+    announce = announceAccountChanges({ kv, identity });
+    const accounts = createAccountsService({ repos, announce });
+    const stopApplying = await applyAccountChanges({
+      kv,
+      identity,
+      logger,
+      // A removed or disabled user's upstream connections close on every instance.
+      closeConnections: async (userId) => {
+        const theirs = (key: string): boolean => parseConnectionKey(key)?.userId === userId;
+        const keys = pool.keys().filter(theirs);
+        await pool.disconnectWhere(theirs);
+        await Promise.all(keys.map((key) => tools.invalidate(key)));
+      },
+    });
+    cleanups.push(stopApplying);
+
     const app = await buildApp({
       logger,
       metrics,
       identity,
+      accounts,
       mcp: {
         registry,
         upstreams,
@@ -321,6 +368,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       repos,
       kv,
       identity,
+      accounts,
       pool,
       tools,
       servers: serversFeature,

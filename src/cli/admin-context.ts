@@ -1,14 +1,18 @@
 import path from 'node:path';
+import { announceAccountChanges, createAccountsService, type AccountsService } from '../accounts/index.js';
 import { createIdentityService, createTokenService, type IdentityService } from '../auth/index.js';
 import { ensureSecrets } from '../bootstrap/index.js';
 import type { HubConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
+import { createKv } from '../kv/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 
 /** What the administrative commands share: the database and the token issuer, without the HTTP app. */
 export interface AdminContext {
   repos: Repositories;
   identity: IdentityService;
+  /** Account changes made here reach running hubs: through Redis when they share one, else on their next read. */
+  accounts: AccountsService;
   close(): Promise<void>;
 }
 
@@ -39,5 +43,23 @@ export async function openAdminContext(config: HubConfig): Promise<AdminContext>
     roles: config.roles,
     clock: systemClock,
   });
-  return { repos, identity, close: () => database.close() };
+  // Hubs sharing Redis cache accounts and hear of changes on it; hubs without it read the
+  // database on every request, so there is nobody to tell and no connection to open.
+  const kv = env.redisUrl ? createKv({ redisUrl: env.redisUrl, clock: systemClock }) : undefined;
+  const accounts = createAccountsService({
+    repos,
+    announce: kv ? announceAccountChanges({ kv, identity }) : () => Promise.resolve(),
+  });
+  return {
+    repos,
+    identity,
+    accounts,
+    close: async () => {
+      try {
+        await kv?.close();
+      } finally {
+        await database.close();
+      }
+    },
+  };
 }

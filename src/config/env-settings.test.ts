@@ -32,6 +32,7 @@ describe('loadEnvSettings', () => {
       authJwksUrl: undefined,
       authIssuer: undefined,
       authAudience: undefined,
+      authEmailLinkIssuers: [],
       bodyLimit: 1048576,
       trustProxy: false,
     });
@@ -55,6 +56,7 @@ describe('loadEnvSettings', () => {
         AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
         AUTH_ISSUER: 'https://idp.example.com/',
         AUTH_AUDIENCE: 'switchboard',
+        AUTH_EMAIL_LINK_ISSUERS: ' jwt-secret , https://idp.example.com/',
         BODY_LIMIT: '2048',
         TRUST_PROXY: 'true',
       }),
@@ -73,6 +75,7 @@ describe('loadEnvSettings', () => {
       authJwksUrl: 'https://idp.example.com/.well-known/jwks.json',
       authIssuer: 'https://idp.example.com/',
       authAudience: 'switchboard',
+      authEmailLinkIssuers: ['jwt-secret', 'https://idp.example.com/'],
       bodyLimit: 2048,
       trustProxy: true,
     });
@@ -127,6 +130,16 @@ describe('loadEnvSettings', () => {
     expect(issuePaths({ PUBLIC_URL: 'https://user:pw@hub.example.com' })).toEqual(['PUBLIC_URL']);
     expect(issuePaths({ PUBLIC_URL: 'https://hub.example.com/?x=1' })).toEqual(['PUBLIC_URL']);
     expect(issuePaths({ CREDENTIALS_KEY: 'ab'.repeat(31) })).toEqual(['CREDENTIALS_KEY']);
+  });
+
+  it('V-02: links by email only for issuers it knows, and keeps `jwt-secret` for the shared-secret issuer', () => {
+    expect(settings({ AUTH_EMAIL_LINK_ISSUERS: 'jwt-secret' }).authEmailLinkIssuers).toEqual(['jwt-secret']);
+    expect(issuePaths({ AUTH_EMAIL_LINK_ISSUERS: 'https://idp.example.com' })).toEqual([
+      'AUTH_EMAIL_LINK_ISSUERS',
+    ]);
+    expect(issuePaths({ AUTH_JWKS_URL: 'https://idp.example.com/jwks', AUTH_ISSUER: 'jwt-secret' })).toEqual([
+      'AUTH_ISSUER',
+    ]);
   });
 
   it('never puts a secret value in a message', () => {

@@ -2,6 +2,9 @@ import path from 'node:path';
 import type { EnvSource } from './env-expansion.js';
 import type { ConfigIssue, ConfigResult } from './issues.js';
 
+/** The issuer name of HS256 tokens from the application sharing `JWT_SECRET` (the auth module uses the same). */
+const SHARED_SECRET_ISSUER = 'jwt-secret';
+
 /** pino's level names. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -41,6 +44,13 @@ export interface EnvSettings {
   authIssuer: string | undefined;
   /** `AUTH_AUDIENCE`: the `aud` such tokens must carry. */
   authAudience: string | undefined;
+  /**
+   * `AUTH_EMAIL_LINK_ISSUERS`: issuers (`jwt-secret` for HS256 tokens from the application sharing
+   * `JWT_SECRET`, or the `AUTH_ISSUER` value) whose tokens, when they say `email_verified: true`,
+   * sign in to the local account with that email. Empty (the default): every external identity
+   * gets an account of its own.
+   */
+  authEmailLinkIssuers: readonly string[];
   /** `BODY_LIMIT`: largest request body, bytes. */
   bodyLimit: number;
   /** `TRUST_PROXY`: believe `X-Forwarded-*` headers (only behind a proxy that sets them). */
@@ -171,6 +181,22 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
     problem('AUTH_ISSUER', 'is required when AUTH_JWKS_URL is set');
   }
 
+  // 'jwt-secret' names the shared-secret issuer's accounts; an external issuer of that name would share them.
+  if (authIssuer === SHARED_SECRET_ISSUER) problem('AUTH_ISSUER', `must not be '${SHARED_SECRET_ISSUER}'`);
+  const authEmailLinkIssuers = (read(env, 'AUTH_EMAIL_LINK_ISSUERS') ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const item of authEmailLinkIssuers) {
+    // A name that matches no issuer would silently link nothing: say so instead.
+    if (item !== SHARED_SECRET_ISSUER && item !== authIssuer) {
+      problem(
+        'AUTH_EMAIL_LINK_ISSUERS',
+        `'${item}' is neither '${SHARED_SECRET_ISSUER}' nor the AUTH_ISSUER value`,
+      );
+    }
+  }
+
   const bodyLimitText = read(env, 'BODY_LIMIT');
   let bodyLimit = DEFAULT_BODY_LIMIT;
   if (bodyLimitText !== undefined) {
@@ -208,6 +234,7 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
       authJwksUrl,
       authIssuer,
       authAudience: read(env, 'AUTH_AUDIENCE'),
+      authEmailLinkIssuers,
       bodyLimit,
       trustProxy,
       oauthClientMetadataUrl,

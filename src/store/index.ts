@@ -7,8 +7,13 @@ export type { RepositoryDeps } from './repository-deps.js';
 export { createRepositories, type Repositories } from './repositories.js';
 export {
   createUsersRepository,
-  type ExternalUser,
+  type ExternalIdentity,
+  type NewExternalUser,
   type NewUser,
+  type RemovedUser,
+  type UserListOptions,
+  type UserOrigin,
+  type UserPage,
   type UserRecord,
   type UserRole,
   type UsersRepository,

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, Migrator, PostgresAdapter, sql } from 'kysely';
 import { HubError } from '../errors/index.js';
 import * as initial from './migrations/0001-initial.js';
+import * as accounts from './migrations/0002-accounts.js';
 import type { Database } from './tables.js';
 
 /**
@@ -9,6 +10,7 @@ import type { Database } from './tables.js';
  */
 const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_accounts': accounts,
 };
 
 /**

@@ -108,7 +108,7 @@ for (const target of targets) {
       });
 
       it('applies the initial migration once, and nothing the second time', async () => {
-        expect(firstMigration).toEqual(['0001_initial']);
+        expect(firstMigration).toEqual(['0001_initial', '0002_accounts']);
         expect(await migrateToLatest(store.db)).toEqual([]);
       });
 
@@ -131,7 +131,7 @@ for (const target of targets) {
           pgSchema: other,
         });
         try {
-          expect(await migrateToLatest(second.db)).toEqual(['0001_initial']);
+          expect(await migrateToLatest(second.db)).toEqual(['0001_initial', '0002_accounts']);
         } finally {
           await sql`drop schema if exists ${sql.id(other)} cascade`.execute(second.db);
           await second.close();
@@ -171,29 +171,127 @@ for (const target of targets) {
           updatedAt: clock.ms,
           createdAt: user.createdAt,
         });
+        expect(withPassword?.tokenEpoch).toBe(user.tokenEpoch + 1);
         expect((await repos.users.setPassword(user.id, null))?.passwordHash).toBeNull();
         expect((await repos.users.setRole(user.id, 'ADMIN'))?.role).toBe('ADMIN');
         expect(await repos.users.setRole('missing', 'ADMIN')).toBeNull();
         expect(await repos.users.setPassword('missing', 'x')).toBeNull();
       });
 
-      it('upserts external users: created once without a password, then found by id or email', async () => {
-        const id = unique('jwt-sub-');
-        const email = `${unique('ext')}@example.com`;
+      it('V-12: a password change and a disable raise the token epoch; enabling does not lower it', async () => {
+        const user = await newUser();
+        expect(user).toMatchObject({ tokenEpoch: 0, disabledAt: null, origin: 'local' });
+        const disabled = await repos.users.setDisabled(user.id, true);
+        expect(disabled).toMatchObject({ tokenEpoch: 1, disabledAt: clock.ms });
+        expect(await repos.users.setDisabled(user.id, false)).toMatchObject({
+          tokenEpoch: 1,
+          disabledAt: null,
+        });
+        expect((await repos.users.setRole(user.id, 'ADMIN'))?.tokenEpoch).toBe(1);
+        expect(await repos.users.setDisabled('missing', true)).toBeNull();
+      });
+
+      it('V-02: an external identity gets its own random id, once, and never another account’s email', async () => {
+        const local = await newUser();
+        const identity = { issuer: 'https://idp.test', subject: unique('sub-') };
         const [a, b] = await Promise.all([
-          repos.users.upsertExternal({ id, email }),
-          repos.users.upsertExternal({ id, email }),
+          repos.users.createExternal({ ...identity, email: local.email.toUpperCase() }),
+          repos.users.createExternal({ ...identity, email: local.email.toUpperCase() }),
         ]);
         expect(a).toEqual(b);
-        expect(a).toMatchObject({ id, email, passwordHash: null, role: 'USER' });
-        expect(await repos.users.upsertExternal({ email: email.toUpperCase() })).toEqual(a);
-        const local = await newUser();
-        const found = await repos.users.upsertExternal({
-          id: unique('other-'),
-          email: local.email,
-          role: 'ADMIN',
+        expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
+        expect(a).toMatchObject({ origin: 'external', role: 'USER', passwordHash: null });
+        expect(a.email).toBe(`${a.id}@users.invalid`);
+        expect(await repos.users.findByIdentity(identity)).toEqual(a);
+        expect(await repos.users.findByIdentity({ ...identity, issuer: 'jwt-secret' })).toBeNull();
+        const email = `${unique('free')}@example.com`;
+        const c = await repos.users.createExternal({
+          issuer: 'jwt-secret',
+          subject: identity.subject,
+          email,
         });
-        expect(found).toEqual(local);
+        expect(c.id).not.toBe(a.id);
+        expect(c.email).toBe(email);
+        expect((await repos.users.identitiesOf([a.id, c.id, local.id])).get(a.id)).toEqual([identity]);
+      });
+
+      it('links an identity to an account and adopts legacy accounts once', async () => {
+        const local = await newUser();
+        const identity = { issuer: 'jwt-secret', subject: unique('lc-') };
+        expect((await repos.users.linkIdentity(local.id, identity))?.id).toBe(local.id);
+        // The identity already names an account: linking it elsewhere changes nothing.
+        const other = await newUser();
+        expect((await repos.users.linkIdentity(other.id, identity))?.id).toBe(local.id);
+
+        const legacyId = unique('legacy-');
+        await store.db
+          .insertInto('users')
+          .values({
+            id: legacyId,
+            email: `${legacyId}@example.com`,
+            password_hash: null,
+            role: 'USER',
+            origin: 'legacy',
+            token_epoch: 0,
+            disabled_at: null,
+            created_at: clock.ms,
+            updated_at: clock.ms,
+          })
+          .execute();
+        const legacy = { issuer: 'jwt-secret', subject: legacyId };
+        const [x, y] = await Promise.all([
+          repos.users.adoptLegacy(legacyId, legacy),
+          repos.users.adoptLegacy(legacyId, legacy),
+        ]);
+        expect(x?.id).toBe(legacyId);
+        expect(y?.id).toBe(legacyId);
+        expect((await repos.users.findById(legacyId))?.origin).toBe('external');
+        // Adopted once: another issuer naming the same subject gets nothing.
+        expect(
+          await repos.users.adoptLegacy(legacyId, { issuer: 'https://idp.test', subject: legacyId }),
+        ).toBeNull();
+        expect(await repos.users.adoptLegacy(local.id, { issuer: 'x', subject: local.id })).toBeNull();
+      });
+
+      it('V-11: removing a user deletes their credentials, grants, memberships and identities', async () => {
+        const owner = await newUser();
+        const gone = await newUser();
+        const server = await repos.servers.create({ name: unique('rm'), ownerId: owner.id, config: {} });
+        await repos.acl.grant({
+          resourceId: server.id,
+          principal: { type: 'user', id: gone.id },
+          permBits: aclBits.VIEW,
+          grantedBy: owner.id,
+        });
+        const group = await repos.groups.create(unique('g'));
+        await repos.groups.addMember(group.id, gone.id);
+        for (const serverName of ['a', 'b']) {
+          await repos.credentials.put({
+            userId: gone.id,
+            serverName,
+            kind: 'user_vars',
+            keyId: 'k',
+            ciphertext: 'c',
+          });
+        }
+        await repos.users.linkIdentity(gone.id, { issuer: 'jwt-secret', subject: unique('s') });
+
+        await expectHubError(repos.users.remove(owner.id), 'HUB_ERR_CONFLICT');
+        expect(await repos.users.remove(gone.id)).toEqual({ credentials: 2, grants: 1, groupMemberships: 1 });
+        expect(await repos.users.findById(gone.id)).toBeNull();
+        expect(await repos.credentials.listForUser(gone.id)).toEqual([]);
+        expect(await repos.acl.listForResource(server.id)).toEqual([]);
+        expect(await repos.groups.listGroupIdsForUser(gone.id)).toEqual([]);
+        expect(await repos.users.identitiesOf([gone.id])).toEqual(new Map());
+        expect(await repos.users.remove(gone.id)).toBeNull();
+      });
+
+      it('pages users by email', async () => {
+        const all = await repos.users.list();
+        const first = await repos.users.listPage({ limit: 2 });
+        expect(first.users.map((u) => u.id)).toEqual(all.slice(0, 2).map((u) => u.id));
+        const second = await repos.users.listPage({ limit: 2, after: first.nextCursor! });
+        expect(second.users[0]?.id).toBe(all[2]?.id);
       });
     });
 

@@ -14,8 +14,22 @@ export interface UsersTable {
   /** Null for users that only ever sign in with an external JWT. */
   password_hash: string | null;
   role: string;
+  /** Raised to invalidate every hub-issued token of the user at once (password change, disable). */
+  token_epoch: number;
+  /** When the account was disabled; null while it is enabled. */
+  disabled_at: number | null;
+  /** 'local', 'external' or 'legacy': who vouches for the email (see users-repository.ts). */
+  origin: string;
   created_at: number;
   updated_at: number;
+}
+
+/** An external identity (issuer, subject) and the account it signs in to. */
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
 }
 
 /** A user-created MCP server config (the DB tier of the registry). */
@@ -91,6 +105,7 @@ export interface GroupMembersTable {
 /** Every table the hub stores, keyed by SQL table name. */
 export interface Database {
   users: UsersTable;
+  user_identities: UserIdentitiesTable;
   servers: ServersTable;
   acl_entries: AclEntriesTable;
   credentials: CredentialsTable;

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IdentityService } from '../../auth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
@@ -22,6 +22,12 @@ const loginBody = z.object({
   password: z.string().min(1).max(1024),
 });
 
+const passwordBody = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  // The same floor as the command line's `users add --password-stdin`.
+  newPassword: z.string().min(8).max(1024),
+});
+
 /** Options for {@link authRoutes}. */
 export interface AuthRouteOptions {
   identity: IdentityService;
@@ -29,7 +35,10 @@ export interface AuthRouteOptions {
   loginAttemptsPerMinute: number;
 }
 
-/** `POST /api/auth/login` and `GET /api/auth/me`. */
+/**
+ * `POST /api/auth/login`, `GET /api/auth/me`, and `POST /api/auth/password`, which replaces the
+ * caller's password and ends every token issued before (the answer carries a fresh one).
+ */
 export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
   app,
   { identity, loginAttemptsPerMinute },
@@ -78,6 +87,24 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
           permissions: { MCP_SERVERS: who.permissions },
         };
       },
+    );
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/api/auth/password',
+      {
+        schema: {
+          tags: ['auth'],
+          body: passwordBody,
+          response: { 200: z.object({ token: z.string(), expiresIn: z.number() }) },
+        },
+        // Guessing the current password here is capped like login.
+        config: { rateLimit: { max: loginAttemptsPerMinute, timeWindow: '1 minute' } },
+      },
+      async (request) =>
+        identity.changePassword(
+          callerOf(request).userId,
+          request.body.currentPassword,
+          request.body.newPassword,
+        ),
     );
   });
 };
