@@ -430,7 +430,7 @@ mcpServers:
 });
 
 describe('OAuth client metadata document (CIMD)', () => {
-  it('is served under PUBLIC_URL with every server’s callback', async () => {
+  it('is served under PUBLIC_URL with each configured server’s callback and the shared one', async () => {
     const hub = await startTestHub({
       env: {
         PUBLIC_URL: 'https://hub.example/sb',
@@ -443,7 +443,11 @@ describe('OAuth client metadata document (CIMD)', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({
         client_id: 'https://hub.example/sb/oauth/client-metadata.json',
-        redirect_uris: ['https://hub.example/sb/api/mcp/remote/oauth/callback'],
+        // Servers of the configuration file by name; users' servers share one path that names none.
+        redirect_uris: [
+          'https://hub.example/sb/api/mcp/remote/oauth/callback',
+          'https://hub.example/sb/api/mcp/oauth/callback',
+        ],
         token_endpoint_auth_method: 'none',
       });
     } finally {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
-import { createOAuthCookies } from '../http/index.js';
+import { createOAuthCookies, oauthCallbackUrl } from '../http/index.js';
 import {
   createIdentityService,
   createTokenService,
@@ -222,7 +222,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     const registry = serversFeature.registry;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const stopWatching = watchToolChanges({ pool, tools, logger });
-    const stopCounting = countConnections(pool, metrics);
+    const stopCounting = countConnections(pool, metrics, (name) => Object.hasOwn(config.mcpServers, name));
     cleanups.push(async () => {
       stopWatching();
       stopCounting();
@@ -243,7 +243,10 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       clock,
       random: systemRandom,
       logger,
-      redirectUri: (serverName) => `${env.publicUrl}/api/mcp/${serverName}/oauth/callback`,
+      // Users' servers share one callback path that names none of them (V-09): the flow tells the
+      // callback which server it is for. Servers of the configuration file keep their own path.
+      redirectUri: (serverName) =>
+        oauthCallbackUrl(env.publicUrl, yamlNames.has(serverName) ? serverName : null),
       secret: oauthSecret,
       clientMetadataUrl: env.oauthClientMetadataUrl,
     });
@@ -298,6 +301,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
           secret: oauthSecret,
           pathPrefix: new URL(env.publicUrl).pathname.replace(/\/+$/, ''),
           secure: env.publicUrl.startsWith('https:'),
+          clock,
+          random: systemRandom,
         }),
         publicUrl: env.publicUrl,
         onAuthorized: (userId, serverName) => reconnector.afterAuthorization(userId, serverName),
@@ -306,10 +311,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         ? {
             clientMetadataUrl: env.oauthClientMetadataUrl,
             publicUrl: env.publicUrl,
-            serverNames: async () => [
-              ...registry.yamlServers().map((s) => s.name),
-              ...(await repos.servers.listNames()),
-            ],
+            configServerNames: () => registry.yamlServers().map((s) => s.name),
           }
         : undefined,
       servers: {

@@ -12,7 +12,7 @@ export { createOAuthCookies, type OAuthCookies, type OAuthCookieSettings } from 
 export { oauthPages, escapeHtml } from './routes/oauth-pages.js';
 export { oauthLinkRoutes, type OAuthLinkRouteOptions } from './routes/oauth-link-routes.js';
 export { oauthRoutes } from './routes/oauth-routes.js';
-export { oauthCallbackRoute } from './routes/oauth-callback-route.js';
+export { oauthCallbackRoute, oauthCallbackUrl } from './routes/oauth-callback-route.js';
 export { clientMetadataRoute, type ClientMetadataRouteOptions } from './routes/client-metadata-route.js';
 export { serversRoutes, serverViewSchema, type ServersRouteOptions } from './routes/servers-routes.js';
 export { permissionsRoutes, type PermissionsRouteOptions } from './routes/permissions-routes.js';

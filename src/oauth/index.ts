@@ -9,6 +9,7 @@ export {
   type ClientMetadataDocumentInput,
 } from './client-metadata.js';
 export { flowIdFor, parseFlowId } from './flow-ids.js';
+export { createCookieSigner, createFlowBinding, type CookieSigner, type FlowBinding } from './binding.js';
 export type {
   AuthorizationServerInfo,
   CallbackErrorCode,

@@ -1,2 +1,2 @@
 export { createLogger, type Logger, type LoggerSettings } from './logger.js';
-export { createMetrics, type Metrics } from './metrics.js';
+export { createMetrics, USER_SERVERS_LABEL, type Metrics } from './metrics.js';

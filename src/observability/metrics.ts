@@ -1,6 +1,16 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The hub's Prometheus metrics, one registry per app instance (no global state). */
+/**
+ * The `server` label of every user-created server. `/metrics` needs no credentials, so a label
+ * carries only names from the configuration file, which the operator wrote (V-09). No server name
+ * can take this value: names start with a letter or digit.
+ */
+export const USER_SERVERS_LABEL = '_user_servers';
+
+/**
+ * The hub's Prometheus metrics, one registry per app instance (no global state). Label values never
+ * carry a user id, a user-created server's name or id, or a raw URL.
+ */
 export interface Metrics {
   registry: Registry;
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
@@ -20,7 +30,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   const upstreamConnects = new Counter({
     name: 'switchboard_upstream_connects_total',
-    help: 'Upstream MCP connection attempts by outcome',
+    help: `Upstream MCP connection attempts by outcome; users' servers count as ${USER_SERVERS_LABEL}`,
     labelNames: ['server', 'outcome'] as const,
     registers: [registry],
   });

@@ -1,57 +1,92 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
 
 /** Query values are bounded; anything longer is not a real authorization response. */
 const param = z.string().max(4096).optional();
+const callbackQuery = z.looseObject({ code: param, state: param, error: param, iss: param });
 
 /**
- * `GET /api/mcp/:serverName/oauth/callback`: the browser's return from the authorization server.
- * No bearer token (the browser has none); the flow is accepted only with the binding cookie of
- * that flow or the same user's session cookie. Every outcome is a redirect to a fixed hub page.
+ * The callback path every user-created server shares. It names no server, so the public client
+ * metadata document can list it without naming anyone's private server (V-09); the flow (its
+ * `state`) says which server the callback is for. `oauth` is a reserved server name, so no server's
+ * own path can be this one.
+ */
+export const SHARED_CALLBACK_PATH = '/api/mcp/oauth/callback';
+
+/**
+ * The hub's OAuth callback URL (the `redirect_uri` it registers and sends): the server's own path
+ * for a server of the configuration file, the shared path when `serverName` is null.
+ */
+export function oauthCallbackUrl(publicUrl: string, serverName: string | null): string {
+  const base = publicUrl.replace(/\/+$/, '');
+  return serverName === null
+    ? `${base}${SHARED_CALLBACK_PATH}`
+    : `${base}/api/mcp/${encodeURIComponent(serverName)}/oauth/callback`;
+}
+
+/**
+ * `GET /api/mcp/:serverName/oauth/callback` (servers of the configuration file) and
+ * `GET /api/mcp/oauth/callback` (users' servers): the browser's return from the authorization
+ * server. No bearer token (the browser has none); the flow is accepted only at the redirect URI it
+ * was started with, and only with the binding cookie of that flow or the same user's session
+ * cookie. Every outcome is a redirect to a fixed hub page.
  */
 export const oauthCallbackRoute: FastifyPluginAsyncZod<
   McpRouteOptions & { onAuthorized: (userId: string, serverName: string) => void }
 > = async (app, options) => {
+  async function complete(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    serverName: string | null,
+    query: z.infer<typeof callbackQuery>,
+  ): Promise<FastifyReply> {
+    const result = await options.oauth.completeCallback({
+      serverName,
+      redirectUri: oauthCallbackUrl(options.publicUrl, serverName),
+      code: query.code,
+      state: query.state,
+      error: query.error,
+      iss: query.iss,
+      isBound: (flow) => options.cookies.isBound(request, flow),
+    });
+    void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    if (!result.ok) {
+      request.log.info(
+        { server: serverName, outcome: result.error, has_state: Boolean(query.state) },
+        'oauth callback refused',
+      );
+      return reply.redirect(
+        `${options.publicUrl}/oauth/error?error=${encodeURIComponent(result.error)}`,
+        302,
+      );
+    }
+    options.cookies.clearBinding(reply, result.serverName);
+    request.log.info({ server: result.serverName, flow_user: result.userId }, 'oauth callback completed');
+    // Tokens are stored; reconnecting and refreshing the catalog happen after the browser moves on.
+    options.onAuthorized(result.userId, result.serverName);
+    return reply.redirect(
+      `${options.publicUrl}/oauth/success?serverName=${encodeURIComponent(result.serverName)}`,
+      302,
+    );
+  }
+
   app.get(
     '/api/mcp/:serverName/oauth/callback',
     {
       schema: {
         hide: true,
         params: z.object({ serverName: z.string().max(256) }),
-        querystring: z.looseObject({ code: param, state: param, error: param, iss: param }),
+        querystring: callbackQuery,
       },
     },
-    async (request, reply) => {
-      const { serverName } = request.params;
-      const query = request.query;
-      const result = await options.oauth.completeCallback({
-        serverName,
-        code: query.code,
-        state: query.state,
-        error: query.error,
-        iss: query.iss,
-        isBound: (flow) => options.cookies.isBound(request, flow, serverName),
-      });
-      void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-      if (!result.ok) {
-        request.log.info(
-          { server: serverName, outcome: result.error, has_state: Boolean(query.state) },
-          'oauth callback refused',
-        );
-        return reply.redirect(
-          `${options.publicUrl}/oauth/error?error=${encodeURIComponent(result.error)}`,
-          302,
-        );
-      }
-      options.cookies.clearBinding(reply, serverName);
-      request.log.info({ server: result.serverName, flow_user: result.userId }, 'oauth callback completed');
-      // Tokens are stored; reconnecting and refreshing the catalog happen after the browser moves on.
-      options.onAuthorized(result.userId, result.serverName);
-      return reply.redirect(
-        `${options.publicUrl}/oauth/success?serverName=${encodeURIComponent(result.serverName)}`,
-        302,
-      );
-    },
+    async (request, reply) => complete(request, reply, request.params.serverName, request.query),
+  );
+
+  app.get(
+    SHARED_CALLBACK_PATH,
+    { schema: { hide: true, querystring: callbackQuery } },
+    async (request, reply) => complete(request, reply, null, request.query),
   );
 };
