@@ -8,6 +8,9 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/auth/index.js';
+import { authorizeInBrowser } from './peers/headless-browser.js';
+import { startAuthorizationServer, type TestAuthorizationServer } from './peers/oauth-as.js';
+import { startProtectedMcpServer, type ProtectedMcpServer } from './peers/protected-mcp.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startEverything, type RunningEverything } from './peers/everything.js';
 import { until } from './support/mcp-helpers.js';
@@ -486,6 +489,94 @@ mcpServers:
       expect((await me(login.json<{ token: string }>().token)).statusCode).toBe(200);
     });
   });
+});
+
+/** The shared (`sharedOAuth`) authorization an admin made for everyone, against a real authorization server. */
+describe('V-06: nobody but an admin touches a shared authorization', () => {
+  const PUBLIC_URL = 'http://127.0.0.1:39998';
+  let as: TestAuthorizationServer;
+  let mcp: ProtectedMcpServer;
+  let hub: TestHub;
+
+  const callTeam = (token: string) =>
+    hub.app.inject({
+      method: 'POST',
+      url: '/api/mcp/team/tools/whoami/call',
+      headers: auth(token),
+      payload: { arguments: {} },
+    });
+
+  beforeAll(async () => {
+    as = await startAuthorizationServer();
+    mcp = await startProtectedMcpServer(as);
+    hub = await startTestHub({
+      env: { PUBLIC_URL, JWT_SECRET },
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  team:
+    type: streamable-http
+    url: ${mcp.url}
+    requiresOAuth: true
+    sharedOAuth: true
+`,
+    });
+    const admin = await hub.userToken('root@example.com', 'ADMIN');
+    const reinit = await hub.app.inject({
+      method: 'POST',
+      url: '/api/mcp/team/reinitialize',
+      headers: auth(admin),
+    });
+    const { callbackUrl } = await authorizeInBrowser(reinit.json<{ oauthUrl: string }>().oauthUrl, {
+      loginHint: 'alice',
+      redirectUriPrefix: `${PUBLIC_URL}/api/mcp/team/oauth/callback`,
+    });
+    const url = new URL(callbackUrl);
+    const cookie = reinit.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const done = await hub.app.inject({
+      method: 'GET',
+      url: `${url.pathname}${url.search}`,
+      headers: { cookie },
+    });
+    expect(done.headers.location).toContain('/oauth/success');
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.dispose();
+    await mcp?.stop();
+    await as?.stop();
+  });
+
+  it.each([
+    ['a LibreChat-style token with id "system"', () => librechat({ id: 'system' })],
+    ['an ordinary user', () => hub.userToken('bob@example.com')],
+  ])(
+    'V-06: %s cannot revoke or cancel it: the shared tokens stay, and everyone’s calls go on',
+    async (_n, make) => {
+      const token = await make();
+      const before = as.counts.revocations;
+      const bob = await hub.userToken('bob@example.com');
+      expect((await callTeam(bob)).statusCode).toBe(200);
+      const revoke = await hub.app.inject({
+        method: 'POST',
+        url: '/api/mcp/team/disconnect?revoke=true',
+        headers: auth(token),
+      });
+      expect(revoke.statusCode).toBe(200);
+      expect(revoke.json<{ message: string }>().message).not.toContain('revoked');
+      const status = await hub.app.inject({
+        method: 'GET',
+        url: '/api/mcp/oauth/status/system%3Ateam',
+        headers: auth(token),
+      });
+      expect(status.statusCode).toBe(403);
+      expect(as.counts.revocations).toBe(before);
+      const after = await callTeam(bob);
+      expect(after.statusCode).toBe(200);
+      expect(after.json<{ content: Array<{ text: string }> }>().content[0]!.text).toBe('alice');
+    },
+  );
 });
 
 const postgresUrl = inject('postgresUrl');
