@@ -4,6 +4,7 @@ import type { RegisteredServer } from '../registry/index.js';
 import {
   aclBits,
   type AclEntry,
+  type AclPrincipal,
   type AclReplacementEntry,
   type Repositories,
   type ServerRecord,
@@ -24,11 +25,16 @@ import { createTargetResolver, requireDbTarget } from './target.js';
 /** What everyone may do with a server: nothing (null), use it, or edit it. */
 export type PublicRole = 'viewer' | 'editor' | null;
 
-/** One grant as API.md's permissions routes show it. */
+/**
+ * One grant as the permissions routes show it. A user is shown by e-mail address, whether or not
+ * an account has it (V-13: the list must not tell the two apart); by id only when the account is
+ * gone. Groups (the admin's) are shown by id.
+ */
 export interface PrincipalView {
   type: 'user' | 'group';
-  id: string;
-  /** Users only, when the user still exists. */
+  /** Groups; a user whose account no longer exists; and the owner. */
+  id?: string;
+  /** Users: the account's address, or the address as granted. */
   email?: string;
   role: ShareRole;
 }
@@ -56,7 +62,7 @@ export interface PermissionsInput {
   principals: readonly PrincipalInput[];
 }
 
-/** Sharing of user-created servers (API.md, issue 5 item 2). */
+/** Sharing of user-created servers. */
 export interface SharingService {
   /** Needs USE and SHARE on the server. */
   get(caller: Identity, name: string): Promise<PermissionsView>;
@@ -68,7 +74,7 @@ export interface SharingService {
   set(caller: Identity, name: string, input: PermissionsInput): Promise<PermissionsView>;
 }
 
-/** API.md's 400 for a permissions body that names unknown or repeated principals. */
+/** The 400 for a permissions body that names unknown or repeated principals. */
 function invalidPermissions(errors: { path: string; message: string }[]): HubError {
   const first = errors[0]?.message ?? 'invalid';
   return new HubError('HUB_ERR_VALIDATION', {
@@ -77,15 +83,18 @@ function invalidPermissions(errors: { path: string; message: string }[]): HubErr
   });
 }
 
-/** A stable text of the grants to users and groups, to tell whether a PUT changes them. */
-function grantsKey(entries: readonly AclReplacementEntry[], ownerId: string): string {
-  return entries
-    .filter(
-      (e) => e.principal.type !== 'public' && !(e.principal.type === 'user' && e.principal.id === ownerId),
-    )
-    .map((e) => `${e.principal.type}:${e.principal.type === 'public' ? '' : e.principal.id}:${e.permBits}`)
-    .sort()
-    .join(',');
+/** An address as accounts store it: compared without regard to case. */
+function normaliseAddress(email: string): string {
+  return email.toLowerCase();
+}
+
+/** A shape check only, the same for every address: whether an account has it is never asked here. */
+const ADDRESS_SHAPE = /^[^\s@]+@[^\s@]+$/;
+
+/** A principal as it appears in logs and the audit trail: type and id (an address for `address`). */
+function principalText(principal: AclPrincipal): string {
+  if (principal.type === 'public') return 'public:';
+  return principal.type === 'address' ? `address:${principal.email}` : `${principal.type}:${principal.id}`;
 }
 
 function publicBitsOf(entries: readonly AclEntry[]): number {
@@ -102,6 +111,25 @@ export function createSharingService(deps: {
   const { repos, access } = deps;
   const resolve = createTargetResolver({ yaml: deps.yaml, servers: repos.servers, access });
 
+  /**
+   * A stable text of the grants to users and groups, to tell whether a PUT changes them. Users are
+   * keyed by address when their account has one, so a grant whose address has meanwhile gained an
+   * account reads as unchanged (V-13: the answer must not depend on it).
+   */
+  const grantsKey = async (entries: readonly AclReplacementEntry[], ownerId: string): Promise<string> => {
+    const keys: string[] = [];
+    for (const { principal, permBits } of entries) {
+      if (principal.type === 'public' || (principal.type === 'user' && principal.id === ownerId)) continue;
+      let key = principalText(principal);
+      if (principal.type === 'user') {
+        const user = await repos.users.findById(principal.id);
+        if (user !== null) key = `address:${normaliseAddress(user.email)}`;
+      }
+      keys.push(`${key}:${permBits}`);
+    }
+    return keys.sort().join(',');
+  };
+
   const shareable = async (caller: Identity, name: string): Promise<ServerRecord> => {
     requireRole(caller, 'USE');
     const target = await resolve(caller, name);
@@ -117,33 +145,44 @@ export function createSharingService(deps: {
 
   const view = async (record: ServerRecord, entries: readonly AclEntry[]): Promise<PermissionsView> => {
     const owner = await repos.users.findById(record.ownerId);
-    const principals: PrincipalView[] = [];
+    const users: PrincipalView[] = [];
+    const groups: PrincipalView[] = [];
     for (const entry of entries) {
       const role = roleOfBits(entry.permBits);
-      if (role === null || entry.principal.type === 'public') continue;
-      if (entry.principal.type === 'group') {
-        principals.push({ type: 'group', id: entry.principal.id, role });
-        continue;
+      const principal = entry.principal;
+      if (role === null || principal.type === 'public') continue;
+      if (principal.type === 'group') groups.push({ type: 'group', id: principal.id, role });
+      // V-13: an address with an account and one without are shown alike, by address.
+      else if (principal.type === 'address') users.push({ type: 'user', email: principal.email, role });
+      else if (principal.id !== record.ownerId) {
+        const user = await repos.users.findById(principal.id);
+        users.push(
+          user ? { type: 'user', email: user.email, role } : { type: 'user', id: principal.id, role },
+        );
       }
-      const user =
-        entry.principal.id === record.ownerId ? owner : await repos.users.findById(entry.principal.id);
-      principals.push({ type: 'user', id: entry.principal.id, ...(user ? { email: user.email } : {}), role });
     }
-    // The owner first, whatever the ACL holds: the owner cannot be removed (API.md).
-    const rest = principals.filter((p) => !(p.type === 'user' && p.id === record.ownerId));
+    // Ordered by what is shown, so the order says nothing of which addresses have accounts.
+    const shown = (p: PrincipalView): string => p.email ?? p.id ?? '';
+    users.sort((a, b) => (shown(a) < shown(b) ? -1 : shown(a) > shown(b) ? 1 : 0));
     const publicRole = roleOfBits(publicBitsOf(entries));
     return {
       serverName: record.name,
       owner: { id: record.ownerId, email: owner?.email ?? null },
       public: publicRole === 'owner' ? 'editor' : publicRole,
+      // The owner first, whatever the ACL holds: the owner cannot be removed.
       principals: [
         { type: 'user', id: record.ownerId, ...(owner ? { email: owner.email } : {}), role: 'owner' },
-        ...rest,
+        ...users,
+        ...groups,
       ],
     };
   };
 
-  /** The ACL entries for the requested grants; every unknown user or group is named in the 400. */
+  /**
+   * The ACL entries for the requested grants. A user named by an address with no account becomes an
+   * `address` entry, which grants nothing, so the answer is the same either way (V-13); every
+   * unknown user id, group id (V-14) or group name is named in the 400.
+   */
   const resolvePrincipals = async (inputs: readonly PrincipalInput[]): Promise<AclReplacementEntry[]> => {
     const errors: { path: string; message: string }[] = [];
     const entries: AclReplacementEntry[] = [];
@@ -165,30 +204,48 @@ export function createSharingService(deps: {
         });
         continue;
       }
-      let id: string | undefined;
-      if (input.type === 'user') {
-        const user =
-          input.id !== undefined
-            ? await repos.users.findById(input.id)
-            : await repos.users.findByEmail(input.email ?? '');
-        if (user === null)
-          errors.push({ path, message: `unknown user ${JSON.stringify(input.id ?? input.email)}` });
-        id = user?.id;
-      } else if (input.name !== undefined) {
-        const group = await repos.groups.findByName(input.name);
-        if (group === null) errors.push({ path, message: `unknown group ${JSON.stringify(input.name)}` });
-        id = group?.id;
-      } else {
-        id = input.id;
-      }
-      if (id === undefined) continue;
-      const key = `${input.type}:${id}`;
+      const principal = await principalOf(input, path, errors);
+      if (principal === null) continue;
+      // A user named twice, by id and by address, is one key: the address of the account.
+      const key = principal.type === 'user' ? `user:${principal.id}` : principalText(principal);
       if (seen.has(key)) errors.push({ path, message: 'names a principal already listed' });
       seen.add(key);
-      entries.push({ principal: { type: input.type, id }, permBits: ROLE_BITS[input.role] });
+      entries.push({ principal, permBits: ROLE_BITS[input.role] });
     }
     if (errors.length > 0) throw invalidPermissions(errors);
     return entries;
+  };
+
+  /** The principal one input names; null (with the reason in `errors`) when it names none. */
+  const principalOf = async (
+    input: PrincipalInput,
+    path: string,
+    errors: { path: string; message: string }[],
+  ): Promise<AclPrincipal | null> => {
+    if (input.type === 'user' && input.email !== undefined) {
+      const address = normaliseAddress(input.email);
+      if (!ADDRESS_SHAPE.test(address)) {
+        errors.push({ path, message: 'email is not an e-mail address' });
+        return null;
+      }
+      const user = await repos.users.findByEmail(address);
+      return user === null ? { type: 'address', email: address } : { type: 'user', id: user.id };
+    }
+    if (input.type === 'user') {
+      // Ids are random and never guessed, so naming an unknown one tells nobody anything.
+      const user = await repos.users.findById(input.id ?? '');
+      if (user === null) errors.push({ path, message: `unknown user ${JSON.stringify(input.id)}` });
+      return user === null ? null : { type: 'user', id: user.id };
+    }
+    const group =
+      input.name !== undefined
+        ? await repos.groups.findByName(input.name)
+        : await repos.groups.findById(input.id ?? '');
+    if (group === null) {
+      errors.push({ path, message: `unknown group ${JSON.stringify(input.name ?? input.id)}` });
+      return null;
+    }
+    return { type: 'group', id: group.id };
   };
 
   return {
@@ -215,7 +272,7 @@ export function createSharingService(deps: {
         ...(publicBits === 0 ? [] : [{ principal: { type: 'public' as const }, permBits: publicBits }]),
       ];
       // DESIGN.md §7: sharing with users and groups needs SHARE, with everyone SHARE_PUBLIC.
-      if (grantsKey(next, record.ownerId) !== grantsKey(current, record.ownerId))
+      if ((await grantsKey(next, record.ownerId)) !== (await grantsKey(current, record.ownerId)))
         requireRole(caller, 'SHARE');
       if (publicBits !== publicBitsOf(current)) requireRole(caller, 'SHARE_PUBLIC');
 
@@ -230,8 +287,7 @@ export function createSharingService(deps: {
               serverId: record.id,
               public: roleOfBits(publicBits),
               principals: requested.map(
-                (e) =>
-                  `${e.principal.type}:${e.principal.type === 'public' ? '' : e.principal.id}:${roleOfBits(e.permBits) ?? ''}`,
+                (e) => `${principalText(e.principal)}:${roleOfBits(e.permBits) ?? ''}`,
               ),
             },
           }),

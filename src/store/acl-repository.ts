@@ -9,8 +9,16 @@ export const aclBits = { VIEW: 1, EDIT: 2, DELETE: 4, SHARE: 8 } as const;
 /** What an ACL can be about. */
 export type AclResourceType = 'mcp_server';
 
-/** Who an ACL entry is for: one user, one group, or everyone. */
-export type AclPrincipal = { type: 'user'; id: string } | { type: 'group'; id: string } | { type: 'public' };
+/**
+ * Who an ACL entry is for: one user, one group, or everyone; or an e-mail address that named no
+ * account when it was granted. An `address` entry grants nothing (no check ever matches it): it is
+ * kept so the list reads the same whether or not the address has an account (V-13).
+ */
+export type AclPrincipal =
+  | { type: 'user'; id: string }
+  | { type: 'group'; id: string }
+  | { type: 'public' }
+  | { type: 'address'; email: string };
 
 /** One principal's bits on one resource. */
 export interface AclEntry {
@@ -185,7 +193,7 @@ export function createAclRepository({ db, clock }: RepositoryDeps): AclRepositor
 }
 
 /** Rank of each principal type in listings: the most specific first. */
-const principalOrder: Record<AclPrincipal['type'], number> = { user: 0, group: 1, public: 2 };
+const principalOrder: Record<AclPrincipal['type'], number> = { user: 0, address: 1, group: 2, public: 3 };
 
 async function selectEntries(
   db: Kysely<Database>,
@@ -204,7 +212,7 @@ async function selectEntries(
   });
 }
 
-/** Entries that apply to this user: their own, their groups', and everyone's. */
+/** Entries that apply to this user: their own, their groups', and everyone's (never an `address` one). */
 function heldBy(eb: ExpressionBuilder<Database, 'acl_entries'>, userId: string, groupIds: readonly string[]) {
   return eb.or([
     eb.and([eb('principal_type', '=', 'user'), eb('principal_id', '=', userId)]),
@@ -217,12 +225,14 @@ function heldBy(eb: ExpressionBuilder<Database, 'acl_entries'>, userId: string, 
 }
 
 function storedPrincipalId(principal: AclPrincipal): string {
-  return principal.type === 'public' ? '' : principal.id;
+  if (principal.type === 'public') return '';
+  return principal.type === 'address' ? principal.email : principal.id;
 }
 
 function toPrincipal(type: string, id: string): AclPrincipal {
   if (type === 'user' || type === 'group') return { type, id };
   if (type === 'public') return { type };
+  if (type === 'address') return { type, email: id };
   throw new TypeError(`Unknown ACL principal type ${type}`);
 }
 

@@ -18,6 +18,7 @@ export interface GroupsRepository {
   /** Throws `HUB_ERR_CONFLICT` when the name is taken. */
   create(name: string): Promise<GroupRecord>;
   findByName(name: string): Promise<GroupRecord | null>;
+  findById(id: string): Promise<GroupRecord | null>;
   /** Idempotent. Throws `HUB_ERR_NOT_FOUND` when the group or the user does not exist. */
   addMember(groupId: string, userId: string): Promise<void>;
   /** False when the user was not a member. */
@@ -56,6 +57,11 @@ export function createGroupsRepository({
 
     findByName: async (name) => {
       const row = await db.selectFrom('groups').selectAll().where('name', '=', name).executeTakeFirst();
+      return row === undefined ? null : toRecord(row);
+    },
+
+    findById: async (id) => {
+      const row = await db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? null : toRecord(row);
     },
 

@@ -17,10 +17,12 @@ const permissionsView = z.object({
   serverName: z.string(),
   owner: z.object({ id: z.string(), email: z.string().nullable() }),
   public: publicRole,
+  // Users by address (an id only for the owner and for accounts that are gone): the list must read
+  // the same whether or not a granted address has an account (V-13).
   principals: z.array(
     z.object({
       type: z.enum(['user', 'group']),
-      id: z.string(),
+      id: z.string().optional(),
       email: z.string().optional(),
       role,
     }),
@@ -38,7 +40,11 @@ const principalInput = z.strictObject({
 
 const serverNameParams = z.object({ serverName: z.string() });
 
-/** `GET/PUT /api/mcp/servers/:serverName/permissions` (API.md; `{message}` errors like `/servers`). */
+/**
+ * `GET/PUT /api/mcp/servers/:serverName/permissions` (`{message}` errors like `/servers`). A PUT
+ * answers alike for an address with an account and one without (V-13); unknown user ids, group ids
+ * and group names are a 400 that names them (V-14).
+ */
 export const permissionsRoutes: FastifyPluginAsyncZod<PermissionsRouteOptions> = async (app, options) => {
   requireIdentity(app, options.identity);
 
