@@ -271,7 +271,7 @@ export function createSharingService(deps: {
         ...requested,
         ...(publicBits === 0 ? [] : [{ principal: { type: 'public' as const }, permBits: publicBits }]),
       ];
-      // DESIGN.md §7: sharing with users and groups needs SHARE, with everyone SHARE_PUBLIC.
+      // Role permissions: sharing with users and groups needs SHARE, with everyone SHARE_PUBLIC.
       if ((await grantsKey(next, record.ownerId)) !== (await grantsKey(current, record.ownerId)))
         requireRole(caller, 'SHARE');
       if (publicBits !== publicBitsOf(current)) requireRole(caller, 'SHARE_PUBLIC');

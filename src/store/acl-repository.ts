@@ -3,7 +3,7 @@ import { HubError } from '../errors/index.js';
 import { inTransaction, type RepositoryDeps } from './repository-deps.js';
 import type { AclEntriesTable, Database } from './tables.js';
 
-/** Per-resource permission bits (DESIGN.md §7); an entry's `permBits` is an OR of these. */
+/** Per-resource permission bits; an entry's `permBits` is an OR of these. */
 export const aclBits = { VIEW: 1, EDIT: 2, DELETE: 4, SHARE: 8 } as const;
 
 /** What an ACL can be about. */

@@ -10,7 +10,7 @@ import { mayActFor } from '../../upstreams/index.js';
 const serverNameParams = z.object({ serverName: z.string() });
 const flowIdParams = z.object({ flowId: z.string().min(3).max(256) });
 
-/** The flow's owner may read it; `system:` flows (shared authorizations) only admins (API.md). */
+/** The flow's owner may read it; `system:` flows (shared authorizations) only admins. */
 function mayReadFlow(caller: { userId: string; role: string }, flowId: string): boolean {
   const owner = parseFlowId(flowId)?.userId;
   if (owner === undefined) return false;
@@ -25,7 +25,7 @@ function assertMayActFor(owner: string, caller: { userId: string; role: 'USER' |
   }
 }
 
-/** The OAuth routes that need a bearer token: initiate, bind, status, tokens, cancel (API.md). */
+/** The OAuth routes that need a bearer token: initiate, bind, status, tokens, cancel. */
 export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, options) => {
   requireIdentity(app, options.identity);
 
@@ -124,7 +124,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       schema: {
         tags: ['oauth'],
         params: flowIdParams,
-        // An allowlist: token values can never be serialised from here (CONVENTIONS.md §9).
+        // An allowlist: token values can never be serialised from here (response schemas allowlist fields).
         response: {
           200: z.object({
             tokens: z.object({
