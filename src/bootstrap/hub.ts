@@ -212,6 +212,9 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
       inspect: createServerInspector({ fetch: userEgress.withLimits({ streaming: true }), logger, clock }),
       checkUrl: (url) => userEgress.checkUrl(url),
+      // Moving a server cancels its pending OAuth flows; the OAuth service is built below and is
+      // only called on a request, long after this function returned.
+      oauthFlows: { cancel: (flowId) => oauth.cancel(flowId) },
       // Every instance's MCP sessions hear of it (tools/list_changed).
       onCatalogChanged: (change) => {
         kv.publish(CATALOG_CHANNEL, JSON.stringify(change)).catch((err: unknown) =>

@@ -17,6 +17,10 @@ export const errorTable = {
   HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   HUB_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'Route not found' },
   HUB_ERR_SERVER_NOT_FOUND: { status: 404, message: 'MCP server not found in configuration' },
+  HUB_ERR_DESTINATION_OWNER_ONLY: {
+    status: 403,
+    message: "Only the server's owner or an administrator can change where it connects",
+  },
   HUB_ERR_INVALID_SERVER_NAME: { status: 400, message: 'Invalid server name' },
   HUB_ERR_USER_EXISTS: { status: 409, message: 'A user with this email already exists' },
   HUB_ERR_USER_NOT_FOUND: { status: 404, message: 'User not found' },

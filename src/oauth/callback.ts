@@ -147,7 +147,7 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
     ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }),
   };
   try {
-    // Tokens first (DESIGN.md §4): a flow reported complete always has its tokens.
+    // Tokens first: a flow reported complete always has its tokens.
     await parts.tokens.save(record.userId, record.serverName, stored);
   } catch (error) {
     logger.error(

@@ -44,7 +44,7 @@ export type StateRecord = z.infer<typeof stateRecordSchema>;
 /** How a flow ended. */
 export type FlowOutcome = { status: 'COMPLETED' } | { status: 'FAILED'; error: string };
 
-/** Flow and state records in the KV (DESIGN.md §4 "Flows"). */
+/** Flow and state records in the KV, shared by every instance. */
 export interface FlowStore {
   /** Opens the flow (or joins the PENDING one, renewing its TTL); returns its epoch. */
   open(flowId: string, userId: string, serverName: string): Promise<string>;

@@ -1,4 +1,4 @@
-// The OAuth client's public face (CONVENTIONS.md §2): other folders import from here only.
+// The OAuth client's public face: other folders import from here only.
 export { createOAuthService } from './oauth-service.js';
 export { DEFAULT_OAUTH_SETTINGS } from './parts.js';
 export { challengeFromResponse, type ParsedChallenge } from './challenge.js';

@@ -2,7 +2,7 @@ import type { FetchLike } from '../connections/index.js';
 
 /**
  * The fetch every OAuth request of one server goes through: the hub's fetch (the egress guard)
- * plus the server's `oauth_headers` and a per-request time budget (CONVENTIONS.md §11).
+ * plus the server's `oauth_headers` and a per-request time budget (every outbound call is bounded).
  * Headers the SDK set itself (Content-Type, client authentication) win over configured ones.
  */
 export function oauthFetch(

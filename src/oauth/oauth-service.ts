@@ -19,7 +19,7 @@ import type { FetchLike } from '../connections/index.js';
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Builds the hub's OAuth client (DESIGN.md §4 "OAuth"). Routes, cookies, connections and
+ * Builds the hub's OAuth client. Routes, cookies, connections and
  * reinitialisation sit on top of it; it never reads a request or sets a cookie itself.
  * Throws `HUB_ERR_CONFIG_INVALID` for a malformed `clientMetadataUrl`, so a bad one stops startup.
  */

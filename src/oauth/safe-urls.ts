@@ -50,7 +50,7 @@ export function sameOrigin(a: string, b: string): boolean {
   }
 }
 
-/** Throws a failed {@link Result} as a HubError (services throw, validators return: CONVENTIONS.md §4). */
+/** Throws a failed {@link Result} as a HubError (services throw, validators return). */
 export function must<T>(result: Result<T>): T {
   if (!result.ok) throw new HubError(result.code, { message: result.message });
   return result.value;

@@ -29,7 +29,7 @@ export interface OAuthSettings {
   needsAuthTtlMs: number;
 }
 
-/** What {@link createOAuthService} is built from (CONVENTIONS.md §6: every side effect passed in). */
+/** What {@link createOAuthService} is built from (every side effect passed in). */
 export interface OAuthServiceDeps {
   /** States, flow records, locks, completion events. Redis when several instances share work. */
   kv: Kv;
@@ -133,7 +133,7 @@ export interface FlowStatusView {
   error: string | null;
 }
 
-/** The error codes a callback can end with (API.md: the `error` of `/oauth/error`). */
+/** The error codes a callback can end with (the `error` of the `/oauth/error` page). */
 export type CallbackErrorCode =
   | 'missing_code'
   | 'missing_state'

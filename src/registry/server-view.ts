@@ -37,7 +37,7 @@ export function needsOAuth(server: ServerConfig): boolean {
 }
 
 /**
- * App-level (one connection shared by all users) or user-level (one per user) — DESIGN.md §4:
+ * App-level (one connection shared by all users) or user-level (one per user):
  * anything that differs per user (OAuth, custom variables, a user's API key, identity placeholders)
  * or that must not run unattended (`startup: false`) is user-level.
  */

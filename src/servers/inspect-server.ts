@@ -24,7 +24,7 @@ export interface InspectDeps {
 }
 
 /**
- * API.md's 403 for a destination the egress guard refuses: `{error:'MCP_DOMAIN_NOT_ALLOWED',
+ * The 403 for a destination the egress guard refuses: `{error:'MCP_DOMAIN_NOT_ALLOWED',
  * message}`, as LibreChat answers. The guard's message names the host as written, never an address.
  */
 function domainNotAllowed(message: string): HubError {
@@ -64,7 +64,7 @@ function hubErrorIn(error: unknown): HubError | undefined {
 }
 
 /**
- * Connects once to a server a user is saving (issue 5): records whether it requires OAuth and how
+ * Connects once to a server a user is saving: records whether it requires OAuth and how
  * many tools it has. A refused destination is a 403 `MCP_DOMAIN_NOT_ALLOWED`; anything else that
  * keeps the hub from talking MCP with it is a 400 `MCP_INSPECTION_FAILED` that names a reason code,
  * never the upstream's own words.

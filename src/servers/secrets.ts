@@ -3,8 +3,8 @@ import type { CipherKeyring } from '../credentials/index.js';
 import type { UserServerConfig } from './user-input.js';
 
 /**
- * What a secret reads as in every response (SECURITY-TESTS.md SE-07). A PATCH that sends it back
- * in the same place keeps the stored value.
+ * What a secret reads as in every response (SE-07). A PATCH that sends it back in the same place
+ * keeps the stored value.
  */
 export const SECRET_MASK = '***';
 
@@ -63,9 +63,40 @@ export function mergeSecrets(masked: UserServerConfig, secrets: ServerSecrets): 
   return merged;
 }
 
-/** The origins a config's secrets are sent to: the server itself and its OAuth endpoints. */
+/**
+ * An update's config as it would be saved if every {@link SECRET_MASK} were kept: each mask
+ * replaced by the stored value where there is one. For comparing with the stored config; the
+ * refusals are {@link keepMaskedSecrets}'s.
+ */
+export function withStoredSecrets(incoming: UserServerConfig, stored: ServerSecrets): UserServerConfig {
+  const out: UserServerConfig = { ...incoming };
+  const keep = (value: string, kept: string | undefined): string =>
+    value === SECRET_MASK ? (kept ?? value) : value;
+  if (incoming.headers) {
+    out.headers = Object.fromEntries(
+      Object.entries(incoming.headers).map(([name, value]) => [name, keep(value, own(stored.headers, name))]),
+    );
+  }
+  if (incoming.oauth?.client_secret !== undefined) {
+    out.oauth = {
+      ...incoming.oauth,
+      client_secret: keep(incoming.oauth.client_secret, stored.oauthClientSecret),
+    };
+  }
+  if (incoming.apiKey?.key !== undefined) {
+    out.apiKey = { ...incoming.apiKey, key: keep(incoming.apiKey.key, stored.apiKey) };
+  }
+  return out;
+}
+
+/**
+ * The origins a config's secrets are sent to: the server itself (and so the metadata and
+ * registration endpoints discovered from it) and every configured OAuth endpoint. The revocation
+ * endpoint receives the client's secret and users' tokens just as the token endpoint does.
+ */
 function destinations(config: UserServerConfig): string {
-  const urls = [config.url, config.oauth?.authorization_url, config.oauth?.token_url];
+  const oauth = config.oauth;
+  const urls = [config.url, oauth?.authorization_url, oauth?.token_url, oauth?.revocation_endpoint];
   return urls.map((url) => (url !== undefined && URL.canParse(url) ? new URL(url).origin : '')).join(' ');
 }
 

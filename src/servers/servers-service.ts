@@ -2,22 +2,32 @@ import type { Identity } from '../auth/index.js';
 import type { ConfigIssue } from '../config/index.js';
 import type { CipherKeyring } from '../credentials/index.js';
 import { HubError, isHubError } from '../errors/index.js';
+import { flowIdFor, type OAuthService } from '../oauth/index.js';
 import type { Logger } from '../observability/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { aclBits, type Repositories, type ServerRecord } from '../store/index.js';
 import { ALL_BITS, requireBit, requireRole, type ServerAccess } from './access.js';
 import { toAuditEvent } from './audit-log.js';
+import { checkDestinationChange } from './destination-rule.js';
 import { inspectServer, type InspectDeps } from './inspect-server.js';
 import { listServers, viewOfDbServer, viewOfYamlServer, type ListOptions, type ListPage } from './listing.js';
 import { firstFreeName, nameCandidates, slugOfTitle } from './naming.js';
-import { keepMaskedSecrets, openSecrets, sealSecrets, splitSecrets, type ServerSecrets } from './secrets.js';
+import {
+  keepMaskedSecrets,
+  mergeSecrets,
+  openSecrets,
+  sealSecrets,
+  splitSecrets,
+  withStoredSecrets,
+  type ServerSecrets,
+} from './secrets.js';
 import type { ServerConnections } from './server-connections.js';
 import { decodeDocument, encodeDocument, type Inspection } from './stored-server.js';
 import { createTargetResolver, requireDbTarget } from './target.js';
 import { parseUserServerInput, type UserServerConfig } from './user-input.js';
 import { editableUserView, type ServerView } from './views.js';
 
-/** `/api/mcp/servers`: list, read, create, update and delete servers (API.md, issue 5 item 1). */
+/** `/api/mcp/servers`: list, read, create, update and delete user-created servers. */
 export interface ServersService {
   /** Needs USE. */
   list(caller: Identity, options: ListOptions): Promise<ListPage>;
@@ -25,7 +35,11 @@ export interface ServersService {
   get(caller: Identity, name: string): Promise<ServerView>;
   /** Needs USE and CREATE. `config` is the request's `config`, unchecked. */
   create(caller: Identity, config: unknown): Promise<ServerView>;
-  /** Needs USE, CREATE and EDIT. The whole config is replaced; a masked secret keeps its value. */
+  /**
+   * Needs USE, CREATE and EDIT. The whole config is replaced; a masked secret keeps its value.
+   * Moving the server (its destination fields) needs every bit, and takes every user's
+   * credentials and pending authorizations for it with it.
+   */
   update(caller: Identity, name: string, config: unknown): Promise<ServerView>;
   /** Needs USE, CREATE and DELETE. Closes its connections and removes every user's credentials. */
   remove(caller: Identity, name: string): Promise<void>;
@@ -41,9 +55,11 @@ export interface ServersServiceDeps {
   connections: ServerConnections;
   inspection: InspectDeps;
   logger: Logger;
+  /** Pending OAuth flows, cancelled when a server moves; without it they complete into unusable tokens. */
+  oauthFlows?: Pick<OAuthService, 'cancel'> | undefined;
 }
 
-/** API.md's 400 for a config that fails validation: `{message: 'Invalid configuration', errors}`. */
+/** The 400 for a config that fails validation: `{message: 'Invalid configuration', errors}`. */
 function invalidConfiguration(errors: readonly ConfigIssue[]): HubError {
   return new HubError('HUB_ERR_VALIDATION', {
     message: 'Invalid configuration',
@@ -92,6 +108,21 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       );
       return { config: null, secrets: { headers: {} } };
     }
+  };
+
+  /** Voids the pending authorizations of these users: a flow begun for the old destination. */
+  const cancelFlows = async (serverName: string, userIds: readonly string[]): Promise<void> => {
+    const flows = deps.oauthFlows;
+    if (!flows) return;
+    await Promise.all(
+      [...new Set(userIds)].map(async (userId) => {
+        try {
+          await flows.cancel(flowIdFor(userId, serverName));
+        } catch (err) {
+          logger.warn({ err, server: serverName }, 'could not cancel a pending OAuth flow');
+        }
+      }),
+    );
   };
 
   const insert = async (name: string, config: UserServerConfig, inspection: Inspection, caller: Identity) =>
@@ -170,6 +201,13 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       const parsed = parseUserServerInput(input);
       if (!parsed.ok) throw invalidConfiguration(parsed.issues);
       const previous = previousOf(record);
+      // Before anything else: an editor's attempt to move the server changes nothing.
+      const moved = checkDestinationChange(
+        bits,
+        record.name,
+        previous.config === null ? null : mergeSecrets(previous.config, previous.secrets),
+        withStoredSecrets(parsed.value, previous.secrets),
+      );
       // With no readable previous config, every masked value is refused (nothing to compare with).
       const kept = keepMaskedSecrets(
         parsed.value,
@@ -181,11 +219,16 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       slugOfTitle(config.title ?? ''); // the name stays, but the title must still be one a name could come from
       const inspection = await inspectServer(deps.inspection, config, caller);
       const { masked, secrets } = splitSecrets(config);
+      const holders = moved.length > 0 ? await repos.credentials.listUserIdsForServer(record.name) : [];
       await repos.transaction(async (trx) => {
         await trx.servers.update(record.name, {
           config: encodeDocument(masked, inspection),
           secrets: sealSecrets(keyring, record.id, secrets),
         });
+        // Credentials were given for where the server pointed: tokens, user values, the client
+        // registration. Every read also checks their binding, so a row another instance writes
+        // meanwhile is never sent to the new destination either.
+        const credentialsRemoved = moved.length > 0 ? await trx.credentials.deleteForServer(record.name) : 0;
         await trx.audit.record(
           toAuditEvent({
             actorId: caller.userId,
@@ -197,12 +240,15 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
               host: hostOf(config),
               requiresOAuth: inspection.requiresOAuth,
               toolCount: inspection.toolCount,
+              ...(moved.length > 0 ? { destinationChanged: moved, credentialsRemoved } : {}),
             },
           }),
         );
       });
+      const users = await knownUsers(record);
+      if (moved.length > 0) await cancelFlows(record.name, [...users, ...holders]);
       // New calls must use the new config: close what is open and forget the old tool lists.
-      await deps.connections.closeServer(record.name, await knownUsers(record));
+      await deps.connections.closeServer(record.name, users);
       return editableUserView(record.name, masked, inspection);
     },
 

@@ -5,7 +5,7 @@ import type { JsonObject, ServerRecord } from '../store/index.js';
 import { mergeSecrets, openSecrets } from './secrets.js';
 import { parseUserServerInput, type UserServerConfig } from './user-input.js';
 
-/** What connecting once found out about a server (issue 5: "inspection on create and update"). */
+/** What connecting once found out about a server (on create and on every update). */
 export interface Inspection {
   /** The server answered 401 with a `WWW-Authenticate` challenge: each user authorizes first. */
   requiresOAuth: boolean;
@@ -55,12 +55,23 @@ export class InvalidStoredServer extends Error {
 }
 
 /**
+ * Rows saved before `sharedOAuth` was refused in user input may hold it; it never had any effect on
+ * a user-created server (each user always authorized alone), so it is dropped rather than making
+ * the row unreadable.
+ */
+function withoutIgnoredFields(config: unknown): unknown {
+  if (!isObject(config) || !Object.hasOwn(config, 'sharedOAuth')) return config;
+  const { sharedOAuth: _ignored, ...rest } = config;
+  return rest;
+}
+
+/**
  * Reads the `config` column back: the masked config re-validated by the same rules as user input,
  * so a row written outside the API cannot carry stdio, env references or admin-only fields.
  * Throws {@link InvalidStoredServer} otherwise.
  */
 export function decodeDocument(record: Pick<ServerRecord, 'name' | 'config'>): StoredDocument {
-  const parsed = parseUserServerInput(record.config.config);
+  const parsed = parseUserServerInput(withoutIgnoredFields(record.config.config));
   if (record.config.v !== 1 || !parsed.ok) {
     throw new InvalidStoredServer(record.name, parsed.ok ? ['v'] : parsed.issues.map((i) => i.path));
   }

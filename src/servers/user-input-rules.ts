@@ -1,9 +1,10 @@
 import type { ConfigIssue } from '../config/index.js';
 
 /**
- * Fields only the hub's administrator may set, refused in user input (SECURITY-TESTS.md AZ-10).
+ * Fields only the hub's administrator may set, refused in user input (AZ-10).
  * LibreChat's `MCPServerUserInputSchema` omits the same server-managed fields; `access` and
- * `idleTimeout` are Switchboard's own admin fields.
+ * `idleTimeout` are Switchboard's own admin fields. `sharedOAuth` (one authorization used by every
+ * caller) is refused rather than dropped, so nobody believes a shared authorization is in place.
  */
 export const ADMIN_ONLY_FIELDS: readonly string[] = [
   'startup',
@@ -17,7 +18,15 @@ export const ADMIN_ONLY_FIELDS: readonly string[] = [
   'oauth_headers',
   'access',
   'idleTimeout',
+  'sharedOAuth',
 ];
+
+/** What the refusal of an admin-only field says, where "set by the administrator only" says too little. */
+export function adminOnlyReason(field: string): string {
+  return field === 'sharedOAuth'
+    ? 'is set by the administrator only, on servers in switchboard.yaml: on a user-created server each user authorizes with their own account'
+    : 'is set by the administrator only';
+}
 
 /** The fields of a stdio entry: a user asking for any of them is asking to run a command on the hub. */
 export const STDIO_FIELDS: readonly string[] = ['command', 'args', 'env', 'cwd', 'stderr'];
@@ -86,7 +95,7 @@ export function checkTitle(title: string | undefined, issues: IssueList): void {
 
 /**
  * Checks a URL the hub will send requests to: parsed by WHATWG rules, no credentials in it (they
- * leak through logs) and no fragment (invalid in a resource URI), SECURITY-TESTS.md SS-17.
+ * leak through logs) and no fragment (invalid in a resource URI): SS-17.
  */
 export function checkRemoteUrl(path: string, url: string, issues: IssueList): void {
   if (url.length > LIMITS.url) {

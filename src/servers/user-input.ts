@@ -10,6 +10,7 @@ import {
   ADMIN_ONLY_FIELDS,
   ADMIN_ONLY_OAUTH_FIELDS,
   IssueList,
+  adminOnlyReason,
   LIMITS,
   STDIO_FIELDS,
   checkCustomHeader,
@@ -41,7 +42,7 @@ function isWebSocketUrl(value: unknown): boolean {
 function checkShape(input: Record<string, unknown>, issues: IssueList): void {
   for (const issue of findEnvReferences(input, ['config'])) issues.issues.push(issue);
   for (const field of ADMIN_ONLY_FIELDS) {
-    if (Object.hasOwn(input, field)) issues.add(field, 'is set by the administrator only');
+    if (Object.hasOwn(input, field)) issues.add(field, adminOnlyReason(field));
   }
   for (const field of STDIO_FIELDS) {
     if (Object.hasOwn(input, field)) {
@@ -116,7 +117,7 @@ function checkValue(config: UserServerConfig, issues: IssueList): void {
 /**
  * What is stored of a valid config: identity placeholders removed from header values (a shared
  * server must not learn its callers' identities) and `oauth.redirect_uri` dropped, since the hub's
- * own callback is the only redirect it uses (SECURITY-TESTS.md OA-14). Idempotent.
+ * own callback is the only redirect it uses (OA-14). Idempotent.
  */
 function normalise(config: UserServerConfig): UserServerConfig {
   const out: UserServerConfig = { ...config };

@@ -1,6 +1,7 @@
 import type { HubConfig } from '../config/index.js';
 import type { Clock } from '../core/index.js';
 import type { CipherKeyring } from '../credentials/index.js';
+import type { OAuthService } from '../oauth/index.js';
 import type { Logger } from '../observability/index.js';
 import { createServerRegistry, type ServerRegistry } from '../registry/index.js';
 import type { Repositories } from '../store/index.js';
@@ -35,6 +36,8 @@ export interface ServersFeatureDeps {
   inspectionTimeoutMs?: number;
   /** Hears of every change to who sees which server (see {@link CatalogChange}). */
   onCatalogChanged?: (change: CatalogChange) => void;
+  /** Pending OAuth flows: moving a server cancels its users' flows. */
+  oauthFlows?: Pick<OAuthService, 'cancel'>;
 }
 
 /** The feature's services: the registry (YAML and DB tiers) replaces the YAML-only one. */
@@ -73,6 +76,7 @@ export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
       logger,
     },
     logger,
+    oauthFlows: deps.oauthFlows,
   });
   const sharing = createSharingService({ repos, yaml, access, connections });
   return { registry, servers, sharing, audit: createAuditLog({ audit: repos.audit }) };

@@ -62,6 +62,8 @@ export interface CredentialsRepository {
   deleteForUserServer(userId: string, serverName: string): Promise<number>;
   /** The user's credentials without their ciphertext, by server, kind and issuer. */
   listForUser(userId: string): Promise<CredentialMetadata[]>;
+  /** The ids of the users (and `system`) holding any credential for the server, sorted. */
+  listUserIdsForServer(serverName: string): Promise<string[]>;
 }
 
 /** Builds the {@link CredentialsRepository}. */
@@ -138,6 +140,17 @@ export function createCredentialsRepository({
         .where('server_name', '=', serverName)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+
+    listUserIdsForServer: async (serverName) => {
+      const rows = await db
+        .selectFrom('credentials')
+        .select('user_id')
+        .distinct()
+        .where('server_name', '=', serverName)
+        .orderBy('user_id')
+        .execute();
+      return rows.map((row) => row.user_id);
     },
 
     listForUser: async (userId) => {

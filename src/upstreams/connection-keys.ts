@@ -1,4 +1,4 @@
-/** Whether a server's connection is shared by everyone or held per user (DESIGN.md §4). */
+/** Whether a server's connection is shared by everyone or held per user. */
 export type ConnectionScope = 'app' | 'user';
 
 /**

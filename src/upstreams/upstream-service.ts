@@ -2,7 +2,7 @@ import type { Identity } from '../auth/index.js';
 import type { McpSettings } from '../config/index.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
-import type { UserVarsStore } from '../credentials/index.js';
+import { destinationDigest, type UserVarsStore } from '../credentials/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import {
   challengeFromResponse,
@@ -103,10 +103,12 @@ export function createUpstreamService(deps: {
   /** The egress path for users' own servers: only the admin's allowlist opens private addresses. */
   userServerFetch: FetchLike;
 }): UpstreamService {
-  // Servers that answered 401 with a challenge though their config did not say OAuth (issue 4 §1).
+  // Servers that answered 401 with a challenge though their config did not say OAuth.
   const learnedOAuth = new Set<string>();
   const catalogued = new WeakSet<UpstreamConnection>();
-  const challenges = new Map<string, OAuthChallenge>();
+  // Each challenge with the destination digest of the config it was heard under: one from before
+  // the server moved names the old resource's metadata, and must not steer the next authorization.
+  const challenges = new Map<string, { challenge: OAuthChallenge; destination: string }>();
 
   const requiresOAuth = (server: RegisteredServer): boolean =>
     needsOAuth(server.config) || learnedOAuth.has(server.name);
@@ -215,7 +217,7 @@ export function createUpstreamService(deps: {
     const wrapFetch = (base: FetchLike): FetchLike => {
       const path = userServer ? deps.userServerFetch : base;
       const authorized = requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
-      return rememberChallenges(authorized, `${userId}|${server.name}`);
+      return rememberChallenges(authorized, `${userId}|${server.name}`, destinationDigest(server.config));
     };
     return { ...resolved.options, wrapFetch };
   }
@@ -224,12 +226,12 @@ export function createUpstreamService(deps: {
    * Keeps the latest `WWW-Authenticate` challenge an upstream sent (401/403), so the next
    * authorization starts from its `resource_metadata` and `scope` (RFC 9728 §5.1, step-up).
    */
-  function rememberChallenges(fetch: FetchLike, owner: string): FetchLike {
+  function rememberChallenges(fetch: FetchLike, owner: string, destination: string): FetchLike {
     return async (url, init) => {
       const response = await fetch(url, init);
       if ((response.status === 401 || response.status === 403) && response.headers.has('www-authenticate')) {
         if (challenges.size >= MAX_CHALLENGES) challenges.clear();
-        challenges.set(owner, challengeFromResponse(response));
+        challenges.set(owner, { challenge: challengeFromResponse(response), destination });
       }
       return response;
     };
@@ -264,7 +266,10 @@ export function createUpstreamService(deps: {
     keyFor,
     requiresOAuth,
     tokenOwner,
-    lastChallenge: (caller, server) => challenges.get(`${tokenOwner(server, caller)}|${server.name}`),
+    lastChallenge(caller, server) {
+      const heard = challenges.get(`${tokenOwner(server, caller)}|${server.name}`);
+      return heard?.destination === destinationDigest(server.config) ? heard.challenge : undefined;
+    },
     async disconnectApp(server) {
       await closeKeys(keysOf({ userId: '' }, server), true);
     },
