@@ -199,11 +199,19 @@ describe('credentials are sent only to the destination they were given for', () 
     expect(retitled.statusCode, retitled.body).toBe(200);
     expect(text(await call(name, 'alice'))).toBe('alice');
 
+    // Bob begins an authorization of his own, for the server as it is now.
+    expect((await call(name, 'bob')).statusCode).toBe(401);
+    const bobsFlow = () =>
+      api.get(`/api/mcp/oauth/status/${encodeURIComponent(`${ids.bob}:${name}`)}`, tokens.bob);
+    expect((await bobsFlow()).json()).toMatchObject({ status: 'PENDING' });
+
     const moveByOwner = await api.patch(`/api/mcp/servers/${name}`, tokens.alice, {
       config: { type: 'streamable-http', url: evil.url, title: 'Vault' },
     });
     expect(moveByOwner.statusCode, moveByOwner.body).toBe(200);
     for (const who of ['alice', 'carol', 'system'] as const) expect(await rowsOf(who, name)).toEqual([]);
+    // The pending flow was for the old destination: it is gone.
+    expect((await bobsFlow()).statusCode).toBe(404);
 
     for (const who of ['alice', 'carol'] as const) {
       const res = await call(name, who);
