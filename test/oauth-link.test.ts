@@ -28,11 +28,13 @@ describe('browser sign-in links for OAuth flows', () => {
   /** Makes a user with a Switchboard password (and a bearer token for the REST API). */
   async function user(name: string, role: 'USER' | 'ADMIN' = 'USER'): Promise<string> {
     const email = `${name}@example.com`;
-    const token = await hub.userToken(email, role);
+    await hub.userToken(email, role);
     const record = (await hub.repos.users.findByEmail(email))!;
     passwords[name] = `pw-${name}-${'x'.repeat(12)}`;
     secrets.push(passwords[name]);
     await hub.repos.users.setPassword(record.id, await hashPassword(passwords[name]));
+    // Setting a password ends the tokens issued before it (V-12): take the token after.
+    const token = await hub.userToken(email, role);
     tokens[name] = token;
     return record.id;
   }

@@ -72,11 +72,12 @@ export interface IdentityServiceOptions {
   roles: RolePermissionTable;
   clock: Clock;
   /**
-   * How long a user read from the directory is reused; 0 (the default) reads it on every request.
-   * Only worth setting where every change to a user reaches {@link IdentityService.forget} on every
-   * instance (the hub does so over the shared KV); the value bounds how long a lost notice lasts.
+   * Reuse of users read from the directory; without it (the default) a user is read on every
+   * request. Only for where every change to a user reaches {@link IdentityService.forget} on every
+   * instance (the hub does so over the shared KV): `active` says whether that is so right now, and
+   * `ttlMs` bounds how long a lost notice lasts.
    */
-  cacheTtlMs?: number | undefined;
+  cache?: { ttlMs: number; active: () => boolean } | undefined;
   /** Issuers whose verified email may link an external identity to the local account with that email. */
   emailLinkIssuers?: readonly string[] | undefined;
   /** Called after a user's account changed here (a password change), so other instances hear of it. */
@@ -85,7 +86,6 @@ export interface IdentityServiceOptions {
 
 /** Creates the identity service over a token service and the user directory. */
 export function createIdentityService(deps: IdentityServiceOptions): IdentityService {
-  const cacheTtlMs = deps.cacheTtlMs ?? 0;
   const linkIssuers = new Set(deps.emailLinkIssuers ?? []);
   /** Keyed by how a token names its user: `id:<user id>` or `ext:<issuer>\n<subject>`. */
   const cache = new Map<string, { user: UserRecord; expiresAt: number }>();
@@ -99,14 +99,14 @@ export function createIdentityService(deps: IdentityServiceOptions): IdentitySer
   });
 
   async function cached(key: string, load: () => Promise<UserRecord | null>): Promise<UserRecord | null> {
-    if (cacheTtlMs <= 0) return load();
+    if (!deps.cache?.active()) return load();
     const now = deps.clock.now();
     const hit = cache.get(key);
     if (hit && hit.expiresAt > now) return hit.user;
     const user = await load();
     if (user === null) return null;
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(key, { user, expiresAt: now + cacheTtlMs });
+    cache.set(key, { user, expiresAt: now + deps.cache.ttlMs });
     return user;
   }
 

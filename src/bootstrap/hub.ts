@@ -147,12 +147,16 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     // Without a shared KV the account is read on every request (one primary-key read), so a change
     // made by the CLI in another process applies from the next request; with one, changes are announced.
     let announce: ReturnType<typeof announceAccountChanges> = () => Promise.resolve();
+    let hearingAccountChanges = false;
     const baseIdentity = createIdentityService({
       tokens,
       users: repos.users,
       roles: config.roles,
       clock,
-      cacheTtlMs: env.redisUrl ? SHARED_USER_CACHE_TTL_MS : 0,
+      // Cached only once this instance hears account changes (see applyAccountChanges below).
+      cache: env.redisUrl
+        ? { ttlMs: SHARED_USER_CACHE_TTL_MS, active: () => hearingAccountChanges }
+        : undefined,
       emailLinkIssuers: env.authEmailLinkIssuers,
       onUserChanged: (userId) => {
         announce({ userId, change: 'password' }).catch((err: unknown) =>
@@ -274,7 +278,9 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
 
     announce = announceAccountChanges({ kv, identity });
     const accounts = createAccountsService({ repos, announce });
-    const stopApplying = await applyAccountChanges({
+    // Not awaited: an unreachable Redis must not stop the hub from starting (readiness reports it);
+    // until the subscription is live, accounts are read on every request.
+    const applying = applyAccountChanges({
       kv,
       identity,
       logger,
@@ -286,7 +292,17 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         await Promise.all(keys.map((key) => tools.invalidate(key)));
       },
     });
-    cleanups.push(stopApplying);
+    let stopApplying: (() => Promise<void>) | undefined;
+    applying.then(
+      (unsubscribe) => {
+        stopApplying = unsubscribe;
+        hearingAccountChanges = true;
+      },
+      (err: unknown) =>
+        logger.error({ err }, 'cannot hear account changes: accounts are read on every request'),
+    );
+    // A subscription still pending ends with the KV, closed after this.
+    cleanups.push(async () => stopApplying?.());
 
     const app = await buildApp({
       logger,
