@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isHubError, type HubErrorCode } from '../errors/index.js';
 import {
@@ -14,6 +14,7 @@ import {
   type Repositories,
   type StoreDatabase,
 } from './index.js';
+import * as initial from './migrations/0001-initial.js';
 
 /** One database the whole suite runs against. */
 interface Target {
@@ -140,6 +141,36 @@ for (const target of targets) {
     });
 
     describe('users', () => {
+      it.runIf(target.name === 'sqlite')(
+        'the accounts migration marks accounts an external token made as legacy, and nothing the hub minted',
+        async () => {
+          const file = path.join(sqliteDir, `legacy-${unique('m')}.db`);
+          const old = await createDatabase({ sqlitePath: file });
+          try {
+            const first = new Migrator({
+              db: old.db,
+              provider: { getMigrations: () => Promise.resolve({ '0001_initial': initial }) },
+            });
+            expect((await first.migrateToLatest()).error).toBeUndefined();
+            const row = (id: string, password: string | null) =>
+              sql`insert into users (id, email, password_hash, role, created_at, updated_at)
+                  values (${id}, ${`${id}@x.io`}, ${password}, 'USER', 1, 1)`.execute(old.db);
+            await row('6650c0ffee0000000000beef', null);
+            await row('1b4e28ba-2fa1-4d2e-883f-0016d3cca427', null);
+            await row('with-password', 'hash');
+            expect(await migrateToLatest(old.db)).toEqual(['0002_accounts']);
+            const origins = await createRepositories({ db: old.db, clock }).users.list();
+            expect(Object.fromEntries(origins.map((u) => [u.id, u.origin]))).toEqual({
+              '6650c0ffee0000000000beef': 'legacy',
+              '1b4e28ba-2fa1-4d2e-883f-0016d3cca427': 'local',
+              'with-password': 'local',
+            });
+          } finally {
+            await old.close();
+          }
+        },
+      );
+
       it('creates and finds users, email case-insensitively, with numeric timestamps', async () => {
         const email = `${unique('Mixed')}@Example.COM`;
         const user = await repos.users.create({ email, passwordHash: 'hash', role: 'ADMIN' });
