@@ -126,6 +126,13 @@ mcpServers:
       X-Api-Key: "{{API_KEY}}"
     customUserVars:
       API_KEY: { title: API key, description: Your key }
+  lcid:
+    type: streamable-http
+    url: ${probe.url}
+    headers:
+      X-Api-Key: "{{LIBRECHAT_USER_ID}}"
+    access:
+      users: [lc-app-77]
 `,
     });
     admin = await hub.userToken('root@example.com', 'ADMIN');
@@ -244,6 +251,26 @@ mcpServers:
         expect(await hub.repos.users.identitiesOf([adminId])).toEqual(new Map());
       },
     );
+
+    it('V-06: {{LIBRECHAT_USER_ID}} and access.users name LibreChat’s own id, only for tokens of the app that shares JWT_SECRET', async () => {
+      const call = (token: string) =>
+        hub.app.inject({
+          method: 'POST',
+          url: '/api/mcp/lcid/tools/whoami/call',
+          headers: { ...auth(token), 'content-type': 'application/json' },
+          payload: { arguments: {} },
+        });
+      const fromApp = await call(await librechat({ id: 'lc-app-77', email: 'lc77@example.com' }));
+      expect(fromApp.statusCode).toBe(200);
+      const seen = JSON.parse(fromApp.json<{ content: Array<{ text: string }> }>().content[0]!.text) as {
+        'x-api-key': string;
+      };
+      // The upstream hears the id the chat app knows the user by, not the hub's internal one.
+      expect(seen['x-api-key']).toBe('lc-app-77');
+      // The same subject from another issuer is another person: not on the list, not that id.
+      const fromIdp = await call(await idp.sign({ sub: 'lc-app-77', email: 'idp77@example.com' }));
+      expect(fromIdp.statusCode).toBe(404);
+    });
 
     it('V-06: a non-admin’s disconnect of an app-level server leaves the shared connection open', async () => {
       await hub.startup.firstPass;

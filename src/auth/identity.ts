@@ -13,7 +13,7 @@ import {
   type RolePermissionTable,
 } from './permissions.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import type { TokenClaims, TokenService } from './tokens.js';
+import { SHARED_SECRET_ISSUER, type TokenClaims, type TokenService } from './tokens.js';
 
 /** Who is making a request, resolved from a verified token and the user directory. */
 export interface Identity {
@@ -23,10 +23,17 @@ export interface Identity {
   permissions: McpServerPermissions;
   /** The external identity the request's token named; absent for the hub's own tokens. */
   external?: ExternalIdentity;
+  /**
+   * The id the chat application knows this user by, for `{{LIBRECHAT_USER_ID}}` and YAML `access.users`:
+   * the subject of the user's identity from the app that shares `JWT_SECRET`, else the hub's own id.
+   */
+  appUserId: string;
 }
 
 /** Lookups and writes identity needs from the user store (the store's user repository satisfies it). */
 export interface UserDirectory extends ExternalAccountStore {
+  /** The external identities of each of the users, by user id (a user without any is absent). */
+  identitiesOf(userIds: readonly string[]): Promise<Map<string, ExternalIdentity[]>>;
   /** Sets the password hash and raises the token epoch; null when the user does not exist. */
   setPassword(id: string, passwordHash: string): Promise<UserRecord | null>;
 }
@@ -90,12 +97,13 @@ export function createIdentityService(deps: IdentityServiceOptions): IdentitySer
   /** Keyed by how a token names its user: `id:<user id>` or `ext:<issuer>\n<subject>`. */
   const cache = new Map<string, { user: UserRecord; expiresAt: number }>();
 
-  const toIdentity = (user: UserRecord, external?: ExternalIdentity): Identity => ({
+  const toIdentity = (user: UserRecord, external?: ExternalIdentity, appSubject?: string): Identity => ({
     userId: user.id,
     email: user.email,
     role: user.role,
     permissions: permissionsFor(user.role, deps.roles),
     ...(external ? { external } : {}),
+    appUserId: external?.issuer === SHARED_SECRET_ISSUER ? external.subject : (appSubject ?? user.id),
   });
 
   async function cached(key: string, load: () => Promise<UserRecord | null>): Promise<UserRecord | null> {
@@ -175,7 +183,11 @@ export function createIdentityService(deps: IdentityServiceOptions): IdentitySer
     },
     async identityOf(userId) {
       const user = await deps.users.findById(userId);
-      return user && user.disabledAt === null ? toIdentity(user) : null;
+      if (!user || user.disabledAt !== null) return null;
+      // Work done without a request (a reconnect after OAuth) names the user as their requests do.
+      const identities = (await deps.users.identitiesOf([userId])).get(userId) ?? [];
+      const app = identities.find((i) => i.issuer === SHARED_SECRET_ISSUER);
+      return toIdentity(user, undefined, app?.subject);
     },
     forget,
   };

@@ -2,6 +2,7 @@ import { HubError } from '../errors/index.js';
 
 /** The caller-specific values a server config may reference as `{{NAME}}`. */
 export interface PlaceholderContext {
+  /** The id the chat application knows the caller by (`Identity.appUserId`). */
   userId: string;
   email: string;
   /** The user's custom variables for this server (decrypted). */

@@ -57,7 +57,9 @@ export function mayAccessYaml(server: ServerConfig, caller: Identity): boolean {
   const { roles, users } = server.access;
   if (roles?.includes(caller.role)) return true;
   const email = caller.email.toLowerCase();
-  return users?.some((u) => u === caller.userId || u.toLowerCase() === email) ?? false;
+  return (
+    users?.some((u) => u === caller.userId || u === caller.appUserId || u.toLowerCase() === email) ?? false
+  );
 }
 
 /** Throws `HUB_ERR_INVALID_SERVER_NAME` (400) unless the name follows API.md's rule. */

@@ -12,6 +12,7 @@ const PUBLIC_URL = 'https://hub.example/sb';
 
 const person = (userId: string, role: Identity['role'] = 'USER'): Identity => ({
   userId,
+  appUserId: userId,
   email: `${userId}@example.com`,
   role,
   permissions: { USE: true, CREATE: false, SHARE: false, SHARE_PUBLIC: false },

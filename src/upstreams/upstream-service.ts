@@ -165,7 +165,7 @@ export function createUpstreamService(deps: {
         details: { missing },
       });
     }
-    return { userId: caller.userId, email: caller.email, userVars };
+    return { userId: caller.appUserId, email: caller.email, userVars };
   }
 
   async function open(
@@ -311,7 +311,7 @@ export function createUpstreamService(deps: {
       const vars = await varsOf(caller, server);
       if (missingUserVars(server.config, vars).length > 0) return false;
       if (!requiresOAuth(server)) return true;
-      const ctx: PlaceholderContext = { userId: caller.userId, email: caller.email, userVars: vars };
+      const ctx: PlaceholderContext = { userId: caller.appUserId, email: caller.email, userVars: vars };
       const state = await deps.oauth.authState(oauthContext(server, ctx, caller.userId));
       return state === 'authorized' || state === 'expiring';
     },
