@@ -58,9 +58,10 @@ describe('/mcp decides on every request, and its names are injective', () => {
   let colBProbe: ProbeServer;
   let victimProbe: ProbeServer;
   let attackerProbe: ProbeServer;
+  let reuseProbe: ProbeServer;
   let attackerFront: RecordingFront;
-  const tokens = { alice: '', bob: '', mallory: '', ada: '' };
-  const ids = { alice: '', bob: '', mallory: '', ada: '' };
+  const tokens = { alice: '', bob: '', mallory: '', ada: '', eve: '', root: '' };
+  const ids = { alice: '', bob: '', mallory: '', ada: '', eve: '', root: '' };
   const clients: Client[] = [];
   const collision = oldSuffixCollision();
 
@@ -94,14 +95,17 @@ describe('/mcp decides on every request, and its names are injective', () => {
   };
 
   beforeAll(async () => {
-    [everything, adminProbe, colProbe, colBProbe, victimProbe, attackerProbe] = await Promise.all([
-      startEverything('streamableHttp'),
-      startProbeServer(),
-      startProbeServer(),
-      startProbeServer(),
-      startProbeServer(),
-      startProbeServer(),
-    ]);
+    [everything, adminProbe, colProbe, colBProbe, victimProbe, attackerProbe, reuseProbe] = await Promise.all(
+      [
+        startEverything('streamableHttp'),
+        startProbeServer(),
+        startProbeServer(),
+        startProbeServer(),
+        startProbeServer(),
+        startProbeServer(),
+        startProbeServer(),
+      ],
+    );
     canary = await startRecordingFront(everything.url);
     attackerFront = await startRecordingFront(attackerProbe.url);
     colProbe.addTool('b__echo');
@@ -130,8 +134,9 @@ mcpServers:
     for (const h of [hub, other]) await h.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
     otherBase = `http://127.0.0.1:${(other.app.server.address() as AddressInfo).port}`;
-    for (const name of ['alice', 'bob', 'mallory', 'ada'] as const) {
-      tokens[name] = await hub.userToken(`${name}@example.com`, name === 'ada' ? 'ADMIN' : 'USER');
+    for (const name of ['alice', 'bob', 'mallory', 'ada', 'eve', 'root'] as const) {
+      const admin = name === 'ada' || name === 'eve' || name === 'root';
+      tokens[name] = await hub.userToken(`${name}@example.com`, admin ? 'ADMIN' : 'USER');
       ids[name] = (await hub.repos.users.findByEmail(`${name}@example.com`))!.id;
     }
   }, 90_000);
@@ -142,7 +147,9 @@ mcpServers:
     await hub?.dispose();
     await Promise.all([canary?.close(), attackerFront?.close()]);
     await Promise.all(
-      [everything, adminProbe, colProbe, colBProbe, victimProbe, attackerProbe].map((p) => p?.stop()),
+      [everything, adminProbe, colProbe, colBProbe, victimProbe, attackerProbe, reuseProbe].map((p) =>
+        p?.stop(),
+      ),
     );
   });
 
@@ -223,7 +230,7 @@ mcpServers:
     }
 
     it('V-03: a name shown for a server that another user re-created under the same name is refused, not routed to the newcomer', async () => {
-      const name = await createServer(tokens.alice, 'V03 Reused Name', victimProbe.url);
+      const name = await createServer(tokens.alice, 'V03 Reused Name', reuseProbe.url);
       await shareWith(tokens.alice, name, [{ type: 'user', email: 'bob@example.com', role: 'viewer' }]);
       const bob = await session(tokens.bob, base);
       expect((await bob.listTools()).tools.map((t) => t.name)).toContain(`${name}__echo`);
@@ -261,6 +268,26 @@ mcpServers:
     expect((await ada.listTools()).tools.map((t) => t.name)).not.toContain('adminonly__echo');
     await expect(direct.callTool({ name: 'echo', arguments: { message: 'as user' } })).rejects.toThrow();
     expect(adminProbe.requests).toBe(requests);
+  });
+
+  it('V-04: through the admin operations: a demoted admin loses the admin-only server in the open session, and a disabled one gets 401 on its next request', async () => {
+    const eve = await session(tokens.eve, base);
+    expect(textOf(await eve.callTool({ name: 'adminonly__echo', arguments: { message: 'admin' } }))).toBe(
+      'Echo: admin',
+    );
+    const root = await hub.identity.identityOf(ids.root);
+    expect(root?.role).toBe('ADMIN');
+
+    await hub.accounts.update(root, ids.eve, { role: 'USER' });
+    await expect(eve.callTool({ name: 'adminonly__echo', arguments: { message: 'user' } })).rejects.toThrow(
+      /Unknown tool/,
+    );
+    expect(textOf(await eve.callTool({ name: 'col__echo', arguments: { message: 'still in' } }))).toBe(
+      'Echo: still in',
+    );
+
+    await hub.accounts.update(root, ids.eve, { disabled: true });
+    await expect(eve.listTools()).rejects.toMatchObject({ code: 401, message: /Authentication required/ });
   });
 
   describe('V-08: exposed names never collide, and never route a call to another server', () => {

@@ -109,18 +109,24 @@ export function createAggregateServer(deps: AggregateDeps): Server {
       'tool',
     );
     const asked = { server, extra, progressToken: request.params._meta?.progressToken };
+    // An authorization can take minutes: what runs after it looks the server up again.
+    const again = async (): Promise<RegisteredServer> => {
+      const now = await currentServer(deps.registry, binding.server, caller);
+      if (!now) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      return now;
+    };
     try {
-      if (binding.kind === 'authorize') return await connectServer(caller, target, asked);
-      const call = () =>
-        callTool(deps.upstreams, caller, target, binding.toolName, request.params.arguments ?? {}, {
+      if (binding.kind === 'authorize') return await connectServer(caller, target, asked, again);
+      const callOn = (on: RegisteredServer) =>
+        callTool(deps.upstreams, caller, on, binding.toolName, request.params.arguments ?? {}, {
           ...relayTo(server, extra, asked.progressToken),
           profile: 'relay',
         });
       try {
-        return await call();
+        return await callOn(target);
       } catch (err) {
         if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
-        return await authorizeInCall(asked, caller, target, deps, call);
+        return await authorizeInCall(asked, caller, target, deps, async () => callOn(await again()));
       }
     } catch (err) {
       if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
@@ -129,26 +135,27 @@ export function createAggregateServer(deps: AggregateDeps): Server {
   });
 
   /**
-   * `<server>__authorize`: connects the server (authorizing first when needed); its own tools then
-   * replace the stand-in, and the client hears `tools/list_changed`.
+   * `<server>__authorize`: connects the server (authorizing first when needed, then looking it up
+   * `again`); its own tools then replace the stand-in, and the client hears `tools/list_changed`.
    */
   async function connectServer(
     caller: Identity,
     target: RegisteredServer,
     asked: CallInProgress,
+    again: () => Promise<RegisteredServer>,
   ): Promise<CallToolResult> {
-    const connectNow = async (): Promise<CallToolResult> => {
-      await deps.upstreams.connect(caller, target, 'relay');
+    const connectNow = async (on: RegisteredServer): Promise<CallToolResult> => {
+      await deps.upstreams.connect(caller, on, 'relay');
       const count = (await toolCatalog(deps, caller)).filter(
-        (t) => t.binding.kind === 'upstream' && t.binding.server.name === target.name,
+        (t) => t.binding.kind === 'upstream' && t.binding.server.name === on.name,
       ).length;
       await server.sendToolListChanged().catch(() => undefined);
       return {
-        content: [{ type: 'text', text: `'${target.name}' is connected: ${count} tools are now available.` }],
+        content: [{ type: 'text', text: `'${on.name}' is connected: ${count} tools are now available.` }],
       };
     };
-    if (await deps.upstreams.isAuthenticated(caller, target)) return connectNow();
-    return authorizeInCall(asked, caller, target, deps, connectNow);
+    if (await deps.upstreams.isAuthenticated(caller, target)) return connectNow(target);
+    return authorizeInCall(asked, caller, target, deps, async () => connectNow(await again()));
   }
 
   server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
