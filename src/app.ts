@@ -33,7 +33,7 @@ import { gatewayRoutes, type GatewayOptions } from './gateway/index.js';
 import type { AuditLog, ServersService, SharingService } from './servers/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 
-/** Everything the HTTP app needs, built and passed in by the caller (CONVENTIONS.md §6). */
+/** Everything the HTTP app needs, built and passed in by the caller. */
 export interface AppDeps {
   logger: Logger;
   metrics: Metrics;

@@ -89,7 +89,7 @@ export interface CreateHubOptions {
 
 /**
  * Creates the services from the config and wires them into the app: the one place that builds
- * real dependencies (CONVENTIONS.md §6). Used by `switchboard serve` and by integration tests.
+ * real dependencies. Used by `switchboard serve` and by integration tests.
  */
 export async function createHub(config: HubConfig, options: CreateHubOptions = {}): Promise<Hub> {
   const clock = options.clock ?? systemClock;

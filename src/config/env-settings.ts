@@ -12,7 +12,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * Settings taken from environment variables (DESIGN.md §6). Secrets are here too (`jwtSecret`,
+ * Settings taken from environment variables (the README lists them). Secrets are here too (`jwtSecret`,
  * `credentialsKey`, passwords inside `databaseUrl` / `redisUrl`): never log this object whole.
  */
 export interface EnvSettings {

@@ -9,7 +9,7 @@ export interface RegisteredServer {
   source: 'yaml' | 'db';
   /**
    * The config to connect with. For a `db` server it is composed by its tier: secrets decrypted,
-   * `startup: false` (so every caller of `connectionScope` sees a user-level server, DESIGN.md §4)
+   * `startup: false` (so every caller of `connectionScope` sees a user-level server)
    * and `requiresOAuth` as found by inspection.
    */
   config: ServerConfig;
@@ -23,7 +23,7 @@ export interface RegisteredServer {
 /**
  * The user-created servers a caller may use; implemented by the servers feature, which owns their
  * storage, ACLs and secrets. Both functions re-check access on every call, so a revoked share takes
- * effect on the caller's next request (SECURITY-TESTS.md AZ-11).
+ * effect on the caller's next request (AZ-11).
  */
 export interface DbServerTier {
   /** Every user-created server the caller may use, in any order. */
@@ -62,7 +62,7 @@ export function mayAccessYaml(server: ServerConfig, caller: Identity): boolean {
   );
 }
 
-/** Throws `HUB_ERR_INVALID_SERVER_NAME` (400) unless the name follows API.md's rule. */
+/** Throws `HUB_ERR_INVALID_SERVER_NAME` (400) unless the name follows the server-name rule. */
 export function assertServerName(name: string): void {
   const checked = checkServerName(name);
   if (!checked.ok) throw new HubError('HUB_ERR_INVALID_SERVER_NAME', { message: checked.message });

@@ -5,10 +5,10 @@ import { aclBits, type AclRepository, type GroupsRepository, type ServerRecord }
 /** Every per-server bit: what the owner and admins hold. */
 export const ALL_BITS = aclBits.VIEW | aclBits.EDIT | aclBits.DELETE | aclBits.SHARE;
 
-/** The roles of API.md's permissions routes. */
+/** The roles of the permissions routes. */
 export type ShareRole = 'viewer' | 'editor' | 'owner';
 
-/** API.md: viewer = VIEW, editor = VIEW+EDIT, owner = all four. */
+/** viewer = VIEW, editor = VIEW+EDIT, owner = all four. */
 export const ROLE_BITS: Readonly<Record<ShareRole, number>> = {
   viewer: aclBits.VIEW,
   editor: aclBits.VIEW | aclBits.EDIT,
@@ -41,7 +41,7 @@ export function createServerAccess(deps: {
 }): ServerAccess {
   return {
     async bitsFor(server, caller) {
-      // DESIGN.md §7: the creator owns the server and ADMIN bypasses the ACL.
+      // The creator owns the server and ADMIN bypasses the ACL.
       if (caller.role === 'ADMIN' || server.ownerId === caller.userId) return ALL_BITS;
       const groupIds = await deps.groups.listGroupIdsForUser(caller.userId);
       return deps.acl.effectiveBits(server.id, caller.userId, groupIds);
@@ -53,7 +53,7 @@ export function createServerAccess(deps: {
   };
 }
 
-/** The role permissions a route needs (DESIGN.md §7); a 403 that names nothing about any server. */
+/** The role permissions a route needs; a 403 that names nothing about any server. */
 export function requireRole(
   caller: Identity,
   ...needed: ('USE' | 'CREATE' | 'SHARE' | 'SHARE_PUBLIC')[]

@@ -3,13 +3,13 @@ import { HubError } from '../errors/index.js';
 import type { AuditEvent, AuditRepository, NewAuditEvent } from '../store/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-/** What the hub records (issue 5 item 4). */
+/** What the hub records in its audit log. */
 export type AuditAction =
   'server.create' | 'server.update' | 'server.delete' | 'server.share' | 'oauth.connect' | 'oauth.disconnect';
 
 /**
  * Safe facts about an event. The type allows no nested objects, so a config (and the secrets in
- * it) cannot be passed whole by mistake; values are names, counts and flags (CONVENTIONS.md §8).
+ * it) cannot be passed whole by mistake; values are names, counts and flags.
  */
 export type AuditDetails = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
 

@@ -1,7 +1,7 @@
 import { HubError } from '../errors/index.js';
 
 /**
- * Paging cursors are opaque to clients (API.md): base64url of the position, so a client cannot
+ * Paging cursors are opaque to clients: base64url of the position, so a client cannot
  * come to depend on its shape and the shape can change.
  */
 export function encodeCursor(position: string): string {

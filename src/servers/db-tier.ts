@@ -9,7 +9,7 @@ import { toRegisteredServer } from './stored-server.js';
 const PAGE = 100;
 
 /**
- * The registry's DB tier (DESIGN.md §3): user-created servers the caller may use, read and checked
+ * The registry's DB tier: user-created servers the caller may use, read and checked
  * on every call. A stored server that no longer validates, or whose secrets do not open, is left
  * out and logged, never connected.
  */

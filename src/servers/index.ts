@@ -1,4 +1,4 @@
-// The servers feature's public face (CONVENTIONS.md §2): user-created servers, sharing, audit.
+// The servers feature's public face: user-created servers, sharing, audit.
 export {
   createServersFeature,
   DEFAULT_INSPECTION_TIMEOUT_MS,

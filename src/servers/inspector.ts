@@ -26,7 +26,7 @@ export type ServerInspector = (spec: RemoteSpec, timeoutMs: number) => Promise<I
 
 /** What {@link createServerInspector} is built from. */
 export interface ServerInspectorDeps {
-  /** The egress guard's fetch: the only way out of the hub (DESIGN.md §4). */
+  /** The egress guard's fetch: the only way out of the hub. */
   fetch: FetchLike;
   logger: Logger;
   clock?: Clock;

@@ -52,7 +52,7 @@ function matches(search: string, name: string, title: string | undefined): boole
 }
 
 /**
- * Lists the servers a caller may see (API.md): the YAML servers its `access` allows and the
+ * Lists the servers a caller may see: the YAML servers its `access` allows and the
  * user-created ones the ACL shows (own, shared with the caller or a group, public; all for admins,
  * who manage them). A YAML name hides a user-created server of the same name. Ordered by name, in
  * pages that follow on from an opaque cursor.

@@ -1,11 +1,11 @@
 import { RESERVED_SERVER_NAMES } from '../config/index.js';
 
-/** API.md: server names are at most 64 characters. */
+/** Server names are at most 64 characters. */
 const MAX_NAME_LENGTH = 64;
 
 /**
- * The server name a title becomes (API.md): NFKC-normalised first, so fullwidth `ｍｃｐ` and `mcp` are
- * the same name (SECURITY-TESTS.md IV-05), then lower-cased, every run of other characters turned
+ * The server name a title becomes: NFKC-normalised first, so fullwidth `ｍｃｐ` and `mcp` are
+ * the same name (IV-05), then lower-cased, every run of other characters turned
  * into one `-`, trimmed of `-`, and cut to 64 characters. Empty when the title has no ASCII letter
  * or digit.
  */
@@ -34,7 +34,7 @@ export function candidateName(slug: string, n: number): string {
   return `${trimDashes(slug.slice(0, MAX_NAME_LENGTH - suffix.length))}${suffix}`;
 }
 
-/** True when the name is one of the route words no server may take (API.md). */
+/** True when the name is one of the route words no server may take. */
 export function isReservedName(name: string): boolean {
   return RESERVED_SERVER_NAMES.includes(name.toLowerCase());
 }

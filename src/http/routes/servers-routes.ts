@@ -14,7 +14,7 @@ const stringRecord = z.record(z.string(), z.string());
 const strings = z.array(z.string());
 
 /**
- * A server as a response may show it: an allowlist (CONVENTIONS.md §9), so a field the service
+ * A server as a response may show it: an allowlist, so a field the service
  * forgot to leave out still never reaches a caller. Secrets arrive already masked.
  */
 export const serverViewSchema = z.object({
@@ -73,7 +73,7 @@ export const serverViewSchema = z.object({
 });
 
 const serverNameParams = z.object({ serverName: z.string() });
-/** `{config}` (API.md); the config itself is checked by the service, which names every bad field. */
+/** `{config}`; the config itself is checked by the service, which names every bad field. */
 const configBody = z.strictObject({ config: z.unknown().optional() });
 
 /** `GET/POST /api/mcp/servers` and `GET/PATCH/DELETE /api/mcp/servers/:serverName` (`{message}` errors). */
