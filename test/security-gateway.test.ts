@@ -291,7 +291,7 @@ mcpServers:
   });
 
   describe('V-08: exposed names never collide, and never route a call to another server', () => {
-    it('V-08: YAML servers col (tool b__echo) and col__b (tool echo) both get a name of their own, and each call reaches its own server', async () => {
+    it('V-08, IV-10: YAML servers col (tool b__echo) and col__b (tool echo) both get a name of their own, and each call reaches its own server', async () => {
       const client = await session(tokens.bob, base);
       const { tools } = await client.listTools();
       const names = tools.map((t) => t.name);

@@ -1,6 +1,6 @@
 /**
  * The one table of error codes: each stable code maps to an HTTP status and a message that is safe
- * to show any caller. Code branches on `code`, never on `message` (CONVENTIONS.md §3).
+ * to show any caller. Code branches on `code`, never on `message`.
  * Documented for API users in docs/errors.md; a test keeps the two in step.
  */
 export const errorTable = {

@@ -19,7 +19,7 @@ describe('exposed names', () => {
     expect(exposedName('everything', 'echo')).toBe('everything__echo');
   });
 
-  it('shortens long names to 64 characters with a stable 80-bit hash suffix', () => {
+  it('IV-09: shortens long names to 64 characters with a stable 80-bit hash suffix', () => {
     const long = exposedName(
       'a-server-with-a-rather-long-name',
       'and-a-tool-whose-name-is-also-quite-long-indeed',
@@ -34,7 +34,7 @@ describe('exposed names', () => {
     );
   });
 
-  it('cleans characters clients refuse, without colliding with a name that was clean', () => {
+  it('IV-09: cleans characters clients refuse, without colliding with a name that was clean', () => {
     const slashed = exposedName('fs', 'read/file');
     expect(slashed).toMatch(/^[A-Za-z0-9_.-]+$/);
     expect(slashed).not.toBe(exposedName('fs', 'read_file'));
