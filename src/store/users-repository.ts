@@ -122,8 +122,14 @@ const DEFAULT_PAGE_SIZE = 100;
 
 /** Builds the {@link UsersRepository}. */
 export function createUsersRepository({ db, clock, random = systemRandom }: RepositoryDeps): UsersRepository {
+  // Every authenticated request reads its account (access is decided on current state), so this
+  // query is compiled once and run with each id: building Kysely's query tree per request cost more
+  // than the SQLite read itself. No plugins are installed, so nothing depends on re-compiling it.
+  const byId = db.selectFrom('users').selectAll().where('id', '=', '').compile();
   const findById = async (id: string): Promise<UserRecord | null> => {
-    const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const query: typeof byId = { ...byId, parameters: [id] };
+    const { rows } = await db.executeQuery(query);
+    const row = rows[0];
     return row === undefined ? null : toRecord(row);
   };
   const findByEmail = async (email: string): Promise<UserRecord | null> => {
