@@ -27,6 +27,12 @@ describe('suggestKey', () => {
     expect(suggestKey('header', ['url', 'headers'])).toBe('headers');
   });
 
+  it('V-07: a key named like an Object.prototype member is no known misspelling', () => {
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      expect(suggestKey(key, [])).toBeUndefined();
+    }
+  });
+
   it('stays quiet when nothing is close or two keys are equally close', () => {
     expect(suggestKey('completelyDifferent', OAUTH_KEYS)).toBeUndefined();
     expect(suggestKey('ab', ['aa', 'bb'])).toBeUndefined();

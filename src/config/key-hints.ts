@@ -87,7 +87,10 @@ function editDistance(a: string, b: string): number {
  * single nearest key within a small edit distance (about one typo per four letters).
  */
 export function suggestKey(key: string, allowed: readonly string[]): string | undefined {
-  const known = KNOWN_MISSPELLINGS[key] ?? KNOWN_MISSPELLINGS[key.toLowerCase()];
+  // Own entries only: a key such as `constructor` must not find Object.prototype's (V-07).
+  const misspelt = (name: string): string | undefined =>
+    Object.hasOwn(KNOWN_MISSPELLINGS, name) ? KNOWN_MISSPELLINGS[name] : undefined;
+  const known = misspelt(key) ?? misspelt(key.toLowerCase());
   // A known misspelling is only a good hint where its right spelling is allowed, or where we cannot tell.
   if (known !== undefined && (allowed.length === 0 || allowed.includes(known))) return known;
 

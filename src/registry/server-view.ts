@@ -28,7 +28,7 @@ export function userVarFields(server: ServerConfig): UserVarField[] {
 export function missingUserVars(server: ServerConfig, userVars: Readonly<Record<string, string>>): string[] {
   return userVarFields(server)
     .map((f) => f.authField)
-    .filter((name) => !userVars[name]);
+    .filter((name) => !(Object.hasOwn(userVars, name) && userVars[name]));
 }
 
 /** True when the server is protected by OAuth, by configuration. */

@@ -20,7 +20,10 @@ const valueSchema = z
 
 function flags(server: RegisteredServer, values: Readonly<Record<string, string>>): Record<string, boolean> {
   return Object.fromEntries(
-    userVarFields(server.config).map((f) => [f.authField, Boolean(values[f.authField])]),
+    userVarFields(server.config).map((f) => [
+      f.authField,
+      Object.hasOwn(values, f.authField) && Boolean(values[f.authField]),
+    ]),
   );
 }
 
