@@ -119,8 +119,10 @@ mcpServers:
         headers: { 'X-Api-Key': HEADER_SECRET },
       });
       expect(res.statusCode).toBe(201);
+      const record = await hub.repos.servers.findByName('probe-one');
       expect(res.json()).toEqual({
         serverName: 'probe-one',
+        dbId: record!.id,
         source: 'user',
         type: 'streamable-http',
         title: 'Probe One',
@@ -452,7 +454,7 @@ mcpServers:
 
       const res = await api.del('/api/mcp/servers/doomed', alice);
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ message: 'MCP server deleted successfully' });
+      expect(res.json()).toEqual({ success: true, message: 'MCP server deleted successfully' });
       expect(hub.pool.state(`user|${aliceId}|doomed`)).toBe('disconnected');
       expect(hub.pool.state(`user|${bobId}|doomed`)).toBe('disconnected');
       expect(keyed.sessions).toBe(sessionsBefore - 2);

@@ -179,6 +179,7 @@ mcpServers:
       expect(reinit.statusCode).toBe(400);
       expect(reinit.json()).toMatchObject({ code: 'HUB_ERR_INVALID_SERVER_NAME' });
       expect((await api.del('/api/mcp/servers/auth-values', alice)).json()).toEqual({
+        success: true,
         message: 'MCP server deleted successfully',
       });
       expect((await api.get('/api/mcp/servers/auth-values', alice)).statusCode).toBe(404);

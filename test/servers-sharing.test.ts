@@ -113,7 +113,7 @@ describe('user-created servers: sharing and the ACL', () => {
     expect((await share('everything', { principals: [] }, tokens.bob)).statusCode).toBe(403);
 
     const deleted = await api.del('/api/mcp/servers/everything', tokens.alice);
-    expect(deleted.json()).toEqual({ message: 'MCP server deleted successfully' });
+    expect(deleted.json()).toEqual({ success: true, message: 'MCP server deleted successfully' });
     expect(hub.pool.state(keyOf('bob', 'everything'))).toBe('disconnected');
     expect(await toolServers(tokens.bob)).not.toContain('everything');
     expect((await call('everything', tokens.bob)).statusCode).toBe(404);

@@ -121,6 +121,14 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       );
     }
 
+    // Keys kept so a librechat.yaml validates unchanged, said once so nobody believes they take effect.
+    for (const warning of config.warnings) {
+      logger.warn(
+        { key: warning.key, paths: warning.paths },
+        `config key '${warning.key}' is accepted but not used: ${warning.reason}`,
+      );
+    }
+
     const database = await createDatabase({
       databaseUrl: env.databaseUrl,
       sqlitePath: path.join(env.dataDir, 'switchboard.db'),

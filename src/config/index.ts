@@ -33,5 +33,6 @@ export {
   DEFAULT_STARTUP_CONCURRENCY,
   type McpSettings,
 } from './settings-schema.js';
+export { type ConfigWarning } from './unused-keys.js';
 export { type ConfigFileContents, validateConfigText } from './validate-config.js';
 export { validateServerConfig } from './validate-server.js';

@@ -32,10 +32,11 @@ const KNOWN_MISSPELLINGS: Readonly<Record<string, string>> = {
 /** Extra words for an unknown key, given the path of the object holding it (relative to the schema). */
 export type KeyNote = (parentPath: readonly PropertyKey[], key: string) => string | undefined;
 
-/** Notes for keys LibreChat accepts in a server entry that Switchboard deliberately does not. */
+/** Notes for keys LibreChat accepts in some server entries but not in the one being read. */
 export const serverKeyNote: KeyNote = (parentPath, key) => {
+  // LibreChat, too, refuses `obo` on stdio and websocket entries.
   if (parentPath.length === 0 && key === 'obo')
-    return "LibreChat's On-Behalf-Of token exchange is not supported";
+    return "On-Behalf-Of applies to 'sse' and 'streamable-http' servers only";
   return undefined;
 };
 
@@ -132,6 +133,10 @@ export interface KeyPlace {
  */
 export function unknownKeyMessage(key: string, place: KeyPlace): string {
   const suggestion = suggestKey(key, place.allowed);
+  // The allowed keys span every transport, so a key valid for another transport suggests itself.
+  if (suggestion === key) {
+    return `unknown key '${key}': ${place.note ?? 'not accepted for this type of server'}`;
+  }
   if (suggestion !== undefined) return `unknown key '${key}' (did you mean '${suggestion}'?)`;
   const folded = fold(key);
   for (const [parent, keys] of place.nested) {

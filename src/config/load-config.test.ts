@@ -118,7 +118,7 @@ describe('loadConfig', () => {
 describe('checkConfigFile', () => {
   it('passes a good file', async () => {
     const file = await writeConfig('mcpServers:\n  a: { url: https://a.example.com }\n');
-    expect(await checkConfigFile(file, {})).toEqual({ ok: true, issues: [] });
+    expect(await checkConfigFile(file, {})).toEqual({ ok: true, issues: [], warnings: [] });
   });
 
   it('lists every issue of a bad file, unset variables included', async () => {
@@ -137,6 +137,7 @@ describe('checkConfigFile', () => {
     expect(await checkConfigFile(file, {})).toEqual({
       ok: false,
       issues: [{ path: '', message: `file not found: ${file}` }],
+      warnings: [],
     });
   });
 });
@@ -145,6 +146,6 @@ describe('switchboard.example.yaml', () => {
   it('is a valid config once its variables are set', async () => {
     const example = fileURLToPath(new URL('../../switchboard.example.yaml', import.meta.url));
     const env = { DEPLOYMENT_NAME: 'prod', LINEAR_CLIENT_ID: 'id', LINEAR_CLIENT_SECRET: 'secret' };
-    expect(await checkConfigFile(example, env)).toEqual({ ok: true, issues: [] });
+    expect(await checkConfigFile(example, env)).toEqual({ ok: true, issues: [], warnings: [] });
   });
 });

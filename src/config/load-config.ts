@@ -8,6 +8,7 @@ import type { ConfigIssue } from './issues.js';
 import type { RoleName, RolePermissions } from './roles-schema.js';
 import type { ServerConfig } from './server-schema.js';
 import type { McpSettings } from './settings-schema.js';
+import type { ConfigWarning } from './unused-keys.js';
 import { type ConfigFileContents, validateConfigText } from './validate-config.js';
 
 /**
@@ -21,6 +22,8 @@ export interface HubConfig {
   readonly mcpServers: Readonly<Record<string, ServerConfig>>;
   readonly mcpSettings: McpSettings;
   readonly roles: Readonly<Record<RoleName, RolePermissions>>;
+  /** Keys the file sets that the hub accepts but does not act on; the hub logs each once at start. */
+  readonly warnings: readonly ConfigWarning[];
 }
 
 /** Where {@link loadConfig} reads from; both are passed in so tests need not touch the real process. */
@@ -35,6 +38,8 @@ export interface LoadConfigOptions {
 export interface ConfigCheck {
   ok: boolean;
   issues: ConfigIssue[];
+  /** Keys accepted but not acted on; they do not make the file invalid. */
+  warnings: ConfigWarning[];
 }
 
 type FileRead =
@@ -91,8 +96,10 @@ export async function checkConfigFile(filePath: string, env: EnvSource): Promise
   const absolute = path.resolve(filePath);
   const file = await readConfigFile(absolute);
   if (file.kind === 'missing')
-    return { ok: false, issues: [{ path: '', message: `file not found: ${absolute}` }] };
-  if (file.kind === 'unreadable') return { ok: false, issues: [file.issue] };
+    return { ok: false, issues: [{ path: '', message: `file not found: ${absolute}` }], warnings: [] };
+  if (file.kind === 'unreadable') return { ok: false, issues: [file.issue], warnings: [] };
   const result = validateConfigText(file.text, env);
-  return result.ok ? { ok: true, issues: [] } : { ok: false, issues: result.issues };
+  return result.ok
+    ? { ok: true, issues: [], warnings: result.value.warnings }
+    : { ok: false, issues: result.issues, warnings: [] };
 }

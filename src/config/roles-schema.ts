@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { milliseconds } from './schema-primitives.js';
 
 /** The two roles: `USER` and `ADMIN`. */
 export type RoleName = 'USER' | 'ADMIN';
@@ -58,6 +59,9 @@ export const interfaceSchema = z.strictObject({
       placeholder: z.string().optional(),
       showPanel: z.boolean().optional(),
       configureObo: z.boolean().optional(),
+      /** LibreChat's UI polling intervals, ms (0 turns polling off). */
+      toolsRefreshInterval: milliseconds().optional(),
+      statusRefreshInterval: milliseconds().optional(),
       trustCheckbox: z
         .strictObject({ label: localizedTextSchema.optional(), subLabel: localizedTextSchema.optional() })
         .optional(),

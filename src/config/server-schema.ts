@@ -30,6 +30,12 @@ const oauthSchema = z.strictObject({
   skip_code_challenge_check: z.boolean().optional(),
   revocation_endpoint: httpUrl().optional(),
   revocation_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+  /** Auth0-style `audience` on the authorization request, for servers that predate RFC 8707. */
+  audience: nonEmpty().optional(),
+  /** Whether `audience` is sent again on refresh (LibreChat's default: yes). */
+  forward_audience_on_refresh: z.boolean().optional(),
+  /** Whether the RFC 8707 `resource` parameter is sent (LibreChat's default: yes). */
+  send_resource_parameter: z.boolean().optional(),
 });
 
 /** LibreChat's API-key authentication: one admin key for all, or one per user (kept as a user variable). */
@@ -60,7 +66,12 @@ const USER_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Values each user supplies for a server (tokens, account ids), shown in the UI with a title and description. */
 const customUserVarsSchema = z.record(
   z.string().regex(USER_VAR_NAME, { message: "must be letters, digits and '_', not starting with a digit" }),
-  z.strictObject({ title: z.string(), description: z.string() }),
+  z.strictObject({
+    title: z.string(),
+    description: z.string(),
+    /** false: a plain setting (a user name, a project key) a form may show as text; absent means secret. */
+    sensitive: z.boolean().optional(),
+  }),
 );
 
 /** Switchboard's own addition: who may see an admin-defined server (no `access` = every user with USE). */
@@ -81,6 +92,12 @@ const commonShape = {
   timeout: milliseconds().optional(),
   /** Timeout for connecting and initialising, ms. */
   initTimeout: milliseconds().optional(),
+  /** LibreChat: how long one replica waits for another's token refresh, ms (positive, as there). */
+  oauthRefreshWaitTimeout: milliseconds().min(1).optional(),
+  /** LibreChat: a protocol switch between its replicas' OAuth writers. */
+  oauthRefreshCoordination: z.boolean().optional(),
+  /** LibreChat: how long a callback waits for its tokens to be stored and published, ms. */
+  oauthPersistenceWaitTimeout: milliseconds().optional(),
   /** How long the long-lived SSE GET stream may stay silent, ms. */
   sseReadTimeout: milliseconds().min(1).optional(),
   chatMenu: z.boolean().optional(),
@@ -115,20 +132,30 @@ export const stdioServerSchema = z
   })
   .superRefine(checkStdioPolicy);
 
+/** Fields LibreChat accepts on its two HTTP transports only. */
+const httpShape = {
+  url: httpUrl(),
+  headers: headerRecord().optional(),
+  /** LibreChat: headers filled from the chat request that caused the call, merged over `headers`. */
+  requestHeaders: headerRecord().optional(),
+  /** LibreChat: an outbound proxy for this server. Never a way around the egress guard. */
+  proxy: httpUrl().optional(),
+  /** LibreChat: On-Behalf-Of token exchange of the user's OpenID login token. */
+  obo: z.strictObject({ scopes: nonEmpty() }).optional(),
+};
+
 /** A server reached over the legacy HTTP+SSE transport. */
 export const sseServerSchema = z.strictObject({
   ...commonShape,
+  ...httpShape,
   type: z.literal('sse'),
-  url: httpUrl(),
-  headers: headerRecord().optional(),
 });
 
 /** A server reached over streamable HTTP; LibreChat's alias `type: http` is normalised to this. */
 export const streamableHttpServerSchema = z.strictObject({
   ...commonShape,
+  ...httpShape,
   type: z.literal('streamable-http'),
-  url: httpUrl(),
-  headers: headerRecord().optional(),
 });
 
 /** A server reached over LibreChat's websocket transport; as in LibreChat, it takes no headers. */

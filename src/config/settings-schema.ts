@@ -22,6 +22,26 @@ const allowedAddressSchema = z.string().superRefine((entry, ctx) => {
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
 });
 
+const countSchema = z.number().int().min(0);
+
+/**
+ * LibreChat's `mcpSettings.catalogRecovery`: how its tool catalog recovers from failed discovery. The hub
+ * has no such catalog; the section is checked so a typo is still caught, and reported as unused at start.
+ */
+const catalogRecoverySchema = z.strictObject({
+  discoveryBackoffMs: z.array(milliseconds()).optional(),
+  discoveryTimeoutMs: milliseconds().optional(),
+  discoverySettleGraceMs: milliseconds().optional(),
+  reauthRetryMs: milliseconds().optional(),
+  maxStateEntries: countSchema.optional(),
+  maxDetachedDiscoveries: countSchema.optional(),
+  generationReadTimeoutMs: milliseconds().optional(),
+  authorizationFenceRetryMs: z.array(milliseconds()).optional(),
+  authorizationFenceTimeoutMs: milliseconds().optional(),
+  authorizationFenceRetryIntervalMs: milliseconds().optional(),
+  authorizationFenceRetryBatchSize: countSchema.optional(),
+});
+
 /**
  * `mcpSettings`: LibreChat's keys (`allowedDomains`, `allowedAddresses`) unchanged, plus the hub's
  * connection defaults. The two lists stay absent when not given, because LibreChat gives "not set" its
@@ -36,6 +56,7 @@ export const mcpSettingsSchema = z.strictObject({
   initTimeout: milliseconds().default(DEFAULT_INIT_TIMEOUT_MS),
   /** App-level servers connected in parallel at start-up. */
   startupConcurrency: z.number().int().min(1).max(64).default(DEFAULT_STARTUP_CONCURRENCY),
+  catalogRecovery: catalogRecoverySchema.optional(),
 });
 
 /** Validated `mcpSettings`, with defaults filled in. */

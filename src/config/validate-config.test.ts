@@ -233,6 +233,7 @@ describe('validateConfigText: defaults', () => {
         USER: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: false, SHARE_PUBLIC: false } },
         ADMIN: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: true, SHARE_PUBLIC: true } },
       },
+      warnings: [],
     });
   });
 

@@ -6,6 +6,7 @@ import { type RoleName, type RolePermissions, resolveRoles } from './roles-schem
 import { checkServerName } from './server-name.js';
 import type { ServerConfig } from './server-schema.js';
 import type { McpSettings } from './settings-schema.js';
+import { type ConfigWarning, unusedKeyWarnings } from './unused-keys.js';
 import { parseYaml } from './yaml-source.js';
 import { configErrorMap, toConfigIssues } from './zod-issues.js';
 
@@ -14,6 +15,8 @@ export interface ConfigFileContents {
   mcpServers: Record<string, ServerConfig>;
   mcpSettings: McpSettings;
   roles: Record<RoleName, RolePermissions>;
+  /** Keys accepted for LibreChat's sake that the hub does not act on, for one warning each at start. */
+  warnings: ConfigWarning[];
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -85,6 +88,7 @@ export function validateConfigText(text: string, env: EnvSource): ConfigResult<C
       mcpServers: parsed.data.mcpServers,
       mcpSettings: parsed.data.mcpSettings,
       roles: resolveRoles(parsed.data.roles, parsed.data.interface),
+      warnings: unusedKeyWarnings(parsed.data),
     },
   };
 }

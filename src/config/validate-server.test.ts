@@ -56,7 +56,7 @@ describe('validateServerConfig (user-created servers)', () => {
 
   it('places issues under a prefix and points misplaced keys to where they belong', () => {
     const result = validateServerConfig(
-      { url: 'https://a.example.com', client_id: 'x', obo: { scopes: 's' } },
+      { url: 'wss://a.example.com', client_id: 'x', obo: { scopes: 's' } },
       ['config'],
     );
     expect(result).toEqual({
@@ -65,7 +65,7 @@ describe('validateServerConfig (user-created servers)', () => {
         { path: 'config.client_id', message: "unknown key 'client_id' (did you mean 'oauth.client_id'?)" },
         {
           path: 'config.obo',
-          message: "unknown key 'obo': LibreChat's On-Behalf-Of token exchange is not supported",
+          message: "unknown key 'obo': On-Behalf-Of applies to 'sse' and 'streamable-http' servers only",
         },
       ],
     });

@@ -40,11 +40,19 @@ export function viewOfYamlServer(server: RegisteredServer, caller: Identity): Se
     : publicView(server.name, 'yaml', server.config);
 }
 
-/** The view of a user-created server for a caller holding `bits` on it: all of it with EDIT. */
+/**
+ * The view of a user-created server for a caller holding `bits` on it: all of it with EDIT; without,
+ * no URL (the threshold LibreChat keeps too: a URL may hold a key or name an internal host).
+ */
 export function viewOfDbServer(record: ServerRecord, bits: number): ServerView {
   const document = decodeDocument(record);
-  if ((bits & aclBits.EDIT) !== 0) return editableUserView(record.name, document.config, document.inspection);
-  return publicView(record.name, 'user', connectableConfig(document, document.config), document.inspection);
+  if ((bits & aclBits.EDIT) !== 0) {
+    return editableUserView(record.name, document.config, document.inspection, record.id);
+  }
+  return publicView(record.name, 'user', connectableConfig(document, document.config), {
+    inspection: document.inspection,
+    dbId: record.id,
+  });
 }
 
 function matches(search: string, name: string, title: string | undefined): boolean {

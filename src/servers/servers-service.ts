@@ -156,7 +156,7 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
           },
         }),
       );
-      return editableUserView(name, masked, inspection);
+      return editableUserView(name, masked, inspection, record.id);
     });
 
   return {
@@ -249,7 +249,7 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       if (moved.length > 0) await cancelFlows(record.name, [...users, ...holders]);
       // New calls must use the new config: close what is open and forget the old tool lists.
       await deps.connections.closeServer(record.name, users);
-      return editableUserView(record.name, masked, inspection);
+      return editableUserView(record.name, masked, inspection, record.id);
     },
 
     async remove(caller, name) {

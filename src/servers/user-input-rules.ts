@@ -19,20 +19,46 @@ export const ADMIN_ONLY_FIELDS: readonly string[] = [
   'access',
   'idleTimeout',
   'sharedOAuth',
+  // LibreChat's keys for its replicas and its login; they tune or reach beyond the user's own server.
+  'oauthRefreshWaitTimeout',
+  'oauthRefreshCoordination',
+  'oauthPersistenceWaitTimeout',
+  'requestHeaders',
+  'proxy',
+  'obo',
 ];
+
+/** Why some admin-only fields are refused, where "set by the administrator only" says too little. */
+const ADMIN_ONLY_REASONS: Readonly<Record<string, string>> = {
+  sharedOAuth:
+    'is set by the administrator only, on servers in switchboard.yaml: on a user-created server each user authorizes with their own account',
+  requestHeaders:
+    "is set by the administrator only: it would copy other callers' request headers to this server",
+  proxy: 'is set by the administrator only: it would choose where the hub sends its requests',
+  obo: "is set by the administrator only: it would exchange the caller's login token for this server",
+};
 
 /** What the refusal of an admin-only field says, where "set by the administrator only" says too little. */
 export function adminOnlyReason(field: string): string {
-  return field === 'sharedOAuth'
-    ? 'is set by the administrator only, on servers in switchboard.yaml: on a user-created server each user authorizes with their own account'
+  return Object.hasOwn(ADMIN_ONLY_REASONS, field)
+    ? (ADMIN_ONLY_REASONS[field] ?? 'is set by the administrator only')
     : 'is set by the administrator only';
 }
 
 /** The fields of a stdio entry: a user asking for any of them is asking to run a command on the hub. */
 export const STDIO_FIELDS: readonly string[] = ['command', 'args', 'env', 'cwd', 'stderr'];
 
-/** OAuth settings only an administrator may choose: skipping the PKCE check weakens every flow. */
-export const ADMIN_ONLY_OAUTH_FIELDS: readonly string[] = ['skip_code_challenge_check'];
+/**
+ * OAuth settings only an administrator may choose: skipping the PKCE check weakens every flow, and
+ * `audience` or dropping `resource` changes which tokens an authorization server issues (LibreChat
+ * refuses the last three from user-managed servers too).
+ */
+export const ADMIN_ONLY_OAUTH_FIELDS: readonly string[] = [
+  'skip_code_challenge_check',
+  'audience',
+  'forward_audience_on_refresh',
+  'send_resource_parameter',
+];
 
 /**
  * Headers the transport or the hub manages. A user value would break framing (`Content-Length`),

@@ -26,6 +26,7 @@ export const serverViewSchema = z.object({
   iconPath: z.string().optional(),
   requiresOAuth: z.boolean(),
   toolCount: z.number().int().nullable().optional(),
+  dbId: z.string().optional(),
   url: z.string().optional(),
   headers: stringRecord.optional(),
   oauth: z
@@ -54,11 +55,8 @@ export const serverViewSchema = z.object({
       key: z.string().optional(),
     })
     .optional(),
-  // Administrator-defined fields, shown to admins for YAML servers.
-  command: z.string().optional(),
-  args: strings.optional(),
+  // Administrator-defined fields, shown to admins for YAML servers (never the command line).
   env: stringRecord.optional(),
-  cwd: z.string().optional(),
   stderr: z.string().optional(),
   startup: z.boolean().optional(),
   timeout: z.number().optional(),
@@ -67,7 +65,13 @@ export const serverViewSchema = z.object({
   idleTimeout: z.number().optional(),
   chatMenu: z.boolean().optional(),
   serverInstructions: z.union([z.boolean(), z.string()]).optional(),
-  customUserVars: z.record(z.string(), z.object({ title: z.string(), description: z.string() })).optional(),
+  // Shown to every caller who may see the server: what to ask each user for, never a value.
+  customUserVars: z
+    .record(
+      z.string(),
+      z.object({ title: z.string(), description: z.string(), sensitive: z.boolean().optional() }),
+    )
+    .optional(),
   oauth_headers: stringRecord.optional(),
   access: z.object({ roles: strings.optional(), users: strings.optional() }).optional(),
 });
@@ -135,12 +139,13 @@ export const serversRoutes: FastifyPluginAsyncZod<ServersRouteOptions> = async (
       schema: {
         tags: ['servers'],
         params: serverNameParams,
-        response: { 200: z.object({ message: z.string() }) },
+        // `success` is what LibreChat's client reads; `message` is kept for earlier clients.
+        response: { 200: z.object({ success: z.literal(true), message: z.string() }) },
       },
     },
     async (request) => {
       await options.servers.remove(callerOf(request), request.params.serverName);
-      return { message: 'MCP server deleted successfully' };
+      return { success: true as const, message: 'MCP server deleted successfully' };
     },
   );
 };
