@@ -64,6 +64,25 @@ export interface AppDeps {
   };
 }
 
+/**
+ * JSON bodies as Fastify parses them (prototype and constructor poisoning still refused), except that an
+ * empty body reads as no body: Node clients such as axios send `Content-Type: application/json` with
+ * nothing after it on POSTs that carry no data (reinitialize, bind, refresh). A route that needs a body
+ * still refuses the missing one through its schema; a non-empty body that is not JSON is still a 400.
+ */
+function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    // parseAs 'string' hands over a string; the parser's type also admits a Buffer.
+    void parseJson(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+  });
+}
+
 /** Builds the Fastify app with every route and plugin wired; never listens (tests use `inject`). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -77,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
   });
+  installJsonParser(app, deps.settings.bodyLimit);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('identity', null);

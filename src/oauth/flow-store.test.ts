@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemRandom } from '../core/index.js';
 import { createMemoryKv, type Kv } from '../kv/index.js';
-import { createFlowStore, type StateRecord } from './flow-store.js';
+import { CANCELLED_ERROR, createFlowStore, type StateRecord } from './flow-store.js';
 
 const TTL = 10 * 60_000;
 
@@ -128,15 +128,40 @@ describe('flow store', () => {
     expect(await waiting).toEqual({ status: 'PENDING', error: null });
   });
 
-  it('cancel deletes the flow, wakes waiters, and a new open mints a new epoch', async () => {
+  it('cancel ends the flow as FAILED under a new epoch, wakes waiters, and a new open mints a new epoch', async () => {
     const { flows } = make();
     const epoch = await flows.open('alice:srv', 'alice', 'srv');
     const waiting = flows.wait('alice:srv', 20_000);
     await new Promise((r) => setTimeout(r, 20));
     expect(await flows.cancel('alice:srv')).toBe(true);
-    expect(await waiting).toBeNull();
+    expect(await waiting).toEqual({ status: 'FAILED', error: CANCELLED_ERROR });
+    const cancelled = await flows.getFlow('alice:srv');
+    expect(cancelled).toMatchObject({ status: 'FAILED', error: CANCELLED_ERROR });
+    // The states of the cancelled attempt carry the old epoch, so a late callback finds nothing to finish.
+    expect(cancelled?.epoch).not.toBe(epoch);
+    await flows.finish('alice:srv', epoch, { status: 'COMPLETED' });
+    expect((await flows.getFlow('alice:srv'))?.status).toBe('FAILED');
     expect(await flows.cancel('alice:srv')).toBe(false);
-    expect(await flows.open('alice:srv', 'alice', 'srv')).not.toBe(epoch);
+    expect(await flows.cancel('nobody:srv')).toBe(false);
+    const next = await flows.open('alice:srv', 'alice', 'srv');
+    expect(next).not.toBe(epoch);
+    expect(await flows.getFlow('alice:srv')).toMatchObject({ status: 'PENDING', epoch: next, error: null });
+  });
+
+  it('a cancelled flow is remembered for one flow TTL, then forgotten', async () => {
+    const { flows, advance } = make();
+    await flows.open('alice:srv', 'alice', 'srv');
+    await flows.cancel('alice:srv');
+    advance(TTL + 1);
+    expect(await flows.getFlow('alice:srv')).toBeNull();
+  });
+
+  it('a completed flow is not cancelled', async () => {
+    const { flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    await flows.finish('alice:srv', epoch, { status: 'COMPLETED' });
+    expect(await flows.cancel('alice:srv')).toBe(false);
+    expect((await flows.getFlow('alice:srv'))?.status).toBe('COMPLETED');
   });
 
   it('a failure never hides an earlier success; a replaced epoch is not overwritten', async () => {

@@ -41,6 +41,9 @@ const stateRecordSchema = z.object({
 /** One authorization attempt: `oauth:state:<state>`, single use. */
 export type StateRecord = z.infer<typeof stateRecordSchema>;
 
+/** The `error` of a flow the user cancelled. */
+export const CANCELLED_ERROR = 'cancelled';
+
 /** How a flow ended. */
 export type FlowOutcome = { status: 'COMPLETED' } | { status: 'FAILED'; error: string };
 
@@ -57,6 +60,10 @@ export interface FlowStore {
   getFlow(flowId: string): Promise<FlowRecord | null>;
   /** Records the outcome (unless a newer flow replaced this epoch) and wakes waiters at once. */
   finish(flowId: string, epoch: string, outcome: FlowOutcome): Promise<void>;
+  /**
+   * Ends a PENDING flow as FAILED with {@link CANCELLED_ERROR} (remembered for one flow TTL) and wakes
+   * waiters; false when no flow was pending (a completed or failed one is left as it is).
+   */
   cancel(flowId: string): Promise<boolean>;
   wait(flowId: string, timeoutMs: number, signal?: AbortSignal): Promise<FlowStatusView | null>;
 }
@@ -138,9 +145,19 @@ export function createFlowStore(deps: { kv: Kv; clock: Clock; random: Random; tt
     },
 
     async cancel(flowId) {
-      const existed = await kv.delete(flowKey(flowId));
-      if (existed) await announce(flowId, 'CANCELLED');
-      return existed;
+      const current = await getFlow(flowId);
+      if (current?.status !== 'PENDING') return false;
+      // Kept as FAILED, not deleted, so a client polling the status learns the flow ended. A new
+      // epoch voids every state of the cancelled attempt; the record lives one flow window at most.
+      const cancelled: FlowRecord = {
+        ...current,
+        status: 'FAILED',
+        epoch: deps.random.bytes(16).toString('base64url'),
+        error: CANCELLED_ERROR,
+      };
+      await kv.set(flowKey(flowId), JSON.stringify(cancelled), { ttlMs });
+      await announce(flowId, 'CANCELLED');
+      return true;
     },
 
     async wait(flowId, timeoutMs, signal) {

@@ -11,6 +11,8 @@ import type { UpstreamService } from './upstream-service.js';
 export interface StartedAuthorization {
   flowId: string;
   oauthUrl: string;
+  /** Milliseconds the caller has to finish in the browser: the authorization URL's and the flow's lifetime. */
+  oauthTimeout: number;
 }
 
 /** What a browser sign-in link stands for: one pending flow, and the hub user who must sign in to use it. */
@@ -63,7 +65,7 @@ export function mayActFor(owner: string, caller: Pick<Identity, 'userId' | 'role
   return owner === caller.userId || caller.role === 'ADMIN';
 }
 
-/** Same lifetime as the flow's state (10 minutes). */
+/** Same lifetime as the flow's state (10 minutes), which every start renews. */
 const URL_TTL_MS = 10 * 60_000;
 /** 256 bits: a link can neither be guessed nor enumerated. */
 const TICKET_BYTES = 32;
@@ -124,7 +126,7 @@ export function createAuthorizationStarter(deps: {
         challenge: deps.upstreams.lastChallenge(caller, server),
       });
       await deps.kv.set(`oauth:url:${flow.flowId}`, flow.authorizationUrl, { ttlMs: URL_TTL_MS });
-      return { flowId: flow.flowId, oauthUrl: flow.authorizationUrl };
+      return { flowId: flow.flowId, oauthUrl: flow.authorizationUrl, oauthTimeout: URL_TTL_MS };
     },
 
     pendingUrl,

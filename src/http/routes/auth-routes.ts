@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { IdentityService } from '../../auth/index.js';
+import { DEFAULT_TOKEN_TTL_SECONDS, type Identity, type IdentityService } from '../../auth/index.js';
+import { HubError } from '../../errors/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 
 const permissionsSchema = z.object({
@@ -28,6 +29,11 @@ const passwordBody = z.object({
   newPassword: z.string().min(8).max(1024),
 });
 
+/** The caller as `/api/auth/me` shows them. */
+function userView(who: Identity): z.infer<typeof userSchema> {
+  return { id: who.userId, email: who.email, role: who.role, permissions: { MCP_SERVERS: who.permissions } };
+}
+
 /** Options for {@link authRoutes}. */
 export interface AuthRouteOptions {
   identity: IdentityService;
@@ -37,7 +43,8 @@ export interface AuthRouteOptions {
 
 /**
  * `POST /api/auth/login`, `GET /api/auth/me`, and `POST /api/auth/password`, which replaces the
- * caller's password and ends every token issued before (the answer carries a fresh one).
+ * caller's password and ends every token issued before (the answer carries a fresh one), and
+ * `POST /api/auth/refresh`, which trades a valid hub token for a fresh one (no refresh cookie exists).
  */
 export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
   app,
@@ -60,16 +67,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
         expiresIn,
         identity: who,
       } = await identity.login(request.body.email, request.body.password);
-      return {
-        token,
-        expiresIn,
-        user: {
-          id: who.userId,
-          email: who.email,
-          role: who.role,
-          permissions: { MCP_SERVERS: who.permissions },
-        },
-      };
+      return { token, expiresIn, user: userView(who) };
     },
   );
 
@@ -78,14 +76,30 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
     scope.get(
       '/api/auth/me',
       { schema: { tags: ['auth'], response: { 200: userSchema } } },
+      async (request) => userView(callerOf(request)),
+    );
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/api/auth/refresh',
+      {
+        schema: {
+          tags: ['auth'],
+          // LibreChat's client adds `?retry=true` when it retries a refresh; it changes nothing here.
+          querystring: z.object({ retry: z.enum(['true', 'false']).optional() }),
+          response: { 200: z.object({ token: z.string(), expiresIn: z.number(), user: userSchema }) },
+        },
+      },
       async (request) => {
         const who = callerOf(request);
-        return {
-          id: who.userId,
-          email: who.email,
-          role: who.role,
-          permissions: { MCP_SERVERS: who.permissions },
-        };
+        // A token from the application that shares JWT_SECRET is renewed by that application: minting a
+        // hub token for it would outlive what the application decided.
+        if (who.external !== undefined) {
+          throw new HubError('HUB_ERR_FORBIDDEN', {
+            message: 'This token was issued by another application; renew it there',
+          });
+        }
+        // Issued at the user's current token epoch: a password change still ends the fresh token too.
+        const token = await identity.issueToken({ id: who.userId });
+        return { token, expiresIn: DEFAULT_TOKEN_TTL_SECONDS, user: userView(who) };
       },
     );
     scope.withTypeProvider<ZodTypeProvider>().post(

@@ -8,6 +8,36 @@ import { mayActFor } from '../../upstreams/index.js';
 const stateSchema = z.enum(['connected', 'connecting', 'disconnected', 'error']);
 const serverNameParams = z.object({ serverName: z.string() });
 
+/** Why a reinitialize did not connect, in LibreChat's words. */
+const failureReasonSchema = z.enum([
+  'unreachable',
+  'missing_custom_user_vars',
+  'oauth_required',
+  'initialization_failed',
+]);
+
+const reinitializeAnswer = z.object({
+  success: z.boolean(),
+  message: z.string(),
+  oauthUrl: z.string().nullable(),
+  serverName: z.string(),
+  oauthRequired: z.boolean(),
+  flowId: z.string().optional(),
+  /** Milliseconds left to complete the authorization this answer started. */
+  oauthTimeout: z.number().int().nonnegative().optional(),
+  failureReason: failureReasonSchema.optional(),
+  missingUserVars: z.array(z.string()).optional(),
+});
+
+/** The answer of a reinitialize that did not connect. */
+function failed(
+  serverName: string,
+  failureReason: z.infer<typeof failureReasonSchema>,
+  message = `Failed to reinitialize MCP server '${serverName}'`,
+): z.infer<typeof reinitializeAnswer> {
+  return { success: false, message, oauthUrl: null, serverName, oauthRequired: false, failureReason };
+}
+
 /** Status, reinitialize and disconnect (LibreChat's `{error}` body shape). */
 export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, options) => {
   requireIdentity(app, options.identity);
@@ -80,54 +110,54 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
       schema: {
         tags: ['mcp'],
         params: serverNameParams,
-        response: {
-          200: z.object({
-            success: z.boolean(),
-            message: z.string(),
-            oauthUrl: z.string().nullable(),
-            serverName: z.string(),
-            oauthRequired: z.boolean(),
-          }),
-        },
+        response: { 200: reinitializeAnswer },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
+      const name = server.name;
       try {
         try {
           await options.upstreams.reinitialize(caller, server);
         } catch (err) {
           if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
           const started = await options.authorization.start(caller, server);
-          options.cookies.bind(reply, started.flowId, server.name);
+          options.cookies.bind(reply, started.flowId, name);
           options.cookies.session(reply, caller.userId);
           return {
             success: true,
-            message: `MCP server '${server.name}' ready for OAuth authentication`,
+            message: `MCP server '${name}' ready for OAuth authentication`,
             oauthUrl: started.oauthUrl,
-            serverName: server.name,
+            serverName: name,
             oauthRequired: true,
+            // LibreChat's client polls the flow's status with this id, for at most this long.
+            flowId: started.flowId,
+            oauthTimeout: started.oauthTimeout,
           };
         }
         return {
           success: true,
-          message: `MCP server '${server.name}' reinitialized successfully`,
+          message: `MCP server '${name}' reinitialized successfully`,
           oauthUrl: null,
-          serverName: server.name,
+          serverName: name,
           oauthRequired: false,
         };
       } catch (err) {
-        // Values the user must set are their problem to fix (400); an unreachable server is reported, not thrown.
+        // The caller's own missing values are an answer, not an error: the client opens its variables dialog.
+        if (isHubError(err, 'HUB_ERR_MISSING_USER_VARS')) {
+          const missing = err.details?.['missing'];
+          return {
+            ...failed(name, 'missing_custom_user_vars', err.message),
+            missingUserVars: Array.isArray(missing) ? missing.filter((v) => typeof v === 'string') : [],
+          };
+        }
+        // Other refusals (not found, forbidden) stay errors; an unreachable server is reported, not thrown.
         if (!isHubError(err) || err.status < 500) throw err;
-        request.log.warn({ err, server: server.name }, 'reinitialize failed');
-        return {
-          success: false,
-          message: `Failed to reinitialize MCP server '${server.name}'`,
-          oauthUrl: null,
-          serverName: server.name,
-          oauthRequired: false,
-        };
+        request.log.warn({ err, server: name }, 'reinitialize failed');
+        const unreachable =
+          isHubError(err, 'HUB_ERR_UPSTREAM_UNAVAILABLE') || isHubError(err, 'HUB_ERR_UPSTREAM_TIMEOUT');
+        return failed(name, unreachable ? 'unreachable' : 'initialization_failed');
       }
     },
   );

@@ -97,7 +97,8 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
             status: z.enum(['PENDING', 'COMPLETED', 'FAILED']),
             completed: z.boolean(),
             failed: z.boolean(),
-            error: z.string().nullable(),
+            // Absent unless FAILED: LibreChat's client types it as an optional string, never null.
+            error: z.string().optional(),
           }),
         },
       },
@@ -112,7 +113,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
         status: flow.status,
         completed: flow.status === 'COMPLETED',
         failed: flow.status === 'FAILED',
-        error: flow.error,
+        ...(flow.error === null ? {} : { error: flow.error }),
       };
     },
   );
