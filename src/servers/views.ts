@@ -76,7 +76,12 @@ function userVars(config: ServerConfig): Record<string, CustomUserVarView> | und
  * What every caller who may see a server is shown. The declared variables are in it because each
  * user must be able to supply them (LibreChat's variables dialog reads them from here).
  */
-function summary(name: string, source: ServerView['source'], config: ServerConfig, dbId?: string): ServerView {
+function summary(
+  name: string,
+  source: ServerView['source'],
+  config: ServerConfig,
+  dbId?: string,
+): ServerView {
   return {
     serverName: name,
     source,
