@@ -19,6 +19,9 @@ const HEADER_SECRET = 'owner-header-secret-4b1d';
 /** An argument of the administrator's stdio server; no answer may carry it (nor its command). */
 const ARG_SECRET = '--token=yaml-arg-secret-77c2';
 
+/** A value a user saves for a declared variable; no server entry may carry it. */
+const VAR_VALUE = 'viewer-own-value-91e0';
+
 type Caller = 'owner' | 'editor' | 'viewer' | 'admin';
 
 /** The HTTP status a package call was refused with (the package rejects with axios's error). */
@@ -66,6 +69,7 @@ mcpServers:
     headers: { X-Api-Key: '{{PROBE_KEY}}' }
     customUserVars:
       PROBE_KEY: { title: Probe key, description: Your own key for the probe }
+      PROBE_USER: { title: Probe user, description: Your user name, sensitive: false }
   local-tool:
     type: stdio
     command: ${JSON.stringify(stdio.command)}
@@ -144,6 +148,20 @@ mcpServers:
     expect(StreamableHTTPOptionsSchema.omit({ url: true }).safeParse(seen).success).toBe(true);
   });
 
+  it('a value a user saved for a declared variable is in no answer, theirs or anyone’s', async () => {
+    const saved = await apiClient(hub.app).put('/api/mcp/with-vars/auth-values', tokens.viewer, {
+      values: { PROBE_USER: VAR_VALUE },
+    });
+    expect(saved.statusCode, saved.body).toBe(200);
+    for (const caller of ['viewer', 'admin'] as const) {
+      as(caller);
+      const list: MCPServersListResponse = await dataService.getMCPServers();
+      const one: MCPServerDBObjectResponse = await dataService.getMCPServer('with-vars');
+      expect(JSON.stringify([list, one]), caller).not.toContain(VAR_VALUE);
+      expect(one.customUserVars?.PROBE_USER?.title, caller).toBe('Probe user');
+    }
+  });
+
   it('getMCPServers: declared variables reach every caller (titles and descriptions only); YAML servers have no dbId; no command line for anyone', async () => {
     for (const caller of ['owner', 'editor', 'viewer', 'admin'] as const) {
       as(caller);
@@ -151,6 +169,7 @@ mcpServers:
       const withVars: MCPServerDBObjectResponse | undefined = list['with-vars'];
       expect(withVars?.customUserVars, caller).toEqual({
         PROBE_KEY: { title: 'Probe key', description: 'Your own key for the probe' },
+        PROBE_USER: { title: 'Probe user', description: 'Your user name', sensitive: false },
       });
       expect(withVars, caller).not.toHaveProperty('dbId');
       const local: MCPServerDBObjectResponse | undefined = list['local-tool'];
