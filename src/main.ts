@@ -72,6 +72,10 @@ program
     const result = await checkConfigFile(path.resolve(target), process.env);
     if (result.ok) {
       console.log(`${target}: ok`);
+      // Accepted keys the hub does not act on: said once each, as the hub says at start.
+      for (const w of result.warnings) {
+        console.warn(`warning: '${w.key}' (${w.paths.join(', ')}) is accepted but not used: ${w.reason}`);
+      }
       return;
     }
     console.error(`${target}: ${result.issues.length} error(s)`);

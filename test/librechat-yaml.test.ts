@@ -198,11 +198,20 @@ describe("a librechat.yaml MCP section using every key LibreChat's schemas accep
   it('passes the real `switchboard config check`', async () => {
     const run = promisify(execFile);
     const cli = path.resolve('node_modules/.bin/tsx');
-    const { stdout } = await run(cli, ['src/main.ts', 'config', 'check', file], {
+    const { stdout, stderr } = await run(cli, ['src/main.ts', 'config', 'check', file], {
       env: { PATH: process.env.PATH ?? '' },
       timeout: 60_000,
     });
     expect(stdout).toContain(`${file}: ok`);
+    // Each unused key is said once, naming it and where it is set.
+    const warned = stderr.split('\n').filter((line) => line.startsWith('warning: '));
+    expect(warned).toHaveLength(EXPECTED_WARNINGS.length);
+    for (const { key, paths } of EXPECTED_WARNINGS)
+      expect(warned).toContain(
+        warned.find((line) =>
+          line.startsWith(`warning: '${key}' (${paths.join(', ')}) is accepted but not used: `),
+        ),
+      );
   });
 
   describe('a hub started from it', () => {
