@@ -210,8 +210,10 @@ describe('credentials are sent only to the destination they were given for', () 
     });
     expect(moveByOwner.statusCode, moveByOwner.body).toBe(200);
     for (const who of ['alice', 'carol', 'system'] as const) expect(await rowsOf(who, name)).toEqual([]);
-    // The pending flow was for the old destination: it is gone.
-    expect((await bobsFlow()).statusCode).toBe(404);
+    // The pending flow was for the old destination: it was cancelled.
+    const cancelled = await bobsFlow();
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({ status: 'FAILED', error: 'cancelled' });
 
     for (const who of ['alice', 'carol'] as const) {
       const res = await call(name, who);
