@@ -9,6 +9,7 @@ import {
   type MCPReinitializeResponse,
   type TRefreshTokenResponse,
 } from 'librechat-data-provider';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeInBrowser } from './peers/headless-browser.js';
 import { startAuthorizationServer, type TestAuthorizationServer } from './peers/oauth-as.js';
@@ -17,6 +18,7 @@ import { startProtectedMcpServer, type ProtectedMcpServer } from './peers/protec
 import { startTestHub, type TestHub } from './support/hub.js';
 
 const PUBLIC_URL = 'http://127.0.0.1:39998';
+const JWT_SECRET = 'a-librechat-client-test-secret-of-enough-length';
 
 /**
  * Every key a type may have, listed once; `Record<keyof T, true>` makes the list fail to compile
@@ -79,7 +81,7 @@ describe("LibreChat's client package against the hub", () => {
     as = await startAuthorizationServer();
     [protectedMcp, probe] = await Promise.all([startProtectedMcpServer(as), startProbeServer()]);
     hub = await startTestHub({
-      env: { PUBLIC_URL },
+      env: { PUBLIC_URL, JWT_SECRET },
       yaml: `
 mcpSettings:
   allowedDomains: ['127.0.0.1']
@@ -338,6 +340,20 @@ mcpServers:
       expect(status.success).toBe(true);
       // LibreChat's client asks with ?retry=true on its second try.
       expect((await request.refreshToken(true))?.token).toBeTruthy();
+    });
+
+    it('a token LibreChat itself issued is not traded for a hub token: 403, renewed where it came from', async () => {
+      const librechatToken = await new SignJWT({ id: 'librechat-user-7', email: 'lc7@example.com' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(JWT_SECRET));
+      setTokenHeader(librechatToken);
+      // The same token works for everything else.
+      expect((await dataService.getMCPConnectionStatus()).success).toBe(true);
+      const { status, data } = await rejection(request.refreshToken());
+      expect(status).toBe(403);
+      expect(data).toMatchObject({ code: 'HUB_ERR_FORBIDDEN' });
+      expect(JSON.stringify(data)).not.toContain(librechatToken);
     });
 
     it('without a valid token it is a 401, so the client goes to its login', async () => {
