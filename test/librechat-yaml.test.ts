@@ -132,7 +132,6 @@ function keysIn(
 
 /** The warnings the file above must produce at start, one per key, in the order they are logged. */
 const EXPECTED_WARNINGS: ReadonlyArray<{ key: string; paths: string[] }> = [
-  { key: 'mcpServers.*.oauthRefreshWaitTimeout', paths: ['mcpServers.github.oauthRefreshWaitTimeout'] },
   { key: 'mcpServers.*.oauthRefreshCoordination', paths: ['mcpServers.github.oauthRefreshCoordination'] },
   {
     key: 'mcpServers.*.oauthPersistenceWaitTimeout',
@@ -141,15 +140,6 @@ const EXPECTED_WARNINGS: ReadonlyArray<{ key: string; paths: string[] }> = [
   { key: 'mcpServers.*.requestHeaders', paths: ['mcpServers.github.requestHeaders'] },
   { key: 'mcpServers.*.proxy', paths: ['mcpServers.github.proxy'] },
   { key: 'mcpServers.*.obo', paths: ['mcpServers.github.obo'] },
-  { key: 'mcpServers.*.oauth.audience', paths: ['mcpServers.github.oauth.audience'] },
-  {
-    key: 'mcpServers.*.oauth.forward_audience_on_refresh',
-    paths: ['mcpServers.github.oauth.forward_audience_on_refresh'],
-  },
-  {
-    key: 'mcpServers.*.oauth.send_resource_parameter',
-    paths: ['mcpServers.github.oauth.send_resource_parameter'],
-  },
   { key: 'mcpSettings.catalogRecovery', paths: ['mcpSettings.catalogRecovery'] },
   { key: 'interface.mcpServers.toolsRefreshInterval', paths: ['interface.mcpServers.toolsRefreshInterval'] },
   {

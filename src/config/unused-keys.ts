@@ -27,11 +27,6 @@ interface ServerKeyRule {
 
 const SERVER_KEY_RULES: readonly ServerKeyRule[] = [
   {
-    key: 'oauthRefreshWaitTimeout',
-    isSet: (server) => server.oauthRefreshWaitTimeout !== undefined,
-    reason: `${NOT_YET}: every server shares the hub's own wait for a token refresh held by another instance`,
-  },
-  {
     key: 'oauthRefreshCoordination',
     isSet: (server) => server.oauthRefreshCoordination !== undefined,
     reason: `${LIBRECHAT_ONLY}: it switches LibreChat's replicas between writer protocols; the hub's instances always refresh under one lock`,
@@ -56,22 +51,6 @@ const SERVER_KEY_RULES: readonly ServerKeyRule[] = [
     key: 'obo',
     isSet: (server) => server.type !== 'stdio' && server.type !== 'websocket' && server.obo !== undefined,
     reason: `${LIBRECHAT_ONLY}: On-Behalf-Of exchanges the user's OpenID login token, which only LibreChat holds`,
-  },
-  {
-    key: 'oauth.audience',
-    isSet: (server) => server.oauth?.audience !== undefined,
-    reason: `${NOT_YET}: the hub's OAuth client sends no 'audience'`,
-  },
-  {
-    key: 'oauth.forward_audience_on_refresh',
-    isSet: (server) => server.oauth?.forward_audience_on_refresh !== undefined,
-    reason: `${NOT_YET}: the hub's OAuth client sends no 'audience'`,
-  },
-  {
-    // `true` is what the hub does anyway (RFC 8707 `resource` on every request), so only `false` is ignored.
-    key: 'oauth.send_resource_parameter',
-    isSet: (server) => server.oauth?.send_resource_parameter === false,
-    reason: `${NOT_YET}: the hub always sends the RFC 8707 'resource' parameter`,
   },
 ];
 

@@ -7,6 +7,7 @@ import type { StateRecord } from './flow-store.js';
 import { toSdkMetadata } from './metadata.js';
 import { oauthFetch, observeStatus } from './oauth-fetch.js';
 import type { OAuthParts } from './parts.js';
+import { resourceOption } from './request-options.js';
 import { sameOrigin } from './safe-urls.js';
 import { classifyTokenFailure, sanitizeErrorCode } from './token-errors.js';
 import { expiryFrom } from './token-expiry.js';
@@ -111,8 +112,9 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
       authorizationCode: code,
       codeVerifier: secrets.codeVerifier,
       redirectUri: record.redirectUri,
-      // RFC 8707 §2.2: the same resource as in the authorization request (OA-11).
-      resource: record.resource,
+      // RFC 8707 §2.2: the same resource as in the authorization request (OA-11), or none when
+      // that request had none.
+      ...resourceOption(secrets.sendResource !== false, record.resource),
       fetchFn: observed.fetch,
       ...(secrets.client.forcedAuthMethod === undefined
         ? {}

@@ -9,6 +9,8 @@ export interface FlowSecrets {
   client: ResolvedClient;
   /** The server's `oauth_headers`, as configured when the flow began. */
   headers: Record<string, string>;
+  /** False when the authorization request left out `resource`, so the code exchange does too. */
+  sendResource?: boolean;
 }
 
 const flowSecretsSchema = z.object({
@@ -21,6 +23,7 @@ const flowSecretsSchema = z.object({
     forcedAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
   }),
   headers: z.record(z.string(), z.string()),
+  sendResource: z.boolean().optional(),
 });
 
 // The AAD names the flow and the state, so a sealed blob moved onto another state never opens.
@@ -46,8 +49,12 @@ export function openFlowSecrets(
   try {
     const parsed = flowSecretsSchema.safeParse(JSON.parse(keyring.decrypt(sealed, aad(flowId, state))));
     if (!parsed.success) return null;
-    const { client, ...rest } = parsed.data;
-    return { ...rest, client: withoutUndefined(client) };
+    const { client, sendResource, ...rest } = parsed.data;
+    return {
+      ...rest,
+      client: withoutUndefined(client),
+      ...(sendResource === undefined ? {} : { sendResource }),
+    };
   } catch {
     return null;
   }

@@ -7,6 +7,7 @@ import type { StateRecord } from './flow-store.js';
 import { toSdkMetadata } from './metadata.js';
 import { oauthFetch } from './oauth-fetch.js';
 import type { OAuthParts } from './parts.js';
+import { authorizationAudience, resourceOption, sendsResource } from './request-options.js';
 import { checkOAuthUrl, must } from './safe-urls.js';
 import { chooseScope, claimStepUp, combineScopes } from './scopes.js';
 import type { InitiatedFlow, InitiateInput, OAuthDiscovery } from './types.js';
@@ -53,15 +54,19 @@ export async function initiateFlow(parts: OAuthParts, input: InitiateInput): Pro
   const metadata = toSdkMetadata(as);
   // With the check skipped, the advertised list must not stop the SDK either; S256 is still sent.
   if (skipPkceCheck) delete metadata.code_challenge_methods_supported;
+  const sendResource = sendsResource(config);
   const { authorizationUrl, codeVerifier } = await startAuthorization(as.issuer, {
     metadata,
     clientInformation: { client_id: client.client_id },
     redirectUrl: redirectUri,
     state,
-    // RFC 8707 §2: the resource the token is for (OA-11).
-    resource: discovery.resource,
+    // RFC 8707 §2: the resource the token is for (OA-11), unless the admin turned the parameter off.
+    ...resourceOption(sendResource, discovery.resource),
     ...(scope === undefined ? {} : { scope }),
   });
+  // Auth0-style ASes pick the token's API from `audience`, which the SDK has no option for.
+  const audience = authorizationAudience(config);
+  if (audience !== undefined) authorizationUrl.searchParams.set('audience', audience);
   // SS-11/12: only an http(s) URL, serialised by the URL parser, ever reaches the browser.
   const url = must(checkOAuthUrl(authorizationUrl.href, 'authorization URL'));
 
@@ -74,6 +79,7 @@ export async function initiateFlow(parts: OAuthParts, input: InitiateInput): Pro
     serverUrl: input.serverUrl,
     issuer: as.issuer,
     redirectUri,
+    // What the hub meant, even when not sent: the token binding checks the URL against it.
     resource: discovery.resource,
     scope: scope ?? null,
     clientRef: client.ref,
@@ -86,6 +92,7 @@ export async function initiateFlow(parts: OAuthParts, input: InitiateInput): Pro
       codeVerifier,
       client,
       headers: { ...config.oauth_headers },
+      ...(sendResource ? {} : { sendResource: false }),
     }),
   };
   await parts.flows.putState(state, record);

@@ -7,6 +7,13 @@ import { sdkClient } from './flow-secrets.js';
 import { toSdkMetadata } from './metadata.js';
 import { oauthFetch, observeStatus } from './oauth-fetch.js';
 import type { OAuthParts } from './parts.js';
+import {
+  refreshAudience,
+  refreshWaitMs,
+  resourceOption,
+  sendsResource,
+  withFormParams,
+} from './request-options.js';
 import { sameOrigin } from './safe-urls.js';
 import { classifyTokenFailure } from './token-errors.js';
 import { expiryFrom, isFresh, isUnexpired } from './token-expiry.js';
@@ -51,7 +58,8 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
     ctx: OAuthServerContext,
     goodEnough: (t: StoredTokens) => boolean,
   ): Promise<string | null> {
-    const { refreshLockTtlMs: ttlMs, refreshLockWaitMs: waitMs } = settings;
+    const ttlMs = settings.refreshLockTtlMs;
+    const waitMs = refreshWaitMs(ctx.config, settings.refreshLockWaitMs);
     const theirs = async (): Promise<string | null> => {
       const current = await tokens.load(ctx);
       return current && goodEnough(current) ? current.access_token : null;
@@ -133,10 +141,10 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
       logger.warn({ userId: ctx.userId, serverName: ctx.serverName }, 'OAuth client for the tokens is gone');
       return giveUp(ctx);
     }
-    const fetch = oauthFetch(
-      parts.fetchFor(ctx.serverName),
-      ctx.config.oauth_headers,
-      settings.requestTimeoutMs,
+    const audience = refreshAudience(ctx.config);
+    const fetch = withFormParams(
+      oauthFetch(parts.fetchFor(ctx.serverName), ctx.config.oauth_headers, settings.requestTimeoutMs),
+      audience === undefined ? {} : { audience },
     );
     for (let attempt = 1; ; attempt += 1) {
       const observed = observeStatus(fetch);
@@ -146,7 +154,8 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
           metadata: toSdkMetadata(as),
           clientInformation: sdkClient(client, parts.redirectUri(ctx.serverName)),
           refreshToken,
-          resource: current.resource,
+          // The stored resource stays what the hub meant even when the parameter is not sent.
+          ...resourceOption(sendsResource(ctx.config), current.resource),
           fetchFn: observed.fetch,
           ...(client.forcedAuthMethod === undefined
             ? {}
