@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { AccountsService } from './accounts/index.js';
-import type { IdentityService } from './auth/index.js';
+import type { IdentityService, RolePermissionTable } from './auth/index.js';
 import {
   authRoutes,
   healthRoutes,
@@ -15,6 +15,9 @@ import {
   installSecurityHeaders,
   OneLineRequestLog,
   mcpAuthValuesRoutes,
+  libreChatConfigRoutes,
+  rolesRoutes,
+  userPluginsRoutes,
   mcpConnectionRoutes,
   mcpToolsRoutes,
   oauthCallbackRoute,
@@ -38,6 +41,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   identity: IdentityService;
+  /** Role permissions as configured, behind LibreChat's role routes. */
+  roles: RolePermissionTable;
   /** Account administration behind `/api/admin/users`. */
   accounts: AccountsService;
   /** The services behind `/api/mcp`. */
@@ -120,6 +125,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mcpToolsRoutes, mcp);
   await app.register(mcpConnectionRoutes, mcp);
   await app.register(mcpAuthValuesRoutes, mcp);
+  await app.register(userPluginsRoutes, mcp);
+  await app.register(libreChatConfigRoutes, {
+    identity: deps.identity,
+    registry: deps.mcp.registry,
+    publicUrl: deps.mcp.publicUrl,
+  });
+  await app.register(rolesRoutes, { identity: deps.identity, roles: deps.roles });
   await app.register(oauthRoutes, mcp);
   await app.register(oauthCallbackRoute, mcp);
   await app.register(oauthPages);

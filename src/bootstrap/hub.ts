@@ -316,6 +316,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
       metrics,
       identity,
+      roles: config.roles,
       accounts,
       mcp: {
         registry,

@@ -70,6 +70,10 @@ export const errorTable = {
     message: 'Could not connect to the MCP server to inspect it',
   },
   HUB_ERR_MCP_DOMAIN_NOT_ALLOWED: { status: 403, message: "The MCP server's address is not allowed" },
+  HUB_ERR_ROLES_READ_ONLY: {
+    status: 409,
+    message: 'Role permissions are set in switchboard.yaml, not through the API',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Every stable error code the hub can answer with. */

@@ -17,3 +17,6 @@ export { clientMetadataRoute, type ClientMetadataRouteOptions } from './routes/c
 export { serversRoutes, serverViewSchema, type ServersRouteOptions } from './routes/servers-routes.js';
 export { permissionsRoutes, type PermissionsRouteOptions } from './routes/permissions-routes.js';
 export { adminRoutes, type AdminRouteOptions } from './routes/admin-routes.js';
+export { libreChatConfigRoutes, type LibreChatConfigRouteOptions } from './routes/librechat-config-routes.js';
+export { rolesRoutes, type RolesRouteOptions } from './routes/roles-routes.js';
+export { userPluginsRoutes } from './routes/user-plugins-routes.js';
