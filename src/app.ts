@@ -26,6 +26,7 @@ import {
   oauthRoutes,
   adminRoutes,
   permissionsRoutes,
+  accessPermissionsRoutes,
   serversRoutes,
   clientMetadataRoute,
   type ClientMetadataRouteOptions,
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.clientMetadata) await app.register(clientMetadataRoute, deps.clientMetadata);
   await app.register(serversRoutes, { identity: deps.identity, servers: deps.servers.servers });
   await app.register(permissionsRoutes, { identity: deps.identity, sharing: deps.servers.sharing });
+  await app.register(accessPermissionsRoutes, { identity: deps.identity, sharing: deps.servers.sharing });
   await app.register(adminRoutes, {
     identity: deps.identity,
     audit: deps.servers.audit,

@@ -16,6 +16,10 @@ export { oauthCallbackRoute, oauthCallbackUrl } from './routes/oauth-callback-ro
 export { clientMetadataRoute, type ClientMetadataRouteOptions } from './routes/client-metadata-route.js';
 export { serversRoutes, serverViewSchema, type ServersRouteOptions } from './routes/servers-routes.js';
 export { permissionsRoutes, type PermissionsRouteOptions } from './routes/permissions-routes.js';
+export {
+  accessPermissionsRoutes,
+  type AccessPermissionsRouteOptions,
+} from './routes/access-permissions-routes.js';
 export { adminRoutes, type AdminRouteOptions } from './routes/admin-routes.js';
 export { libreChatConfigRoutes, type LibreChatConfigRouteOptions } from './routes/librechat-config-routes.js';
 export { rolesRoutes, type RolesRouteOptions } from './routes/roles-routes.js';

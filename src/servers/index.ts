@@ -6,7 +6,10 @@ export {
   type ServersFeatureDeps,
 } from './wire.js';
 export { type ServersService } from './servers-service.js';
+export { type PrincipalMatch, type PrincipalQuery } from './principal-search.js';
 export {
+  type GrantChange,
+  type PrincipalRef,
   type PermissionsInput,
   type PermissionsView,
   type PrincipalInput,

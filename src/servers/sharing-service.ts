@@ -15,10 +15,18 @@ import {
   requireBit,
   requireRole,
   roleOfBits,
+  serverNotFound,
   type ServerAccess,
   type ShareRole,
 } from './access.js';
 import { toAuditEvent } from './audit-log.js';
+import {
+  ADDRESS_SHAPE,
+  createPrincipalSearch,
+  normaliseAddress,
+  type PrincipalMatch,
+  type PrincipalQuery,
+} from './principal-search.js';
 import type { ServerConnections } from './server-connections.js';
 import { createTargetResolver, requireDbTarget } from './target.js';
 
@@ -36,11 +44,15 @@ export interface PrincipalView {
   id?: string;
   /** Users: the account's address, or the address as granted. */
   email?: string;
+  /** Groups: the group's name. */
+  name?: string;
   role: ShareRole;
 }
 
 /** `GET /api/mcp/servers/:serverName/permissions`. */
 export interface PermissionsView {
+  /** The servers table id (what LibreChat's client calls `dbId`). */
+  serverId: string;
   serverName: string;
   owner: { id: string; email: string | null };
   public: PublicRole;
@@ -72,6 +84,34 @@ export interface SharingService {
    * lose their connections at once (AZ-11).
    */
   set(caller: Identity, name: string, input: PermissionsInput): Promise<PermissionsView>;
+  /** The grants of a server named by its id (the servers table id); the same checks as {@link get}. */
+  getById(caller: Identity, serverId: string): Promise<PermissionsView>;
+  /**
+   * Changes some grants of a server named by its id and keeps the rest; the same checks as
+   * {@link set}. The owner can be neither removed nor given a smaller role (400).
+   */
+  changeById(caller: Identity, serverId: string, change: GrantChange): Promise<PermissionsView>;
+  /** The caller's bits on a server named by its id; 404 without VIEW, as for an unknown id (AZ-02). */
+  effectiveBits(caller: Identity, serverId: string): Promise<number>;
+  /** The caller's bits on every user-created server they hold VIEW on, by server id. */
+  allEffectiveBits(caller: Identity): Promise<Map<string, number>>;
+  /** People and groups to share with, never telling whether an address has an account (V-13). */
+  searchPrincipals(caller: Identity, query: PrincipalQuery): Promise<PrincipalMatch[]>;
+}
+
+/** A principal already on a server's list: a user by `id` or `email`, a group by `id` or `name`. */
+export interface PrincipalRef {
+  type: 'user' | 'group';
+  id?: string | undefined;
+  email?: string | undefined;
+  name?: string | undefined;
+}
+
+/** An incremental change: grant or re-grant `upsert`, drop `remove`; `public` omitted keeps it. */
+export interface GrantChange {
+  upsert: readonly PrincipalInput[];
+  remove: readonly PrincipalRef[];
+  public?: PublicRole | undefined;
 }
 
 /** The 400 for a permissions body that names unknown or repeated principals. */
@@ -83,14 +123,6 @@ function invalidPermissions(errors: { path: string; message: string }[]): HubErr
   });
 }
 
-/** An address as accounts store it: compared without regard to case. */
-function normaliseAddress(email: string): string {
-  return email.toLowerCase();
-}
-
-/** A shape check only, the same for every address: whether an account has it is never asked here. */
-const ADDRESS_SHAPE = /^[^\s@]+@[^\s@]+$/;
-
 /** A principal as it appears in logs and the audit trail: type and id (an address for `address`). */
 function principalText(principal: AclPrincipal): string {
   if (principal.type === 'public') return 'public:';
@@ -99,6 +131,12 @@ function principalText(principal: AclPrincipal): string {
 
 function publicBitsOf(entries: readonly AclEntry[]): number {
   return entries.find((e) => e.principal.type === 'public')?.permBits ?? 0;
+}
+
+/** The public entry's bits after a change: `undefined` keeps the current ones, null removes them. */
+function publicBitsFor(role: PublicRole | undefined, current: readonly AclEntry[]): number {
+  if (role === undefined) return publicBitsOf(current);
+  return role === null ? 0 : ROLE_BITS[role];
 }
 
 /** Builds the {@link SharingService}. */
@@ -110,6 +148,7 @@ export function createSharingService(deps: {
 }): SharingService {
   const { repos, access } = deps;
   const resolve = createTargetResolver({ yaml: deps.yaml, servers: repos.servers, access });
+  const search = createPrincipalSearch({ repos, access });
 
   /**
    * A stable text of the grants to users and groups, to tell whether a PUT changes them. Users are
@@ -128,6 +167,15 @@ export function createSharingService(deps: {
       keys.push(`${key}:${permBits}`);
     }
     return keys.sort().join(',');
+  };
+
+  /** By id there is no YAML server: an unknown id and an invisible server are the same 404 (AZ-02). */
+  const shareableById = async (caller: Identity, serverId: string): Promise<ServerRecord> => {
+    requireRole(caller, 'USE');
+    const record = await repos.servers.findById(serverId);
+    if (record === null) throw serverNotFound(serverId);
+    requireBit(await access.bitsFor(record, caller), aclBits.SHARE, serverId);
+    return record;
   };
 
   const shareable = async (caller: Identity, name: string): Promise<ServerRecord> => {
@@ -151,7 +199,10 @@ export function createSharingService(deps: {
       const role = roleOfBits(entry.permBits);
       const principal = entry.principal;
       if (role === null || principal.type === 'public') continue;
-      if (principal.type === 'group') groups.push({ type: 'group', id: principal.id, role });
+      if (principal.type === 'group') {
+        const group = await repos.groups.findById(principal.id);
+        groups.push({ type: 'group', id: principal.id, ...(group ? { name: group.name } : {}), role });
+      }
       // V-13: an address with an account and one without are shown alike, by address.
       else if (principal.type === 'address') users.push({ type: 'user', email: principal.email, role });
       else if (principal.id !== record.ownerId) {
@@ -166,6 +217,7 @@ export function createSharingService(deps: {
     users.sort((a, b) => (shown(a) < shown(b) ? -1 : shown(a) > shown(b) ? 1 : 0));
     const publicRole = roleOfBits(publicBitsOf(entries));
     return {
+      serverId: record.id,
       serverName: record.name,
       owner: { id: record.ownerId, email: owner?.email ?? null },
       public: publicRole === 'owner' ? 'editor' : publicRole,
@@ -248,6 +300,123 @@ export function createSharingService(deps: {
     return { type: 'group', id: group.id };
   };
 
+  /**
+   * The grants to users and groups after an incremental change. Users given by address are matched
+   * whether the entry holds the account or the address, so a change reads the same either way (V-13).
+   */
+  const mergeChange = async (
+    record: ServerRecord,
+    current: readonly AclEntry[],
+    change: GrantChange,
+  ): Promise<AclReplacementEntry[]> => {
+    const ownerErrors: { path: string; message: string }[] = [];
+    const accountAddress = async (principal: AclPrincipal): Promise<string | null> => {
+      if (principal.type === 'address') return principal.email;
+      if (principal.type !== 'user') return null;
+      const user = await repos.users.findById(principal.id);
+      return user === null ? null : normaliseAddress(user.email);
+    };
+    const owner = await repos.users.findById(record.ownerId);
+    const ownerAddress = owner === null ? null : normaliseAddress(owner.email);
+    const namesOwner = (ref: PrincipalRef): boolean =>
+      ref.type === 'user' &&
+      (ref.id === record.ownerId ||
+        (ref.email !== undefined && normaliseAddress(ref.email) === ownerAddress));
+
+    for (const [index, ref] of change.remove.entries())
+      if (namesOwner(ref))
+        ownerErrors.push({ path: `removed[${index}]`, message: 'the owner cannot be removed' });
+    for (const [index, input] of change.upsert.entries())
+      if (namesOwner(input) && input.role !== 'owner')
+        ownerErrors.push({ path: `updated[${index}]`, message: "the owner's role cannot be changed" });
+    if (ownerErrors.length > 0) throw invalidPermissions(ownerErrors);
+
+    const upserts = (await resolvePrincipals(change.upsert.filter((input) => !namesOwner(input)))).filter(
+      (e) => !(e.principal.type === 'user' && e.principal.id === record.ownerId),
+    );
+    // Entries a change replaces or drops, keyed as stored, plus the addresses they stand for.
+    const dropKeys = new Set<string>();
+    const dropAddresses = new Set<string>();
+    for (const ref of change.remove) {
+      if (ref.type === 'group') {
+        const group = ref.id !== undefined ? await repos.groups.findById(ref.id) : null;
+        const named = ref.name !== undefined ? await repos.groups.findByName(ref.name) : null;
+        for (const g of [group, named]) if (g !== null) dropKeys.add(`group:${g.id}`);
+      } else {
+        if (ref.id !== undefined) dropKeys.add(`user:${ref.id}`);
+        if (ref.email !== undefined) dropAddresses.add(normaliseAddress(ref.email));
+      }
+    }
+    for (const { principal } of upserts) {
+      dropKeys.add(principalText(principal));
+      const address = await accountAddress(principal);
+      if (address !== null) dropAddresses.add(address);
+    }
+    const kept: AclReplacementEntry[] = [];
+    for (const { principal, permBits } of current) {
+      if (principal.type === 'public' || (principal.type === 'user' && principal.id === record.ownerId))
+        continue;
+      if (dropKeys.has(principalText(principal))) continue;
+      const address = await accountAddress(principal);
+      if (address !== null && dropAddresses.has(address)) continue;
+      kept.push({ principal, permBits });
+    }
+    return [...kept, ...upserts];
+  };
+
+  /**
+   * Saves the owner's entry, `requested` and the public entry as the whole list, after the role
+   * permission checks; users who lose access lose their connections at once (AZ-11).
+   */
+  const commit = async (
+    caller: Identity,
+    record: ServerRecord,
+    current: readonly AclEntry[],
+    requested: readonly AclReplacementEntry[],
+    publicBits: number,
+  ): Promise<AclEntry[]> => {
+    const next: AclReplacementEntry[] = [
+      { principal: { type: 'user', id: record.ownerId }, permBits: ALL_BITS },
+      ...requested,
+      ...(publicBits === 0 ? [] : [{ principal: { type: 'public' as const }, permBits: publicBits }]),
+    ];
+    // Role permissions: sharing with users and groups needs SHARE, with everyone SHARE_PUBLIC.
+    if ((await grantsKey(next, record.ownerId)) !== (await grantsKey(current, record.ownerId)))
+      requireRole(caller, 'SHARE');
+    if (publicBits !== publicBitsOf(current)) requireRole(caller, 'SHARE_PUBLIC');
+
+    const saved = await repos.transaction(async (trx) => {
+      const entries = await trx.acl.replaceForResource(record.id, next, caller.userId);
+      await trx.audit.record(
+        toAuditEvent({
+          actorId: caller.userId,
+          action: 'server.share',
+          serverName: record.name,
+          details: {
+            serverId: record.id,
+            public: roleOfBits(publicBits),
+            principals: requested.map((e) => `${principalText(e.principal)}:${roleOfBits(e.permBits) ?? ''}`),
+          },
+        }),
+      );
+      return entries;
+    });
+
+    // AZ-11: whoever can no longer see the server loses their connection now, not at idle time.
+    const before = current.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : []));
+    const after = new Set(requested.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : [])));
+    await deps.connections.closeUsers(
+      record.name,
+      async (userId) => {
+        const user = await repos.users.findById(userId);
+        if (user === null) return true;
+        return ((await access.bitsFor(record, { userId, role: user.role })) & aclBits.VIEW) === 0;
+      },
+      before.filter((id) => id !== record.ownerId && !after.has(id)),
+    );
+    return saved;
+  };
+
   return {
     async get(caller, name) {
       const record = await shareable(caller, name);
@@ -260,54 +429,39 @@ export function createSharingService(deps: {
       const requested = (await resolvePrincipals(input.principals)).filter(
         (e) => !(e.principal.type === 'user' && e.principal.id === record.ownerId),
       );
-      const publicBits =
-        input.public === undefined
-          ? publicBitsOf(current)
-          : input.public === null
-            ? 0
-            : ROLE_BITS[input.public];
-      const next: AclReplacementEntry[] = [
-        { principal: { type: 'user', id: record.ownerId }, permBits: ALL_BITS },
-        ...requested,
-        ...(publicBits === 0 ? [] : [{ principal: { type: 'public' as const }, permBits: publicBits }]),
-      ];
-      // Role permissions: sharing with users and groups needs SHARE, with everyone SHARE_PUBLIC.
-      if ((await grantsKey(next, record.ownerId)) !== (await grantsKey(current, record.ownerId)))
-        requireRole(caller, 'SHARE');
-      if (publicBits !== publicBitsOf(current)) requireRole(caller, 'SHARE_PUBLIC');
-
-      const saved = await repos.transaction(async (trx) => {
-        const entries = await trx.acl.replaceForResource(record.id, next, caller.userId);
-        await trx.audit.record(
-          toAuditEvent({
-            actorId: caller.userId,
-            action: 'server.share',
-            serverName: record.name,
-            details: {
-              serverId: record.id,
-              public: roleOfBits(publicBits),
-              principals: requested.map(
-                (e) => `${principalText(e.principal)}:${roleOfBits(e.permBits) ?? ''}`,
-              ),
-            },
-          }),
-        );
-        return entries;
-      });
-
-      // AZ-11: whoever can no longer see the server loses their connection now, not at idle time.
-      const before = current.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : []));
-      const after = new Set(requested.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : [])));
-      await deps.connections.closeUsers(
-        record.name,
-        async (userId) => {
-          const user = await repos.users.findById(userId);
-          if (user === null) return true;
-          return ((await access.bitsFor(record, { userId, role: user.role })) & aclBits.VIEW) === 0;
-        },
-        before.filter((id) => id !== record.ownerId && !after.has(id)),
-      );
+      const saved = await commit(caller, record, current, requested, publicBitsFor(input.public, current));
       return view(record, saved);
+    },
+
+    async getById(caller, serverId) {
+      const record = await shareableById(caller, serverId);
+      return view(record, await repos.acl.listForResource(record.id));
+    },
+
+    async changeById(caller, serverId, change) {
+      const record = await shareableById(caller, serverId);
+      const current = await repos.acl.listForResource(record.id);
+      const requested = await mergeChange(record, current, change);
+      const entries = await commit(caller, record, current, requested, publicBitsFor(change.public, current));
+      return view(record, entries);
+    },
+
+    async effectiveBits(caller, serverId) {
+      requireRole(caller, 'USE');
+      const record = await repos.servers.findById(serverId);
+      const bits = record === null ? 0 : await access.bitsFor(record, caller);
+      if ((bits & aclBits.VIEW) === 0) throw serverNotFound(serverId);
+      return bits;
+    },
+
+    allEffectiveBits: (caller) => {
+      requireRole(caller, 'USE');
+      return search.visibleBits(caller);
+    },
+
+    searchPrincipals: (caller, query) => {
+      requireRole(caller, 'USE', 'SHARE');
+      return search.search(caller, query);
     },
   };
 }
