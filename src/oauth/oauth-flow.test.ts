@@ -36,11 +36,11 @@ async function newKit(options: Parameters<typeof makeServiceKit>[0] = {}): Promi
   return made;
 }
 
-const ctx = (userId: string) => ({
+const ctx = (userId: string, extra: Record<string, unknown> = {}) => ({
   userId,
   serverName: SERVER,
   serverUrl: mcp.url,
-  config: serverConfig(mcp.url),
+  config: serverConfig(mcp.url, extra),
 });
 
 /** Initiates for `userId` and walks the AS as `login`; returns the callback's query. */
@@ -49,14 +49,20 @@ async function browse(
   userId: string,
   login: string,
   jar?: CookieJar,
-): Promise<{ params: URLSearchParams; state: string; jar: CookieJar }> {
-  const flow = await on.service.initiate({ ...ctx(userId), challenge });
+  extra: Record<string, unknown> = {},
+): Promise<{ params: URLSearchParams; state: string; jar: CookieJar; authorizationUrl: string }> {
+  const flow = await on.service.initiate({ ...ctx(userId, extra), challenge });
   const result = await authorizeInBrowser(flow.authorizationUrl, {
     loginHint: login,
     redirectUriPrefix: `${REDIRECT_BASE}/api/mcp/${SERVER}/oauth/callback`,
     ...(jar === undefined ? {} : { jar }),
   });
-  return { params: new URL(result.callbackUrl).searchParams, state: flow.state, jar: result.jar };
+  return {
+    params: new URL(result.callbackUrl).searchParams,
+    state: flow.state,
+    jar: result.jar,
+    authorizationUrl: flow.authorizationUrl,
+  };
 }
 
 function deliver(
@@ -76,10 +82,10 @@ function deliver(
   });
 }
 
-async function whoami(on: ServiceKit, userId: string): Promise<string> {
+async function whoami(on: ServiceKit, userId: string, extra: Record<string, unknown> = {}): Promise<string> {
   const client = new Client({ name: 'oauth-flow-test', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL(mcp.url), {
-    fetch: on.service.authorizedFetch((url, init) => fetch(url, init), ctx(userId)),
+    fetch: on.service.authorizedFetch((url, init) => fetch(url, init), ctx(userId, extra)),
   });
   await client.connect(transport);
   try {
@@ -249,6 +255,31 @@ describe('OAuth flow against oidc-provider and a protected MCP server', () => {
     kit.advance(ACCESS_TTL_SECONDS * 1000 + 1);
     expect(await kit.service.getAccessToken(ctx('u-refresh'))).not.toBe(tokens[0]);
     expect(as.counts.refreshTokenGrants).toBe(grants + 2);
+  });
+
+  it('send_resource_parameter: false and audience: the real AS still issues tokens for the server, before and after a refresh', async () => {
+    const forms: URLSearchParams[] = [];
+    const recorded = await newKit({
+      fetch: (url, init) => {
+        if (init?.body instanceof URLSearchParams) forms.push(new URLSearchParams(init.body));
+        return fetch(url, init);
+      },
+    });
+    const extra = { oauth: { send_resource_parameter: false, audience: 'urn:test:api' } };
+    const run = await browse(recorded, 'u-options', 'bob', undefined, extra);
+    const authorization = new URL(run.authorizationUrl).searchParams;
+    expect(authorization.has('resource')).toBe(false);
+    expect(authorization.get('audience')).toBe('urn:test:api');
+    expect((await deliver(recorded, run.params)).ok).toBe(true);
+    // The AS fell back to its default resource, which is the one the hub recorded and binds to.
+    expect(await whoami(recorded, 'u-options', extra)).toBe('bob');
+
+    recorded.advance(ACCESS_TTL_SECONDS * 1000 + 1);
+    expect(await whoami(recorded, 'u-options', extra)).toBe('bob');
+    const grants = forms.map((form) => form.get('grant_type'));
+    expect(grants).toEqual(['authorization_code', 'refresh_token']);
+    expect(forms.map((form) => form.has('resource'))).toEqual([false, false]);
+    expect(forms.map((form) => form.get('audience'))).toEqual([null, 'urn:test:api']);
   });
 
   it('OA-20: a refresh token redeemed elsewhere → invalid_grant → needs_auth after exactly one attempt', async () => {
