@@ -325,6 +325,27 @@ mcpServers:
     });
   });
 
+  describe('tools', () => {
+    it('getMCPTools: every server the caller sees, in the package’s shape, with LibreChat’s plugin keys', async () => {
+      setTokenHeader(alice);
+      // The tools route never connects anything: connect first, as LibreChat's client does.
+      await dataService.reinitializeMCPServer('plain');
+      type ToolsAnswer = Awaited<ReturnType<typeof dataService.getMCPTools>>;
+      const answer: ToolsAnswer = await dataService.getMCPTools();
+      const plain = answer.servers.plain;
+      expect(plain).toBeDefined();
+      expect(plain?.name).toBe('plain');
+      expect(typeof plain?.authenticated).toBe('boolean');
+      expect(Array.isArray(plain?.authConfig)).toBe(true);
+      const echo = plain?.tools.find((t) => t.name === 'echo');
+      expect(echo?.pluginKey).toBe('echo_mcp_plain');
+      expect(typeof echo?.description).toBe('string');
+      // A server that needs the caller's variables says so, and names the variable to set.
+      const keyed = Object.values(answer.servers).find((s) => s.authConfig.length > 0);
+      expect(keyed?.authConfig[0]?.authField).toEqual(expect.any(String));
+    });
+  });
+
   describe('POST /api/auth/refresh', () => {
     it('a valid hub token gets a fresh one for the same account, which then works', async () => {
       setTokenHeader(alice);
