@@ -137,7 +137,6 @@ const EXPECTED_WARNINGS: ReadonlyArray<{ key: string; paths: string[] }> = [
     key: 'mcpServers.*.oauthPersistenceWaitTimeout',
     paths: ['mcpServers.github.oauthPersistenceWaitTimeout'],
   },
-  { key: 'mcpServers.*.requestHeaders', paths: ['mcpServers.github.requestHeaders'] },
   { key: 'mcpServers.*.proxy', paths: ['mcpServers.github.proxy'] },
   { key: 'mcpServers.*.obo', paths: ['mcpServers.github.obo'] },
   { key: 'mcpSettings.catalogRecovery', paths: ['mcpSettings.catalogRecovery'] },

@@ -37,12 +37,6 @@ const SERVER_KEY_RULES: readonly ServerKeyRule[] = [
     reason: `${LIBRECHAT_ONLY}: the hub stores a callback's tokens before it answers, so nothing waits for them`,
   },
   {
-    key: 'requestHeaders',
-    isSet: (server) =>
-      server.type !== 'stdio' && server.type !== 'websocket' && server.requestHeaders !== undefined,
-    reason: `${NOT_YET}: no header of the calling request is sent upstream`,
-  },
-  {
     key: 'proxy',
     isSet: (server) => server.type !== 'stdio' && server.type !== 'websocket' && server.proxy !== undefined,
     reason: `${NOT_YET}: the hub connects to the server directly, through its egress guard`,

@@ -19,6 +19,7 @@ import type { Identity } from '../auth/index.js';
 import { isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { callTool } from '../tools/index.js';
+import { forwardableHeaders } from '../upstreams/index.js';
 import { toolCatalog, type GatewayDeps, type ToolBinding } from './aggregate-catalog.js';
 import { promptCatalog, type PromptBinding } from './aggregate-prompts.js';
 import { authorizeInCall, type CallInProgress, type InCallAuthorizationDeps } from './authorize-in-call.js';
@@ -121,6 +122,7 @@ export function createAggregateServer(deps: AggregateDeps): Server {
         callTool(deps.upstreams, caller, on, binding.toolName, request.params.arguments ?? {}, {
           ...relayTo(server, extra, asked.progressToken),
           profile: 'relay',
+          callHeaders: forwardableHeaders(extra.requestInfo?.headers),
         });
       try {
         return await callOn(target);

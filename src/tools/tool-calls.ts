@@ -3,7 +3,12 @@ import type { Identity } from '../auth/index.js';
 import type { CallToolOptions } from '../connections/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import type { RegisteredServer } from '../registry/index.js';
-import type { ConnectionProfile, UpstreamService } from '../upstreams/index.js';
+import {
+  withCallHeaders,
+  type CallHeaders,
+  type ConnectionProfile,
+  type UpstreamService,
+} from '../upstreams/index.js';
 
 /** JSON-RPC errors that mean the connection failed, not that the upstream refused the call. */
 const TRANSPORT_FAILURES: readonly number[] = [ErrorCode.RequestTimeout, ErrorCode.ConnectionClosed];
@@ -15,6 +20,11 @@ export interface ToolCallOptions extends Pick<
 > {
   /** Which of the caller's connections (default `rest`); `relay` for MCP sessions. */
   profile?: ConnectionProfile;
+  /**
+   * Allowlisted headers of the request that made the call (`forwardableHeaders`): a server's
+   * `requestHeaders` are filled from them on this call's upstream requests only.
+   */
+  callHeaders?: CallHeaders;
 }
 
 /**
@@ -30,10 +40,12 @@ export async function callTool(
   args: Record<string, unknown>,
   options: ToolCallOptions = {},
 ): Promise<CallToolResult> {
-  const { profile, ...callOptions } = options;
+  const { profile, callHeaders, ...callOptions } = options;
+  // Connecting stays outside the call's scope: a connection opened here outlives the call, and its
+  // initialize and standalone stream must not carry this caller's headers.
   const { connection } = await upstreams.connect(caller, server, profile);
   try {
-    return await connection.callTool(toolName, args, callOptions);
+    return await withCallHeaders(callHeaders, () => connection.callTool(toolName, args, callOptions));
   } catch (err) {
     if (isHubError(err)) throw err;
     if (err instanceof McpError && !TRANSPORT_FAILURES.includes(err.code)) {

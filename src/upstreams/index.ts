@@ -24,3 +24,4 @@ export {
   type StartedAuthorization,
 } from './authorization.js';
 export { createReconnector, type Reconnector } from './reconnector.js';
+export { forwardableHeaders, withCallHeaders, type CallHeaders } from './call-headers.js';

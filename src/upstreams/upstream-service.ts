@@ -28,6 +28,7 @@ import {
   type ConnectionProfile,
   type ConnectionScope,
 } from './connection-keys.js';
+import { addRequestHeaders } from './call-headers.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
@@ -217,7 +218,14 @@ export function createUpstreamService(deps: {
     const wrapFetch = (base: FetchLike): FetchLike => {
       const path = userServer ? deps.userServerFetch : base;
       const authorized = requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
-      return rememberChallenges(authorized, `${userId}|${server.name}`, destinationDigest(server.config));
+      const heard = rememberChallenges(
+        authorized,
+        `${userId}|${server.name}`,
+        destinationDigest(server.config),
+      );
+      // Outermost, so an OAuth token set below always wins over a same-named request header.
+      const templates = 'requestHeaders' in server.config ? server.config.requestHeaders : undefined;
+      return templates ? addRequestHeaders(heard, templates) : heard;
     };
     return { ...resolved.options, wrapFetch };
   }

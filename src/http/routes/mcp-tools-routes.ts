@@ -5,7 +5,11 @@ import type { UserVarsStore } from '../../credentials/index.js';
 import type { ServerRegistry } from '../../registry/index.js';
 import { callTool, listCatalog, type ToolCache } from '../../tools/index.js';
 import type { OAuthService } from '../../oauth/index.js';
-import type { AuthorizationStarter, UpstreamService } from '../../upstreams/index.js';
+import {
+  forwardableHeaders,
+  type AuthorizationStarter,
+  type UpstreamService,
+} from '../../upstreams/index.js';
 import type { OAuthCookies } from '../oauth-cookies.js';
 import { isHubError } from '../../errors/index.js';
 import { flowIdFor } from '../../oauth/index.js';
@@ -93,6 +97,7 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       const run = () =>
         callTool(options.upstreams, caller, server, request.params.toolName, request.body.arguments, {
           signal: abort.signal,
+          callHeaders: forwardableHeaders(request.headers),
         });
       try {
         return await run();
