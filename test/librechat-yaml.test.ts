@@ -137,7 +137,6 @@ const EXPECTED_WARNINGS: ReadonlyArray<{ key: string; paths: string[] }> = [
     key: 'mcpServers.*.oauthPersistenceWaitTimeout',
     paths: ['mcpServers.github.oauthPersistenceWaitTimeout'],
   },
-  { key: 'mcpServers.*.proxy', paths: ['mcpServers.github.proxy'] },
   { key: 'mcpServers.*.obo', paths: ['mcpServers.github.obo'] },
   { key: 'mcpSettings.catalogRecovery', paths: ['mcpSettings.catalogRecovery'] },
   { key: 'interface.mcpServers.toolsRefreshInterval', paths: ['interface.mcpServers.toolsRefreshInterval'] },

@@ -272,6 +272,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       settings: config.mcpSettings,
       oauth,
       userServerFetch: userEgress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
+      proxiedFetch: (proxyUrl) =>
+        egress.viaProxy(proxyUrl, { streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
     });
     const authorization = createAuthorizationStarter({
       oauth,

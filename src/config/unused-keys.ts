@@ -15,7 +15,6 @@ export interface ConfigWarning {
   reason: string;
 }
 
-const NOT_YET = 'not implemented yet';
 const LIBRECHAT_ONLY = 'has no counterpart in a standalone hub';
 
 /** A server key the hub does not act on: when it counts as set, and why it is ignored. */
@@ -35,11 +34,6 @@ const SERVER_KEY_RULES: readonly ServerKeyRule[] = [
     key: 'oauthPersistenceWaitTimeout',
     isSet: (server) => server.oauthPersistenceWaitTimeout !== undefined,
     reason: `${LIBRECHAT_ONLY}: the hub stores a callback's tokens before it answers, so nothing waits for them`,
-  },
-  {
-    key: 'proxy',
-    isSet: (server) => server.type !== 'stdio' && server.type !== 'websocket' && server.proxy !== undefined,
-    reason: `${NOT_YET}: the hub connects to the server directly, through its egress guard`,
   },
   {
     key: 'obo',

@@ -4,6 +4,7 @@ import { createEgressPolicy } from './egress-policy.js';
 import { checkUrlShape, targetOfUrl } from './egress-target.js';
 import { type EgressLimits, type FetchLike, createGuardedFetch } from './guarded-fetch.js';
 import { type Connector, createPinnedConnector } from './pinned-connector.js';
+import { createProxyDispatcher } from './proxied-fetch.js';
 import { type Resolver, pickAddress, systemResolver } from './pick-address.js';
 
 /** MCP responses are JSON-RPC documents; 10 MiB leaves room for large tool results. */
@@ -40,6 +41,14 @@ export interface EgressGuard {
   /** A guarded fetch with other limits, sharing the same dispatcher, policy and connection pool. */
   withLimits(overrides: Partial<EgressLimits>): FetchLike;
   /**
+   * A guarded fetch that reaches its targets through the forward proxy at `proxyUrl` (http or
+   * https, credentials in its userinfo allowed): the proxy's address must pass the policy like any
+   * destination, each target URL and redirect hop still passes the URL rules and refuses a
+   * non-public address literal the policy does not allow, and the caps apply. Names are resolved
+   * by the proxy. One dispatcher per proxy URL, shared by every fetch built for it.
+   */
+  viaProxy(proxyUrl: string, overrides: Partial<EgressLimits>): FetchLike;
+  /**
    * The undici dispatcher under `fetch`: every socket it opens is checked and pinned. Alone it does
    * not follow redirects or cap responses; prefer `fetch`.
    */
@@ -66,8 +75,9 @@ export function createEgressGuard(options: EgressGuardOptions = {}): EgressGuard
   );
   const pickDeps = { policy, resolver: options.resolver ?? systemResolver, timeoutMs: connectTimeoutMs };
   const dial = options.dial ?? buildConnector({ timeout: connectTimeoutMs });
+  const pinned = createPinnedConnector((target) => pickAddress(target, pickDeps), dial);
   const dispatcher = new Agent({
-    connect: createPinnedConnector((target) => pickAddress(target, pickDeps), dial),
+    connect: pinned,
     // The guard's own caps govern requests: undici's 300 s header and body idle timeouts would cut
     // a quiet SSE stream or a long tool call that answers with JSON only at the end.
     headersTimeout: 0,
@@ -81,10 +91,25 @@ export function createEgressGuard(options: EgressGuardOptions = {}): EgressGuard
   });
   const withLimits = (overrides: Partial<EgressLimits>): FetchLike =>
     createGuardedFetch({ dispatcher, policy, limits: checkLimits({ ...defaults, ...overrides }) });
+  // Keyed by the whole URL: two entries with other credentials must not share a tunnel.
+  const proxies = new Map<string, Dispatcher>();
+  const viaProxy = (proxyUrl: string, overrides: Partial<EgressLimits>): FetchLike => {
+    let proxy = proxies.get(proxyUrl);
+    if (proxy === undefined) {
+      proxy = createProxyDispatcher(proxyUrl, pinned);
+      proxies.set(proxyUrl, proxy);
+    }
+    return createGuardedFetch({
+      dispatcher: proxy,
+      policy,
+      limits: checkLimits({ ...defaults, ...overrides }),
+    });
+  };
 
   return {
     fetch: withLimits({}),
     withLimits,
+    viaProxy,
     dispatcher,
     async checkUrl(input) {
       const shape = checkUrlShape(input, 'refuse');
@@ -99,7 +124,9 @@ export function createEgressGuard(options: EgressGuardOptions = {}): EgressGuard
       }
       return ok(shape.value);
     },
-    close: () => dispatcher.destroy(),
+    async close() {
+      await Promise.all([dispatcher, ...proxies.values()].map((each) => each.destroy()));
+    },
   };
 }
 

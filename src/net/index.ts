@@ -10,3 +10,4 @@ export {
 export type { EgressLimits, FetchLike } from './guarded-fetch.js';
 export type { Connector } from './pinned-connector.js';
 export type { ResolvedAddress, Resolver } from './pick-address.js';
+export { redactProxyUrl } from './proxied-fetch.js';

@@ -103,6 +103,8 @@ export function createUpstreamService(deps: {
   oauth: OAuthService;
   /** The egress path for users' own servers: only the admin's allowlist opens private addresses. */
   userServerFetch: FetchLike;
+  /** The admin egress path through a YAML server's `proxy` (users' servers never carry one). */
+  proxiedFetch?: (proxyUrl: string) => FetchLike;
 }): UpstreamService {
   // Servers that answered 401 with a challenge though their config did not say OAuth.
   const learnedOAuth = new Set<string>();
@@ -216,7 +218,9 @@ export function createUpstreamService(deps: {
     const userServer = server.source === 'db';
     const ctx = { userId, serverName: server.name, serverUrl: spec.url, config: server.config };
     const wrapFetch = (base: FetchLike): FetchLike => {
-      const path = userServer ? deps.userServerFetch : base;
+      const proxy = !userServer && 'proxy' in server.config ? server.config.proxy : undefined;
+      const admin = proxy !== undefined && deps.proxiedFetch ? deps.proxiedFetch(proxy) : base;
+      const path = userServer ? deps.userServerFetch : admin;
       const authorized = requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
       const heard = rememberChallenges(
         authorized,
