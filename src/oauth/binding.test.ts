@@ -52,6 +52,15 @@ describe('flow binding cookie', () => {
     expect(binding.verify('alice:srv', value.slice(0, -1))).toBe(false);
     const flipped = value.slice(0, -1) + (value.endsWith('A') ? 'B' : 'A');
     expect(binding.verify('alice:srv', flipped)).toBe(false);
+    // Another spelling of the same MAC bytes (the last base64url character's unused bits set) is
+    // not the value that was minted: refused, whatever the last character happened to be.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(value.slice(-1));
+    const respelt = value.slice(0, -1) + alphabet.charAt(last ^ 1);
+    expect(Buffer.from(respelt.split('.')[2]!, 'base64url')).toEqual(
+      Buffer.from(value.split('.')[2]!, 'base64url'),
+    );
+    expect(binding.verify('alice:srv', respelt)).toBe(false);
     // The old format (a bare MAC of the flow id) is no longer accepted.
     expect(binding.verify('alice:srv', value.split('.')[2])).toBe(false);
   });

@@ -60,8 +60,10 @@ export function createCookieSigner(secret: Buffer, deps: { clock: Clock; random:
     verify(purpose, subject, value) {
       if (typeof value !== 'string' || !VALUE_SHAPE.test(value)) return false;
       const [expiry = '', nonce = '', given = ''] = value.split('.');
-      const expected = mac(purpose, subject, expiry, nonce);
-      const presented = Buffer.from(given, 'base64url');
+      // Compared as text: base64url's last character carries unused bits, so decoding first would
+      // accept several spellings of one MAC (a value the holder could alter and still present).
+      const expected = Buffer.from(mac(purpose, subject, expiry, nonce).toString('base64url'));
+      const presented = Buffer.from(given);
       const authentic = presented.length === expected.length && timingSafeEqual(presented, expected);
       // Both checks always run, so the time taken says nothing about which one failed.
       const current = Number(expiry) > deps.clock.now();
