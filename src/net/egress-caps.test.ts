@@ -1,17 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHubError } from '../errors/index.js';
 import { type EgressGuard, createEgressGuard } from './index.js';
-import { type Peer, startPeer } from './test-peers.js';
-
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return isHubError(error) ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
-  }
-  return 'resolved';
-}
+import { type Peer, startPeer, outcome } from './test-peers.js';
 
 const FIFTY_MB = 50 * 1024 * 1024;
 const CAP = 256 * 1024;

@@ -3,18 +3,9 @@ import { request as undiciRequest } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isHubError } from '../errors/index.js';
 import { type EgressGuard, createEgressGuard } from './index.js';
-import { type Peer, loopbackDial, scriptedResolver, startPeer } from './test-peers.js';
+import { type Peer, loopbackDial, scriptedResolver, startPeer, outcome } from './test-peers.js';
 
 /** The HubError code a promise rejects with, or what it did instead. */
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return isHubError(error) ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
-  }
-  return 'resolved';
-}
-
 /** The answers of the fake DNS the refusal tests use. */
 function answerFor(hostname: string): readonly string[] {
   switch (hostname) {

@@ -1,16 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isHubError } from '../errors/index.js';
 import { type EgressGuard, createEgressGuard } from './index.js';
-import { type Peer, type PeerHandler, loopbackDial, startPeer } from './test-peers.js';
-
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return isHubError(error) ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
-  }
-  return 'resolved';
-}
+import { type Peer, type PeerHandler, loopbackDial, startPeer, outcome } from './test-peers.js';
 
 function redirect(status: number, location: string): PeerHandler {
   return (_req, res) => {

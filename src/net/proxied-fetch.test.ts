@@ -2,16 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isHubError } from '../errors/index.js';
 import { type ForwardProxy, startForwardProxy } from './forward-proxy-peer.js';
 import { type EgressGuard, createEgressGuard, redactProxyUrl } from './index.js';
-import { type Peer, startPeer } from './test-peers.js';
-
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return isHubError(error) ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
-  }
-  return 'resolved';
-}
+import { type Peer, startPeer, outcome } from './test-peers.js';
 
 describe('a guarded fetch through a forward proxy', () => {
   let target: Peer;

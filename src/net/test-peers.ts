@@ -1,6 +1,7 @@
 import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildConnector } from 'undici';
+import { isHubError } from '../errors/index.js';
 import type { Connector } from './pinned-connector.js';
 import type { ResolvedAddress, Resolver } from './pick-address.js';
 
@@ -94,4 +95,14 @@ export function scriptedResolver(answer: (hostname: string, call: number) => rea
     return addresses.map((address): ResolvedAddress => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
   return { resolver, calls };
+}
+
+/** How a request ended, for assertions: `resolved`, a HubError code, or an error's name and message. */
+export async function outcome(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return isHubError(error) ? error.code : `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  return 'resolved';
 }
