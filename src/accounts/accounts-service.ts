@@ -8,6 +8,7 @@ import type {
   UserRecord,
   UserRole,
 } from '../store/index.js';
+import type { BeforeRemoval } from './removal-cleanup.js';
 import type { UserChange } from './user-changes.js';
 
 /**
@@ -70,7 +71,8 @@ export interface AccountsService {
   setPassword(actor: AccountsActor, userId: string, password: string): Promise<AccountView>;
   /**
    * Deletes the account with its credentials, grants and group memberships, and closes its live
-   * connections. Refused (`HUB_ERR_CONFLICT`) while the user owns servers.
+   * connections. Refused (`HUB_ERR_CONFLICT`) while the user owns servers. `beforeRemove`, when
+   * given, runs first (OAuth tokens revoked at their authorization servers, pending flows cancelled).
    */
   remove(actor: AccountsActor, userId: string): Promise<RemovedUser & { id: string; email: string }>;
 }
@@ -79,6 +81,8 @@ export interface AccountsService {
 export function createAccountsService(deps: {
   repos: Pick<Repositories, 'users' | 'audit'>;
   announce: (change: UserChange) => Promise<void>;
+  /** Runs before a user's rows are deleted; bounded in time and never throws (see `removalCleanup`). */
+  beforeRemove?: BeforeRemoval | undefined;
 }): AccountsService {
   const { users, audit } = deps.repos;
 
@@ -175,6 +179,8 @@ export function createAccountsService(deps: {
       assertAdmin(actor);
       const user = await existing(userId);
       assertNotSelf(actor, userId);
+      // Before the rows go: revocation needs the tokens, which the removal deletes.
+      await deps.beforeRemove?.(userId);
       const removed = await users.remove(userId);
       if (removed === null) throw new HubError('HUB_ERR_USER_NOT_FOUND');
       await record(actor, 'user.remove', userId, { email: user.email });

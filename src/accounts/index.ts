@@ -9,6 +9,7 @@ export {
   type AccountView,
 } from './accounts-service.js';
 export { announceAccountChanges, applyAccountChanges } from './account-events.js';
+export { removalCleanup, type BeforeRemoval, type RemovalCleanupDeps } from './removal-cleanup.js';
 export {
   publishUserChange,
   USER_CHANGES_CHANNEL,

@@ -5,6 +5,7 @@ import { createOAuthCookies, oauthCallbackUrl } from '../http/index.js';
 import {
   createIdentityService,
   createTokenService,
+  permissionsFor,
   type Identity,
   type IdentityService,
 } from '../auth/index.js';
@@ -18,6 +19,7 @@ import {
   announceAccountChanges,
   applyAccountChanges,
   createAccountsService,
+  removalCleanup,
   type AccountsService,
 } from '../accounts/index.js';
 import {
@@ -37,7 +39,7 @@ import {
   type StartupConnector,
 } from '../upstreams/index.js';
 import { createEgressGuard } from '../net/index.js';
-import { createOAuthService } from '../oauth/index.js';
+import { createOAuthService, flowIdFor } from '../oauth/index.js';
 import { createHmac } from 'node:crypto';
 import { countConnections } from './connection-metrics.js';
 import { egressAllowlist } from './egress-allowlist.js';
@@ -287,7 +289,40 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     cleanups.push(async () => reconnector.stop());
 
     announce = announceAccountChanges({ kv, identity });
-    const accounts = createAccountsService({ repos, announce });
+    // Who a removed user was, for their placeholders and access; a disabled user counts too.
+    const formerly = async (userId: string): Promise<Identity | null> => {
+      const user = (await identity.identityOf(userId)) ?? (await repos.users.findById(userId));
+      if (user === null || 'userId' in user) return user;
+      const { id, email, role } = user;
+      return { userId: id, email, role, permissions: permissionsFor(role, config.roles), appUserId: id };
+    };
+    const serverOf = async (name: string, who: Identity) =>
+      registry.yamlServers().find((s) => s.name === name) ?? registry.get(name, who);
+    const accounts = createAccountsService({
+      repos,
+      announce,
+      // AZ-12: a removed user's tokens are revoked at their AS (RFC 7009) and their flows cancelled.
+      beforeRemove: removalCleanup({
+        logger,
+        tokenServers: async (userId) =>
+          (await repos.credentials.listForUser(userId))
+            .filter((c) => c.kind === 'oauth_tokens')
+            .map((c) => c.serverName),
+        flowServers: async (userId) => {
+          const who = await formerly(userId);
+          const theirs = who === null ? [] : await registry.list(who);
+          return [...registry.yamlServers(), ...theirs].map((s) => s.name);
+        },
+        revoke: async (userId, serverName) => {
+          const who = await formerly(userId);
+          if (who === null) return;
+          const server = await serverOf(serverName, who);
+          const serverUrl = await upstreams.serverUrlFor(who, server);
+          await oauth.revoke({ userId, serverName, serverUrl, config: server.config });
+        },
+        cancelFlow: (userId, serverName) => oauth.cancel(flowIdFor(userId, serverName)),
+      }),
+    });
     // Not awaited: an unreachable Redis must not stop the hub from starting (readiness reports it);
     // until the subscription is live, accounts are read on every request.
     const applying = applyAccountChanges({
