@@ -62,8 +62,12 @@ export interface IdentityService {
     currentPassword: string,
     newPassword: string,
   ): Promise<{ token: string; expiresIn: number }>;
-  /** The identity of a known, enabled user (work done on their behalf without a request, e.g. after an OAuth callback). */
-  identityOf(userId: string): Promise<Identity | null>;
+  /**
+   * The identity of a known user, for work done on their behalf without a request (a reconnect
+   * after an OAuth callback). Null for a disabled user unless `includeDisabled` (cleaning up after
+   * an account that is being removed).
+   */
+  identityOf(userId: string, options?: { includeDisabled?: boolean }): Promise<Identity | null>;
   /** Drops this process's cached copy of a user (after a change to their account). */
   forget(userId: string): void;
 }
@@ -181,9 +185,9 @@ export function createIdentityService(deps: IdentityServiceOptions): IdentitySer
       deps.onUserChanged?.(userId);
       return { token: await sign(updated, DEFAULT_TOKEN_TTL_SECONDS), expiresIn: DEFAULT_TOKEN_TTL_SECONDS };
     },
-    async identityOf(userId) {
+    async identityOf(userId, options) {
       const user = await deps.users.findById(userId);
-      if (!user || user.disabledAt !== null) return null;
+      if (!user || (user.disabledAt !== null && options?.includeDisabled !== true)) return null;
       // Work done without a request (a reconnect after OAuth) names the user as their requests do.
       const identities = (await deps.users.identitiesOf([userId])).get(userId) ?? [];
       const app = identities.find((i) => i.issuer === SHARED_SECRET_ISSUER);

@@ -5,7 +5,6 @@ import { createOAuthCookies, oauthCallbackUrl } from '../http/index.js';
 import {
   createIdentityService,
   createTokenService,
-  permissionsFor,
   type Identity,
   type IdentityService,
 } from '../auth/index.js';
@@ -15,13 +14,7 @@ import { ConnectionPool } from '../connections/index.js';
 import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
-import {
-  announceAccountChanges,
-  applyAccountChanges,
-  createAccountsService,
-  removalCleanup,
-  type AccountsService,
-} from '../accounts/index.js';
+import { createAccountsService, type AccountsService } from '../accounts/index.js';
 import {
   CATALOG_CHANNEL,
   createServerInspector,
@@ -34,25 +27,19 @@ import {
   createAuthorizationStarter,
   createReconnector,
   createUpstreamService,
-  parseConnectionKey,
   type AuthorizationStarter,
   type StartupConnector,
 } from '../upstreams/index.js';
 import { createEgressGuard } from '../net/index.js';
-import { createOAuthService, flowIdFor } from '../oauth/index.js';
+import { createOAuthService } from '../oauth/index.js';
 import { createHmac } from 'node:crypto';
+import { AccountChangeFeed, revokeOnRemoval } from './account-wiring.js';
 import { countConnections } from './connection-metrics.js';
 import { egressAllowlist } from './egress-allowlist.js';
 import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
-
-/**
- * With a shared KV (several instances), a user's account is reused this long between requests;
- * every change is announced over the KV and drops it at once, so this only bounds a lost notice.
- */
-const SHARED_USER_CACHE_TTL_MS = 10_000;
 
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
@@ -156,23 +143,15 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     // Without a shared KV the account is read on every request (one primary-key read), so a change
     // made by the CLI in another process applies from the next request; with one, changes are announced.
-    let announce: ReturnType<typeof announceAccountChanges> = () => Promise.resolve();
-    let hearingAccountChanges = false;
+    const accountChanges = new AccountChangeFeed(env.redisUrl !== undefined, logger);
     const baseIdentity = createIdentityService({
       tokens,
       users: repos.users,
       roles: config.roles,
       clock,
-      // Cached only once this instance hears account changes (see applyAccountChanges below).
-      cache: env.redisUrl
-        ? { ttlMs: SHARED_USER_CACHE_TTL_MS, active: () => hearingAccountChanges }
-        : undefined,
+      cache: accountChanges.cacheOption(),
       emailLinkIssuers: env.authEmailLinkIssuers,
-      onUserChanged: (userId) => {
-        announce({ userId, change: 'password' }).catch((err: unknown) =>
-          logger.warn({ err }, 'could not announce an account change'),
-        );
-      },
+      onUserChanged: (userId) => accountChanges.announceInBackground({ userId, change: 'password' }),
     });
     // Every authenticated request tells the reconnector the user is here (set once it exists, below).
     let onAuthenticated: (who: Identity) => void = () => undefined;
@@ -288,66 +267,14 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     onAuthenticated = (who) => reconnector.noticed(who);
     cleanups.push(async () => reconnector.stop());
 
-    announce = announceAccountChanges({ kv, identity });
-    // Who a removed user was, for their placeholders and access; a disabled user counts too.
-    const formerly = async (userId: string): Promise<Identity | null> => {
-      const user = (await identity.identityOf(userId)) ?? (await repos.users.findById(userId));
-      if (user === null || 'userId' in user) return user;
-      const { id, email, role } = user;
-      return { userId: id, email, role, permissions: permissionsFor(role, config.roles), appUserId: id };
-    };
-    const serverOf = async (name: string, who: Identity) =>
-      registry.yamlServers().find((s) => s.name === name) ?? registry.get(name, who);
     const accounts = createAccountsService({
       repos,
-      announce,
-      // AZ-12: a removed user's tokens are revoked at their AS (RFC 7009) and their flows cancelled.
-      beforeRemove: removalCleanup({
-        logger,
-        tokenServers: async (userId) =>
-          (await repos.credentials.listForUser(userId))
-            .filter((c) => c.kind === 'oauth_tokens')
-            .map((c) => c.serverName),
-        flowServers: async (userId) => {
-          const who = await formerly(userId);
-          const theirs = who === null ? [] : await registry.list(who);
-          return [...registry.yamlServers(), ...theirs].map((s) => s.name);
-        },
-        revoke: async (userId, serverName) => {
-          const who = await formerly(userId);
-          if (who === null) return;
-          const server = await serverOf(serverName, who);
-          const serverUrl = await upstreams.serverUrlFor(who, server);
-          await oauth.revoke({ userId, serverName, serverUrl, config: server.config });
-        },
-        cancelFlow: (userId, serverName) => oauth.cancel(flowIdFor(userId, serverName)),
-      }),
+      announce: accountChanges.announce,
+      beforeRemove: revokeOnRemoval({ logger, repos, identity, registry, upstreams, oauth }),
     });
-    // Not awaited: an unreachable Redis must not stop the hub from starting (readiness reports it);
-    // until the subscription is live, accounts are read on every request.
-    const applying = applyAccountChanges({
-      kv,
-      identity,
-      logger,
-      // A removed or disabled user's upstream connections close on every instance.
-      closeConnections: async (userId) => {
-        const theirs = (key: string): boolean => parseConnectionKey(key)?.userId === userId;
-        const keys = pool.keys().filter(theirs);
-        await pool.disconnectWhere(theirs);
-        await Promise.all(keys.map((key) => tools.invalidate(key)));
-      },
-    });
-    let stopApplying: (() => Promise<void>) | undefined;
-    applying.then(
-      (unsubscribe) => {
-        stopApplying = unsubscribe;
-        hearingAccountChanges = true;
-      },
-      (err: unknown) =>
-        logger.error({ err }, 'cannot hear account changes: accounts are read on every request'),
-    );
+    accountChanges.start({ kv, identity, pool, tools });
     // A subscription still pending ends with the KV, closed after this.
-    cleanups.push(async () => stopApplying?.());
+    cleanups.push(() => accountChanges.stop());
 
     const app = await buildApp({
       logger,
