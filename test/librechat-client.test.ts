@@ -10,6 +10,7 @@ import {
   type TRefreshTokenResponse,
 } from 'librechat-data-provider';
 import { SignJWT } from 'jose';
+import { pointLibreChatClientAt, resetLibreChatClient } from './support/librechat-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeInBrowser } from './peers/headless-browser.js';
 import { startAuthorizationServer, type TestAuthorizationServer } from './peers/oauth-as.js';
@@ -108,13 +109,8 @@ mcpServers:
     startup: false
 `,
     });
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = hub.app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    hubUrl = `http://127.0.0.1:${address.port}`;
+    hubUrl = await pointLibreChatClientAt(hub.app);
     [alice, bob] = await Promise.all([hub.userToken('alice@example.com'), hub.userToken('bob@example.com')]);
-    // The package builds relative URLs (its base is '' outside a browser): axios's base URL points them here.
-    axios.defaults.baseURL = hubUrl;
     interceptor = axios.interceptors.response.use((res: AxiosResponse) => {
       const cookies: unknown = res.headers['set-cookie'];
       if (Array.isArray(cookies))
@@ -125,8 +121,7 @@ mcpServers:
 
   afterAll(async () => {
     axios.interceptors.response.eject(interceptor);
-    delete axios.defaults.baseURL;
-    setTokenHeader(undefined);
+    resetLibreChatClient();
     await hub?.dispose();
     await protectedMcp?.stop();
     await probe?.stop();

@@ -7,7 +7,7 @@ import {
   type TRole,
   type TStartupConfig,
 } from 'librechat-data-provider';
-import type { AddressInfo } from 'node:net';
+import { pointLibreChatClientAt, resetLibreChatClient } from './support/librechat-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startServersHub, type ServersTestHub } from './support/servers-hub.js';
@@ -79,8 +79,7 @@ mcpServers:
     access: { roles: [ADMIN] }
 `,
     });
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    axios.defaults.baseURL = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+    await pointLibreChatClientAt(hub.app);
     tokens.owner = await hub.userToken('owner@example.com');
     tokens.other = await hub.userToken('other@example.com');
     tokens.admin = await hub.userToken('admin@example.com', 'ADMIN');
@@ -97,8 +96,7 @@ mcpServers:
   }, 60_000);
 
   afterAll(async () => {
-    setTokenHeader(undefined);
-    delete axios.defaults.baseURL;
+    resetLibreChatClient();
     await hub?.dispose();
     await probe?.stop();
   });

@@ -1,4 +1,4 @@
-import axios, { isAxiosError } from 'axios';
+import { isAxiosError } from 'axios';
 import {
   dataService,
   effectivePermissionsResponseSchema,
@@ -13,7 +13,7 @@ import {
   type TGetResourcePermissionsResponse,
   type TUpdateResourcePermissionsResponse,
 } from 'librechat-data-provider';
-import type { AddressInfo } from 'node:net';
+import { pointLibreChatClientAt, resetLibreChatClient } from './support/librechat-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startServersHub, type ServersTestHub } from './support/servers-hub.js';
@@ -66,8 +66,7 @@ roles:
   USER: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: true, SHARE_PUBLIC: false } }
 `,
     });
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    axios.defaults.baseURL = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+    await pointLibreChatClientAt(hub.app);
     tokens.owner = await hub.userToken('owner@example.com');
     tokens.editor = await hub.userToken('editor@example.com');
     tokens.viewer = await hub.userToken('viewer@example.com');
@@ -86,8 +85,7 @@ roles:
   }, 60_000);
 
   afterAll(async () => {
-    setTokenHeader(undefined);
-    delete axios.defaults.baseURL;
+    resetLibreChatClient();
     await hub?.dispose();
     await probe?.stop();
   });

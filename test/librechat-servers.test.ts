@@ -1,4 +1,4 @@
-import axios, { isAxiosError } from 'axios';
+import { isAxiosError } from 'axios';
 import {
   dataService,
   MCPOptionsSchema,
@@ -8,7 +8,7 @@ import {
   type MCPServerDBObjectResponse,
   type MCPServersListResponse,
 } from 'librechat-data-provider';
-import type { AddressInfo } from 'node:net';
+import { pointLibreChatClientAt, resetLibreChatClient } from './support/librechat-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { probeStdioCommand } from './peers/probe-stdio.js';
@@ -78,9 +78,7 @@ mcpServers:
     title: Local tool
 `,
     });
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    // The package builds root-relative paths in Node (no <base> element): the base URL is axios's.
-    axios.defaults.baseURL = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+    await pointLibreChatClientAt(hub.app);
     tokens.owner = await hub.userToken('owner@example.com');
     tokens.editor = await hub.userToken('editor@example.com');
     tokens.viewer = await hub.userToken('viewer@example.com');
@@ -88,8 +86,7 @@ mcpServers:
   }, 60_000);
 
   afterAll(async () => {
-    setTokenHeader(undefined);
-    delete axios.defaults.baseURL;
+    resetLibreChatClient();
     await hub?.dispose();
     await probe?.stop();
   });
