@@ -1,0 +1,98 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Identity } from '../auth/index.js';
+import { isHubError } from '../errors/index.js';
+import type { RegisteredServer } from '../registry/index.js';
+import { callTool } from '../tools/index.js';
+import { forwardableHeaders } from '../upstreams/index.js';
+import { toolCatalog, type ToolBinding } from './aggregate-catalog.js';
+import type { AggregateDeps } from './aggregate-server.js';
+import { authorizeInCall, type CallInProgress } from './authorize-in-call.js';
+import { relayTo } from './downstream-relay.js';
+import { requestContextOf } from './request-context.js';
+import { currentServer } from './server-ref.js';
+import { targetOf } from './session-targets.js';
+import { ShownNames } from './shown-names.js';
+
+/**
+ * `tools/list` and `tools/call` of an aggregated session: a call is routed by the names this
+ * session was shown, to the server as the registry gives it to the caller now.
+ */
+export function registerToolHandlers(server: Server, deps: AggregateDeps): void {
+  const shownTools = new ShownNames<ToolBinding>();
+  const toolEntries = async (caller: Identity) =>
+    (await toolCatalog(deps, caller)).map((t) => [t.exposed, t.binding] as const);
+
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const catalog = await toolCatalog(deps, requestContextOf(extra).caller);
+    shownTools.replace(catalog.map((t) => [t.exposed, t.binding] as const));
+    return { tools: catalog.map((t) => t.tool) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { caller } = requestContextOf(extra);
+    const { binding, target } = await targetOf(
+      deps.registry,
+      shownTools,
+      request.params.name,
+      caller,
+      () => toolEntries(caller),
+      'tool',
+    );
+    const asked = { server, extra, progressToken: request.params._meta?.progressToken };
+    // An authorization can take minutes: what runs after it looks the server up again.
+    const again = async (): Promise<RegisteredServer> => {
+      const now = await currentServer(deps.registry, binding.server, caller);
+      if (!now) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      return now;
+    };
+    try {
+      if (binding.kind === 'authorize') return await connectServer(caller, target, asked, again);
+      const callOn = (on: RegisteredServer) =>
+        callTool(deps.upstreams, caller, on, binding.toolName, request.params.arguments ?? {}, {
+          ...relayTo(server, extra, asked.progressToken),
+          profile: 'relay',
+          callHeaders: forwardableHeaders(extra.requestInfo?.headers),
+        });
+      try {
+        return await callOn(target);
+      } catch (err) {
+        if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+        return await authorizeInCall(asked, caller, target, deps, async () => callOn(await again()));
+      }
+    } catch (err) {
+      if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
+      throw err;
+    }
+  });
+
+  /**
+   * `<server>__authorize`: connects the server (authorizing first when needed, then looking it up
+   * `again`); its own tools then replace the stand-in, and the client hears `tools/list_changed`.
+   */
+  async function connectServer(
+    caller: Identity,
+    target: RegisteredServer,
+    asked: CallInProgress,
+    again: () => Promise<RegisteredServer>,
+  ): Promise<CallToolResult> {
+    const connectNow = async (on: RegisteredServer): Promise<CallToolResult> => {
+      await deps.upstreams.connect(caller, on, 'relay');
+      const count = (await toolCatalog(deps, caller)).filter(
+        (t) => t.binding.kind === 'upstream' && t.binding.server.name === on.name,
+      ).length;
+      await server.sendToolListChanged().catch(() => undefined);
+      return {
+        content: [{ type: 'text', text: `'${on.name}' is connected: ${count} tools are now available.` }],
+      };
+    };
+    if (await deps.upstreams.isAuthenticated(caller, target)) return connectNow(target);
+    return authorizeInCall(asked, caller, target, deps, async () => connectNow(await again()));
+  }
+}
