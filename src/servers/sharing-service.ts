@@ -4,7 +4,6 @@ import type { RegisteredServer } from '../registry/index.js';
 import {
   aclBits,
   type AclEntry,
-  type AclPrincipal,
   type AclReplacementEntry,
   type Repositories,
   type ServerRecord,
@@ -21,12 +20,12 @@ import {
 } from './access.js';
 import { toAuditEvent } from './audit-log.js';
 import {
-  ADDRESS_SHAPE,
   createPrincipalSearch,
   normaliseAddress,
   type PrincipalMatch,
   type PrincipalQuery,
 } from './principal-search.js';
+import { GrantResolver, principalText } from './grant-resolver.js';
 import type { ServerConnections } from './server-connections.js';
 import { createTargetResolver, requireDbTarget } from './target.js';
 
@@ -114,21 +113,6 @@ export interface GrantChange {
   public?: PublicRole | undefined;
 }
 
-/** The 400 for a permissions body that names unknown or repeated principals. */
-function invalidPermissions(errors: { path: string; message: string }[]): HubError {
-  const first = errors[0]?.message ?? 'invalid';
-  return new HubError('HUB_ERR_VALIDATION', {
-    message: errors.length === 1 ? `Invalid permissions: ${first}` : 'Invalid permissions',
-    details: { errors },
-  });
-}
-
-/** A principal as it appears in logs and the audit trail: type and id (an address for `address`). */
-function principalText(principal: AclPrincipal): string {
-  if (principal.type === 'public') return 'public:';
-  return principal.type === 'address' ? `address:${principal.email}` : `${principal.type}:${principal.id}`;
-}
-
 function publicBitsOf(entries: readonly AclEntry[]): number {
   return entries.find((e) => e.principal.type === 'public')?.permBits ?? 0;
 }
@@ -149,6 +133,7 @@ export function createSharingService(deps: {
   const { repos, access } = deps;
   const resolve = createTargetResolver({ yaml: deps.yaml, servers: repos.servers, access });
   const search = createPrincipalSearch({ repos, access });
+  const grants = new GrantResolver(repos);
 
   /**
    * A stable text of the grants to users and groups, to tell whether a PUT changes them. Users are
@@ -231,140 +216,6 @@ export function createSharingService(deps: {
   };
 
   /**
-   * The ACL entries for the requested grants. A user named by an address with no account becomes an
-   * `address` entry, which grants nothing, so the answer is the same either way (V-13); every
-   * unknown user id, group id (V-14) or group name is named in the 400.
-   */
-  const resolvePrincipals = async (inputs: readonly PrincipalInput[]): Promise<AclReplacementEntry[]> => {
-    const errors: { path: string; message: string }[] = [];
-    const entries: AclReplacementEntry[] = [];
-    const seen = new Set<string>();
-    for (const [index, input] of inputs.entries()) {
-      const path = `principals[${index}]`;
-      const given = [input.id, input.email, input.name].filter((v) => v !== undefined).length;
-      if (
-        given !== 1 ||
-        (input.type === 'user' && input.name !== undefined) ||
-        (input.type === 'group' && input.email !== undefined)
-      ) {
-        errors.push({
-          path,
-          message:
-            input.type === 'user'
-              ? "give exactly one of 'id' or 'email'"
-              : "give exactly one of 'id' or 'name'",
-        });
-        continue;
-      }
-      const principal = await principalOf(input, path, errors);
-      if (principal === null) continue;
-      // A user named twice, by id and by address, is one key: the address of the account.
-      const key = principal.type === 'user' ? `user:${principal.id}` : principalText(principal);
-      if (seen.has(key)) errors.push({ path, message: 'names a principal already listed' });
-      seen.add(key);
-      entries.push({ principal, permBits: ROLE_BITS[input.role] });
-    }
-    if (errors.length > 0) throw invalidPermissions(errors);
-    return entries;
-  };
-
-  /** The principal one input names; null (with the reason in `errors`) when it names none. */
-  const principalOf = async (
-    input: PrincipalInput,
-    path: string,
-    errors: { path: string; message: string }[],
-  ): Promise<AclPrincipal | null> => {
-    if (input.type === 'user' && input.email !== undefined) {
-      const address = normaliseAddress(input.email);
-      if (!ADDRESS_SHAPE.test(address)) {
-        errors.push({ path, message: 'email is not an e-mail address' });
-        return null;
-      }
-      const user = await repos.users.findByEmail(address);
-      return user === null ? { type: 'address', email: address } : { type: 'user', id: user.id };
-    }
-    if (input.type === 'user') {
-      // Ids are random and never guessed, so naming an unknown one tells nobody anything.
-      const user = await repos.users.findById(input.id ?? '');
-      if (user === null) errors.push({ path, message: `unknown user ${JSON.stringify(input.id)}` });
-      return user === null ? null : { type: 'user', id: user.id };
-    }
-    const group =
-      input.name !== undefined
-        ? await repos.groups.findByName(input.name)
-        : await repos.groups.findById(input.id ?? '');
-    if (group === null) {
-      errors.push({ path, message: `unknown group ${JSON.stringify(input.name ?? input.id)}` });
-      return null;
-    }
-    return { type: 'group', id: group.id };
-  };
-
-  /**
-   * The grants to users and groups after an incremental change. Users given by address are matched
-   * whether the entry holds the account or the address, so a change reads the same either way (V-13).
-   */
-  const mergeChange = async (
-    record: ServerRecord,
-    current: readonly AclEntry[],
-    change: GrantChange,
-  ): Promise<AclReplacementEntry[]> => {
-    const ownerErrors: { path: string; message: string }[] = [];
-    const accountAddress = async (principal: AclPrincipal): Promise<string | null> => {
-      if (principal.type === 'address') return principal.email;
-      if (principal.type !== 'user') return null;
-      const user = await repos.users.findById(principal.id);
-      return user === null ? null : normaliseAddress(user.email);
-    };
-    const owner = await repos.users.findById(record.ownerId);
-    const ownerAddress = owner === null ? null : normaliseAddress(owner.email);
-    const namesOwner = (ref: PrincipalRef): boolean =>
-      ref.type === 'user' &&
-      (ref.id === record.ownerId ||
-        (ref.email !== undefined && normaliseAddress(ref.email) === ownerAddress));
-
-    for (const [index, ref] of change.remove.entries())
-      if (namesOwner(ref))
-        ownerErrors.push({ path: `removed[${index}]`, message: 'the owner cannot be removed' });
-    for (const [index, input] of change.upsert.entries())
-      if (namesOwner(input) && input.role !== 'owner')
-        ownerErrors.push({ path: `updated[${index}]`, message: "the owner's role cannot be changed" });
-    if (ownerErrors.length > 0) throw invalidPermissions(ownerErrors);
-
-    const upserts = (await resolvePrincipals(change.upsert.filter((input) => !namesOwner(input)))).filter(
-      (e) => !(e.principal.type === 'user' && e.principal.id === record.ownerId),
-    );
-    // Entries a change replaces or drops, keyed as stored, plus the addresses they stand for.
-    const dropKeys = new Set<string>();
-    const dropAddresses = new Set<string>();
-    for (const ref of change.remove) {
-      if (ref.type === 'group') {
-        const group = ref.id !== undefined ? await repos.groups.findById(ref.id) : null;
-        const named = ref.name !== undefined ? await repos.groups.findByName(ref.name) : null;
-        for (const g of [group, named]) if (g !== null) dropKeys.add(`group:${g.id}`);
-      } else {
-        if (ref.id !== undefined) dropKeys.add(`user:${ref.id}`);
-        if (ref.email !== undefined) dropAddresses.add(normaliseAddress(ref.email));
-      }
-    }
-    for (const { principal } of upserts) {
-      dropKeys.add(principalText(principal));
-      const address = await accountAddress(principal);
-      if (address !== null) dropAddresses.add(address);
-    }
-    const kept: AclReplacementEntry[] = [];
-    for (const { principal, permBits } of current) {
-      if (principal.type === 'public' || (principal.type === 'user' && principal.id === record.ownerId))
-        continue;
-      if (dropKeys.has(principalText(principal))) continue;
-      const address = await accountAddress(principal);
-      if (address !== null && dropAddresses.has(address)) continue;
-      kept.push({ principal, permBits });
-    }
-    return [...kept, ...upserts];
-  };
-
-  /**
    * Saves the owner's entry, `requested` and the public entry as the whole list, after the role
    * permission checks; users who lose access lose their connections at once (AZ-11).
    */
@@ -426,7 +277,7 @@ export function createSharingService(deps: {
     async set(caller, name, input) {
       const record = await shareable(caller, name);
       const current = await repos.acl.listForResource(record.id);
-      const requested = (await resolvePrincipals(input.principals)).filter(
+      const requested = (await grants.resolve(input.principals)).filter(
         (e) => !(e.principal.type === 'user' && e.principal.id === record.ownerId),
       );
       const saved = await commit(caller, record, current, requested, publicBitsFor(input.public, current));
@@ -441,7 +292,7 @@ export function createSharingService(deps: {
     async changeById(caller, serverId, change) {
       const record = await shareableById(caller, serverId);
       const current = await repos.acl.listForResource(record.id);
-      const requested = await mergeChange(record, current, change);
+      const requested = await grants.merge(record, current, change);
       const entries = await commit(caller, record, current, requested, publicBitsFor(change.public, current));
       return view(record, entries);
     },
