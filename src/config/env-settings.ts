@@ -183,19 +183,7 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
 
   // 'jwt-secret' names the shared-secret issuer's accounts; an external issuer of that name would share them.
   if (authIssuer === SHARED_SECRET_ISSUER) problem('AUTH_ISSUER', `must not be '${SHARED_SECRET_ISSUER}'`);
-  const authEmailLinkIssuers = (read(env, 'AUTH_EMAIL_LINK_ISSUERS') ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  for (const item of authEmailLinkIssuers) {
-    // A name that matches no issuer would silently link nothing: say so instead.
-    if (item !== SHARED_SECRET_ISSUER && item !== authIssuer) {
-      problem(
-        'AUTH_EMAIL_LINK_ISSUERS',
-        `'${item}' is neither '${SHARED_SECRET_ISSUER}' nor the AUTH_ISSUER value`,
-      );
-    }
-  }
+  const authEmailLinkIssuers = emailLinkIssuers(read(env, 'AUTH_EMAIL_LINK_ISSUERS'), authIssuer, problem);
 
   const bodyLimitText = read(env, 'BODY_LIMIT');
   let bodyLimit = DEFAULT_BODY_LIMIT;
@@ -240,4 +228,28 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
       oauthClientMetadataUrl,
     },
   };
+}
+
+/**
+ * `AUTH_EMAIL_LINK_ISSUERS` as a list. Each name must be `jwt-secret` or the `AUTH_ISSUER` value: a
+ * name that matches no issuer would silently link nothing, so it is reported instead.
+ */
+function emailLinkIssuers(
+  text: string | undefined,
+  authIssuer: string | undefined,
+  problem: (name: string, message: string) => void,
+): string[] {
+  const issuers = (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const item of issuers) {
+    if (item !== SHARED_SECRET_ISSUER && item !== authIssuer) {
+      problem(
+        'AUTH_EMAIL_LINK_ISSUERS',
+        `'${item}' is neither '${SHARED_SECRET_ISSUER}' nor the AUTH_ISSUER value`,
+      );
+    }
+  }
+  return issuers;
 }
