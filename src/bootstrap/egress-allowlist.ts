@@ -1,4 +1,5 @@
 import type { HubConfig } from '../config/index.js';
+import { createEgressGuard, type EgressGuard } from '../net/index.js';
 import { hasPlaceholder } from '../registry/index.js';
 
 /**
@@ -16,4 +17,20 @@ export function egressAllowlist(config: Pick<HubConfig, 'mcpServers' | 'mcpSetti
     entries.add(`${url.hostname}:${port}`);
   }
   return [...entries];
+}
+
+/**
+ * The hub's two ways out: `admin` for the admin's own servers (the implicit allowlist above) and
+ * `users` for users' servers, which reach private addresses only through `allowedDomains`.
+ */
+export function createEgressGuards(config: Pick<HubConfig, 'mcpServers' | 'mcpSettings'>): {
+  admin: EgressGuard;
+  users: EgressGuard;
+} {
+  const { allowedAddresses } = config.mcpSettings;
+  const addresses = allowedAddresses ? { allowedAddresses } : {};
+  return {
+    admin: createEgressGuard({ allowedDomains: egressAllowlist(config), ...addresses }),
+    users: createEgressGuard({ allowedDomains: config.mcpSettings.allowedDomains ?? [], ...addresses }),
+  };
 }

@@ -30,12 +30,11 @@ import {
   type AuthorizationStarter,
   type StartupConnector,
 } from '../upstreams/index.js';
-import { createEgressGuard } from '../net/index.js';
 import { createOAuthService } from '../oauth/index.js';
 import { createHmac } from 'node:crypto';
 import { AccountChangeFeed, revokeOnRemoval } from './account-wiring.js';
 import { countConnections } from './connection-metrics.js';
-import { egressAllowlist } from './egress-allowlist.js';
+import { createEgressGuards } from './egress-allowlist.js';
 import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
@@ -103,20 +102,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       dataDir: env.dataDir,
       production: env.nodeEnv === 'production',
     });
-    for (const name of secrets.generated) {
-      logger.warn(
-        { secret: name, dir: env.dataDir },
-        `${name} was not set: generated one into the data directory`,
-      );
-    }
-
-    // Keys kept so a librechat.yaml validates unchanged, said once so nobody believes they take effect.
-    for (const warning of config.warnings) {
-      logger.warn(
-        { key: warning.key, paths: warning.paths },
-        `config key '${warning.key}' is accepted but not used: ${warning.reason}`,
-      );
-    }
+    logStartupNotices(logger, secrets.generated, env.dataDir, config.warnings);
 
     const database = await createDatabase({
       databaseUrl: env.databaseUrl,
@@ -171,14 +157,13 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     const keyring = keyringFromCredentialsKey(key.value);
     const userVars = createUserVarsStore({ credentials: repos.credentials, keyring });
     const tools = createToolCache(kv);
+    // Users' servers reach only what the admin allowlisted, not every host the admin's YAML names.
+    const { admin: egress, users: userEgress } = createEgressGuards(config);
+    cleanups.push(
+      () => egress.close(),
+      () => userEgress.close(),
+    );
     // stdio children get only PATH, HOME and locale from this environment (never the hub's secrets).
-    const egress = createEgressGuard({
-      allowedDomains: egressAllowlist(config),
-      ...(config.mcpSettings.allowedAddresses
-        ? { allowedAddresses: config.mcpSettings.allowedAddresses }
-        : {}),
-    });
-    cleanups.push(() => egress.close());
     const pool = new ConnectionPool({
       logger,
       clock,
@@ -187,14 +172,6 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       fetch: egress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
     });
     cleanups.push(() => pool.close());
-    // Users' servers reach only what the admin allowlisted, not every host the admin's YAML names.
-    const userEgress = createEgressGuard({
-      allowedDomains: config.mcpSettings.allowedDomains ?? [],
-      ...(config.mcpSettings.allowedAddresses
-        ? { allowedAddresses: config.mcpSettings.allowedAddresses }
-        : {}),
-    });
-    cleanups.push(() => userEgress.close());
     const serversFeature = createServersFeature({
       config,
       repos,
@@ -373,5 +350,24 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/** What an operator must hear once at start: secrets generated for them, config keys that do nothing. */
+function logStartupNotices(
+  logger: Logger,
+  generated: readonly string[],
+  dataDir: string,
+  warnings: HubConfig['warnings'],
+): void {
+  for (const name of generated) {
+    logger.warn({ secret: name, dir: dataDir }, `${name} was not set: generated one into the data directory`);
+  }
+  // Keys kept so a librechat.yaml validates unchanged, said once so nobody believes they take effect.
+  for (const warning of warnings) {
+    logger.warn(
+      { key: warning.key, paths: warning.paths },
+      `config key '${warning.key}' is accepted but not used: ${warning.reason}`,
+    );
   }
 }
