@@ -70,6 +70,16 @@ describe('destination digest', () => {
     expect(changedDestinationFields(base, changed)).toEqual(fields);
   });
 
+  it('follows a config that changes in place; only a frozen one is remembered', () => {
+    const mutable = config();
+    const before = destinationDigest(mutable);
+    (mutable as { url: string }).url = 'https://elsewhere.example/mcp';
+    expect(destinationDigest(mutable)).not.toBe(before);
+    const frozen = Object.freeze(config());
+    expect(destinationDigest(frozen)).toBe(destinationDigest(frozen));
+    expect(destinationDigest(frozen)).toBe(before);
+  });
+
   it('names fields, never values', () => {
     const changed = config({ ...base, headers: { 'X-Key': 'secret-value' } });
     expect(JSON.stringify(changedDestinationFields(base, changed))).not.toContain('secret-value');

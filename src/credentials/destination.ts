@@ -54,11 +54,20 @@ const DIGEST_VERSION = 'd1';
  * the server's current one was given for another destination and reads as absent.
  */
 export function destinationDigest(config: ServerConfig): string {
+  // Checked on every request to an OAuth server: an admin server's config object lives as long as
+  // the process (configs are frozen), so its digest is computed once.
+  const known = digests.get(config);
+  if (known !== undefined) return known;
   const digest = createHash('sha256')
     .update(canonicalJson(destinationFields(config)))
     .digest('base64url');
-  return `${DIGEST_VERSION}.${digest}`;
+  const value = `${DIGEST_VERSION}.${digest}`;
+  // Only a frozen config cannot change under its remembered digest.
+  if (Object.isFrozen(config)) digests.set(config, value);
+  return value;
 }
+
+const digests = new WeakMap<ServerConfig, string>();
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
