@@ -2,6 +2,7 @@ import { type Kysely, type Migration, Migrator, PostgresAdapter, sql } from 'kys
 import { HubError } from '../errors/index.js';
 import * as initial from './migrations/0001-initial.js';
 import * as accounts from './migrations/0002-accounts.js';
+import * as signIn from './migrations/0003-sign-in.js';
 import type { Database } from './tables.js';
 
 /**
@@ -11,6 +12,7 @@ import type { Database } from './tables.js';
 const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_accounts': accounts,
+  '0003_sign_in': signIn,
 };
 
 /**

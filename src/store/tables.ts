@@ -92,6 +92,8 @@ export interface AuditEventsTable {
 export interface GroupsTable {
   id: string;
   name: string;
+  /** 'oidc:<provider id>' for a group an identity provider's claim maintains; null for the hub's own. */
+  source: string | null;
   created_at: number;
 }
 
@@ -99,6 +101,47 @@ export interface GroupsTable {
 export interface GroupMembersTable {
   group_id: string;
   user_id: string;
+  created_at: number;
+}
+
+/** One signed-in browser; the cookie holds a random token whose SHA-256 is `id_hash`. */
+export interface BrowserSessionsTable {
+  id_hash: string;
+  user_id: string;
+  /** The user's token epoch at sign-in; a later epoch ends the session. */
+  token_epoch: number;
+  csrf_token: string;
+  /** 'password' or 'sso'. */
+  method: string;
+  /** The identity provider's id for an SSO session; null otherwise. */
+  provider: string | null;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute end of the session. */
+  expires_at: number;
+}
+
+/** One record of the hub's authorization server (a grant, code, token, interaction or client). */
+export interface OAuthServerRecordsTable {
+  model: string;
+  id: string;
+  /** The record as JSON text. */
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  /** The hub user the record belongs to, where it has one. */
+  account_id: string | null;
+  client_id: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+/** A signing key of the hub's authorization server, sealed with the credentials key. */
+export interface OAuthServerKeysTable {
+  kid: string;
+  sealed_jwk: string;
   created_at: number;
 }
 
@@ -112,4 +155,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
+  browser_sessions: BrowserSessionsTable;
+  oauth_server_records: OAuthServerRecordsTable;
+  oauth_server_keys: OAuthServerKeysTable;
 }
