@@ -14,6 +14,7 @@ export const errorTable = {
   HUB_ERR_INVALID_CREDENTIALS: { status: 401, message: 'Invalid email or password' },
   HUB_ERR_FORBIDDEN: { status: 403, message: 'Forbidden: Insufficient permissions' },
   HUB_ERR_ACCOUNT_DISABLED: { status: 403, message: 'This account is disabled' },
+  HUB_ERR_CSRF: { status: 403, message: 'Missing or wrong X-CSRF-Token for this browser session' },
   HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   HUB_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'Route not found' },
   HUB_ERR_SERVER_NOT_FOUND: { status: 404, message: 'MCP server not found in configuration' },
