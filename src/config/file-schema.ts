@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { interfaceSchema, rolesSchema } from './roles-schema.js';
+import { authSchema } from './sso-schema.js';
 import { serverConfigSchema } from './server-schema.js';
 import { mcpSettingsSchema } from './settings-schema.js';
 
 /**
  * The whole `switchboard.yaml`: LibreChat's `mcpServers`, `mcpSettings` and `interface.mcpServers`
- * unchanged, plus the hub's `roles`. Server names are checked separately (`checkServerName`), because
+ * unchanged, plus the hub's `roles` and `auth` (single sign-on). Server names are checked separately (`checkServerName`), because
  * their rule produces its own message naming the key.
  */
 export const configFileSchema = z.strictObject({
@@ -16,6 +17,7 @@ export const configFileSchema = z.strictObject({
   mcpSettings: mcpSettingsSchema.prefault({}),
   roles: rolesSchema.optional(),
   interface: interfaceSchema.optional(),
+  auth: authSchema.prefault({}),
 });
 
 /** The validated file, before roles are resolved. */

@@ -46,7 +46,7 @@ export const serverKeyNote: KeyNote = (parentPath, key) => {
  */
 export const fileKeyNote: KeyNote = (parentPath, key) => {
   if (parentPath.length === 0) {
-    return 'a Switchboard file holds only mcpServers, mcpSettings, roles, interface and version';
+    return 'a Switchboard file holds only mcpServers, mcpSettings, roles, interface, auth and version';
   }
   if (parentPath.length === 1 && parentPath[0] === 'interface') {
     return "Switchboard reads only 'interface.mcpServers'";

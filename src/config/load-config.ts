@@ -8,6 +8,7 @@ import type { ConfigIssue } from './issues.js';
 import type { RoleName, RolePermissions } from './roles-schema.js';
 import type { ServerConfig } from './server-schema.js';
 import type { McpSettings } from './settings-schema.js';
+import { type SsoProviderConfig, ssoProviderFromEnv } from './sso-schema.js';
 import type { ConfigWarning } from './unused-keys.js';
 import { type ConfigFileContents, validateConfigText } from './validate-config.js';
 
@@ -22,6 +23,8 @@ export interface HubConfig {
   readonly mcpServers: Readonly<Record<string, ServerConfig>>;
   readonly mcpSettings: McpSettings;
   readonly roles: Readonly<Record<RoleName, RolePermissions>>;
+  /** Identity providers for single sign-on: `auth.sso` in the file, then the `OIDC_*` one. */
+  readonly sso: readonly SsoProviderConfig[];
   /** Keys the file sets that the hub accepts but does not act on; the hub logs each once at start. */
   readonly warnings: readonly ConfigWarning[];
 }
@@ -66,6 +69,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
   const envResult = loadEnvSettings(options.env, options.cwd);
   const configPath = configPathFrom(options.env, options.cwd);
   const issues: ConfigIssue[] = envResult.ok ? [] : [...envResult.issues];
+  const envProvider = ssoProviderFromEnv(options.env);
+  if (!envProvider.ok) issues.push(...envProvider.issues);
 
   let contents: ConfigFileContents | undefined;
   const file = await readConfigFile(configPath);
@@ -77,6 +82,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
     if (result.ok) contents = result.value;
     else issues.push(...result.issues);
   }
+  const fromEnv = envProvider.ok ? envProvider.value : undefined;
+  if (fromEnv !== undefined && contents?.sso.some((p) => p.id === fromEnv.id) === true) {
+    issues.push({ path: 'OIDC_ISSUER', message: `auth.sso in the file already has a provider '${fromEnv.id}'` });
+  }
 
   if (!envResult.ok || contents === undefined || issues.length > 0) {
     throw new HubError('HUB_ERR_CONFIG_INVALID', {
@@ -84,7 +93,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
       details: { errors: issues },
     });
   }
-  return deepFreeze({ env: envResult.value, configPath, ...contents });
+  const sso = fromEnv === undefined ? contents.sso : [...contents.sso, fromEnv];
+  return deepFreeze({ env: envResult.value, configPath, ...contents, sso });
 }
 
 /**

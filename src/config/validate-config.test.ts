@@ -233,6 +233,7 @@ describe('validateConfigText: defaults', () => {
         USER: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: false, SHARE_PUBLIC: false } },
         ADMIN: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: true, SHARE_PUBLIC: true } },
       },
+      sso: [],
       warnings: [],
     });
   });
@@ -376,7 +377,7 @@ mcpServers:
   it('explains unknown top-level and interface keys from a full librechat.yaml', () => {
     const issues = issuesOf('cache: true\ninterface:\n  modelSelect: true\n  mcpServers: { use: true }\n');
     expect(issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
-      "cache: unknown key 'cache': a Switchboard file holds only mcpServers, mcpSettings, roles, interface and version",
+      "cache: unknown key 'cache': a Switchboard file holds only mcpServers, mcpSettings, roles, interface, auth and version",
       "interface.modelSelect: unknown key 'modelSelect': Switchboard reads only 'interface.mcpServers'",
     ]);
   });

@@ -4,6 +4,7 @@ import { type ConfigIssue, type ConfigResult, issueAt } from './issues.js';
 import { fileKeyNote } from './key-hints.js';
 import { type RoleName, type RolePermissions, resolveRoles } from './roles-schema.js';
 import { checkServerName } from './server-name.js';
+import type { SsoProviderConfig } from './sso-schema.js';
 import type { ServerConfig } from './server-schema.js';
 import type { McpSettings } from './settings-schema.js';
 import { type ConfigWarning, unusedKeyWarnings } from './unused-keys.js';
@@ -15,6 +16,8 @@ export interface ConfigFileContents {
   mcpServers: Record<string, ServerConfig>;
   mcpSettings: McpSettings;
   roles: Record<RoleName, RolePermissions>;
+  /** `auth.sso`: the identity providers people sign in with. */
+  sso: SsoProviderConfig[];
   /** Keys accepted for LibreChat's sake that the hub does not act on, for one warning each at start. */
   warnings: ConfigWarning[];
 }
@@ -88,6 +91,7 @@ export function validateConfigText(text: string, env: EnvSource): ConfigResult<C
       mcpServers: parsed.data.mcpServers,
       mcpSettings: parsed.data.mcpSettings,
       roles: resolveRoles(parsed.data.roles, parsed.data.interface),
+      sso: parsed.data.auth.sso,
       warnings: unusedKeyWarnings(parsed.data),
     },
   };
