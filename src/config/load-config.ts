@@ -84,7 +84,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<HubConfig>
   }
   const fromEnv = envProvider.ok ? envProvider.value : undefined;
   if (fromEnv !== undefined && contents?.sso.some((p) => p.id === fromEnv.id) === true) {
-    issues.push({ path: 'OIDC_ISSUER', message: `auth.sso in the file already has a provider '${fromEnv.id}'` });
+    issues.push({
+      path: 'OIDC_ISSUER',
+      message: `auth.sso in the file already has a provider '${fromEnv.id}'`,
+    });
   }
 
   if (!envResult.ok || contents === undefined || issues.length > 0) {

@@ -15,9 +15,7 @@ export const DEFAULT_SSO_SCOPES: readonly string[] = ['openid', 'profile', 'emai
 /** Host names that only ever reach this machine, where plain http cannot be overheard. */
 function isLoopbackHost(hostname: string): boolean {
   return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+    hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
   );
 }
 
@@ -34,7 +32,10 @@ export function checkIssuer(value: string): { ok: true } | { ok: false; message:
   }
   if (url.protocol === 'https:') return { ok: true };
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return { ok: true };
-  return { ok: false, message: 'must be an https:// URL (http:// only for a loopback host such as 127.0.0.1)' };
+  return {
+    ok: false,
+    message: 'must be an https:// URL (http:// only for a loopback host such as 127.0.0.1)',
+  };
 }
 
 /** RFC 6749 §3.3: a scope token is printable ASCII without space, `"` or `\`. */
