@@ -10,7 +10,17 @@ import type { GroupsTable } from './tables.js';
 export interface GroupRecord {
   id: string;
   name: string;
+  /** `oidc:<provider id>` for a group an identity provider's claim maintains; null for the hub's own. */
+  source: string | null;
   createdAt: number;
+}
+
+/** What {@link GroupsRepository.syncSourcedMemberships} changed, by group name. */
+export interface SourcedGroupSync {
+  added: string[];
+  removed: string[];
+  /** Names the claim carried that a group of another source (or the hub's own) already holds. */
+  skipped: string[];
 }
 
 /** Groups and their members: just enough to resolve a user's groups for ACL checks. */
@@ -27,6 +37,13 @@ export interface GroupsRepository {
   listGroupIdsForUser(userId: string): Promise<string[]>;
   /** Deletes the group, its memberships and the ACL entries naming it; false when there was no such group. */
   delete(groupId: string): Promise<boolean>;
+  /**
+   * Makes the user's memberships of `source`'s groups exactly `names`, in one transaction: each
+   * name becomes a group of that source when no group has it, memberships are added and removed to
+   * match. Groups of any other source are never joined, left or changed; a name one of them holds is
+   * reported as skipped.
+   */
+  syncSourcedMemberships(userId: string, source: string, names: readonly string[]): Promise<SourcedGroupSync>;
 }
 
 /** Builds the {@link GroupsRepository}. */
@@ -110,9 +127,62 @@ export function createGroupsRepository({
           .execute();
         return true;
       }),
+
+    syncSourcedMemberships: (userId, source, names) =>
+      inTransaction(db, async (trx) => {
+        const wanted = new Map<string, string>();
+        const skipped: string[] = [];
+        for (const name of new Set(names)) {
+          // Concurrent sign-ins may create the same group: the loser's insert does nothing and
+          // both read the winner's row.
+          await trx
+            .insertInto('groups')
+            .values({ id: newId(random), name, source, created_at: clock.now() })
+            .onConflict((oc) => oc.column('name').doNothing())
+            .execute();
+          const group = await trx
+            .selectFrom('groups')
+            .select(['id', 'source'])
+            .where('name', '=', name)
+            .executeTakeFirstOrThrow();
+          if (group.source === source) wanted.set(group.id, name);
+          else skipped.push(name);
+        }
+        const current = await trx
+          .selectFrom('group_members')
+          .innerJoin('groups', 'groups.id', 'group_members.group_id')
+          .select(['groups.id', 'groups.name'])
+          .where('group_members.user_id', '=', userId)
+          .where('groups.source', '=', source)
+          .execute();
+        const held = new Set(current.map((row) => row.id));
+        const added: string[] = [];
+        for (const [groupId, name] of wanted) {
+          if (held.has(groupId)) continue;
+          await trx
+            .insertInto('group_members')
+            .values({ group_id: groupId, user_id: userId, created_at: clock.now() })
+            .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+            .execute();
+          added.push(name);
+        }
+        const leaving = current.filter((row) => !wanted.has(row.id));
+        if (leaving.length > 0) {
+          await trx
+            .deleteFrom('group_members')
+            .where('user_id', '=', userId)
+            .where(
+              'group_id',
+              'in',
+              leaving.map((row) => row.id),
+            )
+            .execute();
+        }
+        return { added, removed: leaving.map((row) => row.name), skipped };
+      }),
   };
 }
 
 function toRecord(row: Selectable<GroupsTable>): GroupRecord {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return { id: row.id, name: row.name, source: row.source, createdAt: row.created_at };
 }

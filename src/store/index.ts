@@ -55,4 +55,9 @@ export {
   type AuditRepository,
   type NewAuditEvent,
 } from './audit-repository.js';
-export { createGroupsRepository, type GroupRecord, type GroupsRepository } from './groups-repository.js';
+export {
+  createGroupsRepository,
+  type GroupRecord,
+  type GroupsRepository,
+  type SourcedGroupSync,
+} from './groups-repository.js';
