@@ -75,6 +75,12 @@ export interface AccountsService {
    * given, runs first (OAuth tokens revoked at their authorization servers, pending flows cancelled).
    */
   remove(actor: AccountsActor, userId: string): Promise<RemovedUser & { id: string; email: string }>;
+  /**
+   * Sets the role an identity provider's groups give a user as they sign in (its `adminGroups`),
+   * audited as that provider's doing and announced like any role change; a no-op when it is the role
+   * they have. Throws `HUB_ERR_USER_NOT_FOUND`.
+   */
+  applyProviderRole(userId: string, role: UserRole, provider: string): Promise<void>;
 }
 
 /** Creates the service. `announce` tells every instance (caches, live connections) of a change. */
@@ -186,6 +192,19 @@ export function createAccountsService(deps: {
       await record(actor, 'user.remove', userId, { email: user.email });
       await deps.announce({ userId, change: 'removed' });
       return { id: user.id, email: user.email, ...removed };
+    },
+    async applyProviderRole(userId, role, provider) {
+      const user = await existing(userId);
+      if (user.role === role) return;
+      await users.setRole(userId, role);
+      await audit.record({
+        actorId: null,
+        action: 'user.set_role',
+        targetType: 'user',
+        targetId: userId,
+        details: { role, via: 'sso', provider },
+      });
+      await deps.announce({ userId, change: 'role' });
     },
   };
 }
