@@ -9,6 +9,7 @@ import type { AccountsService } from './accounts/index.js';
 import type { IdentityService, RolePermissionTable } from './auth/index.js';
 import {
   authRoutes,
+  sessionRoutes,
   healthRoutes,
   installErrorHandlers,
   installRequestMetrics,
@@ -36,12 +37,15 @@ import {
 import { gatewayRoutes, type GatewayOptions } from './gateway/index.js';
 import type { AuditLog, ServersService, SharingService } from './servers/index.js';
 import type { Logger, Metrics } from './observability/index.js';
+import type { BrowserSessions } from './sessions/index.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller. */
 export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   identity: IdentityService;
+  /** Browser sessions: the REST API accepts one beside a bearer token; none means bearer only. */
+  sessions?: BrowserSessions | undefined;
   /** Role permissions as configured, behind LibreChat's role routes. */
   roles: RolePermissionTable;
   /** Account administration behind `/api/admin/users`. */
@@ -106,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('identity', null);
+  app.decorate('browserSessions', deps.sessions ?? null);
 
   installErrorHandlers(app);
   installRequestMetrics(app, deps.metrics);
@@ -122,6 +127,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { metrics: deps.metrics, checks: deps.readiness });
   const loginAttemptsPerMinute = deps.settings.loginAttemptsPerMinute ?? 10;
   await app.register(authRoutes, { identity: deps.identity, loginAttemptsPerMinute });
+  if (deps.sessions) {
+    const signIn = { identity: deps.identity, sessions: deps.sessions, publicUrl: deps.mcp.publicUrl };
+    await app.register(sessionRoutes, { ...signIn, loginAttemptsPerMinute });
+  }
   const mcp = { identity: deps.identity, ...deps.mcp };
   await app.register(mcpToolsRoutes, mcp);
   await app.register(mcpConnectionRoutes, mcp);

@@ -39,6 +39,7 @@ import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
+import { SessionService, type BrowserSessions } from '../sessions/index.js';
 
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
@@ -53,6 +54,8 @@ export interface Hub {
   identity: IdentityService;
   /** Role, disabled state, password and removal of accounts (CLI and admin API). */
   accounts: AccountsService;
+  /** Signed-in browsers (cookie sessions stored in the database). */
+  sessions: BrowserSessions;
   pool: ConnectionPool;
   tools: ToolCache;
   servers: ServersFeature;
@@ -242,6 +245,17 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
     onAuthenticated = (who) => reconnector.noticed(who);
+    // Browser sessions live in the database, so any instance serves any browser.
+    const sessions = new SessionService({
+      sessions: repos.browserSessions,
+      users: repos.users,
+      identity,
+      clock,
+      random: systemRandom,
+      logger,
+      publicUrl: env.publicUrl,
+      onAuthenticated: (who) => onAuthenticated(who),
+    });
     cleanups.push(async () => reconnector.stop());
 
     const accounts = createAccountsService({
@@ -257,6 +271,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
       metrics,
       identity,
+      sessions,
       roles: config.roles,
       accounts,
       mcp: {
@@ -340,6 +355,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       kv,
       identity,
       accounts,
+      sessions,
       pool,
       tools,
       servers: serversFeature,

@@ -1,9 +1,10 @@
 export { installErrorHandlers, toHubError, errorBody, type ErrorKey } from './error-handler.js';
-export { requireIdentity, callerOf, bearerToken } from './authenticate.js';
+export { requireIdentity, callerOf, bearerToken, CSRF_HEADER } from './authenticate.js';
 export { installRequestMetrics } from './metrics-hook.js';
 export { installSecurityHeaders } from './security-headers.js';
 export { OneLineRequestLog } from './request-log.js';
 export { authRoutes, type AuthRouteOptions } from './routes/auth-routes.js';
+export { sessionRoutes, type SessionRouteOptions } from './routes/session-routes.js';
 export { healthRoutes, type HealthRouteOptions, type ReadinessCheck } from './routes/health-routes.js';
 export { mcpToolsRoutes, type McpRouteOptions } from './routes/mcp-tools-routes.js';
 export { mcpConnectionRoutes } from './routes/mcp-connection-routes.js';

@@ -61,3 +61,9 @@ export {
   type GroupsRepository,
   type SourcedGroupSync,
 } from './groups-repository.js';
+export {
+  createBrowserSessionsRepository,
+  type BrowserSessionRecord,
+  type BrowserSessionsRepository,
+  type SessionMethod,
+} from './browser-sessions-repository.js';

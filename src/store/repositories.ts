@@ -1,5 +1,9 @@
 import { type AclRepository, createAclRepository } from './acl-repository.js';
 import { type AuditRepository, createAuditRepository } from './audit-repository.js';
+import {
+  type BrowserSessionsRepository,
+  createBrowserSessionsRepository,
+} from './browser-sessions-repository.js';
 import { type CredentialsRepository, createCredentialsRepository } from './credentials-repository.js';
 import { type GroupsRepository, createGroupsRepository } from './groups-repository.js';
 import { inTransaction, type RepositoryDeps } from './repository-deps.js';
@@ -14,6 +18,8 @@ export interface Repositories {
   credentials: CredentialsRepository;
   audit: AuditRepository;
   groups: GroupsRepository;
+  /** Signed-in browsers (server-side sessions). */
+  browserSessions: BrowserSessionsRepository;
   /**
    * Runs `work` with repositories bound to one transaction: all of its writes land, or none do.
    * Inside a transaction already, it joins that one.
@@ -30,6 +36,7 @@ export function createRepositories(deps: RepositoryDeps): Repositories {
     credentials: createCredentialsRepository(deps),
     audit: createAuditRepository(deps),
     groups: createGroupsRepository(deps),
+    browserSessions: createBrowserSessionsRepository(deps),
     transaction: (work) => inTransaction(deps.db, (trx) => work(createRepositories({ ...deps, db: trx }))),
   };
 }
