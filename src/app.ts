@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { AccountsService } from './accounts/index.js';
@@ -10,6 +10,7 @@ import type { IdentityService, RolePermissionTable } from './auth/index.js';
 import {
   authRoutes,
   sessionRoutes,
+  signInRoutes,
   healthRoutes,
   installErrorHandlers,
   installRequestMetrics,
@@ -38,6 +39,7 @@ import { gatewayRoutes, type GatewayOptions } from './gateway/index.js';
 import type { AuditLog, ServersService, SharingService } from './servers/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import type { BrowserSessions } from './sessions/index.js';
+import { ssoRoutes, type SsoRouteOptions } from './sso/index.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller. */
 export interface AppDeps {
@@ -46,6 +48,12 @@ export interface AppDeps {
   identity: IdentityService;
   /** Browser sessions: the REST API accepts one beside a bearer token; none means bearer only. */
   sessions?: BrowserSessions | undefined;
+  /** Single-sign-on providers the sign-in page offers (id and button name), in order. */
+  ssoProviders?: readonly { id: string; name: string }[] | undefined;
+  /** Single sign-on: `/auth/sso/:id/start`, its callback and `GET /api/auth/providers`. */
+  sso?: SsoRouteOptions | undefined;
+  /** The hub's own authorization server (its endpoints, interaction pages and connected-apps API). */
+  authorizationServer?: FastifyPluginAsync | undefined;
   /** Role permissions as configured, behind LibreChat's role routes. */
   roles: RolePermissionTable;
   /** Account administration behind `/api/admin/users`. */
@@ -130,7 +138,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.sessions) {
     const signIn = { identity: deps.identity, sessions: deps.sessions, publicUrl: deps.mcp.publicUrl };
     await app.register(sessionRoutes, { ...signIn, loginAttemptsPerMinute });
+    await app.register(signInRoutes, { ...signIn, loginAttemptsPerMinute, ssoProviders: deps.ssoProviders });
   }
+  if (deps.sso) await app.register(ssoRoutes, deps.sso);
   const mcp = { identity: deps.identity, ...deps.mcp };
   await app.register(mcpToolsRoutes, mcp);
   await app.register(mcpConnectionRoutes, mcp);
@@ -155,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: deps.servers.audit,
     accounts: deps.accounts,
   });
+  if (deps.authorizationServer) await app.register(deps.authorizationServer);
   await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });
   return app;
 }

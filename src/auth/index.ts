@@ -17,7 +17,12 @@ export {
   type IdentityServiceOptions,
   type UserDirectory,
 } from './identity.js';
-export type { ExternalIdentity, UserRecord } from './external-accounts.js';
+export {
+  resolveExternalAccount,
+  type ExternalAccountStore,
+  type ExternalIdentity,
+  type UserRecord,
+} from './external-accounts.js';
 export {
   isRole,
   permissionsFor,

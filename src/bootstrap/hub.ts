@@ -39,7 +39,10 @@ import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
-import { SessionService, type BrowserSessions } from '../sessions/index.js';
+import { createSsoRouteOptions } from './sso-wiring.js';
+import { AuthorizationServer } from '../authorization-server/index.js';
+import type { FetchLike } from '../net/index.js';
+import { SessionService, signInPath, type BrowserSessions } from '../sessions/index.js';
 
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
@@ -76,6 +79,11 @@ export interface CreateHubOptions {
   loginAttemptsPerMinute?: number;
   /** The environment stdio children may take PATH and HOME from; default `process.env`. */
   hostEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The fetch of the hub's authorization server (client metadata documents); default: the users'
+   * egress guard with a 5 s timeout. Tests pass a guard that trusts a test certificate.
+   */
+  authorizationServerFetch?: FetchLike;
 }
 
 /**
@@ -257,6 +265,24 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       onAuthenticated: (who) => onAuthenticated(who),
     });
     cleanups.push(async () => reconnector.stop());
+    // The hub as the authorization server of its own /mcp: login is the browser session above.
+    const pathPrefix = new URL(env.publicUrl).pathname.replace(/\/+$/, '');
+    const authorizationServer = await AuthorizationServer.create({
+      publicUrl: env.publicUrl,
+      trustProxy: env.trustProxy,
+      repo: repos.oauthServer,
+      keyring,
+      jwtSecret: secrets.jwtSecret,
+      clock,
+      // A client metadata document is any URL a client names: the users' egress path, small and quick.
+      fetch:
+        options.authorizationServerFetch ??
+        userEgress.withLimits({ maxResponseBytes: 16 * 1024, timeoutMs: 5_000 }),
+      identity,
+      sessions,
+      signInUrl: (returnTo) => signInPath(pathPrefix, returnTo),
+      onAuthenticated: (who) => onAuthenticated(who),
+    });
 
     const accounts = createAccountsService({
       repos,
@@ -266,12 +292,27 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     accountChanges.start({ kv, identity, pool, tools });
     // A subscription still pending ends with the KV, closed after this.
     cleanups.push(() => accountChanges.stop());
+    // Identity providers are the admin's word: reached through the admin egress path, tightly capped.
+    const sso = createSsoRouteOptions({
+      config,
+      kv,
+      keyring,
+      fetch: adminOAuthFetch,
+      clock,
+      random: systemRandom,
+      logger,
+      repos,
+      accounts,
+      sessions,
+    });
 
     const app = await buildApp({
       logger,
       metrics,
       identity,
       sessions,
+      sso,
+      authorizationServer: authorizationServer.routes,
       roles: config.roles,
       accounts,
       mcp: {
@@ -314,8 +355,9 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         pool,
         clock,
         publicUrl: env.publicUrl,
-        // Tokens the hub accepts come from the external issuer when one is set, else from the hub itself.
-        authorizationServer: env.authIssuer ?? env.publicUrl,
+        // The hub's own authorization server first; an external issuer's JWTs are accepted too.
+        authorizationServers: env.authIssuer ? [env.publicUrl, env.authIssuer] : [env.publicUrl],
+        hubTokens: authorizationServer,
         kv,
       },
       readiness: [

@@ -33,6 +33,12 @@ export {
   DEFAULT_STARTUP_CONCURRENCY,
   type McpSettings,
 } from './settings-schema.js';
+export {
+  DEFAULT_SSO_SCOPES,
+  ENV_SSO_PROVIDER_ID,
+  SSO_PROVIDER_ID_PATTERN,
+  type SsoProviderConfig,
+} from './sso-schema.js';
 export { type ConfigWarning } from './unused-keys.js';
 export { type ConfigFileContents, validateConfigText } from './validate-config.js';
 export { validateServerConfig } from './validate-server.js';

@@ -5,7 +5,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
 import type { Clock } from '../core/index.js';
-import { isHubError } from '../errors/index.js';
+import { checkServerName } from '../config/index.js';
+import { HubError, isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import type { RegisteredServer } from '../registry/index.js';
@@ -24,13 +25,31 @@ export interface GatewayOptions extends AggregateDeps {
   pool: ConnectionPool;
   clock: Clock;
   publicUrl: string;
-  /** The issuer whose tokens the hub accepts, named in the protected-resource metadata. */
-  authorizationServer: string;
+  /** The authorization servers named in the protected-resource metadata, the hub's own first. */
+  authorizationServers: readonly string[];
+  /**
+   * Access tokens of the hub's own authorization server (opaque, bound to one resource); absent,
+   * only bearer JWTs are accepted.
+   */
+  hubTokens?: HubTokenVerifier | undefined;
   /** Where servers' catalog changes are announced, by any instance ({@link CATALOG_CHANNEL}). */
   kv: Pick<Kv, 'subscribe'>;
 }
 
+/** Checks an access token of the hub's own authorization server for one MCP endpoint. */
+export interface HubTokenVerifier {
+  /** The caller, or null unless the token is live and bound to a resource covering `resource`. */
+  identityOf(token: string, resource: string): Promise<Identity | null>;
+}
+
 const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
+/** The scope the hub's authorization server issues for its MCP endpoints. */
+const MCP_SCOPES = ['mcp'];
+
+/** A JWT has three dot-separated parts; the hub's own access tokens are opaque and have none. */
+function isJwt(token: string): boolean {
+  return token.includes('.');
+}
 
 /** A JSON-RPC error response for failures before the SDK sees the request (no id is known yet). */
 function rpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
@@ -97,12 +116,23 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     await offCatalog?.();
   });
 
-  app.get(PRM_PATH, { schema: { hide: true } }, async () => ({
-    resource: `${options.publicUrl}/mcp`,
-    authorization_servers: [options.authorizationServer],
+  // RFC 9728 §3: the metadata of the aggregated endpoint, and of each server's (its own resource).
+  const metadata = (resource: string, name: string) => ({
+    resource,
+    authorization_servers: [...options.authorizationServers],
     bearer_methods_supported: ['header'],
-    resource_name: 'Switchboard',
-  }));
+    scopes_supported: MCP_SCOPES,
+    resource_name: name,
+  });
+  app.get(PRM_PATH, { schema: { hide: true } }, async () =>
+    metadata(`${options.publicUrl}/mcp`, 'Switchboard'),
+  );
+  // Answered for any well-formed name, so the metadata never tells which servers exist.
+  app.get(`${PRM_PATH}/servers/:serverName`, { schema: { hide: true } }, async (request) => {
+    const { serverName } = request.params as { serverName: string }; // set by the route pattern
+    if (!checkServerName(serverName).ok) throw new HubError('HUB_ERR_NOT_FOUND');
+    return metadata(`${options.publicUrl}/mcp/servers/${serverName}`, `Switchboard: ${serverName}`);
+  });
 
   // JSON-RPC shapes for what goes wrong before the SDK transport takes over (IV-12).
   app.setErrorHandler((err, _request, reply) => {
@@ -114,14 +144,32 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     return rpcError(reply, error.status, error.status >= 500 ? -32603 : -32600, error.message);
   });
 
-  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
+  /**
+   * The caller of an MCP request: a bearer JWT as before, or an access token of the hub's own
+   * authorization server whose audience covers this endpoint's resource (RFC 8707). Otherwise a
+   * 401 that points at this endpoint's own protected-resource metadata (RFC 9728 §5.1).
+   */
+  async function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    serverName: string | null,
+  ): Promise<Identity | null> {
     const token = bearerToken(request.headers.authorization);
+    const resource =
+      serverName === null ? `${options.publicUrl}/mcp` : `${options.publicUrl}/mcp/servers/${serverName}`;
     try {
-      if (token) return await options.identity.authenticate(token);
+      if (token && !isJwt(token) && options.hubTokens) {
+        const who = await options.hubTokens.identityOf(token, resource);
+        if (who) return who;
+      } else if (token) {
+        return await options.identity.authenticate(token);
+      }
     } catch (err) {
       if (!isHubError(err)) throw err;
     }
-    void reply.header('www-authenticate', `Bearer resource_metadata="${resourceMetadataUrl}"`);
+    const metadataUrl =
+      serverName === null ? resourceMetadataUrl : `${resourceMetadataUrl}/servers/${serverName}`;
+    void reply.header('www-authenticate', `Bearer resource_metadata="${metadataUrl}"`);
     rpcError(reply, 401, -32001, 'Authentication required');
     return null;
   }
@@ -132,7 +180,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     serverName: string | null,
   ): Promise<void> {
     checkOrigin(request);
-    const caller = await authenticate(request, reply);
+    const caller = await authenticate(request, reply, serverName);
     if (!caller) return;
     const server = serverName === null ? null : await options.registry.get(serverName, caller);
     const sessionId = request.headers['mcp-session-id'];

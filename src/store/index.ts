@@ -62,6 +62,13 @@ export {
   type SourcedGroupSync,
 } from './groups-repository.js';
 export {
+  createOAuthServerRepository,
+  type OAuthServerKey,
+  type OAuthServerRecord,
+  type OAuthServerRecordInput,
+  type OAuthServerRepository,
+} from './oauth-server-repository.js';
+export {
   createBrowserSessionsRepository,
   type BrowserSessionRecord,
   type BrowserSessionsRepository,

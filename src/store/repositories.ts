@@ -6,6 +6,7 @@ import {
 } from './browser-sessions-repository.js';
 import { type CredentialsRepository, createCredentialsRepository } from './credentials-repository.js';
 import { type GroupsRepository, createGroupsRepository } from './groups-repository.js';
+import { type OAuthServerRepository, createOAuthServerRepository } from './oauth-server-repository.js';
 import { inTransaction, type RepositoryDeps } from './repository-deps.js';
 import { type ServersRepository, createServersRepository } from './servers-repository.js';
 import { type UsersRepository, createUsersRepository } from './users-repository.js';
@@ -18,6 +19,8 @@ export interface Repositories {
   credentials: CredentialsRepository;
   audit: AuditRepository;
   groups: GroupsRepository;
+  /** The hub's own authorization server: its grants, tokens, clients and signing keys. */
+  oauthServer: OAuthServerRepository;
   /** Signed-in browsers (server-side sessions). */
   browserSessions: BrowserSessionsRepository;
   /**
@@ -36,6 +39,7 @@ export function createRepositories(deps: RepositoryDeps): Repositories {
     credentials: createCredentialsRepository(deps),
     audit: createAuditRepository(deps),
     groups: createGroupsRepository(deps),
+    oauthServer: createOAuthServerRepository(deps),
     browserSessions: createBrowserSessionsRepository(deps),
     transaction: (work) => inTransaction(deps.db, (trx) => work(createRepositories({ ...deps, db: trx }))),
   };
