@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /** Characters that would let text escape an HTML text node or attribute. */
@@ -31,22 +32,53 @@ function safeServerName(value: unknown): string | null {
 }
 
 /**
+ * The pages' one stylesheet. Classes for page bodies: `button` (a link or button drawn as the main
+ * action), `secondary` (a quieter button), `inline` (a form that sits in a line of text), `alert`
+ * (a message about the last attempt), `note` (small print), `providers` (a list of sign-in buttons).
+ * Style attributes are not allowed by the CSP: use these classes.
+ */
+const STYLESHEET =
+  ':root{color-scheme:light dark}' +
+  'body{font-family:system-ui,sans-serif;line-height:1.5;max-width:32rem;margin:4rem auto;padding:0 1rem}' +
+  'h1{font-size:1.5rem;margin-bottom:1.5rem}' +
+  'label{display:block;font-weight:600;margin-bottom:.75rem}' +
+  'input[type=email],input[type=password],input[type=text]{display:block;box-sizing:border-box;width:100%;' +
+  'margin-top:.25rem;padding:.5rem;font:inherit;border:1px solid #8a8a8a;border-radius:.375rem}' +
+  'button,.button{display:inline-block;padding:.5rem 1rem;font:inherit;font-weight:600;text-decoration:none;' +
+  'border:1px solid #1f5fbf;border-radius:.375rem;background:#1f5fbf;color:#fff;cursor:pointer}' +
+  'button.secondary,.button.secondary{background:transparent;color:inherit;border-color:#8a8a8a}' +
+  'form.inline{display:inline;margin:0}' +
+  '.alert{padding:.5rem .75rem;border-left:4px solid #c0392b;background:rgba(192,57,43,.08)}' +
+  '.note{font-size:.875rem;opacity:.8}' +
+  '.providers{list-style:none;padding:0}.providers li{margin:.5rem 0}' +
+  '.actions{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}';
+
+/** CSP 3 hash source: the stylesheet is allowed by its digest, so no injected `<style>` could apply. */
+const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
+
+/**
+ * The pages' CSP: no script, no resource, no plugin, no `<base>`, only the stylesheet above, and no
+ * framing by any origin (clickjacking of a sign-in or consent button). No `form-action`: a form's
+ * redirect chain may go on to an authorization server or a client's redirect URI, and Chromium checks
+ * `form-action` on every redirect of the chain.
+ */
+const PAGE_CSP = `default-src 'none'; style-src ${STYLE_SOURCE}; base-uri 'none'; frame-ancestors 'none'`;
+
+/**
  * Sends a small self-contained HTML page: never cached, never leaking its URL as a referrer, and
- * under a CSP that allows no script, no frame and no resource but inline style. `body` is HTML:
- * callers escape whatever text they put in it.
+ * under a CSP that allows no script, no frame and no resource but the page's own stylesheet.
+ * `body` is HTML: callers escape whatever text they put in it.
  */
 export function page(reply: FastifyReply, title: string, body: string): FastifyReply {
   return reply
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
-    .header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    )
+    .header('content-security-policy', PAGE_CSP)
     .type('text/html; charset=utf-8')
     .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
-        '<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style>' +
+      '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+        '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+        `<title>${escapeHtml(title)}</title><style>${STYLESHEET}</style>` +
         `</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
     );
 }
