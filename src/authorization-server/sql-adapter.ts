@@ -54,7 +54,7 @@ export class SqlAdapter implements Adapter {
       id,
       // The payload is the library's JSON-safe record; the store keeps it as JSON text.
       payload: { ...payload },
-      // A grant's own row carries its id too, so revoking the grant deletes the grant as well.
+      // A grant's own row carries its id too, so revoking everything of a grant deletes the grant as well.
       grantId: text(payload.grantId) ?? (this.#model === 'Grant' ? id : null),
       userCode: text(payload.userCode),
       uid: text(payload.uid),
@@ -85,7 +85,9 @@ export class SqlAdapter implements Adapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.#repo.revokeByGrantId(grantId);
+    // Only this model's records: revoking an access token revokes its grant's tokens model by
+    // model, and keeps the grant (the user's approval) unless the library destroys it too.
+    await this.#repo.revokeByGrantId(grantId, this.#model);
   }
 }
 

@@ -51,8 +51,11 @@ export interface OAuthServerRepository {
   /** Marks the record consumed (the first time only). */
   consume(model: string, id: string): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
-  /** Deletes every record of every model that belongs to the grant; returns how many. */
-  revokeByGrantId(grantId: string): Promise<number>;
+  /**
+   * Deletes the records that belong to the grant: of one model when `model` is given (what the
+   * library asks, model by model), else of every model, the grant itself included. Returns how many.
+   */
+  revokeByGrantId(grantId: string, model?: string): Promise<number>;
   /** The unexpired records of `model` of one account, optionally of one client, oldest first. */
   listForAccount(model: string, accountId: string, clientId?: string): Promise<OAuthServerRecord[]>;
   /** Deletes every record that expired before now; returns how many. */
@@ -130,11 +133,10 @@ export function createOAuthServerRepository({ db, clock }: RepositoryDeps): OAut
       await db.deleteFrom('oauth_server_records').where('model', '=', model).where('id', '=', id).execute();
     },
 
-    revokeByGrantId: async (grantId) => {
-      const result = await db
-        .deleteFrom('oauth_server_records')
-        .where('grant_id', '=', grantId)
-        .executeTakeFirst();
+    revokeByGrantId: async (grantId, model) => {
+      let query = db.deleteFrom('oauth_server_records').where('grant_id', '=', grantId);
+      if (model !== undefined) query = query.where('model', '=', model);
+      const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows);
     },
 
