@@ -102,6 +102,14 @@ auth:
     expect(res.body).not.toContain(KC_SECRET);
   });
 
+  it('the sign-in page shows one button per provider, carrying returnTo', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/auth/signin?returnTo=%2Fapi%2Fmcp%2Ftools' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('Acme Keycloak');
+    expect(res.body).toContain('Corp Login');
+    expect(res.body).toContain('/auth/sso/kc/start?returnTo=%2Fapi%2Fmcp%2Ftools');
+  });
+
   it('first sign-in provisions an account keyed by (issuer, subject) and signs the browser in', async () => {
     kc.accounts.set('alice', { email: 'alice@acme.example', email_verified: true, groups: [] });
     const before = kc.counts.codeGrants;

@@ -312,6 +312,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       identity,
       sessions,
       sso,
+      ssoProviders: config.sso.map(({ id, name }) => ({ id, name })),
       authorizationServer: authorizationServer.routes,
       roles: config.roles,
       accounts,
