@@ -39,6 +39,12 @@ describe('the hub as the authorization server of its own /mcp', () => {
     await hub?.dispose();
   });
 
+  async function userId(email: string): Promise<string> {
+    const user = await hub.repos.users.findByEmail(email);
+    if (user === null) throw new Error(`no user ${email}`);
+    return user.id;
+  }
+
   /** Registers a public client (RFC 7591) and answers its id. */
   async function register(metadata: Record<string, unknown>): Promise<string> {
     const response = await fetch(`${base}/oauth2/register`, {
@@ -152,5 +158,238 @@ describe('the hub as the authorization server of its own /mcp', () => {
     // Another resource (the REST API) never accepts it.
     const api = await fetch(`${base}/api/auth/me`, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(api.status).toBe(401);
+  });
+
+  /** One authorization in `browser` up to the client's callback (or a page), with a fresh PKCE pair. */
+  async function authorize(
+    browser: HubBrowser,
+    clientId: string,
+    options: { redirect?: string; resource?: string; answer?: 'approve' | 'deny' | 'stop' } = {},
+  ) {
+    const { verifier, challenge } = pkce();
+    const url = new URL(authorizeUrl(clientId, challenge));
+    if (options.redirect !== undefined) url.searchParams.set('redirect_uri', options.redirect);
+    if (options.resource !== undefined) url.searchParams.set('resource', options.resource);
+    const outcome = await browser.authorize(
+      url.href,
+      options.redirect ?? redirectUri,
+      options.answer ?? 'approve',
+    );
+    return { outcome, verifier };
+  }
+
+  /** A full authorization and code redemption; the access token. */
+  async function tokenFor(browser: HubBrowser, clientId: string, resource = `${base}/mcp`): Promise<string> {
+    const { outcome, verifier } = await authorize(browser, clientId, { resource });
+    if (outcome.kind !== 'callback') throw new Error(`stopped at a page: ${outcome.html.slice(0, 300)}`);
+    const tokens = await redeem(clientId, outcome.url.searchParams.get('code') ?? '', verifier, resource);
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    return String(tokens.body.access_token);
+  }
+
+  const alice = () => new HubBrowser(base, { email: 'alice@example.com', password: PASSWORD });
+  const bob = () => new HubBrowser(base, { email: 'bob@example.com', password: PASSWORD });
+
+  it('OA-16: an unregistered redirect URI gets an error page and no redirect', async () => {
+    const clientId = await register({ client_name: 'Honest App', redirect_uris: [redirectUri] });
+    const browser = alice();
+    const { outcome } = await authorize(browser, clientId, { redirect: 'https://evil.example/cb' });
+    expect(outcome.kind).toBe('page');
+    if (outcome.kind !== 'page') return;
+    expect(outcome.status).toBe(400);
+    expect(outcome.html).toContain('redirect_uri');
+    // The browser was never asked to sign in: the request died before any interaction.
+    expect(browser.signIns).toBe(0);
+  });
+
+  it('OA-16: a registered redirect to another origin gets a consent page naming that host, and nothing goes there without the click', async () => {
+    const clientId = await register({
+      client_name: 'Friendly Tools',
+      redirect_uris: ['https://evil.example/cb'],
+    });
+    const browser = alice();
+    const stopped = await authorize(browser, clientId, {
+      redirect: 'https://evil.example/cb',
+      answer: 'stop',
+    });
+    expect(stopped.outcome.kind).toBe('page');
+    if (stopped.outcome.kind !== 'page') return;
+    expect(stopped.outcome.html).toContain('Friendly Tools');
+    expect(stopped.outcome.html).toContain('sends your approval to <strong>evil.example</strong>');
+    expect(stopped.outcome.html).toContain('registered itself');
+    // No code was minted while the page waits for the user.
+    expect(
+      await hub.repos.oauthServer.listForAccount(
+        'AuthorizationCode',
+        await userId('alice@example.com'),
+        clientId,
+      ),
+    ).toEqual([]);
+
+    // Deny: the client hears access_denied, and no code.
+    const denied = await authorize(browser, clientId, {
+      redirect: 'https://evil.example/cb',
+      answer: 'deny',
+    });
+    expect(denied.outcome.kind).toBe('callback');
+    if (denied.outcome.kind !== 'callback') return;
+    expect(denied.outcome.url.origin).toBe('https://evil.example');
+    expect(denied.outcome.url.searchParams.get('error')).toBe('access_denied');
+    expect(denied.outcome.url.searchParams.has('code')).toBe(false);
+  });
+
+  it('OA-16: the approve and deny posts need the session and its CSRF token', async () => {
+    const clientId = await register({ client_name: 'Forms', redirect_uris: [redirectUri] });
+    const browser = alice();
+    const stopped = await authorize(browser, clientId, { answer: 'stop' });
+    if (stopped.outcome.kind !== 'page') throw new Error('no consent page');
+    const action = /action="([^"]*\/approve)"/.exec(stopped.outcome.html)?.[1] ?? '';
+    expect(action).not.toBe('');
+    const forged = await browser.request(action, { form: new URLSearchParams({ _csrf: 'not-the-token' }) });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('location')).toBeNull();
+    const missing = await browser.request(action, { form: new URLSearchParams() });
+    expect(missing.status).toBe(403);
+    // Another browser, signed in as someone else, cannot answer alice's page even with its own token.
+    const other = bob();
+    await other.signIn();
+    const session = (await (await other.request('/api/auth/session')).json()) as { csrfToken: string };
+    const crossed = await other.request(action, { form: new URLSearchParams({ _csrf: session.csrfToken }) });
+    expect(crossed.status).toBe(400);
+    expect(crossed.headers.get('location')).toBeNull();
+  });
+
+  it('consent is per user and per client: approved once, the same client goes on without a click; another user is asked', async () => {
+    const clientId = await register({ client_name: 'Remembered', redirect_uris: [redirectUri] });
+    const browser = alice();
+    const first = await authorize(browser, clientId);
+    expect(first.outcome.kind === 'callback' && first.outcome.consentShown !== null).toBe(true);
+    // A new browser of the same user (no oidc-provider session): still no click, the approval is the user's.
+    const again = await authorize(alice(), clientId);
+    expect(again.outcome.kind).toBe('callback');
+    if (again.outcome.kind !== 'callback') return;
+    expect(again.outcome.consentShown).toBeNull();
+    expect(again.outcome.url.searchParams.has('code')).toBe(true);
+    // Another client of the same user is asked.
+    const otherClient = await register({ client_name: 'Another', redirect_uris: [redirectUri] });
+    const third = await authorize(alice(), otherClient, { answer: 'stop' });
+    expect(third.outcome.kind).toBe('page');
+    // Another user of the same client is asked.
+    const forBob = await authorize(bob(), clientId, { answer: 'stop' });
+    expect(forBob.outcome.kind).toBe('page');
+    if (forBob.outcome.kind === 'page') expect(forBob.outcome.html).toContain('bob@example.com');
+  });
+
+  it('the authorization server’s own session never signs anyone in: the hub session decides', async () => {
+    const clientId = await register({ client_name: 'Session Check', redirect_uris: [redirectUri] });
+    const browser = alice();
+    await tokenFor(browser, clientId);
+    expect(browser.jar.get(base, 'sb_as_session')).toBeDefined();
+    // Alice signs out of the hub; the authorization server's cookie stays in the browser.
+    await browser.signOut();
+    expect(browser.jar.get(base, 'sb_as_session')).toBeDefined();
+    browser.useCredentials({ email: 'bob@example.com', password: PASSWORD });
+    const signInsBefore = browser.signIns;
+    const token = await tokenFor(browser, clientId);
+    // The browser was sent to the hub's sign-in page again, and the token is bob's.
+    expect(browser.signIns).toBe(signInsBefore + 1);
+    const record = await hub.repos.oauthServer.find('AccessToken', token);
+    expect(record?.accountId).toBe(await userId('bob@example.com'));
+  });
+
+  it('AZ-08: a token bound to one server’s endpoint is refused elsewhere; a foreign resource is refused at once', async () => {
+    const clientId = await register({ client_name: 'Audience', redirect_uris: [redirectUri] });
+    const browser = alice();
+    const probeToken = await tokenFor(browser, clientId, `${base}/mcp/servers/probe`);
+    expect((await initialize('/mcp', probeToken)).status).toBe(401);
+    expect((await initialize('/mcp/servers/other', probeToken)).status).toBe(401);
+    const challenge = (await initialize('/mcp/servers/other', probeToken)).headers.get('www-authenticate');
+    expect(challenge).toBe(
+      `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp/servers/other"`,
+    );
+    // The aggregated resource covers each server's endpoint (authentication passes; the server is unknown).
+    const allToken = await tokenFor(browser, clientId);
+    expect((await initialize('/mcp/servers/nosuch', allToken)).status).not.toBe(401);
+    // Not a resource of this hub: refused before any sign-in, back to the client as invalid_target.
+    const foreign = await authorize(alice(), clientId, { resource: 'https://other.example/mcp' });
+    expect(foreign.outcome.kind).toBe('callback');
+    if (foreign.outcome.kind === 'callback') {
+      expect(foreign.outcome.url.searchParams.get('error')).toBe('invalid_target');
+    }
+    // The REST API is another resource: never accepts these tokens.
+    const api = await fetch(`${base}/api/mcp/tools`, { headers: { authorization: `Bearer ${allToken}` } });
+    expect(api.status).toBe(401);
+  });
+
+  it('a disabled account’s tokens stop working at once', async () => {
+    await hub.repos.users.create({
+      email: 'carol@example.com',
+      role: 'USER',
+      passwordHash: await hashPassword(PASSWORD),
+    });
+    const clientId = await register({ client_name: 'Carol App', redirect_uris: [redirectUri] });
+    const token = await tokenFor(
+      new HubBrowser(base, { email: 'carol@example.com', password: PASSWORD }),
+      clientId,
+    );
+    expect((await initialize('/mcp', token)).status).toBe(200);
+    await hub.repos.users.setDisabled(await userId('carol@example.com'), true);
+    expect((await initialize('/mcp', token)).status).toBe(401);
+  });
+
+  it('connected apps: a user lists the clients they authorized and revokes one, for themselves only', async () => {
+    const clientId = await register({ client_name: 'Listed App', redirect_uris: [redirectUri] });
+    const aliceToken = await tokenFor(alice(), clientId);
+    const bobToken = await tokenFor(bob(), clientId);
+    const aliceJwt = await hub.userToken('alice@example.com');
+    const listed = await fetch(`${base}/api/auth/clients`, {
+      headers: { authorization: `Bearer ${aliceJwt}` },
+    });
+    expect(listed.status).toBe(200);
+    const body = (await listed.json()) as { clients: Array<Record<string, unknown>> };
+    const entry = body.clients.find((c) => c.clientId === clientId);
+    expect(entry).toMatchObject({
+      clientName: 'Listed App',
+      redirectHosts: ['127.0.0.1:49152'],
+      resources: { [`${base}/mcp`]: 'mcp' },
+    });
+    expect(JSON.stringify(body)).not.toContain(aliceToken);
+
+    const revoked = await fetch(`${base}/api/auth/clients/${encodeURIComponent(clientId)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${aliceJwt}` },
+    });
+    expect(revoked.status).toBe(200);
+    expect((await initialize('/mcp', aliceToken)).status).toBe(401);
+    // Bob's grant to the same client is untouched.
+    expect((await initialize('/mcp', bobToken)).status).toBe(200);
+    const after = (await (
+      await fetch(`${base}/api/auth/clients`, { headers: { authorization: `Bearer ${aliceJwt}` } })
+    ).json()) as { clients: Array<Record<string, unknown>> };
+    expect(after.clients.some((c) => c.clientId === clientId)).toBe(false);
+    // Revoking what is not there: 404.
+    const again = await fetch(`${base}/api/auth/clients/${encodeURIComponent(clientId)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${aliceJwt}` },
+    });
+    expect(again.status).toBe(404);
+  });
+
+  it('its pages cannot be framed and are never cached', async () => {
+    const clientId = await register({ client_name: 'Headers', redirect_uris: [redirectUri] });
+    const stopped = await authorize(alice(), clientId, { answer: 'stop' });
+    expect(stopped.outcome.kind).toBe('page');
+    const browser = alice();
+    await browser.signIn();
+    const errorPage = await browser.request(
+      `/oauth2/authorize?client_id=${clientId}&response_type=code&redirect_uri=${encodeURIComponent('https://x.example/')}`,
+    );
+    expect(errorPage.status).toBe(400);
+    expect(errorPage.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(errorPage.headers.get('cache-control')).toBe('no-store');
+    const unknown = await browser.request('/oauth2/interaction/nosuchinteraction');
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(unknown.headers.get('referrer-policy')).toBe('no-referrer');
   });
 });

@@ -44,7 +44,7 @@ function postForms(html: string): { action: string; fields: URLSearchParams }[] 
 export class HubBrowser {
   readonly jar = new CookieJar();
   readonly #base: URL;
-  readonly #credentials: { email: string; password: string };
+  #credentials: { email: string; password: string };
   /** How often the hub sent this browser to its sign-in page. */
   signIns = 0;
 
@@ -53,12 +53,20 @@ export class HubBrowser {
     this.#credentials = credentials;
   }
 
+  /** Who signs in the next time the hub asks (another user at the same browser). */
+  useCredentials(credentials: { email: string; password: string }): void {
+    this.#credentials = credentials;
+  }
+
   /** One request as a browser makes it (cookies in and out, redirects not followed). */
-  async request(url: string | URL, init: { method?: string; form?: URLSearchParams; json?: unknown } = {}) {
+  async request(
+    url: string | URL,
+    init: { method?: string; form?: URLSearchParams; json?: unknown; headers?: Record<string, string> } = {},
+  ) {
     const target = new URL(url, this.#base);
     if (target.origin !== this.#base.origin)
       throw new Error(`hub browser: refusing to leave the hub (${target.origin})`);
-    const headers = new Headers({ 'sec-fetch-site': 'same-origin' });
+    const headers = new Headers({ 'sec-fetch-site': 'same-origin', ...init.headers });
     const cookie = this.jar.header(target);
     if (cookie !== '') headers.set('cookie', cookie);
     let body: string | undefined;
@@ -78,6 +86,17 @@ export class HubBrowser {
     });
     this.jar.store(target, response.headers);
     return response;
+  }
+
+  /** Signs out of the hub (the session API, with the session's CSRF token). */
+  async signOut(): Promise<void> {
+    const session = await this.request('/api/auth/session');
+    const { csrfToken } = (await session.json()) as { csrfToken: string };
+    const response = await this.request('/api/auth/session', {
+      method: 'DELETE',
+      headers: { 'x-csrf-token': csrfToken },
+    });
+    if (response.status !== 204) throw new Error(`hub browser: sign-out failed with ${response.status}`);
   }
 
   /** Signs in with the password (the hub's session API, as its sign-in page does). */
