@@ -38,8 +38,8 @@ function postForms(html: string): { action: string; fields: URLSearchParams }[] 
 
 /**
  * A fetch-driven browser for the hub's own pages: a cookie jar, manual redirects, and a user who
- * signs in with a password when the hub sends them to its sign-in page, then answers the consent
- * page as told. Only the hub's origin and the client's redirect URI prefix are ever reached.
+ * fills in the hub's sign-in form (email and password) when the hub shows it, then answers the
+ * consent page as told. Only the hub's origin and the client's redirect URI prefix are ever reached.
  */
 export class HubBrowser {
   readonly jar = new CookieJar();
@@ -108,7 +108,7 @@ export class HubBrowser {
 
   /**
    * Opens `authorizationUrl` and follows the hub until a redirect to `redirectUriPrefix` (returned
-   * unfollowed) or a page it stops at. The sign-in page is passed by signing in; the consent page is
+   * unfollowed) or a page it stops at. The sign-in form is filled in and posted; the consent page is
    * answered with `answer`; oidc-provider's self-submitting forms are submitted.
    */
   async authorize(
@@ -122,11 +122,6 @@ export class HubBrowser {
     const visited: string[] = [];
     for (let hop = 0; hop < 20; hop += 1) {
       visited.push(`${form === undefined ? 'GET' : 'POST'} ${next.pathname}`);
-      if (next.pathname.endsWith('/auth/signin') && form === undefined) {
-        await this.signIn();
-        next = new URL(next.searchParams.get('returnTo') ?? '/', this.#base);
-        continue;
-      }
       const response = await this.request(next, form === undefined ? {} : { form });
       form = undefined;
       const location = response.headers.get('location');
@@ -140,6 +135,16 @@ export class HubBrowser {
       }
       const html = await response.text();
       const forms = postForms(html);
+      // The hub's sign-in page: the user types their email and password and submits.
+      const signInForm = forms.find((f) => f.action.endsWith('/auth/signin') && f.fields.has('password'));
+      if (response.status === 200 && signInForm !== undefined) {
+        signInForm.fields.set('email', this.#credentials.email);
+        signInForm.fields.set('password', this.#credentials.password);
+        next = new URL(signInForm.action, next);
+        form = signInForm.fields;
+        this.signIns += 1;
+        continue;
+      }
       const isConsent = forms.some((f) => f.action.endsWith('/approve'));
       if (isConsent) {
         consentShown = html;
