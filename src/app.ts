@@ -155,7 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, mcp);
   await app.register(oauthCallbackRoute, mcp);
   await app.register(oauthPages);
-  await app.register(oauthLinkRoutes, { ...mcp, loginAttemptsPerMinute });
+  await app.register(oauthLinkRoutes, mcp);
   if (deps.clientMetadata) await app.register(clientMetadataRoute, deps.clientMetadata);
   await app.register(serversRoutes, { identity: deps.identity, servers: deps.servers.servers });
   await app.register(permissionsRoutes, { identity: deps.identity, sharing: deps.servers.sharing });

@@ -40,25 +40,38 @@ describe('authorization needed upstream, through /mcp', () => {
   /** What a person does with the link: signs in to the hub, approves at the AS, lands on the callback. */
   async function openInBrowser(link: string, email: string, password: string, login: 'alice' | 'bob') {
     const jar = new CookieJar();
-    const form = await fetch(link, { redirect: 'manual' });
-    expect(form.status).toBe(200);
-    const signedIn = await fetch(link, {
+    /** One navigation of this browser: its cookies go along, its Set-Cookies are kept. */
+    const navigate = async (url: string, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      const cookie = jar.header(url);
+      if (cookie !== '') headers.set('cookie', cookie);
+      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+      jar.store(url, response.headers);
+      return response;
+    };
+    // No hub session yet: the link sends the browser to sign in, and the sign-in back to the link.
+    const toSignIn = await navigate(link);
+    expect(toSignIn.status).toBe(303);
+    const signInUrl = new URL(toSignIn.headers.get('location') ?? '', link);
+    const signedIn = await navigate(new URL('/auth/signin', signInUrl).href, {
       method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ email, password }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({
+        email,
+        password,
+        returnTo: signInUrl.searchParams.get('returnTo') ?? '',
+      }).toString(),
     });
     expect(signedIn.status).toBe(303);
-    jar.store(link, signedIn.headers);
-    const { callbackUrl } = await authorizeInBrowser(signedIn.headers.get('location') ?? '', {
+    expect(signedIn.headers.get('location')).toBe(link);
+    const toAs = await navigate(link);
+    expect(toAs.status).toBe(302);
+    const { callbackUrl } = await authorizeInBrowser(toAs.headers.get('location') ?? '', {
       loginHint: login,
       redirectUriPrefix: `${publicUrl}/api/mcp/secure/oauth/callback`,
       jar,
     });
-    const landed = await fetch(callbackUrl, {
-      redirect: 'manual',
-      headers: { cookie: jar.header(callbackUrl) },
-    });
+    const landed = await navigate(callbackUrl);
     return landed.headers.get('location') ?? '';
   }
 

@@ -161,7 +161,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       },
     };
 
-    // Browser-binding and session cookies are HMACs under a key derived from JWT_SECRET, never the secret itself.
+    // Browser-binding cookies are HMACs under a key derived from JWT_SECRET, never the secret itself.
     const oauthSecret = createHmac('sha256', secrets.jwtSecret).update('switchboard oauth cookies').digest();
     const key = parseCredentialsKey(secrets.credentialsKey);
     if (!key.ok) throw new HubError('HUB_ERR_CONFIG_INVALID', { message: key.message });

@@ -124,7 +124,6 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
           if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
           const started = await options.authorization.start(caller, server);
           options.cookies.bind(reply, started.flowId, name);
-          options.cookies.session(reply, caller.userId);
           return {
             success: true,
             message: `MCP server '${name}' ready for OAuth authentication`,

@@ -112,7 +112,6 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       }
       const started = await options.authorization.start(caller, server);
       options.cookies.bind(reply, started.flowId, server.name);
-      options.cookies.session(reply, caller.userId);
       return reply.status(401).send({
         error: `MCP server '${server.name}' requires OAuth authentication`,
         code: 'HUB_ERR_OAUTH_REQUIRED',

@@ -30,8 +30,8 @@ export function oauthCallbackUrl(publicUrl: string, serverName: string | null): 
  * `GET /api/mcp/:serverName/oauth/callback` (servers of the configuration file) and
  * `GET /api/mcp/oauth/callback` (users' servers): the browser's return from the authorization
  * server. No bearer token (the browser has none); the flow is accepted only at the redirect URI it
- * was started with, and only with the binding cookie of that flow or the same user's session
- * cookie. Every outcome is a redirect to a fixed hub page.
+ * was started with, and only with the binding cookie of that flow or the browser session of the
+ * flow's user. Every outcome is a redirect to a fixed hub page.
  */
 export const oauthCallbackRoute: FastifyPluginAsyncZod<
   McpRouteOptions & { onAuthorized: (userId: string, serverName: string) => void }
@@ -42,6 +42,8 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
     serverName: string | null,
     query: z.infer<typeof callbackQuery>,
   ): Promise<FastifyReply> {
+    // Looked up before the flow is: the check itself is synchronous, and one lookup serves any flow.
+    const signedIn = (await app.browserSessions?.current(request)) ?? null;
     const result = await options.oauth.completeCallback({
       serverName,
       redirectUri: oauthCallbackUrl(options.publicUrl, serverName),
@@ -49,7 +51,8 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
       state: query.state,
       error: query.error,
       iss: query.iss,
-      isBound: (flow) => options.cookies.isBound(request, flow),
+      // OA-03/OA-04: this flow's binding cookie, or the browser session of the flow's own user.
+      isBound: (flow) => options.cookies.isBound(request, flow) || signedIn?.userId === flow.userId,
     });
     void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     if (!result.ok) {

@@ -58,7 +58,6 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       if (status.status !== 'PENDING')
         throw new HubError('HUB_ERR_BAD_REQUEST', { message: 'Invalid flow state' });
       options.cookies.bind(reply, flowId, server.name);
-      options.cookies.session(reply, caller.userId);
       return reply.header('cache-control', 'no-store').redirect(url, 302);
     },
   );
@@ -80,7 +79,6 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
       const owner = options.upstreams.tokenOwner(server, caller);
       assertMayActFor(owner, caller);
       options.cookies.bind(reply, flowIdFor(owner, server.name), server.name);
-      options.cookies.session(reply, caller.userId);
       return { success: true as const };
     },
   );
