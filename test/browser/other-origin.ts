@@ -11,22 +11,37 @@ export interface OtherOrigin {
   stop(): Promise<void>;
 }
 
+/** A page's HTML, fixed or made from the request's query. */
+export type OtherOriginPage = string | ((query: URLSearchParams) => string);
+
+/** Escapes text for an HTML attribute value. */
+export function attribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A page framing the URL in its `src` query parameter, for {@link loadInFrame}. */
+export const FRAMING_PAGE: OtherOriginPage = (query) =>
+  `<!doctype html><title>framer</title><iframe src="${attribute(query.get('src') ?? 'about:blank')}"></iframe>`;
+
 /**
  * Starts a page server on another port of 127.0.0.1, which is another origin than the hub's
  * (RFC 6454 §4: the port is part of the origin). `pages` maps a path to its HTML; every other
  * path is a 404. Its pages send no CSP, so they may be framed and may frame.
  */
-export async function startOtherOrigin(pages: Readonly<Record<string, string>>): Promise<OtherOrigin> {
+export async function startOtherOrigin(
+  pages: Readonly<Record<string, OtherOriginPage>>,
+): Promise<OtherOrigin> {
   const requested: string[] = [];
   const server = http.createServer((request, response) => {
-    const pathname = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
-    requested.push(pathname);
-    const html = Object.hasOwn(pages, pathname) ? pages[pathname] : undefined;
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    requested.push(url.pathname);
+    const html = Object.hasOwn(pages, url.pathname) ? pages[url.pathname] : undefined;
     if (html === undefined) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    const body = typeof html === 'string' ? html : html(url.searchParams);
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo; // a TCP listen always yields AddressInfo
