@@ -51,15 +51,24 @@ function causeCode(cause: unknown): string | undefined {
 
 /** The page every refused sign-in ends on: a fixed message, nothing from the request. */
 function failure(reply: FastifyReply, error: unknown): FastifyReply {
-  const known = isHubError(error) && error.status < 500;
-  const status = isHubError(error) ? error.status : 502;
-  const message =
-    known || (isHubError(error) && error.status === 502) ? error.message : 'The sign-in failed.';
+  const known = isHubError(error) ? error : null;
+  // A HubError's message is written to be shown; an internal failure's is not.
+  const message = known !== null && known.status !== 500 ? known.message : 'The sign-in failed.';
   return page(
-    reply.code(status),
+    reply.code(known?.status ?? 500),
     'Sign-in failed',
     `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`,
   );
+}
+
+/** What is logged about a failed step: facts only, never a code, a state or a token. */
+function outcomeOf(error: unknown): Record<string, unknown> {
+  if (!isHubError(error)) return { outcome: 'error', err: error };
+  return {
+    outcome: error.code,
+    cause: error.cause instanceof Error ? error.cause.name : undefined,
+    cause_code: causeCode(error.cause),
+  };
 }
 
 /**
@@ -110,7 +119,7 @@ export const ssoRoutes: FastifyPluginAsyncZod<SsoRouteOptions> = async (app, opt
         const url = await sso.start(request.params.id, returnTo, binding(request, reply));
         return await reply.redirect(url.href, 303);
       } catch (error) {
-        request.log.warn({ provider: request.params.id, err: error }, 'sso sign-in could not start');
+        request.log.warn({ provider: request.params.id, ...outcomeOf(error) }, 'sso sign-in could not start');
         return failure(reply, error);
       }
     },
@@ -131,15 +140,8 @@ export const ssoRoutes: FastifyPluginAsyncZod<SsoRouteOptions> = async (app, opt
         request.log.info({ provider, user: done.userId }, 'sso sign-in completed');
         return await reply.redirect(options.safeReturnTo(done.returnTo, signInPage), 303);
       } catch (error) {
-        // Facts only: never the code, the state or a token.
         request.log.info(
-          {
-            provider,
-            outcome: isHubError(error) ? error.code : 'error',
-            cause: isHubError(error) && error.cause instanceof Error ? error.cause.name : undefined,
-            cause_code: isHubError(error) ? causeCode(error.cause) : undefined,
-            has_state: typeof request.query.state === 'string',
-          },
+          { provider, ...outcomeOf(error), has_state: typeof request.query.state === 'string' },
           'sso callback refused',
         );
         return failure(reply, error);

@@ -111,13 +111,14 @@ export class SsoService {
    * account, 502 when the provider's answer does not verify.
    */
   async finish(providerId: string, params: CallbackParams): Promise<SignedInBySso> {
-    const provider = this.provider(providerId);
     const state = params.query.state;
     if (state === undefined || state === '') throw refused('HUB_ERR_BAD_REQUEST', REFUSED_STATE);
     const pending = await this.options.pending.take(state);
+    // A sign-in is finished only at the callback of the provider it was started with.
     if (pending === null || pending.providerId !== providerId) {
       throw refused('HUB_ERR_BAD_REQUEST', REFUSED_STATE);
     }
+    const provider = this.provider(providerId);
     // Login CSRF: only the browser that started this sign-in may finish it, so an attacker's own
     // code cannot sign a victim's browser in as the attacker.
     if (params.binding === undefined || !sameDigest(digest(params.binding), pending.bindingHash)) {
