@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Clock } from '../core/index.js';
 import type { CipherKeyring } from '../credentials/index.js';
 import type { OAuthServerRepository } from '../store/index.js';
@@ -19,23 +19,22 @@ export interface SigningKeyDeps {
   clock: Clock;
 }
 
+/** The kid of the first signing key: one fixed row that every instance races to fill, and one wins. */
+const FIRST_KID = 'switchboard-as-1';
+
 /**
  * The authorization server's private signing keys, oldest first. The first instance to start
- * generates one and stores it sealed with the credentials key; every other instance reads it. Two
- * instances starting together may both store one: both then use the same list, oldest first, so
- * they agree on which key signs.
+ * generates one and stores it sealed with the credentials key under a fixed kid; an instance that
+ * lost the race finds the row taken (the insert does nothing) and reads the winner's key, so every
+ * instance signs with, and publishes, the same key.
  */
 export async function loadSigningKeys(deps: SigningKeyDeps): Promise<JWK[]> {
   let stored = await deps.repo.listKeys();
   if (stored.length === 0) {
     const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true, modulusLength: 2048 });
-    const jwk = await exportJWK(privateKey);
-    const kid = await calculateJwkThumbprint(jwk);
-    const sealed = deps.keyring.encrypt(
-      JSON.stringify({ ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }),
-      keyAad(kid),
-    );
-    await deps.repo.addKey({ kid, sealedJwk: sealed, createdAt: deps.clock.now() });
+    const jwk = { ...(await exportJWK(privateKey)), kid: FIRST_KID, alg: SIGNING_ALG, use: 'sig' };
+    const sealed = deps.keyring.encrypt(JSON.stringify(jwk), keyAad(FIRST_KID));
+    await deps.repo.addKey({ kid: FIRST_KID, sealedJwk: sealed, createdAt: deps.clock.now() });
     stored = await deps.repo.listKeys();
   }
   return stored.map((key) => {
