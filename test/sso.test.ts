@@ -225,7 +225,7 @@ auth:
     expect(hub.logLines.some((line) => line.includes('memberships not synced'))).toBe(true);
   });
 
-  it('a callback delivered to another browser is refused: no account, no session (login CSRF)', async () => {
+  it('OA-03, OA-04: a callback delivered to another browser is refused: no account, no session (login CSRF)', async () => {
     kc.accounts.set('mallory', { email: 'mallory@acme.example', email_verified: true });
     const attacker = browser('mallory');
     const callback = await untilCallback(attacker);
@@ -245,7 +245,7 @@ auth:
     expect(await usersCount()).toBe(users);
   });
 
-  it('a replayed callback is refused', async () => {
+  it('OA-05: a replayed callback is refused and the code goes to the provider once', async () => {
     kc.accounts.set('rita', { email: 'rita@acme.example', email_verified: true });
     const b = browser('rita');
     const callback = await untilCallback(b);
@@ -259,7 +259,7 @@ auth:
     expect(kc.counts.codeGrants).toBe(grants);
   });
 
-  it('a wrong state is refused', async () => {
+  it('OA-01, OA-02: a wrong or missing state is refused', async () => {
     kc.accounts.set('walt', { email: 'walt@acme.example', email_verified: true });
     const b = browser('walt');
     const callback = await untilCallback(b);
@@ -273,7 +273,7 @@ auth:
     expect(await usersCount()).toBe(users);
   });
 
-  it('a callback at another provider’s path is refused', async () => {
+  it('OA-15: a callback at another provider’s path is refused', async () => {
     kc.accounts.set('pat', { email: 'pat@acme.example', email_verified: true });
     const b = browser('pat');
     const callback = await untilCallback(b);
@@ -282,7 +282,49 @@ auth:
     expect((await b.open(moved)).status).toBe(400);
   });
 
-  it('returnTo pointing at another site lands on the hub', async () => {
+  it('OA-10: a callback naming another issuer is refused before the code is redeemed (RFC 9207)', async () => {
+    kc.accounts.set('ivan', { email: 'ivan@acme.example', email_verified: true });
+    const b = browser('ivan');
+    const callback = await untilCallback(b);
+    expect(callback.searchParams.get('iss')).toBe(kc.issuer);
+    const grants = kc.counts.codeGrants + kc.counts.failedGrants;
+    const mixedUp = new URL(callback);
+    mixedUp.searchParams.set('iss', 'https://evil.example');
+    const refused = await b.open(mixedUp);
+    expect(refused.status).toBe(502);
+    expect(refused.body).toContain('The identity provider did not complete the sign-in.');
+    expect(refused.body).not.toContain('evil.example');
+    expect(kc.counts.codeGrants + kc.counts.failedGrants).toBe(grants);
+    // The attempt was consumed with it.
+    expect((await b.open(callback)).status).toBe(400);
+  });
+
+  it('OA-09: a provider that sends iss must send it: a callback without it is refused before the token request', async () => {
+    kc.accounts.set('ines', { email: 'ines@acme.example', email_verified: true });
+    const b = browser('ines');
+    const callback = await untilCallback(b);
+    const grants = kc.counts.codeGrants + kc.counts.failedGrants;
+    const stripped = new URL(callback);
+    stripped.searchParams.delete('iss');
+    expect((await b.open(stripped)).status).toBe(502);
+    // openid-client refused the response itself (iss missing), not the token endpoint.
+    expect(hub.logLines.filter((l) => l.includes('sso callback refused')).at(-1)).toContain(
+      '"cause_code":"OAUTH_INVALID_RESPONSE"',
+    );
+    expect(kc.counts.codeGrants + kc.counts.failedGrants).toBe(grants);
+    expect((await b.open(`${base}/api/auth/session`)).status).toBe(401);
+  });
+
+  it('refused pages are not cached and send no referrer', async () => {
+    const res = await hub.app.inject({ method: 'GET', url: '/auth/sso/kc/callback?state=nope&code=nope' });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.body).not.toContain('nope');
+  });
+
+  it('OA-22: returnTo pointing at another site lands on the hub', async () => {
     kc.accounts.set('olga', { email: 'olga@acme.example', email_verified: true });
     for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\\evil.example']) {
       const b = browser('olga');
@@ -318,7 +360,7 @@ auth:
     expect(res.headers['content-type']).toContain('text/html');
   });
 
-  it('the binding cookie is HttpOnly, SameSite=Lax, short-lived and scoped to the SSO paths', async () => {
+  it('OA-11: the authorization URL has PKCE S256, a 256-bit state, a nonce and the hub’s redirect URI; the binding cookie is HttpOnly, SameSite=Lax, short-lived and scoped to the SSO paths', async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/auth/sso/kc/start?returnTo=/' });
     expect(res.statusCode).toBe(303);
     const cookie = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('sb_sso='));
@@ -332,6 +374,8 @@ auth:
     expect(location.searchParams.get('redirect_uri')).toBe(callbackOf('kc'));
     expect(location.searchParams.get('nonce')).toBeTruthy();
     expect(location.searchParams.get('scope')).toBe('openid profile email');
+    expect(location.searchParams.get('state')!.length).toBeGreaterThanOrEqual(43);
+    expect(location.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('logs no code, token, state or client secret', () => {
