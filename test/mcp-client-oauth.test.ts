@@ -44,11 +44,11 @@ class MemoryOAuthClient implements OAuthClientProvider {
   #tokens: OAuthTokens | undefined;
   #verifier = '';
   readonly #redirectUrl: string;
-  readonly clientMetadataUrl: string | undefined;
+  readonly clientMetadataUrl?: string;
 
   constructor(redirectUrl: string, clientMetadataUrl?: string) {
     this.#redirectUrl = redirectUrl;
-    this.clientMetadataUrl = clientMetadataUrl;
+    if (clientMetadataUrl !== undefined) this.clientMetadataUrl = clientMetadataUrl;
   }
 
   get redirectUrl(): string {
