@@ -160,7 +160,7 @@ mcpServers:
     await chromium.screenshot('authorize-consent-other-site');
     expect(chromium.offLoopback).toEqual([]);
 
-    // Deny: the browser is sent on to the client with an error and no code (the harness aborts
+    // Deny: the browser is sent on to the client with an error and no code (the harness refuses
     // the request there, as the host is not loopback, and records it).
     const [request] = await Promise.all([
       page.waitForRequest((candidate) => candidate.url().startsWith('https://evil.example/')),
@@ -170,5 +170,6 @@ mcpServers:
     expect(sent.searchParams.get('error')).toBe('access_denied');
     expect(sent.searchParams.has('code')).toBe(false);
     expect(sent.searchParams.get('state')).toBe('attacker-state');
+    expect(chromium.offLoopback).toEqual(['https://evil.example']);
   });
 });

@@ -1,5 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -26,8 +28,40 @@ const ACTION_TIMEOUT_MS = 10_000;
 /** Where screenshots land: `test-artifacts/screenshots/` at the repository root (git-ignored). */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
 
-/** Hosts a page may reach: the tests' own listeners. Anything else is aborted and recorded. */
+/** Hosts a page may reach: the tests' own listeners. Anything else is refused and recorded. */
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A forward proxy that refuses everything: Chromium is told to use it, and sends loopback
+ * requests direct (its implicit proxy bypass covers localhost and 127.0.0.0/8), so every other
+ * request, redirect hops included, ends here and fails. Request interception cannot do this:
+ * playwright routes see the first request of a redirect chain only.
+ */
+class RefusingProxy {
+  readonly #server = http.createServer((_request, response) => {
+    response.writeHead(403, { 'content-type': 'text/plain' }).end('refused: tests reach loopback only');
+  });
+
+  constructor() {
+    this.#server.on('connect', (_request, socket) => {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    });
+  }
+
+  /** Listens on a free loopback port; answers `http://127.0.0.1:<port>`. */
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.#server.address() as AddressInfo; // a TCP listen always yields AddressInfo
+    return `http://127.0.0.1:${port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+}
 
 function isExecutable(file: string): boolean {
   try {
@@ -72,15 +106,17 @@ function screenshotFile(name: string): string {
 
 /**
  * One Chromium for a test file, a fresh incognito-like context (no cookies, no storage) per test.
- * Pages may only reach loopback hosts: every other request is aborted and listed in
- * {@link offLoopback}, so a test can assert that nothing left the machine.
+ * Pages may only reach loopback hosts: every other request (redirect hops too) goes to a proxy
+ * that refuses it, and is listed in {@link offLoopback}, so a test can assert that nothing tried
+ * to leave the machine.
  */
 export class ChromiumHarness {
   readonly #executable: string;
+  readonly #proxy = new RefusingProxy();
   #browser: Browser | null = null;
   #context: BrowserContext | null = null;
   #page: Page | null = null;
-  /** Requests of the current context that were aborted because they left loopback. */
+  /** Origins the current context's pages tried to reach off loopback (each refused), in order. */
   readonly offLoopback: string[] = [];
 
   constructor(executable: string) {
@@ -89,9 +125,11 @@ export class ChromiumHarness {
 
   /** Starts the browser (playwright gives it a throw-away profile directory and removes it on close). */
   async launch(): Promise<void> {
+    const proxy = await this.#proxy.start();
     this.#browser = await chromium.launch({
       executablePath: this.#executable,
-      args: [...LAUNCH_ARGS],
+      // Not playwright's `proxy` option: it would send loopback through the proxy as well.
+      args: [...LAUNCH_ARGS, `--proxy-server=${proxy}`],
       timeout: 30_000,
     });
   }
@@ -104,13 +142,10 @@ export class ChromiumHarness {
     context.setDefaultTimeout(ACTION_TIMEOUT_MS);
     context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
     this.offLoopback.length = 0;
-    await context.route(
-      (url) => !staysLocal(url),
-      async (route) => {
-        this.offLoopback.push(new URL(route.request().url()).origin);
-        await route.abort('blockedbyclient');
-      },
-    );
+    context.on('request', (request) => {
+      const url = new URL(request.url());
+      if (!staysLocal(url)) this.offLoopback.push(url.origin);
+    });
     this.#context = context;
     this.#page = await context.newPage();
     return this.#page;
@@ -151,7 +186,11 @@ export class ChromiumHarness {
     } finally {
       const browser = this.#browser;
       this.#browser = null;
-      await browser?.close();
+      try {
+        await browser?.close();
+      } finally {
+        await this.#proxy.stop();
+      }
     }
   }
 }
