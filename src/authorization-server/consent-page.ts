@@ -46,7 +46,9 @@ export function consentBody(view: ConsentView): string {
     `<p>It will be able to reach:</p><ul>${reaches.join('')}</ul>` +
     `<p>If you allow it, Switchboard sends your approval to <strong>${escapeHtml(view.redirectHost)}</strong>. ` +
     'Only allow it if you just asked this application to connect, and you trust that address.</p>' +
-    `<form method="post" action="${escapeHtml(view.actionBase)}/approve">${csrf}<button type="submit">Allow</button></form>` +
-    `<form method="post" action="${escapeHtml(view.actionBase)}/deny">${csrf}<button type="submit">Deny</button></form>`
+    '<div class="actions">' +
+    `<form method="post" action="${escapeHtml(view.actionBase)}/approve" class="inline">${csrf}<button type="submit">Allow</button></form>` +
+    `<form method="post" action="${escapeHtml(view.actionBase)}/deny" class="inline">${csrf}<button type="submit" class="secondary">Deny</button></form>` +
+    '</div>'
   );
 }
