@@ -1,9 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startOidcIdp, type TestIdp } from '../peers/oidc-idp.js';
+import { startProbeServer, type ProbeServer } from '../peers/probe-server.js';
 import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
+import { MemoryOAuthClient } from './memory-oauth-client.js';
 import { startOtherOrigin, type OtherOrigin } from './other-origin.js';
 
 /**
@@ -16,8 +21,10 @@ describeInChromium('single sign-on in Chromium', (chromium) => {
   let hub: TestHub;
   let hubUrl: string;
   let callbackPrefix: string;
-  /** Another application of the user's at the same identity provider. */
+  /** Another application of the user's at the same identity provider, and an MCP client's redirect URI. */
   let apps: OtherOrigin;
+  let probe: ProbeServer;
+  const clients: Client[] = [];
 
   beforeAll(async () => {
     const port = await freePort();
@@ -25,7 +32,9 @@ describeInChromium('single sign-on in Chromium', (chromium) => {
     callbackPrefix = `${hubUrl}/auth/sso/acme/callback`;
     apps = await startOtherOrigin({
       '/signed-in': '<!doctype html><title>app</title><h1>Signed in to another app</h1>',
+      '/callback': '<!doctype html><title>client</title><h1>You can close this window</h1>',
     });
+    probe = await startProbeServer();
     idp = await startOidcIdp({
       clients: [
         { clientId: 'switchboard', redirectUri: callbackPrefix },
@@ -36,6 +45,12 @@ describeInChromium('single sign-on in Chromium', (chromium) => {
     hub = await startTestHub({
       env: { PUBLIC_URL: hubUrl },
       yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1:${new URL(probe.url).port}']
+mcpServers:
+  probe:
+    type: streamable-http
+    url: ${probe.url}
 auth:
   sso:
     - id: acme
@@ -45,12 +60,15 @@ auth:
       groupsClaim: groups
 `,
     });
-    await hub.app.listen({ port, host: '127.0.0.1' });
+    await hub.startup.firstPass;
+    // Every address localhost has here (127.0.0.1, and ::1 where there is one), for Node's fetch too.
+    await hub.app.listen({ port, host: 'localhost' });
   }, 60_000);
 
   afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await hub?.dispose();
-    await Promise.all([idp?.stop(), apps?.stop()]);
+    await Promise.all([idp?.stop(), apps?.stop(), probe?.stop()]);
   });
 
   /**
@@ -133,6 +151,44 @@ auth:
     expect(body).not.toContain(new URL(callback).searchParams.get('code') ?? '-');
     await chromium.screenshot('sso-callback-refused');
     expect(await sessionCookie()).toBeUndefined();
+    expect(chromium.offLoopback).toEqual([]);
+  });
+
+  it('an MCP client authorized through single sign-on: authorize → sign-in page → IdP → consent → code → tools/list', async () => {
+    const page = chromium.page;
+    await signedInAtIdp('alice');
+    const oauth = new MemoryOAuthClient(`${apps.origin}/callback`, 'SSO Chromium Client');
+    const transport = new StreamableHTTPClientTransport(new URL(`${hubUrl}/mcp`), { authProvider: oauth });
+    await expect(
+      new Client({ name: 'chromium-sso-test', version: '1.0.0' }).connect(transport),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+
+    await page.goto(oauth.authorizationUrl.href);
+    expect(new URL(page.url()).pathname).toBe('/auth/signin');
+    await Promise.all([
+      page.waitForNavigation(),
+      page.locator('a.button', { hasText: 'Sign in with Acme Keycloak' }).click(),
+    ]);
+    // Back from the IdP, signed in to the hub, at the consent step of the same authorization.
+    expect(new URL(page.url()).pathname).toMatch(/^\/oauth2\/interaction\/[\w-]+$/);
+    expect(await page.locator('h1').textContent()).toBe('Allow access?');
+    const consent = (await page.locator('body').textContent()) ?? '';
+    expect(consent).toContain('SSO Chromium Client');
+    expect(consent).toContain('alice@acme.example');
+    await chromium.screenshot('sso-authorize-consent');
+
+    await Promise.all([
+      page.waitForURL(`${apps.origin}/callback?**`),
+      page.locator('form[action$="/approve"] button[type="submit"]').click(),
+    ]);
+    await transport.finishAuth(new URL(page.url()).searchParams.get('code') ?? '');
+    const connected = new Client({ name: 'chromium-sso-test', version: '1.0.0' });
+    clients.push(connected);
+    await connected.connect(
+      new StreamableHTTPClientTransport(new URL(`${hubUrl}/mcp`), { authProvider: oauth }),
+    );
+    const { tools } = await connected.listTools();
+    expect(tools.map((tool) => tool.name)).toContain('probe__whoami');
     expect(chromium.offLoopback).toEqual([]);
   });
 });
