@@ -393,3 +393,68 @@ describe('the hub as the authorization server of its own /mcp', () => {
     expect(unknown.headers.get('referrer-policy')).toBe('no-referrer');
   });
 });
+
+describe('behind a reverse proxy that serves the hub under a path (PUBLIC_URL with a path)', () => {
+  let hub: TestHub;
+  const PUBLIC_URL = 'https://hub.example.com/switchboard';
+
+  beforeAll(async () => {
+    hub = await startTestHub({ env: { PUBLIC_URL, TRUST_PROXY: 'true' } });
+  });
+
+  afterAll(async () => {
+    await hub?.dispose();
+  });
+
+  /** A request as the proxy forwards it: the prefix stripped, the public host and scheme in X-Forwarded-*. */
+  const proxied = (
+    url: string,
+    extra: { cookie?: string; method?: 'GET' | 'POST'; payload?: unknown } = {},
+  ) =>
+    hub.app.inject({
+      method: extra.method ?? 'GET',
+      url,
+      headers: {
+        'x-forwarded-host': 'hub.example.com',
+        'x-forwarded-proto': 'https',
+        ...(extra.cookie === undefined ? {} : { cookie: extra.cookie }),
+      },
+      ...(extra.payload === undefined ? {} : { payload: extra.payload as Record<string, unknown> }),
+    });
+
+  it('publishes its metadata with the path (RFC 8414 §3.1) and sends browsers to prefixed pages', async () => {
+    const metadata = (await proxied('/.well-known/oauth-authorization-server/switchboard')).json<
+      Record<string, unknown>
+    >();
+    expect(metadata).toMatchObject({
+      issuer: PUBLIC_URL,
+      authorization_endpoint: `${PUBLIC_URL}/oauth2/authorize`,
+      token_endpoint: `${PUBLIC_URL}/oauth2/token`,
+    });
+    const registered = await proxied('/oauth2/register', {
+      method: 'POST',
+      payload: { redirect_uris: ['http://127.0.0.1:49155/cb'], token_endpoint_auth_method: 'none' },
+    });
+    expect(registered.statusCode).toBe(201);
+    const clientId = registered.json<{ client_id: string }>().client_id;
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: 'http://127.0.0.1:49155/cb',
+      scope: 'mcp',
+      code_challenge: createHash('sha256').update('x'.repeat(43)).digest('base64url'),
+      code_challenge_method: 'S256',
+    });
+    const started = await proxied(`/oauth2/authorize?${query.toString()}`);
+    expect(started.statusCode).toBe(303);
+    const interaction = started.headers.location ?? '';
+    expect(interaction).toMatch(/^\/switchboard\/oauth2\/interaction\/[\w-]+$/);
+    const cookie = started.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    expect(started.cookies.find((c) => c.name === 'sb_as_interaction')?.path).toBe(interaction);
+    const page = await proxied(interaction.replace('/switchboard', ''), { cookie });
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe(
+      `/switchboard/auth/signin?returnTo=${encodeURIComponent(interaction)}`,
+    );
+  });
+});
