@@ -308,6 +308,19 @@ describe('browser sessions', () => {
     }
   });
 
+  it('rows past their idle or absolute end are deleted at a later sign-in, without anyone presenting them', async () => {
+    const idle = remember(await signIn(hub, 'alice@example.com', password));
+    const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
+    expect(await hub.repos.browserSessions.findByHash(hash(idle.token))).not.toBeNull();
+    try {
+      offset += SESSION_IDLE_TIMEOUT_MS + 60 * 60_000;
+      remember(await signIn(hub, 'bob@example.com', password));
+      expect(await hub.repos.browserSessions.findByHash(hash(idle.token))).toBeNull();
+    } finally {
+      offset = 0;
+    }
+  });
+
   it('SE-01: no log line holds a session token, a CSRF token or a password', async () => {
     expect(secrets.length).toBeGreaterThan(10);
     const logs = hub.logLines.join('\n');
