@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/auth/index.js';
 import { HubBrowser } from './peers/hub-browser.js';
@@ -373,6 +374,41 @@ describe('the hub as the authorization server of its own /mcp', () => {
       headers: { authorization: `Bearer ${aliceJwt}` },
     });
     expect(again.status).toBe(404);
+  });
+
+  it('a metadata document client id on a private address is never fetched (the users’ egress guard)', async () => {
+    let connections = 0;
+    const listener = net.createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = listener.address() as net.AddressInfo; // a TCP listen yields AddressInfo
+      const { outcome } = await authorize(alice(), `https://127.0.0.1:${port}/client.json`);
+      expect(outcome.kind).toBe('page');
+      if (outcome.kind === 'page') expect(outcome.html).toContain('client_id metadata document fetch failed');
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
+  });
+
+  it('RFC 8252 §7.3: a native client’s loopback redirect may use any port; a web client’s must match exactly', async () => {
+    const registered = 'http://127.0.0.1:40000/cb';
+    const elsewhere = 'http://127.0.0.1:40001/cb';
+    const native = await register({
+      application_type: 'native',
+      client_name: 'Native',
+      redirect_uris: [registered],
+    });
+    const web = await register({ client_name: 'Web', redirect_uris: [registered] });
+    const nativeOutcome = await authorize(alice(), native, { redirect: elsewhere, answer: 'stop' });
+    expect(
+      nativeOutcome.outcome.kind === 'page' && nativeOutcome.outcome.html.includes('Allow access?'),
+    ).toBe(true);
+    const webOutcome = await authorize(alice(), web, { redirect: elsewhere, answer: 'stop' });
+    expect(webOutcome.outcome.kind === 'page' && webOutcome.outcome.status === 400).toBe(true);
   });
 
   it('its pages cannot be framed and are never cached', async () => {
