@@ -14,6 +14,8 @@ describe('single sign-on with OpenID Connect', () => {
   let probe: ProbeServer;
   let hub: TestHub;
   let base: string;
+  /** Added to the hub's clock (the KV's expiry included); the IdP keeps real time. */
+  let offset = 0;
 
   const callbackOf = (id: string) => `${base}/auth/sso/${id}/callback`;
   const browser = (user: string) => new SsoBrowser(user, [kc.issuer, corp.issuer]);
@@ -81,7 +83,11 @@ auth:
       groupsClaim: groups
       trustEmail: true
 `;
-    hub = await startTestHub({ yaml, env: { PUBLIC_URL: base, KC_SECRET } });
+    hub = await startTestHub({
+      yaml,
+      env: { PUBLIC_URL: base, KC_SECRET },
+      clock: { now: () => Date.now() + offset },
+    });
     await hub.app.listen({ port, host: '127.0.0.1' });
   }, 60_000);
 
@@ -315,6 +321,22 @@ auth:
     expect((await b.open(`${base}/api/auth/session`)).status).toBe(401);
   });
 
+  it('OA-07: a sign-in left pending longer than ten minutes is refused', async () => {
+    kc.accounts.set('eve', { email: 'eve@acme.example', email_verified: true });
+    const b = browser('eve');
+    const callback = await untilCallback(b);
+    const grants = kc.counts.codeGrants;
+    offset += 10 * 60_000 + 1;
+    try {
+      const late = await b.open(callback);
+      expect(late.status).toBe(400);
+      expect(late.body).toContain('unknown, expired or was already used');
+    } finally {
+      offset = 0;
+    }
+    expect(kc.counts.codeGrants).toBe(grants);
+  });
+
   it('refused pages are not cached and send no referrer', async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/auth/sso/kc/callback?state=nope&code=nope' });
     expect(res.statusCode).toBe(400);
@@ -376,6 +398,25 @@ auth:
     expect(location.searchParams.get('scope')).toBe('openid profile email');
     expect(location.searchParams.get('state')!.length).toBeGreaterThanOrEqual(43);
     expect(location.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('starts and callbacks are rate limited per client address, with a page', async () => {
+    const limited = await startTestHub({
+      yaml: `auth:\n  sso:\n    - {id: kc, name: K, issuer: "${kc.issuer}", clientId: switchboard}\n`,
+      env: { PUBLIC_URL: 'http://127.0.0.1:39997' },
+      loginAttemptsPerMinute: 2,
+    });
+    try {
+      const starts = [];
+      for (let i = 0; i < 3; i += 1) {
+        starts.push(await limited.app.inject({ method: 'GET', url: '/auth/sso/kc/start' }));
+      }
+      expect(starts.map((r) => r.statusCode)).toEqual([303, 303, 429]);
+      expect(starts[2]!.headers['content-type']).toContain('text/html');
+      expect(starts[2]!.headers['retry-after']).toBeDefined();
+    } finally {
+      await limited.dispose();
+    }
   });
 
   it('logs no code, token, state or client secret', () => {

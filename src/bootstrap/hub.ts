@@ -282,12 +282,20 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       sessions,
       signInUrl: (returnTo) => signInPath(pathPrefix, returnTo),
       onAuthenticated: (who) => onAuthenticated(who),
+      logger,
     });
 
+    const upstreamCleanup = revokeOnRemoval({ logger, repos, identity, registry, upstreams, oauth });
     const accounts = createAccountsService({
       repos,
       announce: accountChanges.announce,
-      beforeRemove: revokeOnRemoval({ logger, repos, identity, registry, upstreams, oauth }),
+      beforeRemove: async (userId) => {
+        await upstreamCleanup(userId);
+        // AZ-12: the user's grants and tokens at the hub's own authorization server go too.
+        await authorizationServer.apps.forgetUser(userId).catch((err: unknown) => {
+          logger.warn({ err, userId }, 'could not delete the authorizations of a removed user');
+        });
+      },
     });
     accountChanges.start({ kv, identity, pool, tools });
     // A subscription still pending ends with the KV, closed after this.
@@ -304,6 +312,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       repos,
       accounts,
       sessions,
+      attemptsPerMinute: options.loginAttemptsPerMinute ?? 30,
     });
 
     const app = await buildApp({

@@ -22,6 +22,8 @@ export interface SsoWiringDeps {
   repos: Pick<Repositories, 'users' | 'groups'>;
   accounts: Pick<AccountsService, 'applyProviderRole'>;
   sessions: BrowserSessions;
+  /** Starts and callbacks per client address per minute. */
+  attemptsPerMinute: number;
 }
 
 /**
@@ -50,5 +52,6 @@ export function createSsoRouteOptions(deps: SsoWiringDeps): SsoRouteOptions {
     pathPrefix: new URL(publicUrl).pathname.replace(/\/+$/, ''),
     secure: publicUrl.startsWith('https:'),
     random: deps.random,
+    attemptsPerMinute: deps.attemptsPerMinute,
   };
 }

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isHubError } from '../errors/index.js';
-import { escapeHtml, page } from '../http/index.js';
+import { escapeHtml, installPageErrors, page } from '../http/index.js';
 import type { Random } from '../core/index.js';
 import type { SsoService } from './sso-service.js';
 
@@ -33,6 +33,11 @@ export interface SsoRouteOptions {
   /** Set `Secure` on the binding cookie (PUBLIC_URL is https). */
   secure: boolean;
   random: Random;
+  /**
+   * Starts and callbacks per client address per minute: each start stores a pending sign-in for
+   * ten minutes, so an unauthenticated flood must not fill the KV.
+   */
+  attemptsPerMinute: number;
 }
 
 const providerParams = z.object({ id: z.string().max(64) });
@@ -79,6 +84,7 @@ export const ssoRoutes: FastifyPluginAsyncZod<SsoRouteOptions> = async (app, opt
   const { sso, pathPrefix } = options;
   const signInPage = `${pathPrefix}/auth/signin`;
   const cookiePath = `${pathPrefix}/auth/sso`;
+  const rateLimit = { max: options.attemptsPerMinute, timeWindow: '1 minute' };
 
   /** This browser's binding value: kept when it has one, so sign-ins in two tabs both finish. */
   function binding(request: FastifyRequest, reply: FastifyReply): string {
@@ -109,43 +115,57 @@ export const ssoRoutes: FastifyPluginAsyncZod<SsoRouteOptions> = async (app, opt
     }),
   );
 
-  app.get(
-    '/auth/sso/:id/start',
-    { schema: { hide: true, params: providerParams, querystring: startQuery } },
-    async (request, reply) => {
-      void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-      try {
-        const returnTo = options.safeReturnTo(request.query.returnTo, signInPage);
-        const url = await sso.start(request.params.id, returnTo, binding(request, reply));
-        return await reply.redirect(url.href, 303);
-      } catch (error) {
-        request.log.warn({ provider: request.params.id, ...outcomeOf(error) }, 'sso sign-in could not start');
-        return failure(reply, error);
-      }
-    },
-  );
+  // A person in a browser reads these answers: every error here, a rate limit included, is a page.
+  await app.register(async (scope) => {
+    installPageErrors(scope, 'Sign-in failed');
+    const pages = scope.withTypeProvider<ZodTypeProvider>();
+    pages.get(
+      '/auth/sso/:id/start',
+      {
+        schema: { hide: true, params: providerParams, querystring: startQuery },
+        config: { rateLimit },
+      },
+      async (request, reply) => {
+        void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+        try {
+          const returnTo = options.safeReturnTo(request.query.returnTo, signInPage);
+          const url = await sso.start(request.params.id, returnTo, binding(request, reply));
+          return await reply.redirect(url.href, 303);
+        } catch (error) {
+          request.log.warn(
+            { provider: request.params.id, ...outcomeOf(error) },
+            'sso sign-in could not start',
+          );
+          return failure(reply, error);
+        }
+      },
+    );
 
-  app.get(
-    '/auth/sso/:id/callback',
-    { schema: { hide: true, params: providerParams, querystring: callbackQuery } },
-    async (request, reply) => {
-      void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-      const provider = request.params.id;
-      try {
-        const done = await sso.finish(provider, {
-          query: request.query,
-          binding: request.cookies[BINDING_COOKIE],
-        });
-        await options.sessions.signIn(request, reply, done.userId, { method: 'sso', provider });
-        request.log.info({ provider, user: done.userId }, 'sso sign-in completed');
-        return await reply.redirect(options.safeReturnTo(done.returnTo, signInPage), 303);
-      } catch (error) {
-        request.log.info(
-          { provider, ...outcomeOf(error), has_state: typeof request.query.state === 'string' },
-          'sso callback refused',
-        );
-        return failure(reply, error);
-      }
-    },
-  );
+    pages.get(
+      '/auth/sso/:id/callback',
+      {
+        schema: { hide: true, params: providerParams, querystring: callbackQuery },
+        config: { rateLimit },
+      },
+      async (request, reply) => {
+        void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+        const provider = request.params.id;
+        try {
+          const done = await sso.finish(provider, {
+            query: request.query,
+            binding: request.cookies[BINDING_COOKIE],
+          });
+          await options.sessions.signIn(request, reply, done.userId, { method: 'sso', provider });
+          request.log.info({ provider, user: done.userId }, 'sso sign-in completed');
+          return await reply.redirect(options.safeReturnTo(done.returnTo, signInPage), 303);
+        } catch (error) {
+          request.log.info(
+            { provider, ...outcomeOf(error), has_state: typeof request.query.state === 'string' },
+            'sso callback refused',
+          );
+          return failure(reply, error);
+        }
+      },
+    );
+  });
 };
