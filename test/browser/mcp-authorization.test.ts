@@ -3,11 +3,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/index.js';
 import { startProbeServer, type ProbeServer } from '../peers/probe-server.js';
 import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
+import { cheapPasswordHash } from './cheap-password.js';
 import { MemoryOAuthClient } from './memory-oauth-client.js';
 import { FRAMING_PAGE, loadInFrame, startOtherOrigin, type OtherOrigin } from './other-origin.js';
 
@@ -43,7 +43,7 @@ mcpServers:
     });
     await hub.startup.firstPass;
     await hub.app.listen({ port, host: '127.0.0.1' });
-    await hub.repos.users.create({ email: EMAIL, role: 'USER', passwordHash: await hashPassword(PASSWORD) });
+    await hub.repos.users.create({ email: EMAIL, role: 'USER', passwordHash: cheapPasswordHash(PASSWORD) });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import type { Response } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/index.js';
 import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
+import { cheapPasswordHash } from './cheap-password.js';
 import { loadInFrame, startOtherOrigin, type OtherOrigin } from './other-origin.js';
 
 const EMAIL = 'alice@example.com';
@@ -44,7 +44,7 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     hubUrl = `http://127.0.0.1:${port}`;
     hub = await startTestHub({ env: { PUBLIC_URL: hubUrl } });
     await hub.app.listen({ port, host: '127.0.0.1' });
-    await hub.repos.users.create({ email: EMAIL, role: 'USER', passwordHash: await hashPassword(PASSWORD) });
+    await hub.repos.users.create({ email: EMAIL, role: 'USER', passwordHash: cheapPasswordHash(PASSWORD) });
     other = await startOtherOrigin({
       '/frames-signin': `<!doctype html><title>framer</title><iframe src="${hubUrl}/auth/signin"></iframe>`,
       // Login CSRF: another origin's form posting the attacker's own credentials to the hub.
@@ -60,7 +60,7 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     await hub?.dispose();
   });
 
-  it('renders the sign-in form', async () => {
+  it('renders the sign-in form; a wrong password shows the message and signs nobody in', async () => {
     const page = chromium.page;
     const response = await page.goto(`${hubUrl}/auth/signin`);
     expect(response?.status()).toBe(200);
@@ -75,12 +75,8 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     );
     expect(background).toBe('rgb(31, 95, 191)');
     await chromium.screenshot('signin-page');
-    expect(chromium.offLoopback).toEqual([]);
-  });
 
-  it('a wrong password shows the message and signs nobody in', async () => {
-    const page = chromium.page;
-    await page.goto(`${hubUrl}/auth/signin`);
+    // A wrong password: the message, and nobody signed in.
     const answer = await fillAndSubmit(EMAIL, 'not the password');
     expect(answer?.status()).toBe(401);
     expect(await page.locator('[role="alert"]').textContent()).toBe('Wrong email or password.');
@@ -90,6 +86,7 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     await chromium.screenshot('signin-wrong-password');
     expect(await sessionCookie()).toBeUndefined();
     expect(await apiSession()).toBe(401);
+    expect(chromium.offLoopback).toEqual([]);
   });
 
   it('the right password signs in with an HttpOnly cookie, and sign-out ends the session', async () => {
@@ -132,7 +129,7 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     expect(chromium.offLoopback).toEqual([]);
   });
 
-  it("another origin's form cannot sign this browser in (login CSRF)", async () => {
+  it("another origin's form cannot sign this browser in (login CSRF), nor frame the page", async () => {
     const page = chromium.page;
     await page.goto(`${other.origin}/login-csrf`);
     const response = await Promise.all([page.waitForNavigation(), page.locator('button').click()]).then(
@@ -141,9 +138,8 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     expect(response?.status()).toBe(403);
     await chromium.screenshot('signin-login-csrf-refused');
     expect(await sessionCookie()).toBeUndefined();
-  });
 
-  it('another origin cannot frame the sign-in page', async () => {
+    // Nor frame the sign-in page (clickjacking of the form).
     const framedUrl = `${hubUrl}/auth/signin`;
     const outcome = await loadInFrame(chromium.page, `${other.origin}/frames-signin`, framedUrl);
     expect(outcome.failure).toBe('net::ERR_BLOCKED_BY_RESPONSE');
