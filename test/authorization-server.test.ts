@@ -338,6 +338,25 @@ describe('the hub as the authorization server of its own /mcp', () => {
     expect((await initialize('/mcp', token)).status).toBe(401);
   });
 
+  it('AZ-12: removing a user deletes their grants and tokens at the hub’s authorization server', async () => {
+    await hub.repos.users.create({
+      email: 'dave@example.com',
+      role: 'USER',
+      passwordHash: await hashPassword(PASSWORD),
+    });
+    const clientId = await register({ client_name: 'Dave App', redirect_uris: [redirectUri] });
+    const token = await tokenFor(
+      new HubBrowser(base, { email: 'dave@example.com', password: PASSWORD }),
+      clientId,
+    );
+    const dave = await userId('dave@example.com');
+    expect(await hub.repos.oauthServer.listForAccount('Grant', dave)).toHaveLength(1);
+    await hub.accounts.remove(null, dave);
+    expect(await hub.repos.oauthServer.listForAccount('Grant', dave)).toEqual([]);
+    expect(await hub.repos.oauthServer.find('AccessToken', token)).toBeNull();
+    expect((await initialize('/mcp', token)).status).toBe(401);
+  });
+
   it('connected apps: a user lists the clients they authorized and revokes one, for themselves only', async () => {
     const clientId = await register({ client_name: 'Listed App', redirect_uris: [redirectUri] });
     const aliceToken = await tokenFor(alice(), clientId);

@@ -4,6 +4,7 @@ import type { Identity, IdentityService } from '../auth/index.js';
 import type { Clock } from '../core/index.js';
 import type { CipherKeyring } from '../credentials/index.js';
 import type { FetchLike } from '../net/index.js';
+import type { Logger } from '../observability/index.js';
 import type { OAuthServerRepository } from '../store/index.js';
 import { ConnectedApps } from './connected-apps.js';
 import { connectedAppsRoutes } from './connected-apps-routes.js';
@@ -32,6 +33,7 @@ export interface AuthorizationServerOptions {
   signInUrl(returnTo: string): string;
   /** Told of every caller a hub access token authenticates (as every authenticated request does). */
   onAuthenticated(who: Identity): void;
+  logger: Logger;
 }
 
 /**
@@ -67,6 +69,11 @@ export class AuthorizationServer {
       cookieKeys: cookieKeys(options.jwtSecret),
       fetch: options.fetch,
       accountEnabled: async (userId) => (await options.identity.identityOf(userId)) !== null,
+    });
+    // oidc-provider answers its own errors; a 500 is reported here (the error only: never a request's
+    // parameters, which hold codes and tokens), instead of Koa's default print to stderr.
+    provider.on('server_error', (_ctx: unknown, err: unknown) => {
+      options.logger.error({ err }, 'authorization server error');
     });
     return new AuthorizationServer(provider, options);
   }

@@ -72,6 +72,14 @@ export class ConnectedApps {
     return grants.length > 0;
   }
 
+  /**
+   * Forgets every authorization of a user who is being removed (AZ-12): grants, codes, tokens and
+   * sessions, all at once. Returns how many records went.
+   */
+  async forgetUser(userId: string): Promise<number> {
+    return this.#repo.deleteForAccount(userId);
+  }
+
   /** The client, or undefined when it is gone or its metadata document cannot be read now. */
   async #findClient(clientId: string) {
     try {

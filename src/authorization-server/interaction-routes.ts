@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { errors, type InteractionResults } from 'oidc-provider';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
 import { escapeHtml, page } from '../http/index.js';
 import type { OAuthServerRepository } from '../store/index.js';
 import { approve, approvedGrantId, missingConsent } from './consent.js';
@@ -71,9 +71,10 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRouteOptions> = as
     try {
       const details = await provider.interactionDetails(request.raw, reply.raw);
       return details.uid === uid ? details : null;
-    } catch {
+    } catch (err) {
       // No interaction cookie, an expired interaction, or another browser's: nothing to resume.
-      return null;
+      if (err instanceof errors.SessionNotFound) return null;
+      throw err;
     }
   };
 

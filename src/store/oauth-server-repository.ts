@@ -58,6 +58,8 @@ export interface OAuthServerRepository {
   revokeByGrantId(grantId: string, model?: string): Promise<number>;
   /** The unexpired records of `model` of one account, optionally of one client, oldest first. */
   listForAccount(model: string, accountId: string, clientId?: string): Promise<OAuthServerRecord[]>;
+  /** Deletes every record of one account (a removed user's grants, tokens and sessions); returns how many. */
+  deleteForAccount(accountId: string): Promise<number>;
   /** Deletes every record that expired before now; returns how many. */
   sweepExpired(): Promise<number>;
   /** Stores a key unless one with this kid exists. */
@@ -145,6 +147,14 @@ export function createOAuthServerRepository({ db, clock }: RepositoryDeps): OAut
       if (clientId !== undefined) query = query.where('client_id', '=', clientId);
       const rows = await query.orderBy('created_at').orderBy('id').execute();
       return rows.map(toRecord);
+    },
+
+    deleteForAccount: async (accountId) => {
+      const result = await db
+        .deleteFrom('oauth_server_records')
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
 
     sweepExpired: async () => {
