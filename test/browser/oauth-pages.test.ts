@@ -73,7 +73,7 @@ describeInChromium('the OAuth result pages in Chromium', (chromium) => {
     expect(dialogs).toEqual([]);
   });
 
-  it('OA-22: another origin cannot frame the success page (frame-ancestors none), while a page that allows it is framed', async () => {
+  it('another origin cannot frame the success page (frame-ancestors none), while a page that allows it is framed', async () => {
     const framedUrl = `${hubUrl}/oauth/success?serverName=vault`;
     const outcome = await loadInFrame(chromium.page, `${other.origin}/frames-success`, framedUrl);
     expect(outcome.failure).toBe('net::ERR_BLOCKED_BY_RESPONSE');
