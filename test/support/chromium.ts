@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -236,9 +236,11 @@ export function describeInChromium(title: string, body: (chromium: ChromiumHarne
     });
     afterEach(async ({ task }) => {
       try {
-        // The page as the failure left it is the quickest way to see why a browser test failed.
-        if (task.result?.state === 'fail')
-          await harness.screenshot(`failed-${task.name}`).catch(() => undefined);
+        // The page as the failure left it is the quickest way to see why a browser test failed;
+        // a pass removes the one an earlier run left, so the folder shows only current failures.
+        const failureShot = `failed-${task.name}`;
+        if (task.result?.state === 'fail') await harness.screenshot(failureShot).catch(() => undefined);
+        else await rm(screenshotFile(failureShot), { force: true });
       } finally {
         await harness.closeContext();
       }
