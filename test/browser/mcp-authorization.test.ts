@@ -86,6 +86,10 @@ mcpServers:
     expect(consent).toContain(EMAIL);
     expect(consent).toContain(new URL(client.origin).host);
     await chromium.screenshot('authorize-consent');
+    // On a phone: nothing wider than the screen (the buttons stay reachable).
+    await page.setViewportSize({ width: 360, height: 640 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+    await chromium.screenshot('authorize-consent-phone');
     // Nothing has reached the client yet: no code without the click.
     expect(client.requested).not.toContain('/callback');
 

@@ -84,6 +84,11 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     expect(await page.locator('input[name="email"]').inputValue()).toBe(EMAIL);
     expect(await page.locator('input[name="password"]').inputValue()).toBe('');
     await chromium.screenshot('signin-wrong-password');
+    // On a phone in dark mode: readable, and nothing wider than the screen.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 360, height: 640 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+    await chromium.screenshot('signin-wrong-password-phone-dark');
     expect(await sessionCookie()).toBeUndefined();
     expect(await apiSession()).toBe(401);
     expect(chromium.offLoopback).toEqual([]);
