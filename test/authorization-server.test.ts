@@ -512,4 +512,18 @@ describe('behind a reverse proxy that serves the hub under a path (PUBLIC_URL wi
       `/switchboard/auth/signin?returnTo=${encodeURIComponent(interaction)}`,
     );
   });
+
+  it('open registration has a budget per client address (30 a minute)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i += 1) {
+      const registered = await proxied('/oauth2/register', {
+        method: 'POST',
+        payload: { redirect_uris: ['http://127.0.0.1:49156/cb'], token_endpoint_auth_method: 'none' },
+      });
+      statuses.push(registered.statusCode);
+    }
+    // One registration was spent by the test before; the rest of the budget, then 429.
+    expect(statuses.filter((status) => status === 201)).toHaveLength(29);
+    expect(statuses.slice(29)).toEqual([429, 429]);
+  });
 });

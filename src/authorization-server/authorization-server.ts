@@ -34,7 +34,11 @@ export interface AuthorizationServerOptions {
   /** Told of every caller a hub access token authenticates (as every authenticated request does). */
   onAuthenticated(who: Identity): void;
   logger: Logger;
+  /** Dynamic client registrations per client address per minute (default 30). */
+  registrationsPerMinute?: number | undefined;
 }
+
+const DEFAULT_REGISTRATIONS_PER_MINUTE = 30;
 
 /**
  * The hub as the OAuth 2.1 authorization server of its own MCP endpoints: oidc-provider for the
@@ -82,7 +86,11 @@ export class AuthorizationServer {
   readonly routes: FastifyPluginAsync = async (app) => {
     const options = this.#options;
     const pathPrefix = new URL(options.publicUrl).pathname.replace(/\/+$/, '');
-    await app.register(providerRoutes, { provider: this.provider, pathPrefix });
+    await app.register(providerRoutes, {
+      provider: this.provider,
+      pathPrefix,
+      registrationsPerMinute: options.registrationsPerMinute ?? DEFAULT_REGISTRATIONS_PER_MINUTE,
+    });
     await app.register(interactionRoutes, {
       provider: this.provider,
       repo: options.repo,

@@ -6,6 +6,8 @@ export interface ProviderRouteOptions {
   provider: Provider;
   /** PUBLIC_URL's path (no trailing slash), which a reverse proxy strips before the hub sees a request. */
   pathPrefix: string;
+  /** Dynamic registrations per client address per minute: each one stores a client for good. */
+  registrationsPerMinute: number;
 }
 
 const METADATA_PATH = '/.well-known/openid-configuration';
@@ -47,6 +49,18 @@ export const providerRoutes: FastifyPluginAsync<ProviderRouteOptions> = async (a
     });
 
   route('/oauth2/*', null);
+  // Open registration (RFC 7591 §3) needs no credentials; a budget per address keeps one caller
+  // from filling the table. The limiter answers 429 before the request reaches the library.
+  app.route({
+    method: 'POST',
+    url: '/oauth2/register',
+    schema: { hide: true },
+    onRequest: [
+      app.rateLimit({ max: options.registrationsPerMinute, timeWindow: '1 minute' }),
+      handOver(null),
+    ],
+    handler: async () => undefined,
+  });
   route(METADATA_PATH, null);
   route('/.well-known/oauth-authorization-server', METADATA_PATH);
   if (pathPrefix !== '') route(`/.well-known/oauth-authorization-server${pathPrefix}`, METADATA_PATH);
