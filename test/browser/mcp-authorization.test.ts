@@ -127,13 +127,14 @@ mcpServers:
     expect(chromium.offLoopback).toEqual([]);
   });
 
-  it('OA-16: a client registered with a redirect to another site gets nothing without the click, and Deny sends only access_denied', async () => {
+  it('OA-16: a client registered with a redirect to another site (and markup in its name) gets nothing without the click, and Deny sends only access_denied', async () => {
     const page = chromium.page;
     const registration = await fetch(`${hubUrl}/oauth2/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        client_name: 'Totally Legit Client',
+        // A client picks its own name: markup in it must stay text on the consent page.
+        client_name: 'Totally Legit Client <img src=x onerror=alert(1)>',
         redirect_uris: ['https://evil.example/cb'],
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
@@ -155,11 +156,19 @@ mcpServers:
       state: 'attacker-state',
     }).toString();
 
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
     await page.goto(authorize.href);
     await signIn();
     expect(await page.locator('h1').textContent()).toBe('Allow access?');
     const consent = (await page.locator('body').textContent()) ?? '';
-    expect(consent).toContain('Totally Legit Client');
+    expect(await page.locator('strong').first().textContent()).toBe(
+      'Totally Legit Client <img src=x onerror=alert(1)>',
+    );
+    expect(await page.locator('img, script').count()).toBe(0);
     expect(consent).toContain('evil.example');
     await chromium.screenshot('authorize-consent-other-site');
     expect(chromium.offLoopback).toEqual([]);
@@ -174,6 +183,7 @@ mcpServers:
     expect(sent.searchParams.get('error')).toBe('access_denied');
     expect(sent.searchParams.has('code')).toBe(false);
     expect(sent.searchParams.get('state')).toBe('attacker-state');
+    expect(dialogs).toEqual([]);
     expect(chromium.offLoopback).toEqual(['https://evil.example']);
   });
 });
