@@ -88,10 +88,12 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | nul
   return null;
 }
 
-/** True for a URL on one of the tests' loopback hosts (or one that leaves no request: data:, about:). */
+/** Schemes whose URLs make network requests (data:, about:, blob: and the like make none). */
+const NETWORK_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:', 'ws:', 'wss:', 'ftp:']);
+
+/** True for a URL that makes no request or makes it to one of the tests' loopback hosts. */
 function staysLocal(url: URL): boolean {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'ws:') return true;
-  return LOOPBACK_HOSTS.has(url.hostname);
+  return !NETWORK_SCHEMES.has(url.protocol) || LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /** A file name for a screenshot: letters, digits, `-` and `_` only, so a title cannot escape the folder. */
