@@ -361,11 +361,32 @@ auth:
     kc.accounts.set('dora', { email: 'dora@acme.example', email_verified: true });
     const dora = await signIn('kc', 'dora');
     await hub.accounts.update(null, dora.user.id, { disabled: true });
+    // Even a claim that would make an admin changes nothing about a disabled account.
+    kc.accounts.set('dora', {
+      email: 'dora@acme.example',
+      email_verified: true,
+      groups: ['hub-admins', 'eng'],
+    });
     const b = browser('dora');
     const end = await b.open(start('kc'));
     expect(end.status).toBe(403);
     expect(end.body).toContain('This account is disabled');
     expect((await b.open(`${base}/api/auth/session`)).status).toBe(401);
+    const after = await hub.repos.users.findById(dora.user.id);
+    expect(after?.role).toBe('USER');
+    expect(await hub.repos.groups.listGroupIdsForUser(dora.user.id)).toEqual([]);
+  });
+
+  it('a subject that names an existing hub account is refused, never signed in as that account', async () => {
+    const victim = await hub.repos.users.create({ email: 'victim@example.com', role: 'ADMIN' });
+    kc.accounts.set(victim.id, { email: 'someone@acme.example', email_verified: true });
+    const users = await usersCount();
+    const b = browser(victim.id);
+    const end = await b.open(start('kc'));
+    expect(end.status).toBe(403);
+    expect(end.body).toContain('This identity cannot sign in to Switchboard.');
+    expect((await b.open(`${base}/api/auth/session`)).status).toBe(401);
+    expect(await usersCount()).toBe(users);
   });
 
   it('the provider refusing the sign-in ends on a fixed page', async () => {
