@@ -191,6 +191,19 @@ describe('the hub as the authorization server of its own /mcp', () => {
   const alice = () => new HubBrowser(base, { email: 'alice@example.com', password: PASSWORD });
   const bob = () => new HubBrowser(base, { email: 'bob@example.com', password: PASSWORD });
 
+  it('RFC 6749 §3.3: a request without scope gets the default scope, mcp', async () => {
+    const clientId = await register({ client_name: 'No Scope', redirect_uris: [redirectUri] });
+    const { verifier, challenge } = pkce();
+    const url = new URL(authorizeUrl(clientId, challenge));
+    url.searchParams.delete('scope');
+    url.searchParams.delete('resource');
+    const outcome = await alice().authorize(url.href, redirectUri, 'approve');
+    if (outcome.kind !== 'callback') throw new Error('no callback');
+    const tokens = await redeem(clientId, outcome.url.searchParams.get('code') ?? '', verifier);
+    expect(tokens.body.scope).toBe('mcp');
+    expect((await initialize('/mcp', String(tokens.body.access_token))).status).toBe(200);
+  });
+
   it('OA-16: an unregistered redirect URI gets an error page and no redirect', async () => {
     const clientId = await register({ client_name: 'Honest App', redirect_uris: [redirectUri] });
     const browser = alice();

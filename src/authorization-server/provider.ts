@@ -199,6 +199,15 @@ export function createProvider(options: ProviderOptions): Provider {
   };
   const provider = new Provider(publicUrl, configuration);
   provider.proxy = options.trustProxy;
+  // RFC 6749 §3.3: a request without `scope` is processed with a default. An MCP client that found
+  // no scope to ask for (none in the challenge, none in the resource metadata) omits it, and
+  // without a default its token would carry no scope at all.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/oauth2/authorize' && ctx.query.scope === undefined) {
+      ctx.query = { ...ctx.query, scope: MCP_SCOPE };
+    }
+    await next();
+  });
   // Every answer of the authorization server refuses framing (clickjacking of its pages).
   provider.use(async (ctx, next) => {
     await next();
