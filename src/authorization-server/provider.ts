@@ -113,6 +113,9 @@ export function createProvider(options: ProviderOptions): Provider {
     allowOmittingSingleRegisteredRedirectUri: false,
     features: {
       devInteractions: { enabled: false },
+      // /mcp takes bearer tokens only (its metadata says so); a DPoP-bound token would be accepted
+      // there without its proof, so none is issued.
+      dPoP: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
       clientIdMetadataDocument: {
