@@ -426,7 +426,7 @@ describe('the hub as the authorization server of its own /mcp', () => {
     }
   });
 
-  it('RFC 8252 §7.3: a native client’s loopback redirect may use any port; a web client’s must match exactly', async () => {
+  it('RFC 8252 §7.3 and §8.6: a native client’s loopback redirect may use any port, and it is asked every time; a web client’s must match exactly', async () => {
     const registered = 'http://127.0.0.1:40000/cb';
     const elsewhere = 'http://127.0.0.1:40001/cb';
     const native = await register({
@@ -441,6 +441,15 @@ describe('the hub as the authorization server of its own /mcp', () => {
     ).toBe(true);
     const webOutcome = await authorize(alice(), web, { redirect: elsewhere, answer: 'stop' });
     expect(webOutcome.outcome.kind === 'page' && webOutcome.outcome.status === 400).toBe(true);
+    // RFC 8252 §8.6: a native client is asked every time, even once approved (any local app could
+    // claim its id); a web client once approved goes on.
+    const browser = alice();
+    await authorize(browser, native, { redirect: elsewhere });
+    const nativeAgain = await authorize(browser, native, { redirect: elsewhere, answer: 'stop' });
+    expect(nativeAgain.outcome.kind).toBe('page');
+    await authorize(browser, web, { redirect: registered });
+    const webAgain = await authorize(browser, web, { redirect: registered });
+    expect(webAgain.outcome.kind === 'callback' && webAgain.outcome.consentShown === null).toBe(true);
   });
 
   it('its pages cannot be framed and are never cached', async () => {

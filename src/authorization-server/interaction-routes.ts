@@ -129,8 +129,12 @@ export const interactionRoutes: FastifyPluginAsync<InteractionRouteOptions> = as
       missing.oidcScopes.length === 0 &&
       missing.oidcClaims.length === 0 &&
       Object.keys(missing.resourceScopes).length === 0;
-    const approved =
-      nothingMissing && interaction.grantId !== undefined
+    // RFC 8252 §8.6: a native client's identity cannot be assured (any local app can claim its
+    // id and listen on a loopback port), so it is asked every time, as oidc-provider's policy says.
+    const native = interaction.prompt.reasons.includes('native_client_prompt');
+    const approved = native
+      ? null
+      : nothingMissing && interaction.grantId !== undefined
         ? interaction.grantId
         : await approvedGrantId(options.repo, session.userId, clientId, missing);
     if (approved !== null) return finish(request, reply, { consent: { grantId: approved } }, true);
