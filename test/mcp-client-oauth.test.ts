@@ -118,23 +118,30 @@ async function startDocumentServer(redirectUri: string) {
   let fetches = 0;
   const server = https.createServer({ key: KEY, cert: CERT }, (req, res) => {
     fetches += 1;
-    const clientId = `https://pinned.test:${(server.address() as AddressInfo).port}/client.json`;
-    if (req.url !== '/client.json') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        client_id: clientId,
-        client_name: 'CIMD Test Client',
-        redirect_uris: [redirectUri],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-      }),
-    );
+    const self = `https://pinned.test:${(server.address() as AddressInfo).port}${req.url ?? ''}`;
+    const metadata = {
+      client_id: self,
+      client_name: 'CIMD Test Client',
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+    // Two documents the hub must refuse: one naming another client id, one holding a secret.
+    const documents: Record<string, object> = {
+      '/client.json': metadata,
+      '/impostor.json': { ...metadata, client_id: 'https://pinned.test/someone-else.json' },
+      '/secret.json': { ...metadata, client_secret: 'a-shared-secret-in-a-public-document' },
+    };
+    const document = documents[req.url ?? ''];
+    if (document === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo; // a TCP listen yields AddressInfo
   return {
     clientId: `https://pinned.test:${port}/client.json`,
+    urlOf: (file: string) => `https://pinned.test:${port}/${file}`,
     fetches: () => fetches,
     stop: async () => {
       server.closeAllConnections();
@@ -323,6 +330,25 @@ mcpServers:
     expect(await hub.repos.oauthServer.find('Client', documents.clientId)).toBeNull();
     const echo = await client.callTool({ name: 'everything__echo', arguments: { message: 'cimd' } });
     expect(textOf(echo)).toContain('cimd');
+  });
+
+  it('a metadata document that names another client id, or holds a secret, is refused', async () => {
+    for (const file of ['impostor.json', 'secret.json']) {
+      const url = new URL(`${base}/oauth2/authorize`);
+      url.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: documents.urlOf(file),
+        redirect_uri: callback.url,
+        scope: 'mcp',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }).toString();
+      const browser = new HubBrowser(base, { email: 'alice@example.com', password: PASSWORD });
+      const outcome = await browser.authorize(url.href, callback.url, 'approve');
+      expect(outcome.kind).toBe('page');
+      if (outcome.kind === 'page') expect(outcome.status).toBe(400);
+      expect(browser.signIns).toBe(0);
+    }
   });
 
   it('a hub access token is never forwarded upstream (canary upstream)', async () => {
