@@ -452,6 +452,39 @@ describe('the hub as the authorization server of its own /mcp', () => {
     expect(webAgain.outcome.kind === 'callback' && webAgain.outcome.consentShown === null).toBe(true);
   });
 
+  it('CORS: any origin may register; only a client’s own redirect origin may read its token answers', async () => {
+    const preflight = await fetch(`${base}/oauth2/register`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    const registered = await fetch(`${base}/oauth2/register`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none' }),
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.headers.get('access-control-allow-origin')).toBe('*');
+    const clientId = ((await registered.json()) as { client_id: string }).client_id;
+    const tokenRequest = (origin: string) =>
+      fetch(`${base}/oauth2/token`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId }),
+      });
+    expect((await tokenRequest('https://app.example')).headers.get('access-control-allow-origin')).toBe(
+      'https://app.example',
+    );
+    expect(
+      (await tokenRequest('https://evil.example')).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+  });
+
   it('its pages cannot be framed and are never cached', async () => {
     const clientId = await register({ client_name: 'Headers', redirect_uris: [redirectUri] });
     const stopped = await authorize(alice(), clientId, { answer: 'stop' });

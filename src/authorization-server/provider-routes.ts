@@ -10,7 +10,8 @@ export interface ProviderRouteOptions {
   registrationsPerMinute: number;
 }
 
-const METADATA_PATH = '/.well-known/openid-configuration';
+const METADATA_PATH = '/.well-known/oauth-authorization-server';
+const OPENID_METADATA_PATH = '/.well-known/openid-configuration';
 const METHODS = ['GET', 'POST', 'OPTIONS'] as const;
 
 /**
@@ -18,7 +19,7 @@ const METHODS = ['GET', 'POST', 'OPTIONS'] as const;
  * requests before Fastify reads a body: the library parses its own forms and JSON, and answers
  * its own errors. RFC 8414 §3 puts the metadata at `/.well-known/oauth-authorization-server`
  * (with the issuer's path appended when PUBLIC_URL has one); OpenID Connect Discovery at
- * `/.well-known/openid-configuration`. Both serve the same document.
+ * `/.well-known/openid-configuration`. oidc-provider serves both; the prefixed one is mapped to it.
  */
 export const providerRoutes: FastifyPluginAsync<ProviderRouteOptions> = async (app, options) => {
   const callback = options.provider.callback();
@@ -61,7 +62,7 @@ export const providerRoutes: FastifyPluginAsync<ProviderRouteOptions> = async (a
     ],
     handler: async () => undefined,
   });
+  route(OPENID_METADATA_PATH, null);
   route(METADATA_PATH, null);
-  route('/.well-known/oauth-authorization-server', METADATA_PATH);
-  if (pathPrefix !== '') route(`/.well-known/oauth-authorization-server${pathPrefix}`, METADATA_PATH);
+  if (pathPrefix !== '') route(`${METADATA_PATH}${pathPrefix}`, METADATA_PATH);
 };

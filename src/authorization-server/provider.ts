@@ -211,6 +211,24 @@ export function createProvider(options: ProviderOptions): Provider {
     }
     await next();
   });
+  // Open registration from a browser-based client (RFC 7591 needs no credentials, so any origin
+  // may register; nothing it gets back is usable without the user's consent). oidc-provider
+  // answers CORS for discovery, token and revocation itself, but not for registration.
+  provider.use(async (ctx, next) => {
+    if (ctx.path !== '/oauth2/register' || ctx.get('origin') === '') {
+      await next();
+      return;
+    }
+    ctx.set('access-control-allow-origin', '*');
+    if (ctx.method !== 'OPTIONS') {
+      await next();
+      return;
+    }
+    ctx.set('access-control-allow-methods', 'POST');
+    ctx.set('access-control-allow-headers', 'content-type');
+    ctx.set('access-control-max-age', '3600');
+    ctx.status = 204;
+  });
   // Every answer of the authorization server refuses framing (clickjacking of its pages).
   provider.use(async (ctx, next) => {
     await next();
