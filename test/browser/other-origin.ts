@@ -23,6 +23,10 @@ export function attribute(text: string): string {
 export const FRAMING_PAGE: OtherOriginPage = (query) =>
   `<!doctype html><title>framer</title><iframe src="${attribute(query.get('src') ?? 'about:blank')}"></iframe>`;
 
+/** A page with one link to the URL in its `href` query parameter: a navigation another site starts. */
+export const LINK_PAGE: OtherOriginPage = (query) =>
+  `<!doctype html><title>linker</title><a href="${attribute(query.get('href') ?? '/')}">Connect</a>`;
+
 /**
  * Starts a page server on another port of 127.0.0.1, which is another origin than the hub's
  * (RFC 6454 §4: the port is part of the origin). `pages` maps a path to its HTML; every other

@@ -9,7 +9,7 @@ import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
 import { MemoryOAuthClient } from './memory-oauth-client.js';
-import { startOtherOrigin, type OtherOrigin } from './other-origin.js';
+import { LINK_PAGE, startOtherOrigin, type OtherOrigin } from './other-origin.js';
 
 /**
  * The hub is served as `localhost` and the identity provider as `127.0.0.1`: two sites, so the
@@ -33,6 +33,7 @@ describeInChromium('single sign-on in Chromium', (chromium) => {
     apps = await startOtherOrigin({
       '/signed-in': '<!doctype html><title>app</title><h1>Signed in to another app</h1>',
       '/callback': '<!doctype html><title>client</title><h1>You can close this window</h1>',
+      '/link': LINK_PAGE,
     });
     probe = await startProbeServer();
     idp = await startOidcIdp({
@@ -154,7 +155,7 @@ auth:
     expect(chromium.offLoopback).toEqual([]);
   });
 
-  it('an MCP client authorized through single sign-on: authorize → sign-in page → IdP → consent → code → tools/list', async () => {
+  it('an MCP client authorized through single sign-on, started from another site: authorize → sign-in page → IdP → consent → code → tools/list', async () => {
     const page = chromium.page;
     await signedInAtIdp('alice');
     const oauth = new MemoryOAuthClient(`${apps.origin}/callback`, 'SSO Chromium Client');
@@ -163,7 +164,10 @@ auth:
       new Client({ name: 'chromium-sso-test', version: '1.0.0' }).connect(transport),
     ).rejects.toBeInstanceOf(UnauthorizedError);
 
-    await page.goto(oauth.authorizationUrl.href);
+    // The client opens the authorization from a page of its own site (127.0.0.1, while the hub is
+    // localhost): a cross-site navigation, so only SameSite=Lax (or laxer) cookies may carry the flow.
+    await page.goto(`${apps.origin}/link?href=${encodeURIComponent(oauth.authorizationUrl.href)}`);
+    await Promise.all([page.waitForNavigation(), page.locator('a').click()]);
     expect(new URL(page.url()).pathname).toBe('/auth/signin');
     await Promise.all([
       page.waitForNavigation(),
