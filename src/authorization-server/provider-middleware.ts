@@ -11,7 +11,10 @@ export function renderError(
   ctx.type = 'html';
   ctx.set('cache-control', 'no-store');
   ctx.set('referrer-policy', 'no-referrer');
-  ctx.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  ctx.set(
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+  );
   const description = out.error_description ?? 'The request could not be completed.';
   ctx.body =
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization failed</title>' +
