@@ -4,12 +4,13 @@ import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
 import { cheapPasswordHash } from './cheap-password.js';
-import { loadInFrame, startOtherOrigin, type OtherOrigin } from './other-origin.js';
+import { FRAMING_PAGE, loadInFrame, startOtherOrigin, type OtherOrigin } from './other-origin.js';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
 
-describeInChromium('the sign-in page in Chromium', (chromium) => {
+/** The hub's own pages (the OAuth result pages and the sign-in page) in a real browser. */
+describeInChromium("the hub's pages in Chromium", (chromium) => {
   let hub: TestHub;
   let hubUrl: string;
   let other: OtherOrigin;
@@ -46,7 +47,8 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     await hub.app.listen({ port, host: '127.0.0.1' });
     await hub.repos.users.create({ email: EMAIL, role: 'USER', passwordHash: cheapPasswordHash(PASSWORD) });
     other = await startOtherOrigin({
-      '/frames-signin': `<!doctype html><title>framer</title><iframe src="${hubUrl}/auth/signin"></iframe>`,
+      '/frame': FRAMING_PAGE,
+      '/framable': '<!doctype html><title>framable</title><h1>A page that allows framing</h1>',
       // Login CSRF: another origin's form posting the attacker's own credentials to the hub.
       '/login-csrf':
         `<!doctype html><title>free prize</title><form method="post" action="${hubUrl}/auth/signin">` +
@@ -60,6 +62,78 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
     await hub?.dispose();
   });
 
+  it('renders the success page, styled and naming the server, and the error page with its known message', async () => {
+    const page = chromium.page;
+    const success = await page.goto(`${hubUrl}/oauth/success?serverName=vault`);
+    expect(success?.status()).toBe(200);
+    expect(await page.title()).toBe('Connected');
+    expect(await page.locator('h1').textContent()).toBe('Connected');
+    expect(await page.locator('p').first().textContent()).toBe(
+      'vault is connected. You can close this window.',
+    );
+    // The stylesheet applied under the page's CSP (allowed by its hash; no other style, no script).
+    // A string, evaluated in the page: this project's TypeScript has no DOM library.
+    const maxWidth = await page.evaluate('getComputedStyle(document.body).maxWidth');
+    expect(maxWidth).toBe('512px');
+    await chromium.screenshot('oauth-success');
+
+    const failure = await page.goto(`${hubUrl}/oauth/error?error=access_denied`);
+    expect(failure?.status()).toBe(200);
+    expect(await page.locator('h1').textContent()).toBe('Sign-in failed');
+    expect(await page.locator('p').allTextContents()).toEqual([
+      'Access was denied at the authorization server.',
+      'You can close this window and try again.',
+    ]);
+    await chromium.screenshot('oauth-error-access-denied');
+    expect(chromium.offLoopback).toEqual([]);
+  });
+
+  it('OA-08: script in the error parameters runs nowhere and is not shown', async () => {
+    const page = chromium.page;
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const query = new URLSearchParams({
+      error: '<script>alert(1)</script>',
+      error_description: '<img src=x onerror=alert(2)>',
+      serverName: '<svg onload=alert(3)>',
+    });
+    await page.goto(`${hubUrl}/oauth/error?${query.toString()}`, { waitUntil: 'load' });
+    expect(await page.locator('h1').textContent()).toBe('Sign-in failed');
+    expect(await page.locator('p').first().textContent()).toBe('The sign-in failed.');
+    expect(await page.locator('script, img, svg').count()).toBe(0);
+    expect(await page.content()).not.toContain('alert(');
+    await chromium.screenshot('oauth-error-injected');
+    expect(dialogs).toEqual([]);
+  });
+
+  it('another origin cannot frame the success page (frame-ancestors none), while a page that allows it is framed', async () => {
+    const framedUrl = `${hubUrl}/oauth/success?serverName=vault`;
+    const outcome = await loadInFrame(
+      chromium.page,
+      `${other.origin}/frame?src=${encodeURIComponent(framedUrl)}`,
+      framedUrl,
+    );
+    expect(outcome.failure).toBe('net::ERR_BLOCKED_BY_RESPONSE');
+    expect(outcome.frameUrl).not.toBe(framedUrl);
+    expect(outcome.heading).toBeNull();
+    expect(outcome.cspMessages.join('\n')).toContain("frame-ancestors 'none'");
+    await chromium.screenshot('oauth-success-framed');
+
+    // The control: the same check, on a page without the header, sees the framed page render.
+    const control = await chromium.context.newPage();
+    const framable = `${other.origin}/framable`;
+    expect(
+      await loadInFrame(control, `${other.origin}/frame?src=${encodeURIComponent(framable)}`, framable),
+    ).toEqual({
+      frameUrl: framable,
+      failure: null,
+      cspMessages: [],
+      heading: 'A page that allows framing',
+    });
+  });
   it('renders the sign-in form; a wrong password shows the message and signs nobody in', async () => {
     const page = chromium.page;
     const response = await page.goto(`${hubUrl}/auth/signin`);
@@ -146,7 +220,11 @@ describeInChromium('the sign-in page in Chromium', (chromium) => {
 
     // Nor frame the sign-in page (clickjacking of the form).
     const framedUrl = `${hubUrl}/auth/signin`;
-    const outcome = await loadInFrame(chromium.page, `${other.origin}/frames-signin`, framedUrl);
+    const outcome = await loadInFrame(
+      chromium.page,
+      `${other.origin}/frame?src=${encodeURIComponent(framedUrl)}`,
+      framedUrl,
+    );
     expect(outcome.failure).toBe('net::ERR_BLOCKED_BY_RESPONSE');
     expect(outcome.heading).toBeNull();
     expect(outcome.cspMessages.join('\n')).toContain("frame-ancestors 'none'");
