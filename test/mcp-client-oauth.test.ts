@@ -351,7 +351,7 @@ mcpServers:
     }
   });
 
-  it('a hub access token is never forwarded upstream (canary upstream)', async () => {
+  it('AZ-08: a hub access token is never forwarded upstream (canary upstream)', async () => {
     const browser = new HubBrowser(base, { email: 'alice@example.com', password: PASSWORD });
     const everyServer = new MemoryOAuthClient(callback.url);
     const { client } = await authorizeAndConnect(everyServer, browser);
