@@ -335,6 +335,34 @@ describe('the hub as the authorization server of its own /mcp', () => {
     expect(api.status).toBe(401);
   });
 
+  it('a password change ends every MCP client authorization of the user, and only theirs', async () => {
+    for (const email of ['frank@example.com', 'gina@example.com']) {
+      await hub.repos.users.create({ email, role: 'USER', passwordHash: await hashPassword(PASSWORD) });
+    }
+    const clientId = await register({ client_name: 'Frank App', redirect_uris: [redirectUri] });
+    const browserOf = (email: string) => new HubBrowser(base, { email, password: PASSWORD });
+    const frankToken = await tokenFor(browserOf('frank@example.com'), clientId);
+    const ginaToken = await tokenFor(browserOf('gina@example.com'), clientId);
+    expect((await initialize('/mcp', frankToken)).status).toBe(200);
+
+    const changed = await fetch(`${base}/api/auth/password`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await hub.userToken('frank@example.com')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ currentPassword: PASSWORD, newPassword: `${PASSWORD} 2` }),
+    });
+    expect(changed.status).toBe(200);
+    expect((await initialize('/mcp', frankToken)).status).toBe(401);
+    const frankApps = await fetch(`${base}/api/auth/clients`, {
+      headers: { authorization: `Bearer ${await hub.userToken('frank@example.com')}` },
+    });
+    expect(((await frankApps.json()) as { clients: unknown[] }).clients).toEqual([]);
+    // Another user of the same client keeps their authorization.
+    expect((await initialize('/mcp', ginaToken)).status).toBe(200);
+  });
+
   it('a disabled account’s tokens stop working at once', async () => {
     await hub.repos.users.create({
       email: 'carol@example.com',

@@ -148,8 +148,14 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       clock,
       cache: accountChanges.cacheOption(),
       emailLinkIssuers: env.authEmailLinkIssuers,
-      onUserChanged: (userId) => accountChanges.announceInBackground({ userId, change: 'password' }),
+      onUserChanged: (userId) => {
+        accountChanges.announceInBackground({ userId, change: 'password' });
+        void endClientAuthorizations(userId);
+      },
     });
+    // A password change ends every MCP client's authorization at the hub's own authorization server,
+    // as it ends every hub token and browser session (set once that server exists, below).
+    let endClientAuthorizations: (userId: string) => Promise<void> = async () => undefined;
     // Every authenticated request tells the reconnector the user is here (set once it exists, below).
     let onAuthenticated: (who: Identity) => void = () => undefined;
     const identity: IdentityService = {
@@ -285,10 +291,19 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
     });
 
+    endClientAuthorizations = async (userId) => {
+      await authorizationServer.apps.forgetUser(userId).catch((err: unknown) => {
+        logger.warn({ err, userId }, 'could not end the MCP client authorizations of a user');
+      });
+    };
+
     const upstreamCleanup = revokeOnRemoval({ logger, repos, identity, registry, upstreams, oauth });
     const accounts = createAccountsService({
       repos,
-      announce: accountChanges.announce,
+      announce: async (change) => {
+        if (change.change === 'password') await endClientAuthorizations(change.userId);
+        await accountChanges.announce(change);
+      },
       beforeRemove: async (userId) => {
         await upstreamCleanup(userId);
         // AZ-12: the user's grants and tokens at the hub's own authorization server go too.
