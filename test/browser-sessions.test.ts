@@ -47,9 +47,23 @@ async function makeUser(hub: TestHub, email: string, password: string, role: 'US
 
 const me = (hub: TestHub, cookie: string) =>
   hub.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } });
-/** A state-changing REST call (POST /api/auth/refresh mints a bearer token for the caller). */
-const refresh = (hub: TestHub, headers: Record<string, string>) =>
-  hub.app.inject({ method: 'POST', url: '/api/auth/refresh', headers });
+/**
+ * A state-changing REST call: creating a server with an empty config. Past authentication and the
+ * CSRF check it reaches the handler, whose schema answers 400 `HUB_ERR_VALIDATION`.
+ */
+const createServer = (hub: TestHub, headers: Record<string, string>) =>
+  hub.app.inject({
+    method: 'POST',
+    url: '/api/mcp/servers',
+    headers: { ...headers, 'content-type': 'application/json' },
+    payload: {},
+  });
+/** What {@link createServer} answers once authentication and the CSRF check let it through. */
+const REACHED_HANDLER = { statusCode: 400, code: 'HUB_ERR_VALIDATION' };
+const reached = (response: { statusCode: number; json: () => unknown }) => ({
+  statusCode: response.statusCode,
+  code: (response.json() as { code?: string }).code,
+});
 
 describe('browser sessions', () => {
   let hub: TestHub;
@@ -122,26 +136,41 @@ describe('browser sessions', () => {
     const who = await me(hub, alice.cookie);
     expect(who.statusCode).toBe(200);
     expect(who.json()).toMatchObject({ email: 'alice@example.com' });
-    const without = await refresh(hub, { cookie: alice.cookie });
+    const without = await createServer(hub, { cookie: alice.cookie });
     expect(without.statusCode).toBe(403);
     expect(without.json()).toMatchObject({ code: 'HUB_ERR_CSRF' });
-    const wrong = await refresh(hub, { cookie: alice.cookie, 'x-csrf-token': `${alice.csrf.slice(0, -1)}A` });
+    const wrong = await createServer(hub, {
+      cookie: alice.cookie,
+      'x-csrf-token': `${alice.csrf.slice(0, -1)}A`,
+    });
     expect(wrong.statusCode).toBe(403);
-    const right = await refresh(hub, { cookie: alice.cookie, 'x-csrf-token': alice.csrf });
-    expect(right.statusCode).toBe(200);
-    secrets.push(right.json<{ token: string }>().token);
+    const right = await createServer(hub, { cookie: alice.cookie, 'x-csrf-token': alice.csrf });
+    expect(reached(right)).toEqual(REACHED_HANDLER);
+  });
+
+  it('a session never mints a bearer token (POST /api/auth/refresh → 403), even with its CSRF token', async () => {
+    const alice = remember(await signIn(hub, 'alice@example.com', password));
+    const minted = await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      headers: { cookie: alice.cookie, 'x-csrf-token': alice.csrf },
+    });
+    expect(minted.statusCode).toBe(403);
+    expect(minted.body).not.toContain('token":');
   });
 
   it("another session's CSRF token does not do", async () => {
     const alice = remember(await signIn(hub, 'alice@example.com', password));
     const bob = remember(await signIn(hub, 'bob@example.com', password));
-    expect((await refresh(hub, { cookie: alice.cookie, 'x-csrf-token': bob.csrf })).statusCode).toBe(403);
+    expect((await createServer(hub, { cookie: alice.cookie, 'x-csrf-token': bob.csrf })).statusCode).toBe(
+      403,
+    );
   });
 
   it('a bearer request needs no CSRF header; a broken Authorization header does not fall back to the cookie', async () => {
     const token = await hub.userToken('alice@example.com');
     secrets.push(token);
-    expect((await refresh(hub, { authorization: `Bearer ${token}` })).statusCode).toBe(200);
+    expect(reached(await createServer(hub, { authorization: `Bearer ${token}` }))).toEqual(REACHED_HANDLER);
     const alice = remember(await signIn(hub, 'alice@example.com', password));
     const broken = await hub.app.inject({
       method: 'GET',
@@ -392,8 +421,8 @@ describe.skipIf(!postgresUrl)('browser sessions across two hub instances', () =>
     await makeUser(first, 'alice@example.com', 'a long enough password');
     const alice = await signIn(first, 'alice@example.com', 'a long enough password');
     expect((await me(second, alice.cookie)).json()).toMatchObject({ email: 'alice@example.com' });
-    expect((await refresh(second, { cookie: alice.cookie, 'x-csrf-token': alice.csrf })).statusCode).toBe(
-      200,
+    expect(reached(await createServer(second, { cookie: alice.cookie, 'x-csrf-token': alice.csrf }))).toEqual(
+      REACHED_HANDLER,
     );
     const out = await second.app.inject({
       method: 'DELETE',

@@ -26,7 +26,7 @@ export interface FlowBinding {
   verify(flowId: string, cookieValue: string | undefined): boolean;
 }
 
-// Domain separation: the same key signs other values (session cookies), and a MAC minted for one
+// Domain separation: the same key may sign values of other purposes, and a MAC minted for one
 // purpose must never verify for another; the version lets the format change without ambiguity.
 const DOMAIN = 'switchboard/cookie/v2\n';
 const MIN_SECRET_BYTES = 32;

@@ -152,8 +152,9 @@ export function createAuthorizationStarter(deps: {
 
     async redeemBrowserLink(ticket, signedInUserId) {
       if (!TICKET_SHAPE.test(ticket)) return { ok: false, reason: 'unknown' };
-      // Taken before the user is compared: a link shown to the wrong account is spent, so whoever
-      // handed it out cannot keep trying it on other people (OA-04).
+      // The route redeems only for the link's own user (it peeks first, so a wrong account keeps the
+      // link for a sign-out and back); taken before the user is compared all the same, so a race
+      // between peek and redeem spends the link rather than binding it to anyone else (OA-04).
       const link = parseTicket(await deps.kv.getAndDelete(linkKey(ticket)));
       if (link === null) return { ok: false, reason: 'unknown' };
       if (link.userId !== signedInUserId) return { ok: false, reason: 'other_user' };

@@ -90,6 +90,13 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (
       },
       async (request) => {
         const who = callerOf(request);
+        // A browser session never turns into a bearer token: the token would outlive the session's
+        // sign-out. MCP clients get tokens of their own through the hub's authorization server.
+        if (request.headers.authorization === undefined) {
+          throw new HubError('HUB_ERR_FORBIDDEN', {
+            message: 'A browser session cannot mint bearer tokens; sign in from the client instead',
+          });
+        }
         // A token from the application that shares JWT_SECRET is renewed by that application: minting a
         // hub token for it would outlive what the application decided.
         if (who.external !== undefined) {
