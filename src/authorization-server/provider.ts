@@ -95,6 +95,9 @@ export function createProvider(options: ProviderOptions): Provider {
       dPoP: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
+      // Signing out is the hub session's business (POST /auth/signout); oidc-provider's own session
+      // signs nobody in, so its logout endpoint would only be one more page to attack.
+      rpInitiatedLogout: { enabled: false },
       clientIdMetadataDocument: {
         enabled: true,
         ack: 'draft-02',
