@@ -43,7 +43,7 @@ const STYLESHEET =
   'h1{font-size:1.5rem;margin-bottom:1.5rem}' +
   'label{display:block;font-weight:600;margin-bottom:.75rem}' +
   'input[type=email],input[type=password],input[type=text]{display:block;box-sizing:border-box;width:100%;' +
-  'margin-top:.25rem;padding:.5rem;font:inherit;border:1px solid #8a8a8a;border-radius:.375rem}' +
+  'margin-top:.25rem;padding:.5rem;font:inherit;font-weight:400;border:1px solid #8a8a8a;border-radius:.375rem}' +
   'button,.button{display:inline-block;padding:.5rem 1rem;font:inherit;font-weight:600;text-decoration:none;' +
   'border:1px solid #1f5fbf;border-radius:.375rem;background:#1f5fbf;color:#fff;cursor:pointer}' +
   'button.secondary,.button.secondary{background:transparent;color:inherit;border-color:#8a8a8a}' +
