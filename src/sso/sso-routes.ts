@@ -62,7 +62,7 @@ function failure(reply: FastifyReply, error: unknown): FastifyReply {
   return page(
     reply.code(known?.status ?? 500),
     'Sign-in failed',
-    `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`,
+    `<p>${escapeHtml(message)}</p><p>Go back to where you started and sign in again.</p>`,
   );
 }
 

@@ -33,8 +33,8 @@ export interface SsoServiceOptions {
   logger: Logger;
 }
 
-const REFUSED_STATE = 'This sign-in link is unknown, expired or was already used. Please start again.';
-const OTHER_BROWSER = 'This sign-in was started in another browser, so it was refused. Please start again.';
+const REFUSED_STATE = 'This sign-in link is unknown, expired or was already used.';
+const OTHER_BROWSER = 'This sign-in was started in another browser, so it was refused.';
 const PROVIDER_FAILED = 'The identity provider did not complete the sign-in.';
 
 /** A fixed, safe refusal; the cause stays in the logs only. */
