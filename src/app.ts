@@ -31,6 +31,7 @@ import {
   accessPermissionsRoutes,
   serversRoutes,
   clientMetadataRoute,
+  webAppRoutes,
   type ClientMetadataRouteOptions,
   type McpRouteOptions,
   type ReadinessCheck,
@@ -167,5 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.authorizationServer) await app.register(deps.authorizationServer);
   await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });
+  // Last: its catch-all GET only answers paths no other route claims.
+  await app.register(webAppRoutes);
   return app;
 }

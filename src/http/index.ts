@@ -13,6 +13,7 @@ export { mcpConnectionRoutes } from './routes/mcp-connection-routes.js';
 export { mcpAuthValuesRoutes } from './routes/mcp-auth-values-routes.js';
 export { createOAuthCookies, type OAuthCookies, type OAuthCookieSettings } from './oauth-cookies.js';
 export { oauthPages, escapeHtml, page } from './routes/oauth-pages.js';
+export { webAppRoutes, type WebAppRouteOptions } from './routes/web-app-routes.js';
 export { installPageErrors } from './routes/page-errors.js';
 export { oauthLinkRoutes, type OAuthLinkRouteOptions } from './routes/oauth-link-routes.js';
 export { oauthRoutes } from './routes/oauth-routes.js';
