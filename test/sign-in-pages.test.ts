@@ -81,6 +81,16 @@ describe('the sign-in pages', () => {
     expect(res.cookies).toEqual([]);
   });
 
+  it('says why the browser is here when it returns to an authorization or a sign-in link, and nothing else', async () => {
+    const authorize = await open(`/auth/signin?returnTo=${encodeURIComponent('/oauth2/interaction/abc')}`);
+    expect(authorize.body).toContain('An application is asking to use Switchboard for you.');
+    const link = await open(`/auth/signin?returnTo=${encodeURIComponent('/api/mcp/oauth/link/abc')}`);
+    expect(link.body).toContain('Sign in to connect an MCP server');
+    const plain = await open('/auth/signin');
+    expect(plain.body).not.toContain('An application is asking');
+    expect(plain.body).not.toContain('connect an MCP server');
+  });
+
   it('a return path that is not a path of the hub becomes the sign-in page', async () => {
     for (const returnTo of ['//evil.example', 'https://evil.example', '/\\evil.example']) {
       const page = await open(`/auth/signin?returnTo=${encodeURIComponent(returnTo)}`);

@@ -70,7 +70,19 @@ export function signInFormPage(
           })
           .join('') +
         '</ul>';
-  return page(reply, 'Sign in to Switchboard', alert + form + sso);
+  return page(reply, 'Sign in to Switchboard', purposeOf(pathPrefix, returnTo) + alert + form + sso);
+}
+
+/** Why the browser was sent here, when the page it returns to says so (plain words, no request data). */
+function purposeOf(pathPrefix: string, returnTo: string): string {
+  const path = returnTo.startsWith(pathPrefix) ? returnTo.slice(pathPrefix.length) : returnTo;
+  if (path.startsWith('/oauth2/')) {
+    return '<p class="note">An application is asking to use Switchboard for you. Sign in first; you then decide whether to allow it.</p>';
+  }
+  if (path.startsWith('/api/mcp/oauth/link/')) {
+    return '<p class="note">Sign in to connect an MCP server to your Switchboard account.</p>';
+  }
+  return '';
 }
 
 /** The sign-in page for a browser that is signed in already: who, continue, or sign out. */
