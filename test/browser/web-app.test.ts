@@ -23,6 +23,10 @@ const built = await access(`${DEFAULT_WEB_ROOT}index.html`).then(
   () => true,
   () => false,
 );
+// CI installs with `npm ci`, which builds the page: there a missing build is a failure, not a skip.
+if (!built && process.env.CI === 'true') {
+  throw new Error('web/dist is not built under CI=true: `npm ci` should have built it (npm run build)');
+}
 if (!built)
   console.warn('[switchboard tests] skipping the web page suite: web/dist is not built (npm run build)');
 
