@@ -40,9 +40,9 @@ import { createLogger, createMetrics, type Logger } from '../observability/index
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
 import { createSsoRouteOptions } from './sso-wiring.js';
-import { AuthorizationServer } from '../authorization-server/index.js';
 import type { FetchLike } from '../net/index.js';
-import { SessionService, signInPath, type BrowserSessions } from '../sessions/index.js';
+import type { BrowserSessions } from '../sessions/index.js';
+import { createSignIn } from './sign-in-wiring.js';
 
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
@@ -260,42 +260,24 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
     onAuthenticated = (who) => reconnector.noticed(who);
     // Browser sessions live in the database, so any instance serves any browser.
-    const sessions = new SessionService({
-      sessions: repos.browserSessions,
-      users: repos.users,
-      identity,
-      clock,
-      random: systemRandom,
-      logger,
-      publicUrl: env.publicUrl,
-      onAuthenticated: (who) => onAuthenticated(who),
-    });
     cleanups.push(async () => reconnector.stop());
-    // The hub as the authorization server of its own /mcp: login is the browser session above.
-    const pathPrefix = new URL(env.publicUrl).pathname.replace(/\/+$/, '');
-    const authorizationServer = await AuthorizationServer.create({
+    const signIn = await createSignIn({
       publicUrl: env.publicUrl,
       trustProxy: env.trustProxy,
-      repo: repos.oauthServer,
-      keyring,
       jwtSecret: secrets.jwtSecret,
+      repos,
+      keyring,
+      identity,
       clock,
+      logger,
       // A client metadata document is any URL a client names: the users' egress path, small and quick.
-      fetch:
+      clientMetadataFetch:
         options.authorizationServerFetch ??
         userEgress.withLimits({ maxResponseBytes: 16 * 1024, timeoutMs: 5_000 }),
-      identity,
-      sessions,
-      signInUrl: (returnTo) => signInPath(pathPrefix, returnTo),
       onAuthenticated: (who) => onAuthenticated(who),
-      logger,
     });
-
-    endClientAuthorizations = async (userId) => {
-      await authorizationServer.apps.forgetUser(userId).catch((err: unknown) => {
-        logger.warn({ err, userId }, 'could not end the MCP client authorizations of a user');
-      });
-    };
+    const { sessions, authorizationServer } = signIn;
+    endClientAuthorizations = (userId) => signIn.endClientAuthorizations(userId);
 
     const upstreamCleanup = revokeOnRemoval({ logger, repos, identity, registry, upstreams, oauth });
     const accounts = createAccountsService({
@@ -307,9 +289,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       beforeRemove: async (userId) => {
         await upstreamCleanup(userId);
         // AZ-12: the user's grants and tokens at the hub's own authorization server go too.
-        await authorizationServer.apps.forgetUser(userId).catch((err: unknown) => {
-          logger.warn({ err, userId }, 'could not delete the authorizations of a removed user');
-        });
+        await signIn.endClientAuthorizations(userId);
       },
     });
     accountChanges.start({ kv, identity, pool, tools });
