@@ -1,59 +1,18 @@
-import AxeBuilder from '@axe-core/playwright';
 import Fastify from 'fastify';
-import { access } from 'node:fs/promises';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installErrorHandlers, webAppRoutes } from '../../src/http/index.js';
-import { DEFAULT_WEB_ROOT } from '../../src/http/routes/web-app-routes.js';
-import { describeInChromium, type ChromiumHarness } from '../support/chromium.js';
+import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
 import { everythingStdioCommand } from '../peers/everything.js';
 import { cheapPasswordHash } from './cheap-password.js';
+import { shootBothWidths, webPageBuilt } from './web-page.js';
 
 // An admin: `everything` runs over stdio on one connection shared by all, which only an admin may close.
 const EMAIL = 'admin@example.com';
 const PASSWORD = 'correct horse battery staple';
 
-const PHONE = { width: 360, height: 740 } as const;
-const DESKTOP = { width: 1000, height: 700 } as const;
-
-/** The page is built by `npm install` (the root's prepare script); a checkout without a build skips. */
-const built = await access(`${DEFAULT_WEB_ROOT}index.html`).then(
-  () => true,
-  () => false,
-);
-// CI installs with `npm ci`, which builds the page: there a missing build is a failure, not a skip.
-if (!built && process.env.CI === 'true') {
-  throw new Error('web/dist is not built under CI=true: `npm ci` should have built it (npm run build)');
-}
-if (!built)
-  console.warn('[switchboard tests] skipping the web page suite: web/dist is not built (npm run build)');
-
-/** axe-core's findings on the page as it is now, of serious or critical impact only. */
-async function seriousViolations(page: Page): Promise<{ id: string; help: string; nodes: number }[]> {
-  const result = await new AxeBuilder({ page }).analyze();
-  return result.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map((violation) => ({ id: violation.id, help: violation.help, nodes: violation.nodes.length }));
-}
-
-/** Screenshots of the page at desktop and phone width, in light and dark; asserts nothing is wider than a phone. */
-async function shootBothWidths(chromium: ChromiumHarness, name: string): Promise<void> {
-  const page = chromium.page;
-  await page.setViewportSize(DESKTOP);
-  await chromium.screenshot(`web-${name}-desktop`);
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await chromium.screenshot(`web-${name}-desktop-dark`);
-  expect(await seriousViolations(page)).toEqual([]);
-  await page.setViewportSize(PHONE);
-  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
-  await chromium.screenshot(`web-${name}-phone-dark`);
-  await page.emulateMedia({ colorScheme: 'light' });
-  await chromium.screenshot(`web-${name}-phone`);
-  expect(await seriousViolations(page)).toEqual([]);
-  await page.setViewportSize(DESKTOP);
-}
+const built = await webPageBuilt('the web page suite');
 
 describe('the web page, not built', () => {
   it('says at / how to build it, and keeps 404s elsewhere', async () => {
@@ -102,7 +61,16 @@ mcpServers:
 
   describe('served by the hub', () => {
     it('serves the page with a strict CSP at / and at client routes; hashed assets are cached for good', async () => {
-      for (const path of ['/', '/index.html', '/servers', '/servers/everything']) {
+      for (const path of [
+        '/',
+        '/index.html',
+        '/servers',
+        '/servers/everything',
+        '/explorer',
+        '/my-servers',
+        '/apps',
+        '/admin/audit',
+      ]) {
         const response = await fetch(`${hubUrl}${path}`);
         expect(response.status).toBe(200);
         expect(response.headers.get('content-type')).toContain('text/html');

@@ -7,12 +7,15 @@ export const SESSION_KEY = ['session'] as const;
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string | null;
+  /** The parsed error body, for screens that show more of it (validation errors by field). */
+  readonly body: unknown;
 
-  constructor(status: number, code: string | null, message: string) {
+  constructor(status: number, code: string | null, message: string, body: unknown = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -59,8 +62,9 @@ export interface ReinitializeAnswer {
   missingUserVars?: string[];
 }
 
-interface CallOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+/** How {@link call} sends a request: the method, a JSON body, and the CSRF token for changes. */
+export interface CallOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   csrfToken?: string;
 }
@@ -69,8 +73,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/** Calls the API; resolves with the JSON body (or null for 204), rejects with an {@link ApiError}. */
-async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
+/**
+ * Calls the API; resolves with the JSON body (or null for 204), rejects with an {@link ApiError}.
+ * Each screen keeps its own typed wrappers over this in its folder.
+ */
+export async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.csrfToken !== undefined) headers['x-csrf-token'] = options.csrfToken;
@@ -91,11 +98,14 @@ async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
   }
   if (!response.ok) {
     const code = isRecord(parsed) && typeof parsed.code === 'string' ? parsed.code : null;
+    // `/api/mcp/servers` answers `{message}`, the seed's other routes `{error}` (LibreChat's split).
     const message =
       isRecord(parsed) && typeof parsed.message === 'string'
         ? parsed.message
-        : `The hub answered ${response.status}.`;
-    throw new ApiError(response.status, code, message);
+        : isRecord(parsed) && typeof parsed.error === 'string'
+          ? parsed.error
+          : `The hub answered ${response.status}.`;
+    throw new ApiError(response.status, code, message, parsed);
   }
   // The hub's response schemas are allowlists of these shapes.
   return parsed as T;

@@ -23,7 +23,15 @@ export interface WebAppRouteOptions {
  * JSON 404, so the API and protocol paths (`/api`, `/mcp`, `/oauth`, `/.well-known`, …) never get
  * the page instead of their own answer.
  */
-const PAGE_SEGMENTS: ReadonlySet<string> = new Set(['', 'index.html', 'servers']);
+const PAGE_SEGMENTS: ReadonlySet<string> = new Set([
+  '',
+  'index.html',
+  'servers',
+  'explorer',
+  'my-servers',
+  'apps',
+  'admin',
+]);
 
 /**
  * The page's policy: scripts and styles from the hub only (Vite emits no inline script), pictures

@@ -9,7 +9,8 @@ import {
   type ConnectionState,
   type ListedServer,
   type ServerStatus,
-} from './api.ts';
+} from '../api.ts';
+import { useSession } from '../session.ts';
 
 /** How often the connection states are asked for again while the page is open. */
 const STATUS_POLL_MS = 3000;
@@ -25,7 +26,8 @@ const STATE_LABELS: Record<ConnectionState, string> = {
 };
 
 /** Every server the signed-in user may use, with its tools and live connection state. */
-export function Servers({ csrfToken }: { csrfToken: string }) {
+export function ServersScreen() {
+  const { csrfToken } = useSession();
   const servers = useQuery({ queryKey: SERVERS_KEY, queryFn: getServers });
   const status = useQuery({
     queryKey: STATUS_KEY,
