@@ -35,7 +35,7 @@ const PAGE_SEGMENTS: ReadonlySet<string> = new Set([
 
 /**
  * The page's policy: scripts and styles from the hub only (Vite emits no inline script), pictures
- * from the hub or `data:`, requests to the hub only, never framed, no plugins, no `<base>`, and forms
+ * and sound from the hub or `data:` (tool results carry images and audio inline), requests to the hub only, never framed, no plugins, no `<base>`, and forms
  * post to the hub only. Server icons on other hosts are therefore not loaded; the page draws a letter.
  */
 const PAGE_CSP = [
@@ -43,6 +43,7 @@ const PAGE_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  "media-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
