@@ -35,8 +35,8 @@ const PAGE_SEGMENTS: ReadonlySet<string> = new Set([
 
 /**
  * The page's policy: scripts and styles from the hub only (Vite emits no inline script), pictures
- * and sound from the hub or `data:` (tool results carry images and audio inline), requests to the hub only, never framed, no plugins, no `<base>`, and forms
- * post to the hub only. Server icons on other hosts are therefore not loaded; the page draws a letter.
+ * and sound from the hub or `data:` (tool results carry images and audio inline), requests to the
+ * hub only, never framed, no plugins, no `<base>`, and forms post to the hub only. Server icons on other hosts are therefore not loaded; the page draws a letter.
  */
 const PAGE_CSP = [
   "default-src 'self'",
