@@ -1,3 +1,16 @@
-export { createToolCache, type CachedTool, type ToolCache } from './tool-cache.js';
+export { cacheableTool, createToolCache, type CachedTool, type ToolCache } from './tool-cache.js';
 export { listCatalog, PLUGIN_KEY_DELIMITER, type ListedServer, type ListedTool } from './tool-catalog.js';
 export { callTool, type ToolCallOptions } from './tool-calls.js';
+export {
+  jsonSchemaObject,
+  toolAnnotationsSchema,
+  toolDetails,
+  toolIconSchema,
+  type ToolDetails,
+} from './tool-details.js';
+export {
+  createEventStream,
+  KEEP_ALIVE_MS,
+  type EventStream,
+  type EventStreamOptions,
+} from './event-stream.js';

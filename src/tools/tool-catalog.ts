@@ -6,9 +6,13 @@ import {
   type UserVarField,
 } from '../registry/index.js';
 import type { ToolCache } from './tool-cache.js';
+import { toolDetails, type ToolDetails } from './tool-details.js';
 
-/** One tool in the REST listing (LibreChat's shape). */
-export interface ListedTool {
+/**
+ * One tool in the REST listing: LibreChat's shape (`name`, `pluginKey`, `description`), plus the
+ * optional details of {@link ToolDetails} for clients that show or validate a tool's arguments.
+ */
+export interface ListedTool extends ToolDetails {
   name: string;
   /** `<tool>_mcp_<server>`: LibreChat's plugin key. */
   pluginKey: string;
@@ -59,6 +63,7 @@ export async function listCatalog(
             name: t.name,
             pluginKey: `${t.name}${PLUGIN_KEY_DELIMITER}${server.name}`,
             description: t.description ?? '',
+            ...toolDetails(t),
           })),
         },
       ];

@@ -1,9 +1,21 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { IdentityService } from '../../auth/index.js';
 import type { UserVarsStore } from '../../credentials/index.js';
 import type { ServerRegistry } from '../../registry/index.js';
-import { callTool, listCatalog, type ToolCache } from '../../tools/index.js';
+import {
+  callTool,
+  createEventStream,
+  jsonSchemaObject,
+  listCatalog,
+  toolAnnotationsSchema,
+  toolIconSchema,
+  type ToolCache,
+  type ToolCallOptions,
+} from '../../tools/index.js';
 import type { OAuthService } from '../../oauth/index.js';
 import {
   forwardableHeaders,
@@ -11,9 +23,10 @@ import {
   type UpstreamService,
 } from '../../upstreams/index.js';
 import type { OAuthCookies } from '../oauth-cookies.js';
-import { isHubError } from '../../errors/index.js';
+import { HubError, isHubError } from '../../errors/index.js';
 import { flowIdFor } from '../../oauth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
+import { errorBody, toHubError } from '../error-handler.js';
 
 /** Services the MCP routes call. */
 export interface McpRouteOptions {
@@ -27,6 +40,8 @@ export interface McpRouteOptions {
   cookies: OAuthCookies;
   /** PUBLIC_URL: where the callback sends the browser afterwards. */
   publicUrl: string;
+  /** Interval of the `: ping` comments on a streamed tool call; default 15 s. */
+  eventStreamKeepAliveMs?: number;
 }
 
 const listedServer = z.object({
@@ -34,7 +49,18 @@ const listedServer = z.object({
   icon: z.string(),
   authenticated: z.boolean(),
   authConfig: z.array(z.object({ authField: z.string(), label: z.string(), description: z.string() })),
-  tools: z.array(z.object({ name: z.string(), pluginKey: z.string(), description: z.string() })),
+  tools: z.array(
+    z.object({
+      name: z.string(),
+      pluginKey: z.string(),
+      description: z.string(),
+      title: z.string().optional(),
+      inputSchema: jsonSchemaObject.optional(),
+      outputSchema: jsonSchemaObject.optional(),
+      annotations: toolAnnotationsSchema.optional(),
+      icons: z.array(toolIconSchema).optional(),
+    }),
+  ),
 });
 
 /** MCP tool names (spec 2025-11-25: 1–128 of letters, digits, `_`, `-`, `.`), plus `/` and `:` seen in the wild. */
@@ -46,7 +72,90 @@ const callResultSchema = z.looseObject({
   isError: z.boolean().optional(),
 });
 
-/** `GET /api/mcp/tools` and `POST /api/mcp/:serverName/tools/:toolName/call`. */
+/** Returned by the OAuth gate when the caller must authorize first. */
+const NEEDS_OAUTH = Symbol('needs OAuth');
+
+/**
+ * True when the Accept header lists `text/event-stream` (not with `q=0`): the caller wants the call
+ * streamed (progress events, then the result). Any other Accept keeps the plain JSON answer.
+ */
+export function wantsEventStream(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    return type === 'text/event-stream' && !params.some((param) => /^q=0(\.0{0,3})?$/.test(param));
+  });
+}
+
+/**
+ * An AbortController that fires when the caller hangs up before the response has been written.
+ * It listens on the response, not the request: in Node 20 a request's `close` already fires once
+ * its body has been read, so a listener there is spent before the call even starts.
+ */
+function cancelOnHangUp(response: ServerResponse): AbortController {
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!response.writableFinished) {
+      abort.abort(new HubError('HUB_ERR_BAD_REQUEST', { message: 'The caller closed the connection' }));
+    }
+  };
+  if (response.destroyed) onClose();
+  else response.once('close', onClose);
+  return abort;
+}
+
+/** The error event's data: the JSON route's error body for the same failure. */
+function errorEventData(err: unknown, log: FastifyBaseLogger): Record<string, unknown> {
+  const error = toHubError(err);
+  if (error.status >= 500)
+    log.error({ err: error.cause ?? error, errorCode: error.code }, 'tool call failed');
+  else log.info({ errorCode: error.code, status: error.status }, 'tool call rejected');
+  const body = errorBody(error, 'error');
+  // Too late for the binding cookie: the caller calls again and gets the 401 with its oauthUrl.
+  return error.code === 'HUB_ERR_OAUTH_REQUIRED' ? { ...body, oauthRequired: true } : body;
+}
+
+/**
+ * Answers 200 `text/event-stream` at once and runs the call: `progress` events as the upstream
+ * reports progress, then one `result` (the JSON route's body) or `error` event, then the end.
+ */
+function streamToolCall(
+  reply: FastifyReply,
+  run: (onProgress: NonNullable<ToolCallOptions['onProgress']>) => Promise<CallToolResult>,
+  signal: AbortSignal,
+  keepAliveMs: number | undefined,
+): FastifyReply {
+  const events = createEventStream(keepAliveMs === undefined ? {} : { keepAliveMs });
+  const log = reply.log;
+  run(({ progress, total, message }) =>
+    events.send('progress', {
+      progress,
+      ...(total === undefined ? {} : { total }),
+      ...(message === undefined ? {} : { message }),
+    }),
+  )
+    .then((result) => {
+      const checked = callResultSchema.safeParse(result);
+      if (checked.success) events.send('result', checked.data);
+      else events.send('error', errorEventData(checked.error, log));
+    })
+    .catch((err: unknown) => {
+      if (signal.aborted) log.info('caller hung up: tool call cancelled');
+      else events.send('error', errorEventData(err, log));
+    })
+    .finally(() => events.end());
+  return reply
+    .status(200)
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-accel-buffering', 'no')
+    .send(events.body);
+}
+
+/**
+ * `GET /api/mcp/tools` and `POST /api/mcp/:serverName/tools/:toolName/call` (JSON, or streamed
+ * with `Accept: text/event-stream`; a caller hanging up cancels the upstream call in both).
+ */
 export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, options) => {
   requireIdentity(app, options.identity);
 
@@ -87,28 +196,42 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       },
     },
     async (request, reply) => {
+      // Listen before anything async: a hang-up at any point cancels (the SDK sends notifications/cancelled).
+      const abort = cancelOnHangUp(reply.raw);
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
-      // The caller hanging up cancels the upstream call (the SDK sends notifications/cancelled).
-      const abort = new AbortController();
-      request.raw.once('close', () => {
-        if (!request.raw.complete || request.raw.destroyed) abort.abort();
-      });
-      const run = () =>
+      const run = (extra: Pick<ToolCallOptions, 'onProgress'> = {}) =>
         callTool(options.upstreams, caller, server, request.params.toolName, request.body.arguments, {
+          ...extra,
           signal: abort.signal,
           callHeaders: forwardableHeaders(request.headers),
         });
-      try {
-        return await run();
-      } catch (err) {
-        if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
-      }
-      const flowId = flowIdFor(options.upstreams.tokenOwner(server, caller), server.name);
-      const waitSeconds = request.query.wait ?? 0;
-      if (waitSeconds > 0 && (await options.oauth.flowStatus(flowId))?.status === 'PENDING') {
-        const done = await options.oauth.waitForFlow(flowId, waitSeconds * 1000, abort.signal);
-        if (done?.status === 'COMPLETED') return run();
+      // Runs `attempt`; when the caller must authorize, waits for a pending flow (`?wait`) and retries once.
+      const gate = async <T>(attempt: () => Promise<T>): Promise<T | typeof NEEDS_OAUTH> => {
+        try {
+          return await attempt();
+        } catch (err) {
+          if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+        }
+        const flowId = flowIdFor(options.upstreams.tokenOwner(server, caller), server.name);
+        const waitSeconds = request.query.wait ?? 0;
+        if (waitSeconds > 0 && (await options.oauth.flowStatus(flowId))?.status === 'PENDING') {
+          const done = await options.oauth.waitForFlow(flowId, waitSeconds * 1000, abort.signal);
+          if (done?.status === 'COMPLETED') return attempt();
+        }
+        return NEEDS_OAUTH;
+      };
+      if (!wantsEventStream(request.headers.accept)) {
+        const result = await gate(() => run());
+        if (result !== NEEDS_OAUTH) return result;
+      } else if ((await gate(() => options.upstreams.connect(caller, server))) !== NEEDS_OAUTH) {
+        // Connected, so OAuth is settled: everything from here on is reported inside the stream.
+        return streamToolCall(
+          reply,
+          (onProgress) => run({ onProgress }),
+          abort.signal,
+          options.eventStreamKeepAliveMs,
+        );
       }
       const started = await options.authorization.start(caller, server);
       options.cookies.bind(reply, started.flowId, server.name);

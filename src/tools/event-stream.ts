@@ -1,0 +1,48 @@
+import { PassThrough } from 'node:stream';
+
+/** How often a keep-alive comment goes out by default, so proxies do not cut a quiet long call. */
+export const KEEP_ALIVE_MS = 15_000;
+
+/** Options of {@link createEventStream}. */
+export interface EventStreamOptions {
+  /** Interval of the `: ping` comments; default {@link KEEP_ALIVE_MS}. */
+  keepAliveMs?: number;
+}
+
+/**
+ * A `text/event-stream` response body being written: named events with one-line JSON data, and
+ * keep-alive comments until it ends. Writing after the reader went away is a no-op.
+ */
+export interface EventStream {
+  /** The body to send (Fastify `reply.send(stream.body)`). */
+  readonly body: PassThrough;
+  /** Writes `event: <event>` with `data: <JSON of data>`. */
+  send(event: string, data: unknown): void;
+  /** Stops the keep-alives and ends the body (idempotent). */
+  end(): void;
+}
+
+/**
+ * Opens an event stream. Its first bytes (a `: connected` comment) are written at once, so the
+ * status and headers reach the client before the first event.
+ */
+export function createEventStream(options: EventStreamOptions = {}): EventStream {
+  const body = new PassThrough();
+  const open = () => !body.destroyed && !body.writableEnded;
+  const write = (chunk: string) => {
+    if (open()) body.write(chunk);
+  };
+  const keepAlive = setInterval(() => write(': ping\n\n'), options.keepAliveMs ?? KEEP_ALIVE_MS);
+  keepAlive.unref();
+  body.once('close', () => clearInterval(keepAlive));
+  write(': connected\n\n');
+  return {
+    body,
+    // JSON.stringify without indentation never yields a line break, so one `data:` line suffices.
+    send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    end: () => {
+      clearInterval(keepAlive);
+      if (open()) body.end();
+    },
+  };
+}
