@@ -3,6 +3,18 @@ import { PassThrough } from 'node:stream';
 /** How often a keep-alive comment goes out by default, so proxies do not cut a quiet long call. */
 export const KEEP_ALIVE_MS = 15_000;
 
+/**
+ * True when the Accept header lists `text/event-stream` (not with `q=0`): the caller wants the call
+ * streamed (progress events, then the result). Any other Accept keeps the plain JSON answer.
+ */
+export function wantsEventStream(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    return type === 'text/event-stream' && !params.some((param) => /^q=0(\.0{0,3})?$/.test(param));
+  });
+}
+
 /** Options of {@link createEventStream}. */
 export interface EventStreamOptions {
   /** Interval of the `: ping` comments; default {@link KEEP_ALIVE_MS}. */

@@ -11,6 +11,7 @@ export {
 export {
   createEventStream,
   KEEP_ALIVE_MS,
+  wantsEventStream,
   type EventStream,
   type EventStreamOptions,
 } from './event-stream.js';

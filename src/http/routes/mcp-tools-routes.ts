@@ -9,6 +9,7 @@ import type { ServerRegistry } from '../../registry/index.js';
 import {
   callTool,
   createEventStream,
+  wantsEventStream,
   jsonSchemaObject,
   listCatalog,
   toolAnnotationsSchema,
@@ -74,18 +75,6 @@ const callResultSchema = z.looseObject({
 
 /** Returned by the OAuth gate when the caller must authorize first. */
 const NEEDS_OAUTH = Symbol('needs OAuth');
-
-/**
- * True when the Accept header lists `text/event-stream` (not with `q=0`): the caller wants the call
- * streamed (progress events, then the result). Any other Accept keeps the plain JSON answer.
- */
-export function wantsEventStream(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
-  return accept.split(',').some((range) => {
-    const [type, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
-    return type === 'text/event-stream' && !params.some((param) => /^q=0(\.0{0,3})?$/.test(param));
-  });
-}
 
 /**
  * An AbortController that fires when the caller hangs up before the response has been written.
