@@ -40,6 +40,7 @@ import { gatewayRoutes, type GatewayOptions } from './gateway/index.js';
 import type { AuditLog, ServersService, SharingService } from './servers/index.js';
 import type { Logger, Metrics } from './observability/index.js';
 import type { BrowserSessions } from './sessions/index.js';
+import type { ServerHealthService } from './upstreams/index.js';
 import { ssoRoutes, type SsoRouteOptions } from './sso/index.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller. */
@@ -59,6 +60,8 @@ export interface AppDeps {
   roles: RolePermissionTable;
   /** Account administration behind `/api/admin/users`. */
   accounts: AccountsService;
+  /** Every server's health behind `/api/admin/servers/health`; without it that route is absent. */
+  serverHealth?: ServerHealthService | undefined;
   /** The services behind `/api/mcp`. */
   mcp: Omit<McpRouteOptions, 'identity'> & {
     /** Called once a callback stored a user's tokens: reconnect and refresh their catalog. */
@@ -165,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     identity: deps.identity,
     audit: deps.servers.audit,
     accounts: deps.accounts,
+    health: deps.serverHealth,
   });
   if (deps.authorizationServer) await app.register(deps.authorizationServer);
   await app.register(gatewayRoutes, { identity: deps.identity, ...deps.gateway });

@@ -26,6 +26,7 @@ import {
   connectAtStartup,
   createAuthorizationStarter,
   createReconnector,
+  createServerHealthService,
   createUpstreamService,
   type AuthorizationStarter,
   type StartupConnector,
@@ -249,6 +250,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       userServerFetch: userEgress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
       proxiedFetch: (proxyUrl) =>
         egress.viaProxy(proxyUrl, { streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
+      clock,
     });
     const authorization = createAuthorizationStarter({
       oauth,
@@ -320,6 +322,12 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       authorizationServer: authorizationServer.routes,
       roles: config.roles,
       accounts,
+      serverHealth: createServerHealthService({
+        registry,
+        upstreams,
+        userServerNames: () => repos.servers.listNames(),
+        users: repos.users,
+      }),
       mcp: {
         registry,
         upstreams,

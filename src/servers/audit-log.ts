@@ -1,6 +1,12 @@
 import type { Identity } from '../auth/index.js';
 import { HubError } from '../errors/index.js';
-import type { AuditEvent, AuditRepository, NewAuditEvent } from '../store/index.js';
+import type {
+  AuditEvent,
+  AuditFilter,
+  AuditRepository,
+  NewAuditEvent,
+  UsersRepository,
+} from '../store/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 /** What the hub records in its audit log. */
@@ -23,8 +29,18 @@ export interface AuditEntry {
   details?: AuditDetails;
 }
 
-/** An event as `GET /api/admin/audit` returns it. */
-export type AuditView = AuditEvent;
+/** An event as `GET /api/admin/audit` returns it: the actor's current email beside their id. */
+export interface AuditView extends AuditEvent {
+  /** Null for the hub itself, or when the account is gone. */
+  actorEmail: string | null;
+}
+
+/** What an admin may ask of the log: a page, optionally narrowed (see {@link AuditFilter}). */
+export interface AuditQuery {
+  limit: number;
+  after?: string | undefined;
+  filter?: AuditFilter | undefined;
+}
 
 /** One page of the audit log, newest first. */
 export interface AuditListing {
@@ -38,7 +54,7 @@ export interface AuditLog {
   /** Records one event. */
   record(entry: AuditEntry): Promise<void>;
   /** Admins only (403 otherwise); `limit` 1–100. */
-  list(caller: Identity, options: { limit: number; after?: string | undefined }): Promise<AuditListing>;
+  list(caller: Identity, options: AuditQuery): Promise<AuditListing>;
 }
 
 /** The repository row for an entry; also used inside transactions with that transaction's repository. */
@@ -52,8 +68,23 @@ export function toAuditEvent(entry: AuditEntry): NewAuditEvent {
   };
 }
 
-/** Builds the {@link AuditLog} over the audit repository. */
-export function createAuditLog(deps: { audit: AuditRepository }): AuditLog {
+/**
+ * Builds the {@link AuditLog} over the audit repository; with `users`, listed events name their
+ * actor's email so an admin need not look each id up.
+ */
+export function createAuditLog(deps: {
+  audit: AuditRepository;
+  users?: Pick<UsersRepository, 'findById'> | undefined;
+}): AuditLog {
+  /** Emails of the page's actors (a page holds at most 100 events, so at most 100 reads). */
+  async function emailsOf(events: readonly AuditEvent[]): Promise<Map<string, string>> {
+    const users = deps.users;
+    const ids = [...new Set(events.flatMap((e) => (e.actorId === null ? [] : [e.actorId])))];
+    if (users === undefined) return new Map();
+    const found = await Promise.all(ids.map(async (id) => [id, (await users.findById(id))?.email] as const));
+    return new Map(found.flatMap(([id, email]) => (email === undefined ? [] : [[id, email] as const])));
+  }
+
   return {
     async record(entry) {
       await deps.audit.record(toAuditEvent(entry));
@@ -62,9 +93,13 @@ export function createAuditLog(deps: { audit: AuditRepository }): AuditLog {
       if (caller.role !== 'ADMIN') throw new HubError('HUB_ERR_FORBIDDEN');
       const after =
         options.after === undefined ? undefined : decodeCursor(options.after, /^\d{1,16}:[^\s]{1,200}$/);
-      const page = await deps.audit.list({ limit: options.limit, after });
+      const page = await deps.audit.list({ limit: options.limit, after, filter: options.filter });
+      const emails = await emailsOf(page.events);
       return {
-        events: page.events,
+        events: page.events.map((e) => ({
+          ...e,
+          actorEmail: e.actorId === null ? null : (emails.get(e.actorId) ?? null),
+        })),
         nextCursor: page.nextCursor === null ? null : encodeCursor(page.nextCursor),
       };
     },

@@ -79,5 +79,5 @@ export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
     oauthFlows: deps.oauthFlows,
   });
   const sharing = createSharingService({ repos, yaml, access, connections });
-  return { registry, servers, sharing, audit: createAuditLog({ audit: repos.audit }) };
+  return { registry, servers, sharing, audit: createAuditLog({ audit: repos.audit, users: repos.users }) };
 }

@@ -1,8 +1,9 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { systemRandom } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import { newId } from './ids.js';
 import { type JsonObject, parseJsonObject, toJsonText } from './json-text.js';
+import { LIKE_ESCAPE } from './like-pattern.js';
 import type { RepositoryDeps } from './repository-deps.js';
 import type { AuditEventsTable } from './tables.js';
 
@@ -35,6 +36,22 @@ export interface AuditListOptions {
   limit?: number | undefined;
   /** The `nextCursor` of the previous page. */
   after?: string | undefined;
+  /** Only events matching these (all of them); the cursor must come from the same filter. */
+  filter?: AuditFilter | undefined;
+}
+
+/**
+ * What {@link AuditRepository.list} may narrow by. Each given field must match; `since`/`until` are
+ * epoch ms, inclusive.
+ */
+export interface AuditFilter {
+  /** An exact action, or with `prefix` every action that starts with it (e.g. `server.`). */
+  action?: { value: string; prefix: boolean } | undefined;
+  actorId?: string | undefined;
+  targetType?: string | undefined;
+  targetId?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
 }
 
 /** One page of events, newest first. */
@@ -83,6 +100,19 @@ export function createAuditRepository({ db, clock, random = systemRandom }: Repo
         .orderBy('at', 'desc')
         .orderBy('id', 'desc')
         .limit(limit + 1);
+      const filter = options.filter ?? {};
+      if (filter.action !== undefined) {
+        const { value, prefix } = filter.action;
+        // LIKE on both dialects; actions are lower-case, so SQLite's case-insensitive LIKE changes nothing.
+        query = prefix
+          ? query.where(sql<boolean>`action like ${prefixPattern(value)} escape ${LIKE_ESCAPE}`)
+          : query.where('action', '=', value);
+      }
+      if (filter.actorId !== undefined) query = query.where('actor_id', '=', filter.actorId);
+      if (filter.targetType !== undefined) query = query.where('target_type', '=', filter.targetType);
+      if (filter.targetId !== undefined) query = query.where('target_id', '=', filter.targetId);
+      if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+      if (filter.until !== undefined) query = query.where('at', '<=', filter.until);
       if (options.after !== undefined) {
         const cursor = parseCursor(options.after);
         query = query.where((eb) =>
@@ -98,6 +128,11 @@ export function createAuditRepository({ db, clock, random = systemRandom }: Repo
       };
     },
   };
+}
+
+/** A LIKE pattern for text starting with `prefix`; wildcards in it are escaped. */
+function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (ch) => `${LIKE_ESCAPE}${ch}`)}%`;
 }
 
 function parseCursor(cursor: string): { at: number; id: string } {

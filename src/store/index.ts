@@ -50,6 +50,7 @@ export {
 export {
   createAuditRepository,
   type AuditEvent,
+  type AuditFilter,
   type AuditListOptions,
   type AuditPage,
   type AuditRepository,

@@ -3,7 +3,16 @@ export {
   type UpstreamService,
   type ServerStatus,
   type CallerConnection,
+  type ConnectFailure,
+  type ConnectionCounts,
+  type SharedAuthorization,
 } from './upstream-service.js';
+export {
+  createServerHealthService,
+  type ServerHealth,
+  type ServerHealthReport,
+  type ServerHealthService,
+} from './server-health.js';
 export {
   allProfileKeys,
   connectionKeyFor,

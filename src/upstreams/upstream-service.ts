@@ -3,9 +3,11 @@ import type { McpSettings } from '../config/index.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
 import { destinationDigest, type UserVarsStore } from '../credentials/index.js';
+import { systemClock, type Clock } from '../core/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import {
   challengeFromResponse,
+  type OAuthAuthState,
   type OAuthChallenge,
   type OAuthServerContext,
   type OAuthService,
@@ -25,15 +27,45 @@ import type { ToolCache } from '../tools/index.js';
 import {
   allProfileKeys,
   connectionKeyFor,
+  parseConnectionKey,
   type ConnectionProfile,
   type ConnectionScope,
 } from './connection-keys.js';
+import { failureText } from './failure-text.js';
 import { addRequestHeaders } from './call-headers.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
   connectionState: ConnectionState;
   requiresOAuth: boolean;
+}
+
+/** One server's connections in this instance's pool (other instances hold their own). */
+export interface ConnectionCounts {
+  connected: number;
+  connecting: number;
+  error: number;
+  /** Distinct users with at least one live (connected) connection; 0 for a shared (app-level) server. */
+  usersConnected: number;
+}
+
+/**
+ * The last time this instance failed to connect to a server: the hub's own safe message (never
+ * the upstream's words, a URL or a token), when, and how many failures since the hub started.
+ */
+export interface ConnectFailure {
+  message: string;
+  at: number;
+  count: number;
+}
+
+/** An admin's shared authorization (`sharedOAuth`) as facts, never the token. */
+export interface SharedAuthorization {
+  state: OAuthAuthState;
+  /** Epoch ms; null when the authorization server gave no lifetime or there are no tokens. */
+  expiresAt: number | null;
+  /** The granted scope; null when there are no tokens. */
+  scope: string | null;
 }
 
 /** A caller's live connection to one server. */
@@ -77,10 +109,20 @@ export interface UpstreamService {
   lastChallenge(caller: Pick<Identity, 'userId'>, server: RegisteredServer): OAuthChallenge | undefined;
   /** The server URL the caller connects to (placeholders filled), for OAuth discovery. */
   serverUrlFor(caller: Identity, server: RegisteredServer): Promise<string>;
+  /** Whether the server's connection is one shared by everyone (`app`) or one per user. */
+  scope(server: RegisteredServer): ConnectionScope;
+  /** This instance's pool by server name (every profile counted); read-only, connects nothing. */
+  connectionCounts(): Map<string, ConnectionCounts>;
+  /** This instance's last connect failure for the server, if any since start. */
+  lastFailure(serverName: string): ConnectFailure | undefined;
+  /** The shared authorization of a `sharedOAuth` server; null for any other server. */
+  sharedAuthorization(server: RegisteredServer): Promise<SharedAuthorization | null>;
 }
 
 /** Remembered challenges are few per user; the map is simply reset past this many. */
 const MAX_CHALLENGES = 10_000;
+/** Servers whose last failure is remembered; the oldest record goes first past this many. */
+const MAX_FAILURES = 2_000;
 
 const NO_CALLER: PlaceholderContext = { userId: '', email: '', userVars: {} };
 
@@ -105,7 +147,24 @@ export function createUpstreamService(deps: {
   userServerFetch: FetchLike;
   /** The admin egress path through a YAML server's `proxy` (users' servers never carry one). */
   proxiedFetch?: (proxyUrl: string) => FetchLike;
+  /** When failures happened; default the system clock. */
+  clock?: Clock;
 }): UpstreamService {
+  const clock = deps.clock ?? systemClock;
+  const failures = new Map<string, ConnectFailure>();
+  /** Keeps the server's latest connect failure; a refusal by its open circuit is not a new one. */
+  function noteFailure(serverName: string, err: unknown): void {
+    if (isHubError(err, 'HUB_ERR_CIRCUIT_OPEN') || isHubError(err, 'HUB_ERR_NOT_READY')) return;
+    const previous = failures.get(serverName);
+    failures.delete(serverName);
+    if (failures.size >= MAX_FAILURES) failures.delete(failures.keys().next().value ?? '');
+    failures.set(serverName, {
+      message: failureText(err),
+      at: clock.now(),
+      count: (previous?.count ?? 0) + 1,
+    });
+  }
+
   // Servers that answered 401 with a challenge though their config did not say OAuth.
   const learnedOAuth = new Set<string>();
   const catalogued = new WeakSet<UpstreamConnection>();
@@ -187,6 +246,7 @@ export function createUpstreamService(deps: {
     try {
       connection = await deps.pool.acquire(key, resolved.fingerprint, resolved.spec, options);
     } catch (err) {
+      noteFailure(server.name, err);
       // A 401 that survived the token refresh (or came from a server nobody said needed OAuth).
       if (isHubError(err) && err.details?.upstreamStatus === 401 && resolved.spec.transport !== 'stdio') {
         if (!learnedOAuth.has(server.name) && !needsOAuth(server.config)) learnedOAuth.add(server.name);
@@ -326,6 +386,38 @@ export function createUpstreamService(deps: {
       const ctx: PlaceholderContext = { userId: caller.appUserId, email: caller.email, userVars: vars };
       const state = await deps.oauth.authState(oauthContext(server, ctx, caller.userId));
       return state === 'authorized' || state === 'expiring';
+    },
+    scope: scopeOf,
+    connectionCounts() {
+      const counts = new Map<string, ConnectionCounts>();
+      const users = new Map<string, Set<string>>();
+      for (const key of deps.pool.keys()) {
+        const parts = parseConnectionKey(key);
+        const state = deps.pool.state(key);
+        if (parts === null || state === 'disconnected') continue;
+        const entry = counts.get(parts.serverName) ?? {
+          connected: 0,
+          connecting: 0,
+          error: 0,
+          usersConnected: 0,
+        };
+        entry[state] += 1;
+        counts.set(parts.serverName, entry);
+        if (state === 'connected' && parts.userId !== null) {
+          const seen = users.get(parts.serverName) ?? new Set<string>();
+          seen.add(parts.userId);
+          users.set(parts.serverName, seen);
+          entry.usersConnected = seen.size;
+        }
+      }
+      return counts;
+    },
+    lastFailure: (serverName) => failures.get(serverName),
+    async sharedAuthorization(server) {
+      if (!isShared(server)) return null;
+      const state = await deps.oauth.authState(oauthContext(server, NO_CALLER, SYSTEM_USER_ID));
+      const tokens = state === 'none' ? null : await deps.oauth.tokenMetadata(SYSTEM_USER_ID, server.name);
+      return { state, expiresAt: tokens?.expires_at ?? null, scope: tokens?.scope ?? null };
     },
     async serverUrlFor(caller, server) {
       const resolved = resolveServer(server.config, await contextFor(caller, server), deps.settings);

@@ -2,14 +2,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountsService } from '../../accounts/index.js';
 import type { IdentityService } from '../../auth/index.js';
+import { HubError } from '../../errors/index.js';
 import type { AuditLog } from '../../servers/index.js';
+import type { AuditFilter } from '../../store/index.js';
+import type { ServerHealthService } from '../../upstreams/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
+import { adminHealthRoutes } from './admin-health-routes.js';
 
 /** Services the admin routes call. */
 export interface AdminRouteOptions {
   identity: IdentityService;
   audit: AuditLog;
   accounts: AccountsService;
+  /** Behind `GET /api/admin/servers/health`; without it that route is absent. */
+  health?: ServerHealthService | undefined;
 }
 
 const account = z.object({
@@ -31,33 +37,78 @@ const auditEvent = z.object({
   id: z.string(),
   at: z.number(),
   actorId: z.string().nullable(),
+  actorEmail: z.string().nullable(),
   action: z.string(),
   targetType: z.string().nullable(),
   targetId: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
 });
 
+/** Epoch milliseconds, as the audit log records time. */
+const epochMs = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a time in milliseconds since 1970` })
+    .int(`${name} must be a whole number of milliseconds`)
+    .min(0, `${name} must not be negative`)
+    .max(8_640_000_000_000_000, `${name} is too far in the future`)
+    .optional();
+
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().max(400).optional(),
+  action: z
+    .string()
+    .trim()
+    .regex(
+      /^[a-z0-9_.]{1,64}\*?$/,
+      "action is an action name such as 'server.create', or a prefix ending in '.' or '*' such as 'server.'",
+    )
+    .optional(),
+  actorId: z.string().trim().min(1, 'actorId must not be empty').max(255).optional(),
+  targetType: z.string().trim().min(1, 'targetType must not be empty').max(64).optional(),
+  targetId: z.string().trim().min(1, 'targetId must not be empty').max(255).optional(),
+  since: epochMs('since'),
+  until: epochMs('until'),
+});
+
+/** The store's filter from the query: `server.` and `server.*` both mean every `server.` action. */
+function toAuditFilter(query: Omit<z.output<typeof auditQuery>, 'limit' | 'after'>): AuditFilter {
+  const { action, since, until } = query;
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new HubError('HUB_ERR_BAD_REQUEST', { message: 'since must not be later than until' });
+  }
+  const prefix = action !== undefined && (action.endsWith('.') || action.endsWith('*'));
+  return {
+    ...query,
+    action: action === undefined ? undefined : { value: prefix ? action.replace(/\*$/, '') : action, prefix },
+  };
+}
+
 /**
- * `GET /api/admin/audit`: the audit log, newest first; `/api/admin/users…`: list accounts, change
+ * `GET /api/admin/servers/health` (see `adminHealthRoutes`); `GET /api/admin/audit`: the audit log, newest first, narrowed by action (exact or prefix), actor,
+ * target and time range; `/api/admin/users…`: list accounts, change
  * role or disabled state, remove. Admins only (403 otherwise).
  */
 export const adminRoutes: FastifyPluginAsyncZod<AdminRouteOptions> = async (app, options) => {
   requireIdentity(app, options.identity);
+  if (options.health) await app.register(adminHealthRoutes, { health: options.health });
 
   app.get(
     '/api/admin/audit',
     {
       schema: {
         tags: ['admin'],
-        querystring: z.object({
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          after: z.string().max(400).optional(),
-        }),
+        querystring: auditQuery,
         response: { 200: z.object({ events: z.array(auditEvent), nextCursor: z.string().nullable() }) },
       },
     },
     async (request, reply) => {
-      const page = await options.audit.list(callerOf(request), request.query);
+      const { limit, after, ...filter } = request.query;
+      const page = await options.audit.list(callerOf(request), {
+        limit,
+        after,
+        filter: toAuditFilter(filter),
+      });
       if (page.nextCursor !== null) void reply.header('x-next-cursor', page.nextCursor);
       return page;
     },
