@@ -1,9 +1,55 @@
-/** Tool explorer: not written yet. */
+import { useQuery } from '@tanstack/react-query';
+import { Route, Routes, useParams } from 'react-router';
+import { messageOf } from '../api.ts';
+import { getToolCatalog, TOOLS_KEY, type ExplorerServer } from './explorer-api.ts';
+import { ToolList } from './ToolList.tsx';
+import { ToolNotFound, ToolPage } from './ToolPage.tsx';
+import './explorer.css';
+
+/**
+ * The Tool explorer: every server's tools (`/explorer`), and one tool's page
+ * (`/explorer/:server/:tool`) to call it with a generated arguments form and see its result.
+ */
 export function ExplorerScreen() {
+  const catalog = useQuery({ queryKey: TOOLS_KEY, queryFn: getToolCatalog });
+
+  if (catalog.isPending) {
+    return (
+      <p aria-busy="true" className="muted">
+        Loading tools…
+      </p>
+    );
+  }
+  if (catalog.isError) {
+    return (
+      <section aria-labelledby="explorer-heading">
+        <h1 id="explorer-heading">Tools</h1>
+        <p role="alert" className="alert">
+          {messageOf(catalog.error)}
+        </p>
+        <button type="button" onClick={() => void catalog.refetch()}>
+          Try again
+        </button>
+      </section>
+    );
+  }
+  const servers = Object.values(catalog.data);
   return (
-    <section aria-labelledby="screen-heading">
-      <h1 id="screen-heading">Tool explorer</h1>
-      <p className="muted">Coming soon.</p>
-    </section>
+    <Routes>
+      <Route index element={<ToolList servers={servers} />} />
+      <Route path=":server/*" element={<ChosenTool servers={servers} />} />
+    </Routes>
   );
+}
+
+function ChosenTool({ servers }: { servers: ExplorerServer[] }) {
+  const params = useParams();
+  const serverName = params.server ?? '';
+  const toolName = params['*'] ?? '';
+  const server = servers.find((candidate) => candidate.name === serverName);
+  const tool = server?.tools.find((candidate) => candidate.name === toolName);
+  if (server === undefined || tool === undefined)
+    return <ToolNotFound serverName={serverName} toolName={toolName} />;
+  // A new tool is a new page: its own form and result, and a running call of the last one cancelled.
+  return <ToolPage key={`${server.name}\n${tool.name}`} server={server} tool={tool} />;
 }
