@@ -53,16 +53,67 @@ const STYLESHEET =
   '.providers{list-style:none;padding:0}.providers li{margin:.5rem 0}' +
   '.actions{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}';
 
+/** CSP 3 hash source of a constant: only that exact text may run or apply. */
+function hashSource(text: string): string {
+  return `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+}
+
 /** CSP 3 hash source: the stylesheet is allowed by its digest, so no injected `<style>` could apply. */
-const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
+const STYLE_SOURCE = hashSource(STYLESHEET);
 
 /**
- * The pages' CSP: no script, no resource, no plugin, no `<base>`, only the stylesheet above, and no
- * framing by any origin (clickjacking of a sign-in or consent button). No `form-action`: a form's
- * redirect chain may go on to an authorization server or a client's redirect URI, and Chromium checks
+ * The result pages' one script. Opened as a popup by the hub's own web page (the opener is of this
+ * origin), it tells the opener the outcome, with this origin as the only allowed target, and
+ * closes itself; anywhere else it stays a plain page. It also says it on a same-origin
+ * BroadcastChannel, for a page that opened the flow in a tab it has no handle on. The message
+ * carries only what the page shows: success or an error word, and the server name.
+ */
+export const RESULT_SCRIPT =
+  "const el=document.getElementById('oauth-result');" +
+  "if(el){const message={type:'switchboard:oauth',ok:el.dataset.ok==='true'," +
+  'serverName:el.dataset.serverName??null,error:el.dataset.error??null};' +
+  'const origin=window.location.origin;let opened=false;' +
+  'try{const opener=window.opener;' +
+  'if(opener&&opener!==window&&opener.location.origin===origin){opener.postMessage(message,origin);opened=true}' +
+  '}catch{}' +
+  "try{const channel=new BroadcastChannel('switchboard-oauth');channel.postMessage(message);channel.close()}catch{}" +
+  'if(opened)window.close()}';
+
+/**
+ * The pages' CSP: no resource, no plugin, no `<base>`, only the stylesheet above, no script but
+ * the one a page names (allowed by its hash: the OAuth result pages'), and no framing by any
+ * origin (clickjacking of a sign-in or consent button). No `form-action`: a form's redirect chain
+ * may go on to an authorization server or a client's redirect URI, and Chromium checks
  * `form-action` on every redirect of the chain.
  */
-const PAGE_CSP = `default-src 'none'; style-src ${STYLE_SOURCE}; base-uri 'none'; frame-ancestors 'none'`;
+function pageCsp(script: string | undefined): string {
+  const scriptSource = script === undefined ? '' : ` script-src ${hashSource(script)};`;
+  return `default-src 'none';${scriptSource} style-src ${STYLE_SOURCE}; base-uri 'none'; frame-ancestors 'none'`;
+}
+
+/** How a page differs from the plain one: a script of its own (allowed by its hash), extra headers. */
+interface PageExtras {
+  /** Inline script source, run as a module; it must be one of this file's constants (its hash is in the CSP). */
+  script?: string;
+  /** More response headers. */
+  headers?: Record<string, string>;
+}
+
+function sendPage(reply: FastifyReply, title: string, body: string, extras: PageExtras = {}): FastifyReply {
+  const script = extras.script === undefined ? '' : `<script type="module">${extras.script}</script>`;
+  return reply
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('content-security-policy', pageCsp(extras.script))
+    .headers(extras.headers ?? {})
+    .type('text/html; charset=utf-8')
+    .send(
+      '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+        '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+        `<title>${escapeHtml(title)}</title><style>${STYLESHEET}</style>` +
+        `</head><body><h1>${escapeHtml(title)}</h1>${body}${script}</body></html>`,
+    );
+}
 
 /**
  * Sends a small self-contained HTML page: never cached, never leaking its URL as a referrer, and
@@ -70,41 +121,75 @@ const PAGE_CSP = `default-src 'none'; style-src ${STYLE_SOURCE}; base-uri 'none'
  * `body` is HTML: callers escape whatever text they put in it.
  */
 export function page(reply: FastifyReply, title: string, body: string): FastifyReply {
-  return reply
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('content-security-policy', PAGE_CSP)
-    .type('text/html; charset=utf-8')
-    .send(
-      '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-        '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-        `<title>${escapeHtml(title)}</title><style>${STYLESHEET}</style>` +
-        `</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
-    );
+  return sendPage(reply, title, body);
+}
+
+/** The message of a known error word, or null. */
+function knownError(code: unknown): string | null {
+  // Own keys only: `?error=toString` must not reach Object.prototype.
+  return (typeof code === 'string' && Object.hasOwn(KNOWN_ERRORS, code) && KNOWN_ERRORS[code]) || null;
 }
 
 /** The "Sign-in failed" page for one of the known error words (anything else reads as a generic failure). */
 export function failurePage(reply: FastifyReply, code: unknown): FastifyReply {
-  // Own keys only: `?error=toString` must not reach Object.prototype.
-  const message =
-    (typeof code === 'string' && Object.hasOwn(KNOWN_ERRORS, code) && KNOWN_ERRORS[code]) ||
-    'The sign-in failed.';
-  return page(
-    reply,
-    'Sign-in failed',
-    `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`,
-  );
+  return sendPage(reply, 'Sign-in failed', failureBody(code));
 }
+
+function failureBody(code: unknown): string {
+  const message = knownError(code) ?? 'The sign-in failed.';
+  return `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`;
+}
+
+/**
+ * The outcome a result page tells its opener, as data attributes of one element (the script is a
+ * constant, so its hash can sit in the CSP; the values are escaped attribute text).
+ */
+interface ResultData {
+  ok: boolean;
+  serverName: string | null;
+  /** An error word of the callback (`[a-z_]`, bounded), never free text from the URL. */
+  error: string | null;
+}
+
+function resultMarker(data: ResultData): string {
+  const attributes = [
+    `data-ok="${data.ok ? 'true' : 'false'}"`,
+    data.serverName === null ? '' : ` data-server-name="${escapeHtml(data.serverName)}"`,
+    data.error === null ? '' : ` data-error="${escapeHtml(data.error)}"`,
+  ].join('');
+  return `<div id="oauth-result" hidden ${attributes}></div>`;
+}
+
+/**
+ * Headers of the result pages. COOP `unsafe-none`: the hub's default (`same-origin`) would put the
+ * popup in a browsing context group of its own when it lands here from the authorization server,
+ * cutting it off from the page that opened it, which then could neither hear the outcome nor see
+ * the window close. These pages hold nothing to protect from an opener.
+ */
+const RESULT_HEADERS = { 'cross-origin-opener-policy': 'unsafe-none' };
 
 /** `GET /oauth/success` and `GET /oauth/error`: where the callback lands the browser (OA-08, OA-22). */
 export const oauthPages: FastifyPluginAsync = async (app) => {
   app.get('/oauth/success', { schema: { hide: true } }, async (request, reply) => {
     const server = safeServerName((request.query as Record<string, unknown>).serverName);
     const what = server ? `<strong>${escapeHtml(server)}</strong> is connected.` : 'The server is connected.';
-    return page(reply, 'Connected', `<p>${what} You can close this window.</p>`);
+    return sendPage(
+      reply,
+      'Connected',
+      `<p>${what} You can close this window.</p>${resultMarker({ ok: true, serverName: server, error: null })}`,
+      { script: RESULT_SCRIPT, headers: RESULT_HEADERS },
+    );
   });
 
-  app.get('/oauth/error', { schema: { hide: true } }, async (request, reply) =>
-    failurePage(reply, (request.query as Record<string, unknown>).error),
-  );
+  app.get('/oauth/error', { schema: { hide: true } }, async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const code = query.error;
+    // The callback's own words are [a-z_]; anything else is told as a generic failure.
+    const error = typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : 'callback_failed';
+    const marker = resultMarker({ ok: false, serverName: safeServerName(query.serverName), error });
+    return sendPage(reply, 'Sign-in failed', `${failureBody(code)}${marker}`, {
+      script: RESULT_SCRIPT,
+      headers: RESULT_HEADERS,
+    });
+  });
 };

@@ -96,7 +96,13 @@ export const webAppRoutes: FastifyPluginAsync<WebAppRouteOptions> = async (app, 
   await app.register(fastifyStatic, { root, serve: false, cacheControl: false });
 
   function sendPage(reply: FastifyReply): FastifyReply {
-    void reply.header('content-security-policy', PAGE_CSP).header('cache-control', 'no-cache');
+    void reply
+      .header('content-security-policy', PAGE_CSP)
+      .header('cache-control', 'no-cache')
+      // The Servers screen opens an OAuth sign-in in a popup and hears the result page (same
+      // origin) say how it ended; helmet's `same-origin` would cut the popup off at the
+      // authorization server's page.
+      .header('cross-origin-opener-policy', 'same-origin-allow-popups');
     return reply.sendFile('index.html');
   }
 
