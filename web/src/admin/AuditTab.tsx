@@ -1,0 +1,109 @@
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { messageOf } from '../api.ts';
+import { ADMIN_KEY, fieldErrors, formatTime, listAudit, listUsers, type AuditFilter } from './admin-api.ts';
+import { describeDetails, toFilter, type AuditForm } from './audit-filter.ts';
+import { AuditFilters } from './AuditFilters.tsx';
+
+async function emailToId(email: string): Promise<string | null> {
+  const { users } = await listUsers({ email });
+  return users[0]?.id ?? null;
+}
+
+/** Audit log: who did what to which server or account, newest first, filtered and paged. */
+export function AuditTab() {
+  const [filter, setFilter] = useState<AuditFilter>({});
+  const [formErrors, setFormErrors] = useState<Record<string, string>>({});
+  const [resolving, setResolving] = useState(false);
+  const audit = useInfiniteQuery({
+    queryKey: [...ADMIN_KEY, 'audit', filter],
+    queryFn: ({ pageParam }) => listAudit(filter, pageParam === '' ? undefined : pageParam),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    retry: false,
+  });
+  const events = audit.data?.pages.flatMap((page) => page.events) ?? [];
+  const apiErrors = fieldErrors(audit.error);
+  const errors = { ...apiErrors, ...formErrors };
+  const generalError = audit.isError && Object.keys(apiErrors).length === 0 ? messageOf(audit.error) : null;
+
+  const apply = async (form: AuditForm) => {
+    setResolving(true);
+    try {
+      const next = await toFilter(form, emailToId);
+      setFormErrors(next.errors);
+      if (Object.keys(next.errors).length === 0) setFilter(next.filter);
+    } catch (error) {
+      setFormErrors({ actorId: messageOf(error) });
+    } finally {
+      setResolving(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="ad-audit-heading" className="ad-section">
+      <h2 id="ad-audit-heading">Audit log</h2>
+      <AuditFilters onApply={apply} errors={errors} busy={resolving} />
+      {generalError !== null && (
+        <p role="alert" className="alert">
+          {generalError}
+        </p>
+      )}
+      <p role="status" className="muted">
+        {audit.isPending
+          ? 'Loading the audit log…'
+          : audit.isError
+            ? 'The filters need a look.'
+            : `${events.length}${audit.hasNextPage ? '+' : ''} events${Object.keys(filter).length > 0 ? ' match the filters' : ''}.`}
+      </p>
+      {events.length > 0 && (
+        <div className="ad-scroll" role="region" aria-labelledby="ad-audit-heading" tabIndex={0}>
+          <table className="ad-table">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {events.map((event) => (
+                <tr key={event.id}>
+                  <td className="ad-nowrap">{formatTime(event.at)}</td>
+                  <td>
+                    {event.actorEmail ?? event.actorId ?? 'The hub'}
+                    {event.actorEmail !== null && <span className="muted ad-id"> {event.actorId}</span>}
+                  </td>
+                  <td>
+                    <code>{event.action}</code>
+                  </td>
+                  <td>
+                    {event.targetType === 'user'
+                      ? 'Account '
+                      : event.targetType === 'mcp_server'
+                        ? 'Server '
+                        : ''}
+                    <code>{event.targetId ?? '—'}</code>
+                  </td>
+                  <td className="ad-details">{describeDetails(event.details)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {audit.hasNextPage && (
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => void audit.fetchNextPage()}
+          disabled={audit.isFetchingNextPage}
+        >
+          {audit.isFetchingNextPage ? 'Loading…' : 'Load more'}
+        </button>
+      )}
+    </section>
+  );
+}
