@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { messageOf } from '../api.ts';
 import { APPS_KEY, getConnectedApps, type ConnectedApp } from './apps-api.ts';
 import { RevokeDialog } from './RevokeDialog.tsx';
@@ -16,10 +16,14 @@ function displayName(app: ConnectedApp): string {
 export function ConnectedAppsList() {
   const apps = useQuery({ queryKey: APPS_KEY, queryFn: getConnectedApps });
   const [announcement, setAnnouncement] = useState('');
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const focusHeading = useCallback(() => headingRef.current?.focus(), []);
 
   return (
     <section aria-labelledby="allowed-heading" className="apps-allowed">
-      <h2 id="allowed-heading">Apps you allowed</h2>
+      <h2 id="allowed-heading" ref={headingRef} tabIndex={-1} className="apps-focus-target">
+        Apps you allowed
+      </h2>
       <p role="status" className="apps-announcement">
         {announcement}
       </p>
@@ -41,7 +45,12 @@ export function ConnectedAppsList() {
       {apps.data !== undefined && apps.data.length > 0 && (
         <ul className="apps-list">
           {apps.data.map((app) => (
-            <AppItem key={app.clientId} app={app} onRevoked={setAnnouncement} />
+            <AppItem
+              key={app.clientId}
+              app={app}
+              onRevoked={setAnnouncement}
+              focusAfterRevoke={focusHeading}
+            />
           ))}
         </ul>
       )}
@@ -49,7 +58,13 @@ export function ConnectedAppsList() {
   );
 }
 
-function AppItem({ app, onRevoked }: { app: ConnectedApp; onRevoked: (text: string) => void }) {
+interface AppItemProps {
+  app: ConnectedApp;
+  onRevoked: (text: string) => void;
+  focusAfterRevoke: () => void;
+}
+
+function AppItem({ app, onRevoked, focusAfterRevoke }: AppItemProps) {
   const name = displayName(app);
   const headingId = `app-${app.clientId}`;
   const resources = Object.entries(app.resources);
@@ -59,7 +74,7 @@ function AppItem({ app, onRevoked }: { app: ConnectedApp; onRevoked: (text: stri
         <h3 id={headingId} className="apps-name">
           {name}
         </h3>
-        <RevokeDialog app={app} name={name} onRevoked={onRevoked} />
+        <RevokeDialog app={app} name={name} onRevoked={onRevoked} focusAfterRevoke={focusAfterRevoke} />
       </div>
       <dl className="apps-facts">
         <dt>Client ID</dt>

@@ -26,22 +26,23 @@ interface CopyBlockProps {
  */
 export function CopyBlock({ text, label, inline = false }: CopyBlockProps) {
   const textRef = useRef<HTMLElement>(null);
-  const [announcement, setAnnouncement] = useState('');
+  const [announcement, setAnnouncement] = useState<{ text: string; copied: boolean } | null>(null);
 
   // New text (another endpoint or client): an old "Copied" would be about other text.
-  useEffect(() => setAnnouncement(''), [text]);
+  useEffect(() => setAnnouncement(null), [text]);
 
   const copy = async () => {
-    setAnnouncement('');
+    setAnnouncement(null);
     try {
       if (navigator.clipboard === undefined) throw new Error('no clipboard API');
       await navigator.clipboard.writeText(text);
-      setAnnouncement('Copied');
+      setAnnouncement({ text: 'Copied', copied: true });
     } catch {
       if (textRef.current !== null) selectContents(textRef.current);
-      setAnnouncement(
-        'Could not copy by itself: the text is selected, press Ctrl+C (⌘C on a Mac) to copy it.',
-      );
+      setAnnouncement({
+        text: 'Could not copy by itself: the text is selected, press Ctrl+C (⌘C on a Mac) to copy it.',
+        copied: false,
+      });
     }
   };
 
@@ -52,8 +53,7 @@ export function CopyBlock({ text, label, inline = false }: CopyBlockProps) {
           {text}
         </code>
       ) : (
-        // Focusable: a long line scrolls sideways, and a keyboard must be able to scroll it too.
-        <pre className="copy-text" tabIndex={0} data-testid="copy-text">
+        <pre className="copy-text" data-testid="copy-text">
           <code ref={textRef}>{text}</code>
         </pre>
       )}
@@ -61,8 +61,11 @@ export function CopyBlock({ text, label, inline = false }: CopyBlockProps) {
         <button type="button" className="secondary" onClick={() => void copy()} aria-label={`Copy ${label}`}>
           Copy
         </button>
-        <span role="status" className="copy-status">
-          {announcement}
+        <span
+          role="status"
+          className={announcement?.copied === true ? 'copy-status copy-status-ok' : 'copy-status'}
+        >
+          {announcement?.text}
         </span>
       </div>
     </div>

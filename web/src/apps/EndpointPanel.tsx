@@ -17,6 +17,7 @@ export function EndpointPanel() {
   const [choice, setChoice] = useState(ALL);
   const server = choice === ALL ? null : choice;
   const selectId = useId();
+  const hintId = useId();
   const servers = useQuery({ queryKey: ['apps-server-names'], queryFn: getServerNames });
   const endpoint = useQuery({
     queryKey: ['mcp-endpoint', server],
@@ -39,9 +40,10 @@ export function EndpointPanel() {
           id={selectId}
           className="apps-select"
           value={choice}
+          aria-describedby={hintId}
           onChange={(event) => setChoice(event.target.value)}
         >
-          <option value={ALL}>All your tools (named server__tool)</option>
+          <option value={ALL}>All your tools</option>
           {(servers.data ?? []).map((name) => (
             <option key={name} value={name}>
               Only {name}
@@ -49,6 +51,11 @@ export function EndpointPanel() {
           ))}
         </select>
       </label>
+      <p className="muted" id={hintId}>
+        {server === null
+          ? 'One URL for every server you may use; each tool is named server__tool.'
+          : `Only ${server}'s tools, under their own names.`}
+      </p>
       {servers.isError && (
         <p role="alert" className="alert">
           Your servers could not be listed: {messageOf(servers.error)}

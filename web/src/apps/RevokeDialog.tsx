@@ -1,6 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { messageOf } from '../api.ts';
 import { useSession } from '../session.ts';
 import { APPS_KEY, revokeApp, type ConnectedApp } from './apps-api.ts';
@@ -11,16 +11,23 @@ interface RevokeDialogProps {
   name: string;
   /** Called once the hub has revoked it, with a sentence to announce. */
   onRevoked: (announcement: string) => void;
+  /**
+   * Takes the focus once the dialog has closed after a revoke: the button that opened it goes
+   * away with the app, so the focus cannot go back to it.
+   */
+  focusAfterRevoke: () => void;
 }
 
 /** The Revoke button of one app, and the dialog that asks before revoking. */
-export function RevokeDialog({ app, name, onRevoked }: RevokeDialogProps) {
+export function RevokeDialog({ app, name, onRevoked, focusAfterRevoke }: RevokeDialogProps) {
   const { csrfToken } = useSession();
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
+  const revoked = useRef(false);
   const revoke = useMutation({
     mutationFn: () => revokeApp(app.clientId, csrfToken),
     onSuccess: async () => {
+      revoked.current = true;
       setOpen(false);
       onRevoked(`${name} can no longer use your tools.`);
       await queryClient.invalidateQueries({ queryKey: APPS_KEY });
@@ -43,7 +50,14 @@ export function RevokeDialog({ app, name, onRevoked }: RevokeDialogProps) {
       </Dialog.Trigger>
       <Dialog.Portal>
         <Dialog.Overlay className="apps-overlay" />
-        <Dialog.Content className="apps-dialog">
+        <Dialog.Content
+          className="apps-dialog"
+          onCloseAutoFocus={(event) => {
+            if (!revoked.current) return;
+            event.preventDefault();
+            focusAfterRevoke();
+          }}
+        >
           <Dialog.Title>Revoke {name}?</Dialog.Title>
           <Dialog.Description>
             It stops working at once: its tokens end, and it can no longer use your tools through Switchboard.
