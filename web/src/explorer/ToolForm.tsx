@@ -91,6 +91,8 @@ export function ToolForm({ schema, initial, running, onCall, onCancel }: ToolFor
       onSubmit={(event) => {
         if (!running) onCall(event.formData ?? {});
       }}
+      // The errors show beside their fields; without a handler rjsf would log them to the console.
+      onError={() => undefined}
       showErrorList={false}
       noHtml5Validate
       focusOnFirstError

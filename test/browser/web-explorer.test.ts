@@ -1,0 +1,257 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { everythingStdioCommand } from '../peers/everything.js';
+import { describeInChromium } from '../support/chromium.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+import { freePort } from '../support/mcp-helpers.js';
+import { cheapPasswordHash } from './cheap-password.js';
+import { shootBothWidths, signInThroughPage, webPageBuilt } from './web-page.js';
+
+const EMAIL = 'dana@example.com';
+const PASSWORD = 'correct horse battery staple';
+
+const built = await webPageBuilt('the Tool explorer suite');
+
+/** Problems the page reports: console errors (a CSP refusal is one) and uncaught exceptions. */
+function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    // The only expected error is the browser's note on the signed-out session check (401).
+    if (message.type() === 'error' && !message.text().includes('401')) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return problems;
+}
+
+/** Tool calls the page sends, by tool name. */
+function watchCalls(page: Page): string[] {
+  const calls: string[] = [];
+  page.on('request', (request) => {
+    const match = /\/api\/mcp\/[^/]+\/tools\/([^/]+)\/call$/.exec(new URL(request.url()).pathname);
+    if (match !== null && request.method() === 'POST') calls.push(decodeURIComponent(match[1]!));
+  });
+  return calls;
+}
+
+/** Opens Tools through the page's navigation and waits for everything's tools. */
+async function openExplorer(page: Page): Promise<void> {
+  await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Tools' }).click();
+  await page.getByRole('heading', { name: 'Tools', level: 1 }).waitFor();
+  await everythingSection(page).getByRole('link', { name: 'Echo Tool' }).waitFor();
+}
+
+function everythingSection(page: Page) {
+  return page.getByRole('region', { name: 'everything' });
+}
+
+/** From the tool list, opens one of everything's tools by its title. */
+async function openTool(page: Page, title: string): Promise<void> {
+  await everythingSection(page).getByRole('link', { name: title, exact: true }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+}
+
+async function backToList(page: Page): Promise<void> {
+  await page.getByRole('link', { name: '← All tools' }).click();
+  await page.getByRole('heading', { name: 'Tools', level: 1 }).waitFor();
+}
+
+function resultArea(page: Page) {
+  return page.getByRole('region', { name: 'Result' });
+}
+
+function resultStatus(page: Page) {
+  return resultArea(page).getByRole('status');
+}
+
+(built ? describe : describe.skip)('the Tool explorer', () => {
+  let hub: TestHub;
+  let hubUrl: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    hubUrl = `http://127.0.0.1:${port}`;
+    const stdio = everythingStdioCommand();
+    hub = await startTestHub({
+      env: { PUBLIC_URL: hubUrl },
+      yaml: `
+mcpServers:
+  everything:
+    command: ${JSON.stringify(stdio.command)}
+    args: ${JSON.stringify(stdio.args)}
+`,
+    });
+    await hub.startup.firstPass;
+    await hub.app.listen({ port, host: '127.0.0.1' });
+    await hub.repos.users.create({ email: EMAIL, role: 'USER', passwordHash: cheapPasswordHash(PASSWORD) });
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.dispose();
+  });
+
+  describeInChromium('in Chromium', (chromium) => {
+    it('lists the tools, checks the form in the page, calls echo and shows its answer and the time it took', async () => {
+      const page = chromium.page;
+      const problems = watchProblems(page);
+      const calls = watchCalls(page);
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      await openExplorer(page);
+
+      // Titles link to the tools; the hints the server gave show in words.
+      const echoItem = everythingSection(page)
+        .getByRole('listitem')
+        .filter({ has: page.getByRole('link', { name: 'Echo Tool', exact: true }) });
+      expect(await echoItem.getByText('Echoes back the input string').isVisible()).toBe(true);
+      expect(await page.getByRole('status').first().textContent()).toMatch(/^[1-9]\d* tools$/);
+      await shootBothWidths(chromium, 'explorer-tools');
+
+      // The filter narrows the list.
+      await page.getByLabel('Filter tools').fill('tiny image');
+      await expect
+        .poll(() => page.getByRole('status').first().textContent())
+        .toBe('1 tool match “tiny image”');
+      expect(await everythingSection(page).getByRole('link').count()).toBe(1);
+      await page.getByLabel('Filter tools').fill('');
+
+      await openTool(page, 'Echo Tool');
+      const hints = page.getByRole('list', { name: 'What the server says about this tool' });
+      expect(await hints.getByRole('listitem').allTextContents()).toEqual([
+        'Read-only',
+        'Safe to repeat',
+        'Closed world',
+      ]);
+      const message = page.getByRole('textbox', { name: 'message' });
+      expect(await message.getAttribute('required')).not.toBeNull();
+      await shootBothWidths(chromium, 'explorer-echo-form');
+
+      // Required and empty: the error shows beside the field, tied to it, and nothing is called.
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      const fieldError = page.locator('#root_message__error');
+      await fieldError.waitFor();
+      expect(await fieldError.textContent()).toBe('This field is required.');
+      expect(await message.getAttribute('aria-describedby')).toContain('root_message__error');
+      await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('root_message');
+      expect(await resultStatus(page).textContent()).toBe('Call echo to see its result here.');
+      expect(calls).toEqual([]);
+      await shootBothWidths(chromium, 'explorer-echo-required');
+
+      // Filled in and called: the echoed text and the time it took, measured in the page.
+      await message.fill('hello from the explorer');
+      await message.press('Enter');
+      await resultArea(page).getByText('Echo: hello from the explorer').waitFor();
+      expect(await resultStatus(page).textContent()).toMatch(/^Done in \d[\d,]* ms\.$/);
+      expect(await fieldError.count()).toBe(0);
+      expect(calls).toEqual(['echo']);
+
+      // The last arguments come back when the tool is opened again (kept in memory only).
+      await backToList(page);
+      await openTool(page, 'Echo Tool');
+      expect(await page.getByRole('textbox', { name: 'message' }).inputValue()).toBe(
+        'hello from the explorer',
+      );
+      const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage, ...sessionStorage })');
+      expect(stored).not.toContain('hello from the explorer');
+
+      expect(problems).toEqual([]);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+
+    it('shows an image, structured content, resource links, and a tool error as an error', async () => {
+      const page = chromium.page;
+      const problems = watchProblems(page);
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      await openExplorer(page);
+
+      // A tool without arguments is just a Call button; its image is drawn from a data: URL.
+      await openTool(page, 'Get Tiny Image Tool');
+      expect(await page.getByText('This tool takes no arguments.').isVisible()).toBe(true);
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      const image = resultArea(page).getByRole('img', { name: 'Image returned by get-tiny-image' });
+      await image.waitFor();
+      await expect
+        .poll(() => page.evaluate("document.querySelector('.result-image')?.naturalWidth ?? 0"))
+        .toBeGreaterThan(0);
+      expect(await resultArea(page).getByText('The image above is the MCP logo.').isVisible()).toBe(true);
+      await shootBothWidths(chromium, 'explorer-image-result');
+
+      // Structured content, checked against the output schema the tool declared.
+      await backToList(page);
+      await openTool(page, 'Get Structured Content Tool');
+      await page.getByRole('combobox', { name: 'location' }).selectOption('Chicago');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      await resultArea(page).getByRole('heading', { name: 'Structured content' }).waitFor();
+      expect(await resultArea(page).getByText("Matches the tool's output schema.").isVisible()).toBe(true);
+      expect(await resultArea(page).locator('.structured pre').textContent()).toContain('"temperature"');
+
+      // Resource links are described, not fetched.
+      await backToList(page);
+      await openTool(page, 'Get Resource Links Tool');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      await resultArea(page).getByText('Link to a resource').first().waitFor();
+      expect(
+        await resultArea(page)
+          .getByText(/^demo:\/\/resource\//)
+          .count(),
+      ).toBeGreaterThan(0);
+
+      // A tool that fails on its own (isError) is shown as an error, with its text.
+      await backToList(page);
+      await openTool(page, 'GZip File as Resource Tool');
+      await page.getByRole('textbox', { name: 'data', exact: true }).fill('ftp://127.0.0.1/nothing');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      const alert = resultArea(page).getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.textContent()).toContain('The tool reported an error:');
+      expect(await alert.textContent()).toContain('Unsupported URL protocol');
+      expect(await resultStatus(page).textContent()).toMatch(
+        /^The tool reported an error after \d[\d,]* ms\.$/,
+      );
+      await shootBothWidths(chromium, 'explorer-tool-error');
+
+      expect(problems).toEqual([]);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+
+    it('follows a long call with progress, cancels it, and calls again', async () => {
+      const page = chromium.page;
+      const problems = watchProblems(page);
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      await openExplorer(page);
+      await openTool(page, 'Trigger Long Running Operation Tool');
+
+      // 30 steps of a second each: long enough to see progress and to cancel in the middle.
+      await page.getByRole('spinbutton', { name: 'duration' }).fill('30');
+      await page.getByRole('spinbutton', { name: 'steps' }).fill('30');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      expect(await resultStatus(page).textContent()).toBe('Calling trigger-long-running-operation…');
+      expect(await page.getByRole('button', { name: 'Call', exact: true }).isDisabled()).toBe(true);
+      const progress = resultArea(page).getByRole('progressbar', { name: 'Progress' });
+      await expect.poll(() => progress.getAttribute('max'), { timeout: 10_000 }).toBe('30');
+      await resultArea(page)
+        .getByText(/^Step [1-9]\d* of 30/)
+        .waitFor();
+      await shootBothWidths(chromium, 'explorer-progress');
+
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await resultArea(page)
+        .getByText(/^Cancelled\. The hub asked the server to stop/)
+        .waitFor();
+      expect(await resultStatus(page).textContent()).toMatch(/^Cancelled after \d[\d,]* ms\.$/);
+      expect(await progress.count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+      // The focus that was on Cancel goes to Call, which works again.
+      await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Call');
+
+      await page.getByRole('spinbutton', { name: 'duration' }).fill('1');
+      await page.getByRole('spinbutton', { name: 'steps' }).fill('2');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      await resultArea(page)
+        .getByText('Long running operation completed. Duration: 1 seconds, Steps: 2.')
+        .waitFor({ timeout: 15_000 });
+      expect(await resultStatus(page).textContent()).toMatch(/^Done in \d[\d,]* ms\.$/);
+
+      expect(problems).toEqual([]);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+  });
+});
