@@ -70,6 +70,37 @@ mcpServers:
     await clientSite?.stop();
   });
 
+  /**
+   * A real MCP client allowed by the user: the SDK client meets the 401, finds the hub's
+   * authorization server, registers under `clientName` and asks for a browser; the browser signs
+   * in on the hub's own sign-in page and approves it; the client then connects.
+   */
+  async function authorizeClient(page: Page, clientName: string) {
+    const oauth = new MemoryOAuthClient(`${clientSite.origin}/callback`, clientName);
+    const transport = new StreamableHTTPClientTransport(new URL(`${hubUrl}/mcp`), { authProvider: oauth });
+    await expect(
+      new Client({ name: 'apps-test', version: '1.0.0' }).connect(transport),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    await page.goto(oauth.authorizationUrl.href);
+    if (new URL(page.url()).pathname === '/auth/signin') {
+      await page.locator('input[name="email"]').fill(EMAIL);
+      await page.locator('input[name="password"]').fill(PASSWORD);
+      await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').click()]);
+    }
+    expect(await page.locator('h1').textContent()).toBe('Allow access?');
+    await Promise.all([
+      page.waitForURL(`${clientSite.origin}/callback?**`),
+      page.locator('form[action$="/approve"] button[type="submit"]').click(),
+    ]);
+    await transport.finishAuth(new URL(page.url()).searchParams.get('code') ?? '');
+    const connected = new Client({ name: 'apps-test', version: '1.0.0' });
+    clients.push(connected);
+    await connected.connect(
+      new StreamableHTTPClientTransport(new URL(`${hubUrl}/mcp`), { authProvider: oauth }),
+    );
+    return { oauth, connected };
+  }
+
   describeInChromium('in Chromium', (chromium) => {
     it('with no app allowed: says so, shows the metadata URL, and selects the text when the clipboard refuses', async () => {
       const page = chromium.page;
@@ -110,28 +141,7 @@ mcpServers:
       const page = chromium.page;
       await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: hubUrl });
 
-      // The SDK client meets the 401, finds the hub's authorization server, registers, and asks
-      // for a browser; the browser signs in on the hub and approves it.
-      const oauth = new MemoryOAuthClient(`${clientSite.origin}/callback`, CLIENT_NAME);
-      const transport = new StreamableHTTPClientTransport(new URL(`${hubUrl}/mcp`), { authProvider: oauth });
-      await expect(
-        new Client({ name: 'apps-test', version: '1.0.0' }).connect(transport),
-      ).rejects.toBeInstanceOf(UnauthorizedError);
-      await page.goto(oauth.authorizationUrl.href);
-      await page.locator('input[name="email"]').fill(EMAIL);
-      await page.locator('input[name="password"]').fill(PASSWORD);
-      await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').click()]);
-      expect(await page.locator('h1').textContent()).toBe('Allow access?');
-      await Promise.all([
-        page.waitForURL(`${clientSite.origin}/callback?**`),
-        page.locator('form[action$="/approve"] button[type="submit"]').click(),
-      ]);
-      await transport.finishAuth(new URL(page.url()).searchParams.get('code') ?? '');
-      const connected = new Client({ name: 'apps-test', version: '1.0.0' });
-      clients.push(connected);
-      await connected.connect(
-        new StreamableHTTPClientTransport(new URL(`${hubUrl}/mcp`), { authProvider: oauth }),
-      );
+      const { oauth, connected } = await authorizeClient(page, CLIENT_NAME);
       expect((await connected.listTools()).tools.map((tool) => tool.name)).toContain('everything__echo');
       const clientId = oauth.clientInformation()?.client_id ?? '';
       const refreshToken = oauth.tokens()?.refresh_token ?? '';
@@ -248,6 +258,59 @@ mcpServers:
         "fetch('/api/auth/clients').then((response) => response.json())",
       );
       expect(listed).toEqual({ clients: [] });
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+    it("shows a client's own name as text however it is written, and says so when a revoke finds nothing left", async () => {
+      const page = chromium.page;
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      // A client picks its own name: markup in it, and one long enough to overflow a phone.
+      const markupName = 'Markup <img src=x onerror=alert(1)> App';
+      const longName = `Long${'-name'.repeat(30)}`;
+      await authorizeClient(page, markupName);
+      await authorizeClient(page, longName);
+      await page.goto(hubUrl);
+      await page.getByRole('heading', { name: 'Servers', level: 1 }).waitFor();
+      await openAppsScreen(page);
+
+      const markupItem = page
+        .getByRole('listitem')
+        .filter({ has: page.getByRole('heading', { name: markupName }) });
+      await markupItem.waitFor();
+      expect(await markupItem.getByRole('heading').textContent()).toBe(markupName);
+      expect(await page.locator('main img, main script').count()).toBe(0);
+      const longItem = page
+        .getByRole('listitem')
+        .filter({ has: page.getByRole('heading', { name: longName }) });
+      await longItem.waitFor();
+      await shootBothWidths(chromium, 'apps-untrusted-names');
+
+      // Another tab revokes the markup client first; this tab's Revoke then meets the hub's 404.
+      const other = await chromium.context.newPage();
+      await other.goto(`${hubUrl}/apps`);
+      const otherItem = other
+        .getByRole('listitem')
+        .filter({ has: other.getByRole('heading', { name: markupName }) });
+      await otherItem.getByRole('button', { name: /^Revoke/ }).click();
+      await other.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+      await other.getByRole('status').filter({ hasText: 'can no longer use your tools' }).waitFor();
+      await other.close();
+
+      await markupItem.getByRole('button', { name: `Revoke ${markupName}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Revoke ${markupName}?` });
+      await dialog.getByRole('button', { name: 'Revoke' }).click();
+      const alert = dialog.getByRole('alert');
+      expect(await alert.locator('p').first().textContent()).toBe('No authorization of this client');
+      expect(await alert.textContent()).toContain('already ended');
+      await chromium.screenshot('web-apps-revoke-failed');
+      // Closing the dialog brings the list up to date: the app is gone, the other one stays.
+      await page.keyboard.press('Escape');
+      await markupItem.waitFor({ state: 'detached' });
+      expect(await longItem.count()).toBe(1);
+      expect(dialogs).toEqual([]);
       expect(chromium.offLoopback).toEqual([]);
     }, 120_000);
   });

@@ -1,7 +1,7 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
-import { messageOf } from '../api.ts';
+import { ApiError, messageOf } from '../api.ts';
 import { useSession } from '../session.ts';
 import { APPS_KEY, revokeApp, type ConnectedApp } from './apps-api.ts';
 
@@ -39,6 +39,8 @@ export function RevokeDialog({ app, name, onRevoked, focusAfterRevoke }: RevokeD
       open={open}
       onOpenChange={(next) => {
         if (revoke.isPending) return;
+        // After a failure (say, revoked meanwhile in another tab), the list may be out of date.
+        if (!next && revoke.isError) void queryClient.invalidateQueries({ queryKey: APPS_KEY });
         if (next) revoke.reset();
         setOpen(next);
       }}
@@ -64,9 +66,12 @@ export function RevokeDialog({ app, name, onRevoked, focusAfterRevoke }: RevokeD
             To use it again you would approve it again.
           </Dialog.Description>
           {revoke.isError && (
-            <p role="alert" className="alert">
-              {messageOf(revoke.error)}
-            </p>
+            <div role="alert" className="alert">
+              <p>{messageOf(revoke.error)}</p>
+              {revoke.error instanceof ApiError && revoke.error.status === 404 && (
+                <p>Its access has already ended, perhaps from another tab. Close this to refresh the list.</p>
+              )}
+            </div>
           )}
           <div className="actions apps-dialog-actions">
             <Dialog.Close asChild>
