@@ -10,6 +10,13 @@ async function emailToId(email: string): Promise<string | null> {
   return users[0]?.id ?? null;
 }
 
+/** "1 event matches the filters.", "25+ events.": what the table holds, for the live status. */
+function countText(count: number, more: boolean, filtered: boolean): string {
+  const amount = `${count}${more ? '+' : ''} ${count === 1 && !more ? 'event' : 'events'}`;
+  if (!filtered) return `${amount}.`;
+  return `${amount} ${count === 1 && !more ? 'matches' : 'match'} the filters.`;
+}
+
 /** Audit log: who did what to which server or account, newest first, filtered and paged. */
 export function AuditTab() {
   const [filter, setFilter] = useState<AuditFilter>({});
@@ -54,7 +61,7 @@ export function AuditTab() {
           ? 'Loading the audit log…'
           : audit.isError
             ? 'The filters need a look.'
-            : `${events.length}${audit.hasNextPage ? '+' : ''} events${Object.keys(filter).length > 0 ? ' match the filters' : ''}.`}
+            : countText(events.length, audit.hasNextPage, Object.keys(filter).length > 0)}
       </p>
       {events.length > 0 && (
         <div className="ad-scroll" role="region" aria-labelledby="ad-audit-heading" tabIndex={0}>

@@ -95,6 +95,11 @@ export function ServerHealthCard({ server }: { server: ServerHealth }) {
               {shared.scope !== null && shared.scope !== '' && <>Scope: {shared.scope}</>}
             </p>
           )}
+          {(shared.state === 'none' || shared.state === 'needs_auth') && (
+            <p className="muted">
+              An administrator authorizes it for everyone by connecting it on the Servers screen.
+            </p>
+          )}
           {shared.state !== 'none' && (
             <ConfirmDialog
               trigger="Revoke"
