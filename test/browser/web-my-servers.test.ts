@@ -128,6 +128,9 @@ roles:
       expect(await errorsOf(url)).toContain('not allowed');
       expect(await explanation.textContent()).toContain('ask your hub');
       expect(await explanation.textContent()).toContain('Nothing was sent to this address');
+      expect((await url.getAttribute('aria-describedby'))?.split(' ')).toContain(
+        await explanation.getAttribute('id'),
+      );
       await chromium.screenshot('web-my-servers-egress');
 
       // The real upstream, with a header: saved, and listed as Alice's own.
@@ -141,7 +144,7 @@ roles:
         .filter({ hasText: `${TITLE} was added.` })
         .waitFor();
       const aliceCard = card(alice, TITLE);
-      expect(await aliceCard.getByTestId('access').textContent()).toBe('Yours');
+      await aliceCard.getByTestId('access').getByText('Yours', { exact: true }).waitFor();
       expect(await aliceCard.getByText(everything.url).isVisible()).toBe(true);
       expect(await aliceCard.getByText(/\d+ tools/).textContent()).toMatch(/[1-9]\d* tools/);
       await aliceCard.getByTestId('sharing').getByText('Not shared.').waitFor();
@@ -187,13 +190,14 @@ roles:
         await signInThroughPage(bob, hubUrl, BOB, PASSWORD);
         await openMyServers(bob);
         const bobCard = card(bob, TITLE);
-        expect(await bobCard.getByTestId('access').textContent()).toBe('Shared with you: can use');
+        await bobCard.getByTestId('access').getByText('Shared with you: can use', { exact: true }).waitFor();
         expect(await bobCard.getByText('Tools the whole team uses').isVisible()).toBe(true);
         expect(await bobCard.getByRole('button', { name: /Delete/ }).count()).toBe(0);
         expect(await bobCard.getByRole('link', { name: /Edit/ }).count()).toBe(0);
         expect(await bobCard.getByRole('button', { name: /Share/ }).count()).toBe(0);
         // Neither the URL nor the header is shown to a viewer.
         expect(await bobCard.getByText(everything.url).count()).toBe(0);
+        await chromium.screenshot('web-my-servers-shared-with-bob', bob);
         // And the hub refuses the delete if he tries it anyway.
         const refused = await bob.evaluate(async () => {
           const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
@@ -239,5 +243,46 @@ roles:
       expect(problems).toEqual([]);
       expect(chromium.offLoopback).toEqual([]);
     }, 180_000);
+  });
+});
+
+(built ? describe : describe.skip)('the My servers screen, for a role that may not add servers', () => {
+  let hub: TestHub;
+  let hubUrl: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    hubUrl = `http://127.0.0.1:${port}`;
+    hub = await startTestHub({
+      env: { PUBLIC_URL: hubUrl },
+      yaml: `
+roles:
+  USER: { MCP_SERVERS: { USE: true, CREATE: false, SHARE: false, SHARE_PUBLIC: false } }
+`,
+    });
+    await hub.startup.firstPass;
+    await hub.app.listen({ port, host: '127.0.0.1' });
+    await hub.repos.users.create({ email: BOB, role: 'USER', passwordHash: cheapPasswordHash(PASSWORD) });
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.dispose();
+  });
+
+  describeInChromium('in Chromium', (chromium: ChromiumHarness) => {
+    it('offers no Add button and says why', async () => {
+      const page = chromium.page;
+      await signInThroughPage(page, hubUrl, BOB, PASSWORD);
+      await openMyServers(page);
+      await page.getByText('Your role cannot add servers; an administrator can allow it.').waitFor();
+      expect(await page.getByRole('link', { name: 'Add a server' }).count()).toBe(0);
+      expect(await page.getByText('Servers others share with you will show up here.').isVisible()).toBe(true);
+      // Nor a form at the route itself.
+      await page.goto(`${hubUrl}/my-servers/new`);
+      await page.getByRole('heading', { name: 'Add a server', level: 1 }).waitFor();
+      await page.getByText('Your role cannot add servers; an administrator can allow it.').waitFor();
+      expect(await page.getByRole('button', { name: 'Add server' }).count()).toBe(0);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 60_000);
   });
 });

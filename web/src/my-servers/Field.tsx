@@ -22,8 +22,13 @@ export function describedBy(
   id: string,
   hint: boolean,
   errors: readonly string[] | undefined,
+  more?: string,
 ): string | undefined {
-  const ids = [hint ? `${id}-hint` : null, errors !== undefined && errors.length > 0 ? `${id}-errors` : null];
+  const ids = [
+    hint ? `${id}-hint` : null,
+    errors !== undefined && errors.length > 0 ? `${id}-errors` : null,
+    more ?? null,
+  ];
   const joined = ids.filter((part) => part !== null).join(' ');
   return joined === '' ? undefined : joined;
 }
@@ -42,6 +47,8 @@ interface TextFieldProps {
   placeholder?: string;
   /** Shown after the field's errors (e.g. what an egress refusal means). */
   children?: ReactNode;
+  /** The id of an element among the children that describes the field too. */
+  describedByMore?: string | undefined;
 }
 
 /** A labelled input with its hint and the hub's messages about it right underneath. */
@@ -52,7 +59,7 @@ export function TextField(props: TextFieldProps) {
     id,
     value: props.value,
     'aria-invalid': invalid || undefined,
-    'aria-describedby': describedBy(id, props.hint !== undefined, props.errors),
+    'aria-describedby': describedBy(id, props.hint !== undefined, props.errors, props.describedByMore),
     'aria-required': props.required === true || undefined,
     ...(props.placeholder !== undefined ? { placeholder: props.placeholder } : {}),
   };

@@ -97,6 +97,7 @@ function ServerList() {
 }
 
 function CreatePage() {
+  const role = useRolePermissions();
   const navigate = useNavigate();
   const refresh = useRefreshAfterChange();
   return (
@@ -105,13 +106,17 @@ function CreatePage() {
         <Link to="/my-servers">← My servers</Link>
       </p>
       <h1 id="screen-heading">Add a server</h1>
-      <ServerForm
-        initial={emptyForm()}
-        onSaved={async (view) => {
-          await refresh();
-          await navigate('/my-servers', { state: { notice: `${displayName(view)} was added.` } });
-        }}
-      />
+      {role.data?.CREATE === false ? (
+        <p className="notice">Your role cannot add servers; an administrator can allow it.</p>
+      ) : (
+        <ServerForm
+          initial={emptyForm()}
+          onSaved={async (view) => {
+            await refresh();
+            await navigate('/my-servers', { state: { notice: `${displayName(view)} was added.` } });
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -43,7 +43,9 @@ export function PeoplePicker({ onPick }: { onPick: (principal: Principal) => voi
     queryFn: () => searchPrincipals(settled),
     enabled: settled.length >= MIN_QUERY,
   });
-  const matches = settled.length >= MIN_QUERY ? (search.data ?? []) : [];
+  // Only answers to what the field holds now: a pick clears it, and its matches go with it.
+  const current = settled === text.trim() && settled.length >= MIN_QUERY;
+  const matches = current ? (search.data ?? []) : [];
 
   return (
     <div className="ms-picker">
@@ -62,9 +64,7 @@ export function PeoplePicker({ onPick }: { onPick: (principal: Principal) => voi
       />
       {search.isError && <p className="alert">{messageOf(search.error)}</p>}
       <p role="status" className="ms-sr">
-        {settled.length >= MIN_QUERY && search.isSuccess
-          ? `${matches.length === 1 ? '1 match' : `${matches.length} matches`}`
-          : ''}
+        {current && search.isSuccess ? (matches.length === 1 ? '1 match' : `${matches.length} matches`) : ''}
       </p>
       {matches.length > 0 && (
         <ul className="ms-matches" aria-label="Matches">
@@ -88,7 +88,7 @@ export function PeoplePicker({ onPick }: { onPick: (principal: Principal) => voi
           })}
         </ul>
       )}
-      {settled.length >= MIN_QUERY && search.isSuccess && matches.length === 0 && (
+      {current && search.isSuccess && matches.length === 0 && (
         <p className="muted">No match. A person is found by their whole e-mail address.</p>
       )}
     </div>

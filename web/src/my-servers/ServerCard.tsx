@@ -48,7 +48,8 @@ export function ServerCard({ server, bits, mayShareWithPeople, mayShareWithEvery
     <li className="card ms-card" aria-labelledby={headingId}>
       <div className="ms-card-head">
         <h2 id={headingId}>{title}</h2>
-        {bits !== undefined && (
+        {/* Who owns it is known once the grants are read (with SHARE); until then, say nothing. */}
+        {bits !== undefined && !(may.share && permissions.isPending) && (
           <span className="ms-badge" data-testid="access">
             {accessLabel(bits, permissions.data, user.id)}
           </span>

@@ -113,10 +113,13 @@ export function ServerForm({ serverName, initial, onSaved }: ServerFormProps) {
         onChange={(url) => change({ url })}
         errors={urlErrors}
         hint="The http:// or https:// address of the MCP server. The hub connects to it once before saving."
+        describedByMore={
+          tag === 'MCP_DOMAIN_NOT_ALLOWED' || tag === 'MCP_INSPECTION_FAILED' ? 'ms-url-more' : undefined
+        }
       >
         {tag === 'MCP_DOMAIN_NOT_ALLOWED' && <EgressExplanation />}
         {tag === 'MCP_INSPECTION_FAILED' && (
-          <p className="ms-hint muted">
+          <p className="ms-hint muted" id="ms-url-more">
             Check the address and the transport, and that the server is running and reachable from the hub.
           </p>
         )}
@@ -158,7 +161,7 @@ export function ServerForm({ serverName, initial, onSaved }: ServerFormProps) {
 /** What an egress refusal means, in plain words: nothing was sent, and who can change it. */
 function EgressExplanation() {
   return (
-    <div className="notice ms-explain" data-testid="egress-explanation">
+    <div className="notice ms-explain" id="ms-url-more" data-testid="egress-explanation">
       <p className="ms-flush">
         <strong>This address is not allowed.</strong> The hub only lets servers that people add reach the
         addresses its operator allowed. Private and local addresses (such as 10.x.x.x, 192.168.x.x, 127.0.0.1
