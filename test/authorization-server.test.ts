@@ -3,6 +3,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/auth/index.js';
 import { HubBrowser } from './peers/hub-browser.js';
+import { openAdminContext } from '../src/cli/admin-context.js';
+import { loadConfig } from '../src/config/index.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { freePort } from './support/mcp-helpers.js';
 
@@ -376,6 +378,51 @@ describe('the hub as the authorization server of its own /mcp', () => {
     );
     expect((await initialize('/mcp', token)).status).toBe(200);
     await hub.repos.users.setDisabled(await userId('carol@example.com'), true);
+    expect((await initialize('/mcp', token)).status).toBe(401);
+  });
+
+  it('disabling through the accounts service (API and command line) ends the grants, so re-enabling brings none back', async () => {
+    await hub.repos.users.create({
+      email: 'erin@example.com',
+      role: 'USER',
+      passwordHash: await hashPassword(PASSWORD),
+    });
+    const clientId = await register({ client_name: 'Erin App', redirect_uris: [redirectUri] });
+    const token = await tokenFor(
+      new HubBrowser(base, { email: 'erin@example.com', password: PASSWORD }),
+      clientId,
+    );
+    const erin = await userId('erin@example.com');
+    expect(await hub.repos.oauthServer.listForAccount('Grant', erin)).toHaveLength(1);
+    // `null` is the command line's actor: the same service, so the same effect.
+    await hub.accounts.update(null, erin, { disabled: true });
+    expect(await hub.repos.oauthServer.listForAccount('Grant', erin)).toEqual([]);
+    await hub.accounts.update(null, erin, { disabled: false });
+    expect((await initialize('/mcp', token)).status).toBe(401);
+  });
+
+  it('the command line setting a password ends the user’s MCP client authorizations', async () => {
+    await hub.repos.users.create({
+      email: 'fay@example.com',
+      role: 'USER',
+      passwordHash: await hashPassword(PASSWORD),
+    });
+    const clientId = await register({ client_name: 'Fay App', redirect_uris: [redirectUri] });
+    const token = await tokenFor(
+      new HubBrowser(base, { email: 'fay@example.com', password: PASSWORD }),
+      clientId,
+    );
+    expect((await initialize('/mcp', token)).status).toBe(200);
+    // What `switchboard users set-password` opens: the same data directory, no HTTP app, no Redis.
+    const cli = await openAdminContext(
+      await loadConfig({ env: { DATA_DIR: hub.dataDir }, cwd: hub.dataDir }),
+    );
+    try {
+      await cli.accounts.setPassword(null, await userId('fay@example.com'), `${PASSWORD} again`);
+    } finally {
+      await cli.close();
+    }
+    expect(await hub.repos.oauthServer.listForAccount('Grant', await userId('fay@example.com'))).toEqual([]);
     expect((await initialize('/mcp', token)).status).toBe(401);
   });
 

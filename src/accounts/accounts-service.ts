@@ -62,16 +62,17 @@ export interface AccountsService {
   /** By email, else by id (the command line names users either way); throws `HUB_ERR_USER_NOT_FOUND`. */
   find(actor: AccountsActor, emailOrId: string): Promise<AccountView>;
   /**
-   * Changes role and/or disabled state; disabling ends the user's hub tokens and live connections.
+   * Changes role and/or disabled state; disabling ends the user's hub tokens, live connections and
+   * every MCP client's grants and tokens at the hub's authorization server.
    * An admin cannot change their own account this way (`HUB_ERR_CONFLICT`): that is how a hub loses
    * its last admin by mistake.
    */
   update(actor: AccountsActor, userId: string, changes: AccountChanges): Promise<AccountView>;
-  /** Sets a new password, which ends the user's earlier hub tokens. */
+  /** Sets a new password, which ends the user's earlier hub tokens and MCP client authorizations. */
   setPassword(actor: AccountsActor, userId: string, password: string): Promise<AccountView>;
   /**
-   * Deletes the account with its credentials, grants and group memberships, and closes its live
-   * connections. Refused (`HUB_ERR_CONFLICT`) while the user owns servers. `beforeRemove`, when
+   * Deletes the account with its credentials, grants, group memberships and MCP client
+   * authorizations, and closes its live connections. Refused (`HUB_ERR_CONFLICT`) while the user owns servers. `beforeRemove`, when
    * given, runs first (OAuth tokens revoked at their authorization servers, pending flows cancelled).
    */
   remove(actor: AccountsActor, userId: string): Promise<RemovedUser & { id: string; email: string }>;
@@ -85,12 +86,12 @@ export interface AccountsService {
 
 /** Creates the service. `announce` tells every instance (caches, live connections) of a change. */
 export function createAccountsService(deps: {
-  repos: Pick<Repositories, 'users' | 'audit'>;
+  repos: Pick<Repositories, 'users' | 'audit' | 'oauthServer'>;
   announce: (change: UserChange) => Promise<void>;
   /** Runs before a user's rows are deleted; bounded in time and never throws (see `removalCleanup`). */
   beforeRemove?: BeforeRemoval | undefined;
 }): AccountsService {
-  const { users, audit } = deps.repos;
+  const { users, audit, oauthServer } = deps.repos;
 
   function assertAdmin(actor: AccountsActor): void {
     if (actor !== null && actor.role !== 'ADMIN') throw new HubError('HUB_ERR_FORBIDDEN');
@@ -163,6 +164,8 @@ export function createAccountsService(deps: {
         if (updated === null) throw new HubError('HUB_ERR_USER_NOT_FOUND');
         user = updated;
         await record(actor, changes.disabled ? 'user.disable' : 'user.enable', userId);
+        // Re-enabling must not bring back what an MCP client held before (AZ-12).
+        if (changes.disabled) await oauthServer.deleteForAccount(userId);
         await deps.announce({ userId, change: changes.disabled ? 'disabled' : 'enabled' });
       }
       return view(user);
@@ -178,6 +181,7 @@ export function createAccountsService(deps: {
       const updated = await users.setPassword(userId, await hashPassword(password));
       if (updated === null) throw new HubError('HUB_ERR_USER_NOT_FOUND');
       await record(actor, 'user.set_password', userId);
+      await oauthServer.deleteForAccount(userId);
       await deps.announce({ userId, change: 'password' });
       return view(updated);
     },
@@ -189,6 +193,7 @@ export function createAccountsService(deps: {
       await deps.beforeRemove?.(userId);
       const removed = await users.remove(userId);
       if (removed === null) throw new HubError('HUB_ERR_USER_NOT_FOUND');
+      await oauthServer.deleteForAccount(userId);
       await record(actor, 'user.remove', userId, { email: user.email });
       await deps.announce({ userId, change: 'removed' });
       return { id: user.id, email: user.email, ...removed };
