@@ -158,6 +158,15 @@ roles:
       expect(await alice.getByLabel('Header 1 name').inputValue()).toBe('X-Team');
       expect(await alice.getByLabel('Header 1 value').inputValue()).toBe('');
       expect(await alice.getByLabel('Header 1 value').getAttribute('placeholder')).toBe('Saved value kept');
+      // A nested field's message lands beside it too: the OAuth block's token URL.
+      await alice.getByLabel('Give OAuth settings by hand').check();
+      const tokenUrl = alice.getByLabel('Token URL');
+      await tokenUrl.fill('not a url');
+      await alice.getByRole('button', { name: 'Save changes' }).click();
+      await alice.getByRole('alert').filter({ hasText: 'did not save' }).waitFor();
+      expect(await errorsOf(tokenUrl)).toContain('must be an http:// or https:// URL');
+      await chromium.screenshot('web-my-servers-oauth-error');
+      await alice.getByLabel('Give OAuth settings by hand').uncheck();
       await alice.getByLabel('Description').fill('Tools the whole team uses');
       await alice.getByRole('button', { name: 'Save changes' }).click();
       await alice

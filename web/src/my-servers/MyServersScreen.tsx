@@ -140,10 +140,15 @@ function EditPage() {
           {messageOf(server.error)}
         </p>
       )}
-      {server.data !== undefined && server.data.url === undefined && (
+      {server.data?.source === 'yaml' && (
+        <p className="notice">
+          This server is defined in the hub's configuration file: only an administrator changes it, there.
+        </p>
+      )}
+      {server.data?.source === 'user' && server.data.url === undefined && (
         <p className="notice">You may use this server, but not change it.</p>
       )}
-      {server.data?.url !== undefined && (
+      {server.data?.source === 'user' && server.data.url !== undefined && (
         <ServerForm
           serverName={server.data.serverName}
           initial={formOfView(server.data)}
