@@ -54,7 +54,12 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
       // OA-03/OA-04: this flow's binding cookie, or the browser session of the flow's own user.
       isBound: (flow) => options.cookies.isBound(request, flow) || signedIn?.userId === flow.userId,
     });
-    void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    void reply
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      // Browsers apply COOP to each redirect of a navigation: helmet's `same-origin` here would cut
+      // a sign-in popup off from the hub page that opened it, before the result page can tell it.
+      .header('cross-origin-opener-policy', 'unsafe-none');
     if (!result.ok) {
       request.log.info(
         { server: serverName, outcome: result.error, has_state: Boolean(query.state) },

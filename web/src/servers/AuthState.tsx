@@ -12,7 +12,8 @@ function minutesLeft(expiresAt: number, now: number): number {
  */
 export function AuthState({ server, phase }: { server: ServerEntry; phase: ConnectPhase }) {
   const tokens = useTokenMetadata(server.name, server.requiresOAuth && server.authenticated);
-  const now = useNow(30_000);
+  // Renders again every 30 s; the minutes are counted from the time of each render.
+  useNow(30_000);
   if (!server.requiresOAuth) return null;
   let text: string;
   let tone: 'ok' | 'warn' | 'bad';
@@ -27,7 +28,7 @@ export function AuthState({ server, phase }: { server: ServerEntry; phase: Conne
     tone = 'ok';
     if (expiresAt === null) text = 'Authorized';
     else {
-      const left = minutesLeft(expiresAt, now);
+      const left = minutesLeft(expiresAt, Date.now());
       text = left === 0 ? 'Authorized, token renews on next use' : `Authorized, expires in ${left} min`;
     }
   }
