@@ -1,5 +1,10 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { everythingStdioCommand } from '../peers/everything.js';
 import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
@@ -11,6 +16,83 @@ const EMAIL = 'dana@example.com';
 const PASSWORD = 'correct horse battery staple';
 
 const built = await webPageBuilt('the Tool explorer suite');
+
+/** A short silent WAV (8 kHz, 8-bit mono): real audio for the result's player. */
+function silentWav(samples = 800): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + samples, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(8000, 28);
+  header.writeUInt16LE(1, 32);
+  header.writeUInt16LE(8, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(samples, 40);
+  return Buffer.concat([header, Buffer.alloc(samples, 128)]);
+}
+
+/**
+ * A small MCP server (the SDK's, stateless streamable HTTP on loopback) with one tool whose input
+ * has nested objects, a list of objects, an enum, a boolean and bounds, and whose answer carries
+ * audio and embedded resources: what server-everything's tools do not cover.
+ */
+async function startRichServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const build = () => {
+    const server = new McpServer({ name: 'rich', version: '1.0.0' });
+    server.registerTool(
+      'plan-trip',
+      {
+        title: 'Plan a trip',
+        description: 'Plans a trip for some travellers',
+        inputSchema: {
+          destination: z.string().min(2).describe('Where to go'),
+          nights: z.number().int().min(1).max(30),
+          travellers: z.array(z.object({ name: z.string(), age: z.number().int().min(0).optional() })),
+          options: z
+            .object({ window: z.boolean().default(false), meal: z.enum(['none', 'veg', 'any']) })
+            .optional(),
+        },
+        annotations: { readOnlyHint: false, destructiveHint: true },
+      },
+      (args) => ({
+        content: [
+          { type: 'text', text: JSON.stringify(args) },
+          { type: 'audio', data: silentWav().toString('base64'), mimeType: 'audio/wav' },
+          {
+            type: 'resource',
+            resource: { uri: 'trip://plan/1', mimeType: 'text/plain', text: 'Day 1: arrive' },
+          },
+          {
+            type: 'resource',
+            resource: { uri: 'trip://ticket/1', mimeType: 'application/pdf', blob: 'AAEC' },
+          },
+        ],
+      }),
+    );
+    return server;
+  };
+  const httpServer = http.createServer((req, res) => {
+    const server = build();
+    // No session id generator: a stateless server, one server and transport per request.
+    const transport = new StreamableHTTPServerTransport({});
+    res.on('close', () => void server.close());
+    void server.connect(transport).then(() => transport.handleRequest(req, res));
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = httpServer.address() as AddressInfo; // a TCP listen always yields AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        httpServer.closeAllConnections();
+        httpServer.close(() => resolve());
+      }),
+  };
+}
 
 /** Problems the page reports: console errors (a CSP refusal is one) and uncaught exceptions. */
 function watchProblems(page: Page): string[] {
@@ -44,9 +126,9 @@ function everythingSection(page: Page) {
   return page.getByRole('region', { name: 'everything' });
 }
 
-/** From the tool list, opens one of everything's tools by its title. */
+/** From the tool list, opens a tool by its title. */
 async function openTool(page: Page, title: string): Promise<void> {
-  await everythingSection(page).getByRole('link', { name: title, exact: true }).click();
+  await page.getByRole('link', { name: title, exact: true }).click();
   await page.getByRole('heading', { name: title, level: 1 }).waitFor();
 }
 
@@ -66,18 +148,25 @@ function resultStatus(page: Page) {
 (built ? describe : describe.skip)('the Tool explorer', () => {
   let hub: TestHub;
   let hubUrl: string;
+  let rich: { url: string; stop: () => Promise<void> };
 
   beforeAll(async () => {
+    rich = await startRichServer();
     const port = await freePort();
     hubUrl = `http://127.0.0.1:${port}`;
     const stdio = everythingStdioCommand();
     hub = await startTestHub({
       env: { PUBLIC_URL: hubUrl },
       yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
 mcpServers:
   everything:
     command: ${JSON.stringify(stdio.command)}
     args: ${JSON.stringify(stdio.args)}
+  rich:
+    type: streamable-http
+    url: ${rich.url}
 `,
     });
     await hub.startup.firstPass;
@@ -87,6 +176,7 @@ mcpServers:
 
   afterAll(async () => {
     await hub?.dispose();
+    await rich?.stop();
   });
 
   describeInChromium('in Chromium', (chromium) => {
@@ -249,6 +339,74 @@ mcpServers:
         .getByText('Long running operation completed. Duration: 1 seconds, Steps: 2.')
         .waitFor({ timeout: 15_000 });
       expect(await resultStatus(page).textContent()).toMatch(/^Done in \d[\d,]* ms\.$/);
+
+      expect(problems).toEqual([]);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+
+    it('fills nested objects and lists by keyboard, checks bounds, and shows audio and embedded resources', async () => {
+      const page = chromium.page;
+      const problems = watchProblems(page);
+      const calls = watchCalls(page);
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      await openExplorer(page);
+      await page.getByRole('region', { name: 'rich' }).getByRole('link', { name: 'Plan a trip' }).waitFor();
+      await openTool(page, 'Plan a trip');
+      const hints = page.getByRole('list', { name: 'What the server says about this tool' });
+      expect(await hints.getByRole('listitem').allTextContents()).toEqual([
+        'Makes changes',
+        'May delete or overwrite',
+      ]);
+
+      // Out of bounds: each field says what is wrong, beside it, and nothing is called.
+      await page.getByRole('textbox', { name: 'destination' }).fill('X');
+      await page.getByRole('spinbutton', { name: 'nights' }).fill('40');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      await page.locator('#root_destination__error').waitFor();
+      expect(await page.locator('#root_destination__error').textContent()).toBe(
+        'Should be at least 2 characters long.',
+      );
+      expect(await page.locator('#root_nights__error').textContent()).toBe('Should be at most 30.');
+      expect(calls).toEqual([]);
+
+      await page.getByRole('textbox', { name: 'destination' }).fill('Lisbon');
+      await page.getByRole('spinbutton', { name: 'nights' }).fill('3');
+
+      // Two travellers added by keyboard, then the second moved up.
+      const add = page.getByRole('button', { name: 'Add item' }).first();
+      await add.focus();
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Enter');
+      const names = page.getByRole('textbox', { name: 'name' });
+      await expect.poll(() => names.count()).toBe(2);
+      await names.nth(0).fill('Ana');
+      await names.nth(1).fill('Ben');
+      await page.getByRole('spinbutton', { name: 'age' }).nth(1).fill('40');
+      await page
+        .getByRole('group', { name: 'Item 2' })
+        .getByRole('button', { name: 'Move up' })
+        .press('Enter');
+      await expect.poll(() => names.nth(0).inputValue()).toBe('Ben');
+      await page.getByRole('checkbox', { name: 'window' }).check();
+      await page.getByRole('combobox', { name: 'meal' }).selectOption('veg');
+      await shootBothWidths(chromium, 'explorer-nested-form');
+
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      const result = resultArea(page);
+      await result.locator('audio').waitFor();
+      expect(JSON.parse((await result.locator('pre').first().textContent()) ?? '')).toEqual({
+        destination: 'Lisbon',
+        nights: 3,
+        travellers: [{ name: 'Ben', age: 40 }, { name: 'Ana' }],
+        options: { window: true, meal: 'veg' },
+      });
+      expect(await result.getByLabel('Audio returned by plan-trip').getAttribute('controls')).not.toBeNull();
+      // The player read the data: URL (the page's CSP allows data: media): 800 samples at 8 kHz.
+      await expect.poll(() => page.evaluate("document.querySelector('.result audio')?.duration")).toBe(0.1);
+      expect(await result.getByText('Day 1: arrive').isVisible()).toBe(true);
+      expect(await result.getByText('Binary, 3 bytes (not shown)').isVisible()).toBe(true);
+      expect(calls).toEqual(['plan-trip']);
+      await shootBothWidths(chromium, 'explorer-rich-result');
 
       expect(problems).toEqual([]);
       expect(chromium.offLoopback).toEqual([]);

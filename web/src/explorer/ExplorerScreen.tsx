@@ -1,10 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
-import { Route, Routes, useParams } from 'react-router';
+import { lazy, Suspense } from 'react';
+import { Link, Route, Routes, useParams } from 'react-router';
 import { messageOf } from '../api.ts';
 import { getToolCatalog, TOOLS_KEY, type ExplorerServer } from './explorer-api.ts';
 import { ToolList } from './ToolList.tsx';
-import { ToolNotFound, ToolPage } from './ToolPage.tsx';
 import './explorer.css';
+
+// A tool's page brings the form generator, the largest part of the page: load it when first needed.
+const ToolPage = lazy(() => import('./ToolPage.tsx').then((module) => ({ default: module.ToolPage })));
 
 /**
  * The Tool explorer: every server's tools (`/explorer`), and one tool's page
@@ -51,5 +54,31 @@ function ChosenTool({ servers }: { servers: ExplorerServer[] }) {
   if (server === undefined || tool === undefined)
     return <ToolNotFound serverName={serverName} toolName={toolName} />;
   // A new tool is a new page: its own form and result, and a running call of the last one cancelled.
-  return <ToolPage key={`${server.name}\n${tool.name}`} server={server} tool={tool} />;
+  return (
+    <Suspense
+      fallback={
+        <p aria-busy="true" className="muted">
+          Loading the tool…
+        </p>
+      }
+    >
+      <ToolPage key={`${server.name}\n${tool.name}`} server={server} tool={tool} />
+    </Suspense>
+  );
+}
+
+/** The page for a server or tool the catalog does not have (any more). */
+export function ToolNotFound({ serverName, toolName }: { serverName: string; toolName: string }) {
+  return (
+    <section aria-labelledby="tool-heading">
+      <p className="back">
+        <Link to="/explorer">← All tools</Link>
+      </p>
+      <h1 id="tool-heading">Tool not found</h1>
+      <p>
+        There is no tool <code>{toolName}</code> on a server <strong>{serverName}</strong> that you can use.
+        The server may be disconnected, or its tools may have changed.
+      </p>
+    </section>
+  );
 }

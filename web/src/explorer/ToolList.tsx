@@ -2,12 +2,7 @@ import { useId, useState } from 'react';
 import { Link } from 'react-router';
 import type { ExplorerServer, ExplorerTool } from './explorer-api.ts';
 import { ToolAnnotations, ToolIconImage } from './ToolAnnotations.tsx';
-import { displayName } from './ToolPage.tsx';
-
-/** The path of a tool's page. */
-export function toolPath(serverName: string, toolName: string): string {
-  return `/explorer/${encodeURIComponent(serverName)}/${encodeURIComponent(toolName)}`;
-}
+import { displayName, toolPath } from './tool-names.ts';
 
 function matches(tool: ExplorerTool, filter: string): boolean {
   if (filter === '') return true;

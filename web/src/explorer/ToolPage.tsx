@@ -1,16 +1,12 @@
 import { Link } from 'react-router';
 import { useSession } from '../session.ts';
 import type { ExplorerServer, ExplorerTool, ToolArguments } from './explorer-api.ts';
+import { displayName } from './tool-names.ts';
 import { recallArguments, rememberArguments } from './last-arguments.ts';
 import { ResultView } from './ResultView.tsx';
 import { ToolAnnotations, ToolIconImage } from './ToolAnnotations.tsx';
 import { ToolForm } from './ToolForm.tsx';
 import { useToolCall } from './use-tool-call.ts';
-
-/** The name a tool goes by: its title when it has one, else its name. */
-export function displayName(tool: ExplorerTool): string {
-  return tool.title ?? tool.annotations?.title ?? tool.name;
-}
 
 /** One tool: what it does, its arguments form, and the result of calling it. */
 export function ToolPage({ server, tool }: { server: ExplorerServer; tool: ExplorerTool }) {
@@ -46,22 +42,6 @@ export function ToolPage({ server, tool }: { server: ExplorerServer; tool: Explo
         />
       </section>
       <ResultView state={state} toolName={tool.name} outputSchema={tool.outputSchema} />
-    </section>
-  );
-}
-
-/** The page for a server or tool the catalog does not have (any more). */
-export function ToolNotFound({ serverName, toolName }: { serverName: string; toolName: string }) {
-  return (
-    <section aria-labelledby="tool-heading">
-      <p className="back">
-        <Link to="/explorer">← All tools</Link>
-      </p>
-      <h1 id="tool-heading">Tool not found</h1>
-      <p>
-        There is no tool <code>{toolName}</code> on a server <strong>{serverName}</strong> that you can use.
-        The server may be disconnected, or its tools may have changed.
-      </p>
     </section>
   );
 }

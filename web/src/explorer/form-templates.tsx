@@ -38,7 +38,7 @@ function word(props: ButtonProps, which: TranslatableString): string {
 function AddButton(props: ButtonProps) {
   // The same button adds a list item and a property of an open-ended object.
   const forObject = props.className?.includes('object-property') === true;
-  const label = forObject ? 'Add property' : word(props, TranslatableString.AddItemButton);
+  const label = forObject ? 'Add property' : 'Add item';
   return <WordButton label={label} props={props} />;
 }
 
