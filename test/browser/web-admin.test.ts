@@ -1,6 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everythingStdioCommand, startEverything, type RunningEverything } from '../peers/everything.js';
+import { authorizeInBrowser } from '../peers/headless-browser.js';
+import { startAuthorizationServer, type TestAuthorizationServer } from '../peers/oauth-as.js';
+import { startProtectedMcpServer, type ProtectedMcpServer } from '../peers/protected-mcp.js';
 import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
@@ -15,12 +18,15 @@ const built = await webPageBuilt('the Admin screen suite');
 /**
  * The Admin screen in Chromium against a real hub: Alice (a user) creates a server through the
  * REST API with her bearer token and fails to reach a server whose port is closed; the admin
- * signs in and finds her act in the audit log, changes her role, and reads every server's health.
+ * signs in and finds her act in the audit log, changes her role, reads every server's health, and
+ * revokes the shared authorization an admin gave a protected server at a real authorization server.
  */
 (built ? describe : describe.skip)('the Admin screen', () => {
   let hub: TestHub;
   let hubUrl: string;
   let everything: RunningEverything;
+  let as: TestAuthorizationServer;
+  let protectedMcp: ProtectedMcpServer;
   let aliceId: string;
   let bobId: string;
 
@@ -38,13 +44,15 @@ const built = await webPageBuilt('the Admin screen suite');
     const port = await freePort();
     hubUrl = `http://127.0.0.1:${port}`;
     everything = await startEverything('streamableHttp');
+    as = await startAuthorizationServer();
+    protectedMcp = await startProtectedMcpServer(as);
     const closedPort = await freePort();
     const stdio = everythingStdioCommand();
     hub = await startTestHub({
       env: { PUBLIC_URL: hubUrl },
       yaml: `
 mcpSettings:
-  allowedDomains: ['127.0.0.1:${new URL(everything.url).port}']
+  allowedDomains: ['127.0.0.1:${new URL(everything.url).port}', '127.0.0.1:${new URL(as.issuer).port}']
 roles:
   USER: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: true, SHARE_PUBLIC: false } }
 mcpServers:
@@ -56,9 +64,9 @@ mcpServers:
     url: http://127.0.0.1:${closedPort}/mcp
     startup: false
     initTimeout: 3000
-  team-oauth:
+  team:
     type: streamable-http
-    url: http://127.0.0.1:${closedPort}/team
+    url: ${protectedMcp.url}
     requiresOAuth: true
     sharedOAuth: true
 `,
@@ -90,6 +98,19 @@ mcpServers:
         success: false,
       },
     );
+    // The admin authorizes the shared server once for everyone (the AS's login, the hub's callback).
+    const started = await api('/api/mcp/team/reinitialize', admin, { method: 'POST' });
+    const { oauthUrl } = (await started.json()) as { oauthUrl: string };
+    const { callbackUrl } = await authorizeInBrowser(oauthUrl, {
+      loginHint: 'alice',
+      redirectUriPrefix: `${hubUrl}/api/mcp/team/oauth/callback`,
+    });
+    const binding = started.headers
+      .getSetCookie()
+      .map((cookie) => cookie.split(';')[0])
+      .join('; ');
+    const done = await fetch(callbackUrl, { headers: { cookie: binding }, redirect: 'manual' });
+    expect(done.headers.get('location')).toBe(`${hubUrl}/oauth/success?serverName=team`);
     // Enough account changes for the audit log to need a second page.
     for (let i = 0; i < 13; i += 1) {
       for (const role of ['ADMIN', 'USER']) {
@@ -102,6 +123,8 @@ mcpServers:
   afterAll(async () => {
     await hub?.dispose();
     await everything?.stop();
+    await protectedMcp?.stop();
+    await as?.stop();
   });
 
   /** Signs the admin in and opens one Admin tab by its name. */
@@ -233,8 +256,21 @@ mcpServers:
       expect(await card('broken').getByText('Last error:').locator('..').innerText()).toContain(
         'MCP server is unavailable (ECONNREFUSED)',
       );
-      expect(await card('team-oauth').innerText()).toContain('Shared authorization: Not authorized');
+      const team = card('team');
+      expect(await team.innerText()).toContain('Shared authorization: Authorized');
+      expect(await team.innerText()).toMatch(/Expires .+ · Scope: .*mcp:tools/);
       await shootBothWidths(chromium, 'admin-servers');
+      for (const token of as.mintedTokens()) expect(await page.content()).not.toContain(token);
+
+      // Revoke, behind its dialog: revoked at the authorization server, gone from the hub.
+      const revocations = as.counts.revocations;
+      await team.getByRole('button', { name: 'Revoke the shared authorization of team' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Revoke the shared authorization of team?' });
+      await dialog.getByRole('button', { name: 'Revoke' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      await team.getByText('Not authorized').waitFor();
+      expect(as.counts.revocations).toBeGreaterThan(revocations);
+      expect(await team.getByRole('button', { name: /Revoke/ }).count()).toBe(0);
 
       // It refreshes by itself: a second failure shows without touching the page.
       const alice = await hub.userToken('alice@example.com');

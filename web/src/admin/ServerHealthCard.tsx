@@ -82,7 +82,7 @@ export function ServerHealthCard({ server }: { server: ServerHealth }) {
       )}
       {shared && (
         <div className="ad-shared">
-          <p>
+          <p className="ad-shared-state">
             <strong>Shared authorization:</strong>{' '}
             <span className={`state ${SHARED_STATE[shared.state].tone}`}>
               {SHARED_STATE[shared.state].label}
