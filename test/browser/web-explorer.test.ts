@@ -73,6 +73,18 @@ async function startRichServer(): Promise<{ url: string; stop: () => Promise<voi
         ],
       }),
     );
+    server.registerTool(
+      'nap',
+      {
+        title: 'Take a nap',
+        description: 'Answers after some seconds',
+        inputSchema: { seconds: z.number().min(0) },
+      },
+      async ({ seconds }) => {
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+        return { content: [{ type: 'text', text: `Slept ${seconds} s` }] };
+      },
+    );
     return server;
   };
   const httpServer = http.createServer((req, res) => {
@@ -126,9 +138,12 @@ function everythingSection(page: Page) {
   return page.getByRole('region', { name: 'everything' });
 }
 
-/** From the tool list, opens a tool by its title. */
-async function openTool(page: Page, title: string): Promise<void> {
-  await page.getByRole('link', { name: title, exact: true }).click();
+/** From the tool list, opens a tool of a server (everything unless said) by its title. */
+async function openTool(page: Page, title: string, serverName = 'everything'): Promise<void> {
+  await page
+    .getByRole('region', { name: serverName })
+    .getByRole('link', { name: title, exact: true })
+    .click();
   await page.getByRole('heading', { name: title, level: 1 }).waitFor();
 }
 
@@ -167,6 +182,10 @@ mcpServers:
   rich:
     type: streamable-http
     url: ${rich.url}
+  impatient:
+    type: streamable-http
+    url: ${rich.url}
+    timeout: 1500
 `,
     });
     await hub.startup.firstPass;
@@ -351,7 +370,7 @@ mcpServers:
       await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
       await openExplorer(page);
       await page.getByRole('region', { name: 'rich' }).getByRole('link', { name: 'Plan a trip' }).waitFor();
-      await openTool(page, 'Plan a trip');
+      await openTool(page, 'Plan a trip', 'rich');
       const hints = page.getByRole('list', { name: 'What the server says about this tool' });
       expect(await hints.getByRole('listitem').allTextContents()).toEqual([
         'Makes changes',
@@ -407,6 +426,35 @@ mcpServers:
       expect(await result.getByText('Binary, 3 bytes (not shown)').isVisible()).toBe(true);
       expect(calls).toEqual(['plan-trip']);
       await shootBothWidths(chromium, 'explorer-rich-result');
+
+      expect(problems).toEqual([]);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+
+    it("shows the hub's error when the server does not answer in time, and tools answering after it", async () => {
+      const page = chromium.page;
+      const problems = watchProblems(page);
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      await openExplorer(page);
+      await page
+        .getByRole('region', { name: 'impatient' })
+        .getByRole('link', { name: 'Take a nap' })
+        .waitFor();
+
+      // `impatient` allows 1.5 s: a 4 s nap ends in the hub's timeout error, sent in the stream.
+      await openTool(page, 'Take a nap', 'impatient');
+      await page.getByRole('spinbutton', { name: 'seconds' }).fill('4');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      const alert = resultArea(page).getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.textContent()).toBe('MCP server did not answer in time');
+      expect(await resultStatus(page).textContent()).toMatch(/^The call failed after \d[\d,]* ms\.$/);
+      await shootBothWidths(chromium, 'explorer-hub-error');
+
+      await page.getByRole('spinbutton', { name: 'seconds' }).fill('0');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      await resultArea(page).getByText('Slept 0 s').waitFor();
+      expect(await alert.count()).toBe(0);
 
       expect(problems).toEqual([]);
       expect(chromium.offLoopback).toEqual([]);
