@@ -186,6 +186,14 @@ mcpServers:
     type: streamable-http
     url: ${rich.url}
     timeout: 1500
+  keyed:
+    type: streamable-http
+    url: ${rich.url}
+    startup: false
+    headers:
+      X-Api-Key: '{{TRIP_KEY}}'
+    customUserVars:
+      TRIP_KEY: { title: API key, description: Your own key, sensitive: true }
 `,
     });
     await hub.startup.firstPass;
@@ -212,6 +220,10 @@ mcpServers:
         .filter({ has: page.getByRole('link', { name: 'Echo Tool', exact: true }) });
       expect(await echoItem.getByText('Echoes back the input string').isVisible()).toBe(true);
       expect(await page.getByRole('status').first().textContent()).toMatch(/^[1-9]\d* tools$/);
+      // A server that needs the user's own key first lists no tools and says where to give it.
+      const keyed = page.getByRole('region', { name: 'keyed' });
+      expect(await keyed.getByText(/^This server needs you first/).isVisible()).toBe(true);
+      await keyed.getByRole('link', { name: 'Go to Servers' }).waitFor();
       await shootBothWidths(chromium, 'explorer-tools');
 
       // The filter narrows the list.

@@ -72,7 +72,7 @@ function ServerTools({
         <p className="muted">
           {server.authenticated
             ? 'No tools known yet: the hub lists them once it has connected to this server.'
-            : 'This server needs you to sign in before its tools are listed.'}{' '}
+            : 'This server needs you first: sign in to it, or give it your own values such as an API key, on the Servers screen.'}{' '}
           <Link to="/servers">Go to Servers</Link>
         </p>
       )}
