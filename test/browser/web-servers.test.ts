@@ -258,6 +258,26 @@ mcpServers:
       expect(await secure.getByTestId('auth-state').textContent()).toBe('Needs sign-in');
     });
 
+    it('with popups blocked, offers the sign-in as a link; its result page stays open as a plain page and the screen still learns the outcome', async () => {
+      const page = chromium.page;
+      await revokeSecure();
+      await logInAtTheAuthorizationServerAs(chromium, 'alice');
+      await page.addInitScript('window.open = () => null');
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      const secure = card(page, 'Secure notes');
+      await secure.getByRole('button', { name: 'Connect', exact: true }).click();
+      const link = secure.getByRole('link', { name: 'Open the sign-in page of Secure notes' });
+      const [tab] = await Promise.all([chromium.context.waitForEvent('page'), link.click()]);
+      await tab.waitForURL(`${hubUrl}/oauth/success?serverName=secure`);
+      expect(await tab.locator('h1').textContent()).toBe('Connected');
+      await expect
+        .poll(() => secure.getByTestId('auth-state').textContent(), { timeout: 15_000 })
+        .toMatch(/^Authorized, expires in (9|10) min$/);
+      // No opener (the link opens it without one): the page did not close itself.
+      expect(tab.isClosed()).toBe(false);
+      expect(chromium.offLoopback).toEqual([]);
+    });
+
     it('sets, shows only as set, and clears custom variables; the secret value is nowhere in the page or its responses', async () => {
       const page = chromium.page;
       const bodies: Promise<string>[] = [];

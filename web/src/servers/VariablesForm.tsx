@@ -191,7 +191,7 @@ function VariableField({
           spellCheck={false}
           maxLength={MAX_VALUE_LENGTH}
           value={value}
-          placeholder={isSet === true ? 'Type to replace the stored value' : ''}
+          placeholder={isSet === true ? 'Type a new value' : ''}
           aria-describedby={described}
           aria-invalid={error !== undefined}
           onChange={(event) => onChange(event.target.value)}
