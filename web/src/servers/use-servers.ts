@@ -131,17 +131,19 @@ export function useOwners(entries: readonly ServerEntry[] | undefined): Record<s
   return result;
 }
 
-/** The flow id of the caller's own authorization of a server (`<userId>:<serverName>`). */
-export function useOwnFlowId(serverName: string): string {
-  return `${useSession().user.id}:${serverName}`;
-}
-
-/** The caller's token metadata for an authorized OAuth server (null when the hub tells none). */
+/**
+ * The token metadata of an authorized OAuth server: the caller's own, or for an admin the shared
+ * (`system`) authorization's when the server is authorized once for everyone. Null when the hub
+ * tells none (it keeps a finished flow for a few minutes only).
+ */
 export function useTokenMetadata(serverName: string, enabled: boolean) {
-  const flowId = useOwnFlowId(serverName);
+  const { user } = useSession();
+  const flowId = `${user.id}:${serverName}`;
+  const isAdmin = user.role === 'ADMIN';
   return useQuery({
     queryKey: KEYS.tokens(flowId),
-    queryFn: () => getTokenMetadata(flowId),
+    queryFn: async () =>
+      (await getTokenMetadata(flowId)) ?? (isAdmin ? await getTokenMetadata(`system:${serverName}`) : null),
     enabled,
     refetchInterval: 60_000,
   });
