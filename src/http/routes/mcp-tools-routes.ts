@@ -78,8 +78,10 @@ const NEEDS_OAUTH = Symbol('needs OAuth');
 
 /**
  * An AbortController that fires when the caller hangs up before the response has been written.
- * It listens on the response, not the request: in Node 20 a request's `close` already fires once
- * its body has been read, so a listener there is spent before the call even starts.
+ * It listens on the response, not the request: in Node 20 a request's `close` fires as soon as its
+ * body has been read (before the handler runs), so a listener added there never hears a hang-up,
+ * and the upstream call used to run on until its timeout. The response's `close` comes with the
+ * socket's; `writableFinished` tells a hang-up from the normal end.
  */
 function cancelOnHangUp(response: ServerResponse): AbortController {
   const abort = new AbortController();
