@@ -23,7 +23,7 @@ interface ResultViewProps {
 export function ResultView({ state, toolName, outputSchema }: ResultViewProps) {
   const elapsed = useElapsed(state.status === 'running' ? state.startedAt : null);
   return (
-    <section className="card result" aria-labelledby="result-heading" aria-busy={state.status === 'running'}>
+    <section className="card result" aria-labelledby="result-heading">
       <h2 id="result-heading">Result</h2>
       <p role="status" className="result-status">
         {statusLine(state, toolName)}

@@ -49,7 +49,8 @@ export function ToolForm({ schema, initial, running, onCall, onCancel }: ToolFor
 
   const actions: ReactNode = (
     <div className="actions form-actions">
-      <button type="submit" ref={callButton} disabled={running}>
+      {/* Not `disabled` while running: a disabled button loses the keyboard focus to the page. */}
+      <button type="submit" ref={callButton} aria-disabled={running}>
         Call
       </button>
       {running && (
