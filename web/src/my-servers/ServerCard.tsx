@@ -39,7 +39,7 @@ export function ServerCard({ server, bits, mayShareWithPeople, mayShareWithEvery
   const { user } = useSession();
   const may = abilitiesOf(bits ?? 0);
   const canShare = may.share && (mayShareWithPeople || mayShareWithEveryone);
-  const permissions = usePermissions(server.serverName, may.share);
+  const permissions = usePermissions(server, may.share);
   const headingId = `ms-server-${server.serverName}`;
   const title = displayName(server);
   const toolCount = server.toolCount;

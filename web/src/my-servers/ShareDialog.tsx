@@ -27,7 +27,7 @@ interface ShareDialogProps {
 /** The Share button and its dialog: who may use the server, and how far. */
 export function ShareDialog(props: ShareDialogProps) {
   const [open, setOpen] = useState(false);
-  const permissions = usePermissions(props.server.serverName, true);
+  const permissions = usePermissions(props.server, true);
   const title = displayName(props.server);
   return (
     <Dialog.Root open={open} onOpenChange={setOpen}>

@@ -199,9 +199,34 @@ export async function deleteServer(name: string, csrfToken: string): Promise<voi
   await call<unknown>(serverPath(name), { method: 'DELETE', csrfToken });
 }
 
-/** Who a server is shared with (needs the SHARE bit on it). */
-export function getPermissions(name: string): Promise<Permissions> {
-  return call<Permissions>(`${serverPath(name)}/permissions`);
+/**
+ * Who a server is shared with (needs the SHARE bit on it). Groups come by id only; their names are
+ * read from the same grants as the access-permissions route shows them (`serverId` is the `dbId`).
+ */
+export async function getPermissions(name: string, serverId?: string): Promise<Permissions> {
+  const permissions = await call<Permissions>(`${serverPath(name)}/permissions`);
+  const unnamed = permissions.principals.some((p) => p.type === 'group' && p.name === undefined);
+  if (serverId === undefined || !unnamed) return permissions;
+  let names: Map<string, string>;
+  try {
+    const listed = await call<{ principals: { type: string; id?: string; name?: string }[] }>(
+      `/api/permissions/mcpServer/${encodeURIComponent(serverId)}`,
+    );
+    names = new Map(
+      listed.principals.flatMap((p) =>
+        p.type === 'group' && p.id !== undefined && p.name !== undefined ? [[p.id, p.name] as const] : [],
+      ),
+    );
+  } catch {
+    return permissions; // the ids still say who; names are a nicety
+  }
+  return {
+    ...permissions,
+    principals: permissions.principals.map((p) => {
+      const groupName = p.type === 'group' && p.id !== undefined ? names.get(p.id) : undefined;
+      return groupName === undefined ? p : { ...p, name: groupName };
+    }),
+  };
 }
 
 /** Replaces who a server is shared with; the owner always stays. */

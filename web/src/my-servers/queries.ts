@@ -6,6 +6,7 @@ import {
   getRolePermissions,
   getServer,
   listUserServers,
+  type ServerView,
 } from './my-servers-api.ts';
 
 /** The My servers screen's queries: one key family, so a change refreshes all of it at once. */
@@ -37,10 +38,10 @@ export function useServer(name: string) {
 }
 
 /** Who a server is shared with; only asked for when the caller may share it. */
-export function usePermissions(name: string, enabled: boolean) {
+export function usePermissions(server: Pick<ServerView, 'serverName' | 'dbId'>, enabled: boolean) {
   return useQuery({
-    queryKey: [...MY_SERVERS_KEY, 'permissions', name],
-    queryFn: () => getPermissions(name),
+    queryKey: [...MY_SERVERS_KEY, 'permissions', server.serverName],
+    queryFn: () => getPermissions(server.serverName, server.dbId),
     enabled,
   });
 }
