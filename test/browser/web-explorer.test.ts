@@ -5,6 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { EventStreamParser, readEventStream, type StreamEvent } from '../../web/src/explorer/event-stream.js';
 import { everythingStdioCommand } from '../peers/everything.js';
 import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
@@ -159,6 +160,36 @@ function resultArea(page: Page) {
 function resultStatus(page: Page) {
   return resultArea(page).getByRole('status');
 }
+
+describe("the page's reader of tool-call streams", () => {
+  it('splits events on any line ending, even one cut between chunks, and skips comments', () => {
+    const events: StreamEvent[] = [];
+    const parser = new EventStreamParser((event) => events.push(event));
+    for (const chunk of [': connected\r', '\n\r\nevent: progress\r', '\ndata: {"progress":1}\r\n', '\r\n']) {
+      parser.push(chunk);
+    }
+    expect(events).toEqual([{ event: 'progress', data: '{"progress":1}' }]);
+    parser.push('event: result\ndata:a\ndata: b\n\n: ping\n\ndata: unnamed\n\nevent: empty\n\n');
+    expect(events.slice(1)).toEqual([
+      { event: 'result', data: 'a\nb' },
+      { event: 'message', data: 'unnamed' },
+    ]);
+  });
+
+  it('reads a body whose characters are split across chunks, and delivers a last event without its blank line', async () => {
+    const bytes = new TextEncoder().encode('event: result\ndata: {"text":"héllo ✓"}');
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        // One byte at a time: every multi-byte character arrives cut.
+        for (const byte of bytes) controller.enqueue(Uint8Array.of(byte));
+        controller.close();
+      },
+    });
+    const events: StreamEvent[] = [];
+    await readEventStream(body, (event) => events.push(event));
+    expect(events).toEqual([{ event: 'result', data: '{"text":"héllo ✓"}' }]);
+  });
+});
 
 (built ? describe : describe.skip)('the Tool explorer', () => {
   let hub: TestHub;
