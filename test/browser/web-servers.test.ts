@@ -298,8 +298,9 @@ mcpServers:
       expect(await page.getByLabel('User name', { exact: true }).getAttribute('type')).toBe('text');
 
       await keyInput.fill(SECRET);
+      // By keyboard: Enter in a field saves the form.
       await page.getByLabel('User name', { exact: true }).fill('alice-at-probe');
-      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByLabel('User name', { exact: true }).press('Enter');
       await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
       await expect.poll(() => keyState.textContent()).toBe('Set');
       expect(await userState.textContent()).toBe('Set');

@@ -73,7 +73,13 @@ export function ServerActions({ server, status, connect, showDetailsLink }: Serv
     <div className="server-controls">
       <div className="actions">
         {needsSignIn ? (
-          <button type="button" onClick={startConnect} disabled={busy}>
+          // Not disabled while signing in: a focused button that turns disabled drops the keyboard
+          // focus, and a click meanwhile only brings the sign-in window forward.
+          <button
+            type="button"
+            onClick={startConnect}
+            disabled={reconnectMutation.isPending || disconnectMutation.isPending}
+          >
             Connect
           </button>
         ) : (

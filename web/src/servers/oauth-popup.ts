@@ -110,8 +110,16 @@ export function useOAuthConnect(serverName: string, serverTitle: string) {
     [refresh, serverTitle],
   );
 
+  const starting = useRef(false);
+
   const start = useCallback(async () => {
-    if (waiting.current !== null) return;
+    // A second click while signing in brings the sign-in window forward instead of starting again.
+    if (waiting.current !== null) {
+      waiting.current.popup?.focus();
+      return;
+    }
+    if (starting.current) return;
+    starting.current = true;
     const popup = window.open('', POPUP_NAME, POPUP_FEATURES);
     if (popup !== null) sayInPopup(popup, `Opening the sign-in page of ${serverTitle}…`);
     setPhase({ kind: 'starting' });
@@ -138,6 +146,8 @@ export function useOAuthConnect(serverName: string, serverTitle: string) {
     } catch (error) {
       popup?.close();
       setPhase({ kind: 'failed', message: messageOf(error) });
+    } finally {
+      starting.current = false;
     }
   }, [csrfToken, refresh, serverName, serverTitle, user.id]);
 
