@@ -8,7 +8,14 @@ import { describeInChromium } from '../support/chromium.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { freePort } from '../support/mcp-helpers.js';
 import { cheapPasswordHash } from './cheap-password.js';
-import { seriousViolations, shootBothWidths, signInThroughPage, webPageBuilt } from './web-page.js';
+import {
+  DESKTOP,
+  PHONE,
+  seriousViolations,
+  shootBothWidths,
+  signInThroughPage,
+  webPageBuilt,
+} from './web-page.js';
 
 const ADMIN_EMAIL = 'root@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -158,6 +165,15 @@ mcpServers:
         '1 event matches the filters.',
       );
       await shootBothWidths(chromium, 'admin-audit');
+      // On a phone the same event is a card (the table is hidden, so it is met once).
+      await page.setViewportSize(PHONE);
+      const cards = page.getByRole('list', { name: 'Audit log' }).getByRole('listitem');
+      await expect.poll(() => cards.count()).toBe(1);
+      expect(await cards.first().innerText()).toMatch(
+        /server\.create[\s\S]*alice@example\.com[\s\S]*alice-tools/,
+      );
+      expect(await rows.count()).toBe(0);
+      await page.setViewportSize(DESKTOP);
 
       // Who acted, by email: Alice did nothing else; an unknown email is named beside its field.
       await page.getByLabel('Action').selectOption('');

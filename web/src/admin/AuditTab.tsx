@@ -1,8 +1,9 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { messageOf } from '../api.ts';
-import { ADMIN_KEY, fieldErrors, formatTime, listAudit, listUsers, type AuditFilter } from './admin-api.ts';
-import { describeDetails, toFilter, type AuditForm } from './audit-filter.ts';
+import { ADMIN_KEY, fieldErrors, listAudit, listUsers, type AuditFilter } from './admin-api.ts';
+import { toFilter, type AuditForm } from './audit-filter.ts';
+import { AuditEvents } from './AuditEvents.tsx';
 import { AuditFilters } from './AuditFilters.tsx';
 
 async function emailToId(email: string): Promise<string | null> {
@@ -63,44 +64,7 @@ export function AuditTab() {
             ? 'The filters need a look.'
             : countText(events.length, audit.hasNextPage, Object.keys(filter).length > 0)}
       </p>
-      {events.length > 0 && (
-        <div className="ad-scroll" role="region" aria-labelledby="ad-audit-heading" tabIndex={0}>
-          <table className="ad-table">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((event) => (
-                <tr key={event.id}>
-                  <td className="ad-nowrap">{formatTime(event.at)}</td>
-                  <td>
-                    {event.actorEmail ?? event.actorId ?? 'The hub'}
-                    {event.actorEmail !== null && <span className="muted ad-id"> {event.actorId}</span>}
-                  </td>
-                  <td>
-                    <code>{event.action}</code>
-                  </td>
-                  <td>
-                    {event.targetType === 'user'
-                      ? 'Account '
-                      : event.targetType === 'mcp_server'
-                        ? 'Server '
-                        : ''}
-                    <code>{event.targetId ?? '—'}</code>
-                  </td>
-                  <td className="ad-details">{describeDetails(event.details)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {events.length > 0 && <AuditEvents events={events} labelledBy="ad-audit-heading" />}
       {audit.hasNextPage && (
         <button
           type="button"

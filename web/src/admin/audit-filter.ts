@@ -17,16 +17,16 @@ export const EMPTY_FORM: AuditForm = { action: '', actor: '', targetType: '', ta
 export const ACTIONS: readonly { value: string; label: string }[] = [
   { value: '', label: 'Any action' },
   { value: 'server.', label: 'Any server change' },
-  { value: 'server.create', label: 'server.create: a server was added' },
-  { value: 'server.update', label: 'server.update: a server was changed' },
-  { value: 'server.delete', label: 'server.delete: a server was deleted' },
-  { value: 'server.share', label: 'server.share: a server’s sharing changed' },
+  { value: 'server.create', label: 'Server added (server.create)' },
+  { value: 'server.update', label: 'Server changed (server.update)' },
+  { value: 'server.delete', label: 'Server deleted (server.delete)' },
+  { value: 'server.share', label: 'Sharing changed (server.share)' },
   { value: 'user.', label: 'Any account change' },
-  { value: 'user.set_role', label: 'user.set_role: a role changed' },
-  { value: 'user.disable', label: 'user.disable: an account was disabled' },
-  { value: 'user.enable', label: 'user.enable: an account was enabled' },
-  { value: 'user.set_password', label: 'user.set_password: a password was set' },
-  { value: 'user.remove', label: 'user.remove: an account was removed' },
+  { value: 'user.set_role', label: 'Role changed (user.set_role)' },
+  { value: 'user.disable', label: 'Account disabled (user.disable)' },
+  { value: 'user.enable', label: 'Account enabled (user.enable)' },
+  { value: 'user.set_password', label: 'Password set (user.set_password)' },
+  { value: 'user.remove', label: 'Account removed (user.remove)' },
 ];
 
 /** A `datetime-local` value as epoch ms (the browser's zone); undefined when empty or invalid. */
