@@ -56,6 +56,8 @@ async function startRichServer(): Promise<{ url: string; stop: () => Promise<voi
           options: z
             .object({ window: z.boolean().default(false), meal: z.enum(['none', 'veg', 'any']) })
             .optional(),
+          budget: z.union([z.number(), z.string()]).optional().describe('A sum, or words'),
+          note: z.string().nullable().optional(),
         },
         annotations: { readOnlyHint: false, destructiveHint: true },
       },
@@ -459,6 +461,8 @@ mcpServers:
       await expect.poll(() => names.nth(0).inputValue()).toBe('Ben');
       await page.getByRole('checkbox', { name: 'window' }).check();
       await page.getByRole('combobox', { name: 'meal' }).selectOption('veg');
+      // A value of either of two types (a union), filled with words.
+      await page.getByRole('textbox', { name: 'budget' }).fill('about 500');
       await shootBothWidths(chromium, 'explorer-nested-form');
 
       await page.getByRole('button', { name: 'Call', exact: true }).click();
@@ -469,6 +473,7 @@ mcpServers:
         nights: 3,
         travellers: [{ name: 'Ben', age: 40 }, { name: 'Ana' }],
         options: { window: true, meal: 'veg' },
+        budget: 'about 500',
       });
       expect(await result.getByLabel('Audio returned by plan-trip').getAttribute('controls')).not.toBeNull();
       // The player read the data: URL (the page's CSP allows data: media): 800 samples at 8 kHz.
