@@ -34,34 +34,6 @@ export interface Provider {
   startUrl: string;
 }
 
-/** One server as `GET /api/mcp/tools` lists it. */
-export interface ListedServer {
-  name: string;
-  icon: string;
-  authenticated: boolean;
-  tools: { name: string; pluginKey: string; description: string }[];
-}
-
-/** A connection's state as `GET /api/mcp/connection/status` reports it. */
-export type ConnectionState = 'connected' | 'connecting' | 'disconnected' | 'error';
-
-/** One server's entry in the connection status. */
-export interface ServerStatus {
-  connectionState: ConnectionState;
-  requiresOAuth: boolean;
-  error?: string;
-}
-
-/** The answer to a reconnect: an OAuth server not yet authorized names the URL to sign in at. */
-export interface ReinitializeAnswer {
-  success: boolean;
-  message: string;
-  oauthUrl: string | null;
-  oauthRequired: boolean;
-  failureReason?: string;
-  missingUserVars?: string[];
-}
-
 /** How {@link call} sends a request: the method, a JSON body, and the CSRF token for changes. */
 export interface CallOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -134,30 +106,6 @@ export async function signOut(csrfToken: string): Promise<void> {
 /** The single-sign-on providers the hub offers (none when it has no `auth.sso`). */
 export async function getProviders(): Promise<Provider[]> {
   return (await call<{ providers: Provider[] }>('/api/auth/providers')).providers;
-}
-
-/** The caller's servers with their tools, by name. */
-export async function getServers(): Promise<Record<string, ListedServer>> {
-  return (await call<{ servers: Record<string, ListedServer> }>('/api/mcp/tools')).servers;
-}
-
-/** Every server's connection state for the caller, by name. */
-export async function getConnectionStatus(): Promise<Record<string, ServerStatus>> {
-  const answer = await call<{ connectionStatus: Record<string, ServerStatus> }>('/api/mcp/connection/status');
-  return answer.connectionStatus;
-}
-
-/** (Re)connects the caller's connection to a server. */
-export function reconnect(serverName: string, csrfToken: string): Promise<ReinitializeAnswer> {
-  return call<ReinitializeAnswer>(`/api/mcp/${encodeURIComponent(serverName)}/reinitialize`, {
-    method: 'POST',
-    csrfToken,
-  });
-}
-
-/** Closes the caller's connection to a server. */
-export async function disconnect(serverName: string, csrfToken: string): Promise<void> {
-  await call<unknown>(`/api/mcp/${encodeURIComponent(serverName)}/disconnect`, { method: 'POST', csrfToken });
 }
 
 /** A message for a person: the hub's own (they are written to be shown), or a generic one. */
