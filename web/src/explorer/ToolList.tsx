@@ -41,7 +41,7 @@ export function ToolList({ servers }: { servers: ExplorerServer[] }) {
               onChange={(event) => setFilter(event.target.value)}
             />
           </div>
-          <p role="status" className="muted">
+          <p role="status" className="muted tool-count">
             {count === 1 ? '1 tool' : `${count} tools`}
             {wanted === '' ? '' : ` match “${filter.trim()}”`}
           </p>
