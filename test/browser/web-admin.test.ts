@@ -242,7 +242,14 @@ mcpServers:
 
     it('roles: shows what users and administrators may do with servers', async () => {
       const page = chromium.page;
-      await openTab(page, 'Roles');
+      // By keyboard: the tabs are one stop; arrows move between them and Enter opens one.
+      await openTab(page, 'Users');
+      await page.getByRole('tab', { name: 'Users' }).focus();
+      await page.keyboard.press('ArrowRight');
+      expect(await page.evaluate('document.activeElement?.textContent')).toBe('Roles');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Roles', level: 2 }).waitFor();
+      expect(page.url()).toBe(`${hubUrl}/admin/roles`);
       const users = page.getByRole('region', { name: 'Users' });
       await users.getByText('Add their own servers').waitFor();
       const item = users.getByRole('listitem').filter({ hasText: 'Share servers with everyone' });
