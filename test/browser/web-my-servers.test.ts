@@ -214,6 +214,9 @@ roles:
 
       // Bob, in a browser of his own, sees it as shared with him and cannot delete it.
       const bobContext: BrowserContext = await chromium.context.browser()!.newContext({ viewport: DESKTOP });
+      // The harness's own contexts fail a missing element after 10 s; Bob's does the same.
+      bobContext.setDefaultTimeout(10_000);
+      bobContext.setDefaultNavigationTimeout(10_000);
       try {
         const offLoopbackBob: string[] = [];
         bobContext.on('request', (request) => {
