@@ -67,7 +67,7 @@ export function UsersTab() {
             ? accounts.length === 0
               ? `No account has the email ${email}.`
               : `The account with the email ${email}.`
-            : `${accounts.length}${users.hasNextPage ? '+' : ''} accounts.`}
+            : `${accounts.length}${users.hasNextPage ? '+' : ''} ${accounts.length === 1 && !users.hasNextPage ? 'account' : 'accounts'}.`}
       </p>
       <ul className="ad-users">
         {accounts.map((account) => (
