@@ -1,4 +1,5 @@
 import { Link, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
+import { useEffect, useState } from 'react';
 import { messageOf } from '../api.ts';
 import { emptyForm, formOfView } from './form-state.ts';
 import { BITS, displayName } from './my-servers-api.ts';
@@ -33,12 +34,29 @@ function noticeOf(state: unknown): string | null {
   return typeof state.notice === 'string' ? state.notice : null;
 }
 
+/**
+ * The notice a save left, taken out of the history entry so that a reload does not repeat it, and
+ * set after the first render so that the status region announces it.
+ */
+function useSaveNotice(): string | null {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const [notice, setNotice] = useState<string | null>(null);
+  useEffect(() => {
+    const left = noticeOf(location.state);
+    if (left === null) return;
+    setNotice(left);
+    void navigate(location.pathname, { replace: true, state: null });
+  }, [location.state, location.pathname, navigate]);
+  return notice;
+}
+
 function ServerList() {
   const servers = useUserServers();
   const bits = useEffectiveBits();
   const role = useRolePermissions();
   const mayCreate = role.data?.CREATE === true;
-  const notice = noticeOf(useLocation().state);
+  const notice = useSaveNotice();
 
   return (
     <section aria-labelledby="screen-heading">
