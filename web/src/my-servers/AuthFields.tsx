@@ -59,7 +59,10 @@ export function ApiKeyFields({ form, onChange, issues }: AuthFieldsProps) {
   return (
     <fieldset className="ms-fieldset">
       <legend>API key</legend>
-      <FieldErrors id="ms-apiKey-errors" messages={issues.get('apiKey') ?? issues.get('apiKey.source')} />
+      <FieldErrors
+        id="ms-apiKey-errors"
+        messages={[...(issues.get('apiKey') ?? []), ...(issues.get('apiKey.source') ?? [])]}
+      />
       <div className="ms-choices">
         {(
           [

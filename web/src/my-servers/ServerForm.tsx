@@ -38,12 +38,12 @@ export function ServerForm({ serverName, initial, onSaved }: ServerFormProps) {
   const error = save.error;
   const tag = errorTagOf(error);
   const issues = issuesByTarget(fieldIssuesOf(error), form);
-  const urlErrors = [...(issues.get('url') ?? [])];
-  if (error !== null && (tag === 'MCP_DOMAIN_NOT_ALLOWED' || tag === 'MCP_INSPECTION_FAILED')) {
-    urlErrors.push(messageOf(error));
-  }
+  // The egress guard's refusal and a failed first connection are about where the URL points.
+  const aboutUrl = error !== null && (tag === 'MCP_DOMAIN_NOT_ALLOWED' || tag === 'MCP_INSPECTION_FAILED');
+  const urlErrors = [...(issues.get('url') ?? []), ...(aboutUrl ? [messageOf(error)] : [])];
   const formErrors = issues.get('form') ?? [];
-  const placed = issues.size > 0 || tag !== null;
+  // Whether some message sits beside a field; if not, the summary gives the hub's own message.
+  const placed = aboutUrl || [...issues.keys()].some((target) => target !== 'form');
 
   // After a refusal, take the keyboard to the first field the hub complained about.
   useEffect(() => {
