@@ -282,17 +282,12 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     endClientAuthorizations = (userId) => signIn.endClientAuthorizations(userId);
 
     const upstreamCleanup = revokeOnRemoval({ logger, repos, identity, registry, upstreams, oauth });
+    // The accounts service itself ends a user's MCP client authorizations (password, disable,
+    // removal), as it does from the command line.
     const accounts = createAccountsService({
       repos,
-      announce: async (change) => {
-        if (change.change === 'password') await endClientAuthorizations(change.userId);
-        await accountChanges.announce(change);
-      },
-      beforeRemove: async (userId) => {
-        await upstreamCleanup(userId);
-        // AZ-12: the user's grants and tokens at the hub's own authorization server go too.
-        await signIn.endClientAuthorizations(userId);
-      },
+      announce: (change) => accountChanges.announce(change),
+      beforeRemove: upstreamCleanup,
     });
     accountChanges.start({ kv, identity, pool, tools });
     // A subscription still pending ends with the KV, closed after this.
