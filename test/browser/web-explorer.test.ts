@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -36,12 +37,20 @@ function silentWav(samples = 800): Buffer {
   return Buffer.concat([header, Buffer.alloc(samples, 128)]);
 }
 
+/** The small server of these tests: its URL, how many naps were cancelled by their caller, and stop. */
+interface RichServer {
+  url: string;
+  napsCancelled(): number;
+  stop(): Promise<void>;
+}
+
 /**
- * A small MCP server (the SDK's, stateless streamable HTTP on loopback) with one tool whose input
+ * A small MCP server (the SDK's, streamable streamable HTTP on loopback) with one tool whose input
  * has nested objects, a list of objects, an enum, a boolean and bounds, and whose answer carries
  * audio and embedded resources: what server-everything's tools do not cover.
  */
-async function startRichServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startRichServer(): Promise<RichServer> {
+  const naps = { cancelled: 0 };
   const build = () => {
     const server = new McpServer({ name: 'rich', version: '1.0.0' });
     server.registerTool(
@@ -83,24 +92,51 @@ async function startRichServer(): Promise<{ url: string; stop: () => Promise<voi
         description: 'Answers after some seconds',
         inputSchema: { seconds: z.number().min(0) },
       },
-      async ({ seconds }) => {
-        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      async ({ seconds }, extra) => {
+        // The caller's notifications/cancelled aborts the signal: the nap ends there, and is counted.
+        const finished = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), seconds * 1000);
+          extra.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve(false);
+            },
+            { once: true },
+          );
+        });
+        if (!finished) naps.cancelled += 1;
         return { content: [{ type: 'text', text: `Slept ${seconds} s` }] };
       },
     );
     return server;
   };
-  const httpServer = http.createServer((req, res) => {
-    const server = build();
-    // No session id generator: a stateless server, one server and transport per request.
-    const transport = new StreamableHTTPServerTransport({});
-    res.on('close', () => void server.close());
-    void server.connect(transport).then(() => transport.handleRequest(req, res));
-  });
+  // Sessions, so that a cancel notification (a request of its own) reaches the call it cancels.
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const id = req.headers['mcp-session-id'];
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (transport === undefined && typeof id === 'string') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (transport === undefined) {
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sessionId) => void sessions.set(sessionId, created),
+        onsessionclosed: (sessionId) => void sessions.delete(sessionId),
+      });
+      await build().connect(created);
+      transport = created;
+    }
+    await transport.handleRequest(req, res);
+  };
+  const httpServer = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = httpServer.address() as AddressInfo; // a TCP listen always yields AddressInfo
   return {
     url: `http://127.0.0.1:${port}/mcp`,
+    napsCancelled: () => naps.cancelled,
     stop: () =>
       new Promise<void>((resolve) => {
         httpServer.closeAllConnections();
@@ -196,7 +232,7 @@ describe("the page's reader of tool-call streams", () => {
 (built ? describe : describe.skip)('the Tool explorer', () => {
   let hub: TestHub;
   let hubUrl: string;
-  let rich: { url: string; stop: () => Promise<void> };
+  let rich: RichServer;
 
   beforeAll(async () => {
     rich = await startRichServer();
@@ -511,6 +547,28 @@ mcpServers:
       await page.getByRole('button', { name: 'Call', exact: true }).click();
       await resultArea(page).getByText('Slept 0 s').waitFor();
       expect(await alert.count()).toBe(0);
+
+      expect(problems).toEqual([]);
+      expect(chromium.offLoopback).toEqual([]);
+    }, 120_000);
+
+    it('Cancel stops the call at the server itself', async () => {
+      const page = chromium.page;
+      const problems = watchProblems(page);
+      await signInThroughPage(page, hubUrl, EMAIL, PASSWORD);
+      await openExplorer(page);
+      await page.getByRole('region', { name: 'rich' }).getByRole('link', { name: 'Take a nap' }).waitFor();
+      await openTool(page, 'Take a nap', 'rich');
+
+      const before = rich.napsCancelled();
+      await page.getByRole('spinbutton', { name: 'seconds' }).fill('60');
+      await page.getByRole('button', { name: 'Call', exact: true }).click();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await resultArea(page)
+        .getByText(/^Cancelled\. The hub asked the server to stop/)
+        .waitFor();
+      // The hub passed the cancel on: the server's handler saw its signal abort.
+      await expect.poll(() => rich.napsCancelled(), { timeout: 10_000 }).toBe(before + 1);
 
       expect(problems).toEqual([]);
       expect(chromium.offLoopback).toEqual([]);

@@ -3,6 +3,7 @@ import { lazy, Suspense } from 'react';
 import { Link, Route, Routes, useParams } from 'react-router';
 import { messageOf } from '../api.ts';
 import { getToolCatalog, TOOLS_KEY, type ExplorerServer } from './explorer-api.ts';
+import { LoadFailure } from './LoadFailure.tsx';
 import { ToolList } from './ToolList.tsx';
 import './explorer.css';
 
@@ -55,15 +56,17 @@ function ChosenTool({ servers }: { servers: ExplorerServer[] }) {
     return <ToolNotFound serverName={serverName} toolName={toolName} />;
   // A new tool is a new page: its own form and result, and a running call of the last one cancelled.
   return (
-    <Suspense
-      fallback={
-        <p aria-busy="true" className="muted">
-          Loading the tool…
-        </p>
-      }
-    >
-      <ToolPage key={`${server.name}\n${tool.name}`} server={server} tool={tool} />
-    </Suspense>
+    <LoadFailure key={`${server.name}\n${tool.name}`}>
+      <Suspense
+        fallback={
+          <p aria-busy="true" className="muted">
+            Loading the tool…
+          </p>
+        }
+      >
+        <ToolPage server={server} tool={tool} />
+      </Suspense>
+    </LoadFailure>
   );
 }
 
