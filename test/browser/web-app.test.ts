@@ -84,6 +84,18 @@ mcpServers:
         // Vite's build has no inline script: every script tag names a file.
         expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
       }
+      // Each load gets its own style nonce, in the CSP and in the page's meta tag alike.
+      const nonces = new Set<string>();
+      for (let i = 0; i < 2; i += 1) {
+        const response = await fetch(`${hubUrl}/servers`);
+        const nonce = /style-src 'self' 'nonce-([A-Za-z0-9+/=]{24})'/.exec(
+          response.headers.get('content-security-policy') ?? '',
+        )?.[1];
+        expect(nonce).toBeDefined();
+        expect(await response.text()).toContain(`<meta name="style-nonce" content="${nonce}" />`);
+        nonces.add(nonce ?? '');
+      }
+      expect(nonces.size).toBe(2);
       const html = await (await fetch(hubUrl)).text();
       const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
       expect(script).toBeDefined();

@@ -1,4 +1,5 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { setNonce } from 'get-nonce';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApiError, SESSION_KEY } from './api.ts';
@@ -22,6 +23,11 @@ const queryClient: QueryClient = new QueryClient({
     },
   },
 });
+
+// The hub puts a fresh nonce for this page load here and allows it in the page's `style-src`: the
+// dialogs' scroll lock writes one small <style> element, which a strict CSP otherwise refuses.
+const styleNonce = document.querySelector('meta[name="style-nonce"]')?.getAttribute('content') ?? '';
+if (styleNonce !== '') setNonce(styleNonce);
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root');

@@ -1,6 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,20 +37,27 @@ const PAGE_SEGMENTS: ReadonlySet<string> = new Set([
 /**
  * The page's policy: scripts and styles from the hub only (Vite emits no inline script), pictures
  * and sound from the hub or `data:` (tool results carry images and audio inline), requests to the
- * hub only, never framed, no plugins, no `<base>`, and forms post to the hub only. Server icons on other hosts are therefore not loaded; the page draws a letter.
+ * hub only, never framed, no plugins, no `<base>`, and forms post to the hub only. One exception for
+ * styles: a nonce fresh for each load of `index.html`, which the page hands to the dialogs' scroll
+ * lock (it writes a `<style>` element); a stylesheet injected by anyone else has no nonce. Server icons on other hosts are therefore not loaded; the page draws a letter.
  */
-const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "media-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+function pageCsp(styleNonce: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    `style-src 'self' 'nonce-${styleNonce}'`,
+    "img-src 'self' data:",
+    "media-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Where the page reads its style nonce (`web/index.html` has this tag with an empty value). */
+const NONCE_META = '<meta name="style-nonce" content="" />';
 
 /** Vite names every file under `assets/` by its content hash: it never changes, so caches keep it. */
 const HASHED_CACHE = 'public, max-age=31536000, immutable';
@@ -95,15 +103,19 @@ export const webAppRoutes: FastifyPluginAsync<WebAppRouteOptions> = async (app, 
   // route below decides what is served.
   await app.register(fastifyStatic, { root, serve: false, cacheControl: false });
 
+  const indexHtml = built ? await readFile(path.join(root, 'index.html'), 'utf8') : '';
+
   function sendPage(reply: FastifyReply): FastifyReply {
+    const styleNonce = randomBytes(16).toString('base64');
     void reply
-      .header('content-security-policy', PAGE_CSP)
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', pageCsp(styleNonce))
       .header('cache-control', 'no-cache')
       // The Servers screen opens an OAuth sign-in in a popup and hears the result page (same
       // origin) say how it ended; helmet's `same-origin` would cut the popup off at the
       // authorization server's page.
       .header('cross-origin-opener-policy', 'same-origin-allow-popups');
-    return reply.sendFile('index.html');
+    return reply.send(indexHtml.replace(NONCE_META, `<meta name="style-nonce" content="${styleNonce}" />`));
   }
 
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
