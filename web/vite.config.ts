@@ -10,7 +10,10 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true, assetsInlineLimit: 0 },
   server: {
     proxy: Object.fromEntries(
-      ['/api', '/auth', '/oauth', '/oauth2', '/mcp', '/.well-known'].map((prefix) => [prefix, 'http://127.0.0.1:3080']),
+      ['/api', '/auth', '/oauth', '/oauth2', '/mcp', '/.well-known'].map((prefix) => [
+        prefix,
+        'http://127.0.0.1:3080',
+      ]),
     ),
   },
 });

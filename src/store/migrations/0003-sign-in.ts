@@ -50,7 +50,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('oauth_server_records')
     .column('grant_id')
     .execute();
-  await db.schema.createIndex('oauth_server_records_uid_idx').on('oauth_server_records').column('uid').execute();
+  await db.schema
+    .createIndex('oauth_server_records_uid_idx')
+    .on('oauth_server_records')
+    .column('uid')
+    .execute();
   await db.schema
     .createIndex('oauth_server_records_account_idx')
     .on('oauth_server_records')
