@@ -188,7 +188,9 @@ mcpServers:
         'Signed in. Secure notes is authorized.',
       );
       await secure.locator('.state-connected').waitFor({ timeout: 15_000 });
-      await expect.poll(() => secure.getByText(/^\d+ tools?$/).textContent()).not.toBe('0 tools');
+      await expect
+        .poll(() => secure.getByText(/^\d+ tools?$/).textContent(), { timeout: 15_000 })
+        .not.toBe('0 tools');
       await secure.locator('summary', { hasText: 'Tools' }).click();
       expect(await secure.locator('.tools code').allTextContents()).toContain('whoami');
       await shootBothWidths(chromium, 'servers-oauth-success');

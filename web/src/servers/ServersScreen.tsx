@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { Link, Route, Routes, useParams } from 'react-router';
 import { messageOf } from '../api.ts';
+import type { ToolsListing } from './servers-api.ts';
 import { ServerCard } from './ServerCard.tsx';
 import './servers.css';
 import { KEYS, useConnectionStatus, useOwners, useServerEntries } from './use-servers.ts';
@@ -39,6 +40,16 @@ function useToolsFollowStatus() {
     }
     previous.current = signature;
   }, [queryClient, signature]);
+  // A connection can report "connected" a moment before its tool list is stored: while a connected
+  // server is listed with no tools, ask again at each status poll rather than once.
+  useEffect(() => {
+    if (status.data === undefined) return;
+    const listing = queryClient.getQueryData<Record<string, ToolsListing>>(KEYS.tools);
+    const waiting = Object.entries(status.data).some(
+      ([name, entry]) => entry.connectionState === 'connected' && (listing?.[name]?.tools.length ?? 0) === 0,
+    );
+    if (waiting) void queryClient.invalidateQueries({ queryKey: KEYS.tools });
+  }, [queryClient, status.data, status.dataUpdatedAt]);
 }
 
 function ServerList() {
