@@ -33,6 +33,7 @@ export const errorTable = {
   HUB_ERR_NOT_READY: { status: 503, message: 'Service not ready' },
   HUB_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'MCP server is unavailable' },
   HUB_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'MCP server did not answer in time' },
+  HUB_ERR_RESULT_TOO_LARGE: { status: 502, message: 'MCP server result is larger than the hub accepts' },
   HUB_ERR_CIRCUIT_OPEN: { status: 503, message: 'MCP server is failing; retry later' },
   HUB_ERR_MISSING_USER_VARS: { status: 400, message: 'This server needs values you have not set yet' },
   HUB_ERR_TOOL_NOT_FOUND: { status: 404, message: 'Tool not found on this server' },
