@@ -92,6 +92,8 @@ const commonShape = {
   timeout: milliseconds().optional(),
   /** Timeout for connecting and initialising, ms. */
   initTimeout: milliseconds().optional(),
+  /** Switchboard: total bound of one call that progress does not extend, ms; overrides `mcpSettings.maxCallDuration`. */
+  maxCallDuration: milliseconds().min(1).optional(),
   /** LibreChat: how long one replica waits for another's token refresh, ms (positive, as there). */
   oauthRefreshWaitTimeout: milliseconds().min(1).optional(),
   /** LibreChat: a protocol switch between its replicas' OAuth writers. */

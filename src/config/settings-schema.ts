@@ -54,6 +54,11 @@ export const mcpSettingsSchema = z.strictObject({
   idleTimeout: milliseconds().default(DEFAULT_IDLE_TIMEOUT_MS),
   /** Default connect-and-initialise timeout, ms; a server's own `initTimeout` wins. */
   initTimeout: milliseconds().default(DEFAULT_INIT_TIMEOUT_MS),
+  /**
+   * Total bound of one call that progress does not extend, ms (default 10 minutes, applied where
+   * servers are resolved); a server's own `maxCallDuration` wins.
+   */
+  maxCallDuration: milliseconds().min(1).optional(),
   /** App-level servers connected in parallel at start-up. */
   startupConcurrency: z.number().int().min(1).max(64).default(DEFAULT_STARTUP_CONCURRENCY),
   catalogRecovery: catalogRecoverySchema.optional(),

@@ -1,3 +1,6 @@
+/** Which limit ended a request: the timeout progress restarts, or the total bound nothing extends. */
+export type CallLimit = 'timeout' | 'total';
+
 /**
  * One request's timeout, kept by the hub rather than the SDK so that it can stand still: it
  * restarts at every progress notification (as the SDK's would), stops while the client is
@@ -10,13 +13,14 @@ export class CallTimer {
   private held = 0;
   private stopped = false;
 
+  /** `fire` hears which limit ended the request: the restartable timeout or the total bound. */
   constructor(
     private readonly timeoutMs: number,
-    private readonly fire: () => void,
+    private readonly fire: (limit: CallLimit) => void,
     maxTotalMs?: number,
   ) {
     this.arm();
-    if (maxTotalMs !== undefined) this.bound = setTimeout(() => this.expire(), maxTotalMs);
+    if (maxTotalMs !== undefined) this.bound = setTimeout(() => this.expire('total'), maxTotalMs);
   }
 
   /** Progress: the countdown starts again (unless held). */
@@ -47,12 +51,12 @@ export class CallTimer {
   private arm(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.expire(), this.timeoutMs);
+    this.timer = setTimeout(() => this.expire('timeout'), this.timeoutMs);
   }
 
-  private expire(): void {
+  private expire(limit: CallLimit): void {
     if (this.stopped) return;
     this.stop();
-    this.fire();
+    this.fire(limit);
   }
 }

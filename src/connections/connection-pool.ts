@@ -264,6 +264,7 @@ export class ConnectionPool {
             hooks,
           ),
         requestTimeoutMs: options.requestTimeoutMs,
+        ...(options.maxCallDurationMs === undefined ? {} : { maxCallDurationMs: options.maxCallDurationMs }),
         logger: entry.logger,
         ...(this.deps.clientInfo === undefined ? {} : { clientInfo: this.deps.clientInfo }),
         ...(capabilities === undefined ? {} : { capabilities }),

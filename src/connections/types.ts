@@ -15,6 +15,8 @@ export interface ConnectionOptions {
   initTimeoutMs: number;
   /** Default timeout of one request; progress notifications reset it. */
   requestTimeoutMs: number;
+  /** Total bound of one request that progress does not extend (`maxCallDuration`); none: unbounded. */
+  maxCallDurationMs?: number;
   /** A connection with nothing in flight for this long is closed; 0 keeps it open. */
   idleTimeoutMs: number;
   /**

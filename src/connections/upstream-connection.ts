@@ -15,7 +15,7 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { HubError } from '../errors/index.js';
+import { HubError, isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import { CallTimer } from './call-timer.js';
 import type { RelatedRequestListener } from './related-requests.js';
@@ -51,6 +51,11 @@ export interface UpstreamConnectionInit {
   makeTransport: (hooks: TransportHooks) => Transport;
   /** Default timeout of one request: restarted by progress, paused while the client answers the upstream (see CallTimer). */
   requestTimeoutMs: number;
+  /**
+   * Total bound of one request (`maxCallDuration`) that neither progress nor a pause extends, so a
+   * server that keeps reporting progress cannot hold a call, and its connection, forever. None: unbounded.
+   */
+  maxCallDurationMs?: number;
   logger: Logger;
   clientInfo?: Implementation;
   /**
@@ -92,7 +97,7 @@ export interface RequestCallOptions {
 /** Options of one tool call. */
 export interface CallToolOptions extends RequestCallOptions {
   onProgress?: (progress: ToolProgress) => void;
-  /** A bound progress cannot extend; none by default. */
+  /** A bound progress cannot extend; the connection's `maxCallDurationMs` by default. */
   maxTotalTimeoutMs?: number;
 }
 
@@ -102,6 +107,18 @@ const NO_SDK_TIMEOUT = 2_147_483_647;
 const MAX_TOOL_PAGES = 100;
 /** How long a clean close waits for the upstream to acknowledge ending the session. */
 const END_SESSION_WAIT_MS = 1_000;
+
+function requestTimedOut(): McpError {
+  return new McpError(ErrorCode.RequestTimeout, 'Request timed out');
+}
+
+/** The error of a request cut off by its total bound: it names the setting, so an admin knows what to raise. */
+function callTooLong(maxTotalMs: number | undefined): HubError {
+  return new HubError('HUB_ERR_UPSTREAM_TIMEOUT', {
+    message: `MCP server call exceeded maxCallDuration (${String(maxTotalMs)} ms) and was cancelled`,
+    details: { limit: 'maxCallDuration', limitMs: maxTotalMs },
+  });
+}
 
 /**
  * One live MCP client session with an upstream server: an SDK `Client` over one transport.
@@ -333,10 +350,11 @@ export class UpstreamConnection {
     if (onLog) this.logSinks.add(onLog);
     // A per-request function the SDK hands the transport with the message (see server-requests.ts).
     const tag = (): void => undefined;
+    const maxTotalMs = options.maxTotalTimeoutMs ?? this.init.maxCallDurationMs;
     const timer = new CallTimer(
       options.timeoutMs ?? this.init.requestTimeoutMs,
-      () => abort.abort(new McpError(ErrorCode.RequestTimeout, 'Request timed out')),
-      options.maxTotalTimeoutMs,
+      (limit) => abort.abort(limit === 'total' ? callTooLong(maxTotalMs) : requestTimedOut()),
+      maxTotalMs,
     );
     const endRelay = options.onServerRequest
       ? this.router.begin(tag, options.onServerRequest, options.onElicitationComplete, () => timer.hold())
@@ -349,6 +367,9 @@ export class UpstreamConnection {
         timer,
       );
     } catch (error) {
+      // The SDK turns an abort reason into a generic timeout; the total bound's own error names it.
+      const ours: unknown = abort.signal.reason;
+      if (isHubError(ours) && ours !== callerSignal?.reason) throw ours;
       throw toRequestError(error, callerSignal);
     } finally {
       timer.stop();

@@ -13,6 +13,8 @@ export interface ResolvedServer {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** Total bound of one call that progress does not extend, unless the server or `mcpSettings` says otherwise. */
+export const DEFAULT_MAX_CALL_DURATION_MS = 10 * 60 * 1000;
 
 function mapValues(
   record: Readonly<Record<string, string>> | undefined,
@@ -75,6 +77,7 @@ export function resolveServer(
   const options: ConnectionOptions = {
     initTimeoutMs: server.initTimeout ?? settings.initTimeout,
     requestTimeoutMs: server.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    maxCallDurationMs: server.maxCallDuration ?? settings.maxCallDuration ?? DEFAULT_MAX_CALL_DURATION_MS,
     idleTimeoutMs: server.idleTimeout ?? settings.idleTimeout,
   };
   const fingerprint = createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22);
