@@ -31,6 +31,11 @@ export const errorTable = {
   HUB_ERR_SECRET_MISSING: { status: 500, message: 'A required secret is not configured' },
   HUB_ERR_DECRYPT_FAILED: { status: 500, message: 'Stored credential could not be decrypted' },
   HUB_ERR_NOT_READY: { status: 503, message: 'Service not ready' },
+  HUB_ERR_DB_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry shortly' },
+  HUB_ERR_KV_UNAVAILABLE: {
+    status: 503,
+    message: 'The key-value store (Redis) is unavailable; retry shortly',
+  },
   HUB_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'MCP server is unavailable' },
   HUB_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'MCP server did not answer in time' },
   HUB_ERR_RESULT_TOO_LARGE: { status: 502, message: 'MCP server result is larger than the hub accepts' },
