@@ -55,8 +55,8 @@ interface ServerTools {
 
 /**
  * The tools of one server the caller may use, as their `relay` connection (the one that can pass
- * sampling and elicitation on) sees them: the cached list as it is, else connecting (the client
- * asked for tools). An OAuth server the caller has not authorized offers `authorize` (when the
+ * sampling and elicitation on) sees them: the shared list as it is, else the live connection's
+ * own (connecting if needed: the client asked for tools). An OAuth server the caller has not authorized offers `authorize` (when the
  * caller may start its flow); a server that cannot be reached offers nothing.
  */
 async function toolsOf(deps: GatewayDeps, caller: Identity, server: RegisteredServer): Promise<ServerTools> {
@@ -70,8 +70,9 @@ async function toolsOf(deps: GatewayDeps, caller: Identity, server: RegisteredSe
     const key = deps.upstreams.keyFor(caller, server, 'relay');
     let tools = await deps.tools.get(key);
     if (tools === null) {
-      await deps.upstreams.connect(caller, server, 'relay');
-      tools = (await deps.tools.get(key)) ?? [];
+      // No shared copy (never listed, or lost with the KV): the live connection's own list.
+      const opened = await deps.upstreams.connect(caller, server, 'relay');
+      tools = await deps.tools.fromConnection(opened.key, opened.connection);
     }
     return {
       server,

@@ -1,5 +1,20 @@
-export { cacheableTool, createToolCache, type CachedTool, type ToolCache } from './tool-cache.js';
-export { listCatalog, PLUGIN_KEY_DELIMITER, type ListedServer, type ListedTool } from './tool-catalog.js';
+export {
+  cacheableTool,
+  createToolCache,
+  type CachedTool,
+  type ToolCache,
+  type ToolCacheLogger,
+  type ToolCacheOptions,
+  type ToolSource,
+} from './tool-cache.js';
+export {
+  listCatalog,
+  PLUGIN_KEY_DELIMITER,
+  type CatalogDeps,
+  type CatalogUpstreams,
+  type ListedServer,
+  type ListedTool,
+} from './tool-catalog.js';
 export { callTool, type ToolCallOptions } from './tool-calls.js';
 export {
   jsonSchemaObject,

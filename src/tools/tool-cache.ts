@@ -18,19 +18,44 @@ export interface CachedTool {
   icons?: unknown;
 }
 
+/** Anything that can list an upstream's tools: a live connection. */
+export interface ToolSource {
+  listTools(): Promise<readonly CachedTool[]>;
+}
+
 /**
- * The tool lists of live connections, in the KV so every instance sees the same catalog and an
- * invalidation on one instance (a delete) reaches all. Keyed like connections: `app|server` or
- * `user|<id>|server`.
+ * The tool lists of live connections. The shared copy lives in the KV, so every instance sees the
+ * same catalog and an invalidation on one instance (a delete) reaches all; each instance also keeps
+ * the list of its own live connections in memory. The KV copy is only a cache: a missing entry
+ * (Redis restarted or flushed, TTL lapsed) or an unreadable one (Redis down) means "unknown", never
+ * "no tools", and readers then take the list from the live connection. Keyed like connections:
+ * `app|server` or `user|<id>|server`.
  */
 export interface ToolCache {
+  /** The shared copy; null when it is missing, unreadable or not answered in time (unknown). */
   get(connectionKey: string): Promise<CachedTool[] | null>;
+  /**
+   * The tools of a live connection after the shared copy was missing: this instance's list of that
+   * connection, else listed from it once; then written back to the KV in the background.
+   */
+  fromConnection(connectionKey: string, connection: ToolSource): Promise<CachedTool[]>;
+  /**
+   * Lists the connection's tools afresh (a connect, a reinitialize, `list_changed`) and stores them:
+   * in memory at once, in the KV at best within a bound. Rejects only when the upstream cannot list
+   * its tools, never because the KV failed.
+   */
+  refresh(connectionKey: string, connection: ToolSource): Promise<CachedTool[]>;
+  /** Writes the shared copy at best within a bound; never rejects. */
   put(connectionKey: string, tools: readonly CachedTool[]): Promise<void>;
+  /** Drops the shared copy (rejects when the KV fails: a stale copy must not be left unnoticed). */
   invalidate(connectionKey: string): Promise<void>;
 }
 
 /** A cached list expires on its own after a day, so a missed invalidation cannot live forever. */
 const TOOL_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** How long a KV call of the cache may take before the cache goes on without it. */
+const KV_TIMEOUT_MS = 1_000;
 
 /** The keys of a tool the cache keeps; anything else an upstream sent (`_meta`, `execution`) is dropped. */
 const KEPT_KEYS = [
@@ -52,24 +77,122 @@ export function cacheableTool(tool: CachedTool): CachedTool {
   return kept as unknown as CachedTool;
 }
 
+/** Where the cache reports the KV failures it rides out (the hub's logger fits). */
+export interface ToolCacheLogger {
+  warn(fields: { key: string; reason: string }, message: string): void;
+}
+
+/** Options of {@link createToolCache}. */
+export interface ToolCacheOptions {
+  /** Hears KV failures the cache rides out (a warning each: the catalog stays right without the KV). */
+  logger?: ToolCacheLogger;
+  /** How long a KV read or write may take before the cache goes on without it; default 1 s. */
+  kvTimeoutMs?: number;
+}
+
+/** A KV read or write that did not answer in time. */
+class KvTooSlow extends Error {
+  constructor(timeoutMs: number) {
+    super(`the KV did not answer within ${timeoutMs} ms`);
+  }
+}
+
 /** Creates the cache over the hub's KV. */
-export function createToolCache(kv: Kv): ToolCache {
-  const key = (connectionKey: string) => `tools:${connectionKey}`;
-  return {
-    async get(connectionKey) {
-      const raw = await kv.get(key(connectionKey));
-      if (raw === null) return null;
-      try {
-        const parsed: unknown = JSON.parse(raw);
-        return Array.isArray(parsed) ? (parsed as CachedTool[]) : null;
-      } catch {
-        return null;
-      }
-    },
-    put: (connectionKey, tools) =>
-      kv.set(key(connectionKey), JSON.stringify(tools.map(cacheableTool)), { ttlMs: TOOL_CACHE_TTL_MS }),
-    invalidate: async (connectionKey) => {
-      await kv.delete(key(connectionKey));
-    },
-  };
+export function createToolCache(kv: Kv, options: ToolCacheOptions = {}): ToolCache {
+  return new KvToolCache(kv, options.kvTimeoutMs ?? KV_TIMEOUT_MS, options.logger);
+}
+
+/**
+ * {@link ToolCache} over the KV, with each live connection's list in memory (weakly held, so a
+ * closed connection's list goes with it). Every KV call is bounded: a slow or absent Redis delays
+ * a listing or a connect by at most `timeoutMs`, and fails none.
+ */
+class KvToolCache implements ToolCache {
+  /** Each connection's latest list (single-flight while it is being listed). */
+  private readonly lists = new WeakMap<ToolSource, Promise<CachedTool[]>>();
+
+  constructor(
+    private readonly kv: Kv,
+    private readonly timeoutMs: number,
+    private readonly logger: ToolCacheLogger | undefined,
+  ) {}
+
+  async get(connectionKey: string): Promise<CachedTool[] | null> {
+    let raw: string | null;
+    try {
+      raw = await this.bounded(this.kv.get(kvKey(connectionKey)));
+    } catch (err) {
+      this.warn(err, connectionKey, 'could not read the shared tool list; using the live connection');
+      return null;
+    }
+    return raw === null ? null : parseList(raw);
+  }
+
+  async fromConnection(connectionKey: string, connection: ToolSource): Promise<CachedTool[]> {
+    const tools = await (this.lists.get(connection) ?? this.list(connection));
+    void this.put(connectionKey, tools);
+    return tools;
+  }
+
+  async refresh(connectionKey: string, connection: ToolSource): Promise<CachedTool[]> {
+    const tools = await this.list(connection);
+    await this.put(connectionKey, tools);
+    return tools;
+  }
+
+  async put(connectionKey: string, tools: readonly CachedTool[]): Promise<void> {
+    const value = JSON.stringify(tools.map(cacheableTool));
+    try {
+      await this.bounded(this.kv.set(kvKey(connectionKey), value, { ttlMs: TOOL_CACHE_TTL_MS }));
+    } catch (err) {
+      this.warn(
+        err,
+        connectionKey,
+        'could not write the shared tool list; the live connection still serves it',
+      );
+    }
+  }
+
+  async invalidate(connectionKey: string): Promise<void> {
+    await this.kv.delete(kvKey(connectionKey));
+  }
+
+  /** Lists the connection's tools and keeps the list as the connection's latest. */
+  private list(connection: ToolSource): Promise<CachedTool[]> {
+    const listing = connection.listTools().then((tools) => tools.map(cacheableTool));
+    this.lists.set(connection, listing);
+    // A failed listing is not kept: the next reader lists again.
+    listing.catch(() => {
+      if (this.lists.get(connection) === listing) this.lists.delete(connection);
+    });
+    return listing;
+  }
+
+  /** The KV call's outcome, or a rejection once `timeoutMs` passed (the call itself is left to end). */
+  private bounded<T>(call: Promise<T>): Promise<T> {
+    call.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new KvTooSlow(this.timeoutMs)), this.timeoutMs);
+    });
+    return Promise.race([call, late]).finally(() => clearTimeout(timer));
+  }
+
+  private warn(err: unknown, key: string, message: string): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.logger?.warn({ key, reason }, message);
+  }
+}
+
+/** The KV key of a connection's list. */
+const kvKey = (connectionKey: string): string => `tools:${connectionKey}`;
+
+/** A stored list, or null when the value is not one (unknown, like a missing entry). */
+function parseList(raw: string): CachedTool[] | null {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return Array.isArray(parsed) ? (parsed as CachedTool[]) : null;
+  } catch {
+    return null;
+  }
 }

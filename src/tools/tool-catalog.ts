@@ -5,7 +5,8 @@ import {
   type ServerRegistry,
   type UserVarField,
 } from '../registry/index.js';
-import type { ToolCache } from './tool-cache.js';
+import type { ConnectionState } from '../connections/index.js';
+import type { CachedTool, ToolCache, ToolSource } from './tool-cache.js';
 import { toolDetails, type ToolDetails } from './tool-details.js';
 
 /**
@@ -31,16 +32,48 @@ export interface ListedServer {
 /** LibreChat's separator between tool and server in a plugin key. */
 export const PLUGIN_KEY_DELIMITER = '_mcp_';
 
-/** Lists the caller's servers with whatever tools are known, without connecting anything. */
+/** What the REST listing needs from the upstream service. */
+export interface CatalogUpstreams {
+  keyFor(caller: Identity, server: RegisteredServer): string;
+  isAuthenticated(caller: Identity, server: RegisteredServer): Promise<boolean>;
+  status(caller: Identity, server: RegisteredServer): { connectionState: ConnectionState };
+  connect(caller: Identity, server: RegisteredServer): Promise<{ key: string; connection: ToolSource }>;
+}
+
+/** What {@link listCatalog} reads. */
+export interface CatalogDeps {
+  registry: ServerRegistry;
+  tools: ToolCache;
+  upstreams: CatalogUpstreams;
+}
+
+/**
+ * The caller's known tools of one server: the shared list, else (lost with the KV, or its TTL
+ * lapsed) the list of the caller's live connection on this instance. Taking that connection checks
+ * it against the current config; a server without one is listed without tools (never connected).
+ */
+async function knownTools(
+  deps: CatalogDeps,
+  caller: Identity,
+  server: RegisteredServer,
+): Promise<CachedTool[]> {
+  const shared = await deps.tools.get(deps.upstreams.keyFor(caller, server));
+  if (shared !== null) return shared;
+  if (deps.upstreams.status(caller, server).connectionState !== 'connected') return [];
+  try {
+    const live = await deps.upstreams.connect(caller, server);
+    return await deps.tools.fromConnection(live.key, live.connection);
+  } catch {
+    return []; // it dropped meanwhile: as a server not connected
+  }
+}
+
+/**
+ * Lists the caller's servers with whatever tools are known, without opening a connection: the
+ * shared lists, or for a server whose list is missing, this instance's live connection.
+ */
 export async function listCatalog(
-  deps: {
-    registry: ServerRegistry;
-    tools: ToolCache;
-    upstreams: {
-      keyFor(caller: Identity, server: RegisteredServer): string;
-      isAuthenticated(caller: Identity, server: RegisteredServer): Promise<boolean>;
-    };
-  },
+  deps: CatalogDeps,
   caller: Identity,
 ): Promise<Record<string, ListedServer>> {
   const servers = await deps.registry.list(caller);
@@ -49,9 +82,7 @@ export async function listCatalog(
       const fields = userVarFields(server.config);
       const authenticated = await deps.upstreams.isAuthenticated(caller, server);
       // A server whose tools are not known yet (never connected, or not authorised) is listed without tools.
-      const cached = authenticated
-        ? ((await deps.tools.get(deps.upstreams.keyFor(caller, server))) ?? [])
-        : [];
+      const cached = authenticated ? await knownTools(deps, caller, server) : [];
       return [
         server.name,
         {

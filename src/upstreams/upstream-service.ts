@@ -236,6 +236,7 @@ export function createUpstreamService(deps: {
     ctx: PlaceholderContext,
     userId: string,
     profile: ConnectionProfile,
+    relist = false,
   ): Promise<CallerConnection> {
     const resolved = resolveServer(server.config, ctx, deps.settings);
     const options = {
@@ -254,10 +255,11 @@ export function createUpstreamService(deps: {
       }
       throw err;
     }
-    // A connection seen for the first time (a connect or a reconnect) puts its tools once; later
-    // calls never touch the KV, and `list_changed` refreshes are the tool watcher's.
-    if (!catalogued.has(connection)) {
-      await deps.tools.put(key, await connection.listTools());
+    // A connection seen for the first time (a connect or a reconnect) lists its tools once, and a
+    // reinitialize lists them again; later calls never touch the KV, and `list_changed` refreshes
+    // are the tool watcher's. Writing the shared copy is bounded and never fails the connect.
+    if (relist || !catalogued.has(connection)) {
+      await deps.tools.refresh(key, connection);
       catalogued.add(connection);
     }
     return { key, connection };
@@ -313,6 +315,7 @@ export function createUpstreamService(deps: {
     caller: Identity,
     server: RegisteredServer,
     profile: ConnectionProfile = 'rest',
+    relist = false,
   ): Promise<CallerConnection> {
     const key = keyFor(caller, server, profile);
     const ctx = await contextFor(caller, server);
@@ -321,7 +324,7 @@ export function createUpstreamService(deps: {
       const state = await deps.oauth.authState(oauthContext(server, ctx, owner));
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
-    return open(key, server, ctx, owner, profile);
+    return open(key, server, ctx, owner, profile, relist);
   }
 
   /** Closes the given keys' connections; with `forgetTools`, drops their cached tool lists too. */
@@ -361,7 +364,8 @@ export function createUpstreamService(deps: {
     },
     async reinitialize(caller, server) {
       if (mayTouch(caller, server)) await closeKeys(keysOf(caller, server), true);
-      return connect(caller, server);
+      // A connection left open (a shared one, for a user) lists its tools again all the same.
+      return connect(caller, server, 'rest', true);
     },
     async disconnect(caller, server) {
       if (!mayTouch(caller, server)) return false;

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryKv, createRedisKv } from '../kv/index.js';
+import { createToolCache, type CachedTool, type ToolSource } from './tool-cache.js';
+
+/** A live connection as the cache sees it: its tools, and how many times it was asked for them. */
+function liveConnection(tools: CachedTool[]): ToolSource & { listed: number } {
+  return {
+    listed: 0,
+    listTools() {
+      this.listed += 1;
+      return Promise.resolve(tools);
+    },
+  };
+}
+
+const ECHO: CachedTool = { name: 'echo', description: 'Echoes', inputSchema: { type: 'object' } };
+
+describe('tool cache: the KV copy is a cache, never the truth', () => {
+  it('a missing shared copy is unknown (null), and the live connection rebuilds it', async () => {
+    const kv = createMemoryKv({ clock: { now: () => 0 } });
+    const cache = createToolCache(kv);
+    const connection = liveConnection([ECHO]);
+    await cache.refresh('app|probe', connection);
+    expect(await cache.get('app|probe')).toEqual([ECHO]);
+
+    await kv.delete('tools:app|probe'); // the KV lost it: a restart, a flush or the TTL
+    expect(await cache.get('app|probe')).toBeNull();
+    expect(await cache.fromConnection('app|probe', connection)).toEqual([ECHO]);
+    // The connection's list was kept: no second tools/list upstream.
+    expect(connection.listed).toBe(1);
+    await expect.poll(() => cache.get('app|probe')).toEqual([ECHO]);
+  });
+
+  it('a refresh lists again and rewrites the shared copy', async () => {
+    const kv = createMemoryKv({ clock: { now: () => 0 } });
+    const cache = createToolCache(kv);
+    const tools = [ECHO];
+    const connection = liveConnection(tools);
+    await cache.refresh('user|u1|probe', connection);
+    tools.push({ name: 'added' });
+    await cache.refresh('user|u1|probe', connection);
+    expect((await cache.get('user|u1|probe'))?.map((t) => t.name)).toEqual(['echo', 'added']);
+    expect(await cache.fromConnection('user|u1|probe', connection)).toHaveLength(2);
+  });
+
+  it('a connection that cannot list its tools fails the refresh, and is asked again next time', async () => {
+    const cache = createToolCache(createMemoryKv({ clock: { now: () => 0 } }));
+    let fail = true;
+    const connection: ToolSource = {
+      listTools: () => (fail ? Promise.reject(new Error('upstream gone')) : Promise.resolve([ECHO])),
+    };
+    await expect(cache.refresh('app|probe', connection)).rejects.toThrow('upstream gone');
+    fail = false;
+    expect(await cache.fromConnection('app|probe', connection)).toEqual([ECHO]);
+  });
+
+  it('with Redis away, reads are unknown and writes never fail, within the bound', async () => {
+    // Nothing listens on port 1: every Redis command waits in the client's queue.
+    const kv = createRedisKv({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 60_000 });
+    const warnings: string[] = [];
+    const cache = createToolCache(kv, {
+      kvTimeoutMs: 50,
+      logger: { warn: (_fields: object, message: string) => warnings.push(message) },
+    });
+    try {
+      const connection = liveConnection([ECHO]);
+      expect(await cache.refresh('app|probe', connection)).toEqual([ECHO]);
+      await expect(cache.put('app|probe', [ECHO])).resolves.toBeUndefined();
+      expect(await cache.get('app|probe')).toBeNull();
+      expect(await cache.fromConnection('app|probe', connection)).toEqual([ECHO]);
+      expect(warnings).toContain('could not read the shared tool list; using the live connection');
+      expect(warnings).toContain('could not write the shared tool list; the live connection still serves it');
+    } finally {
+      await kv.close();
+    }
+  });
+});

@@ -1,0 +1,205 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { freePort, textOf } from './support/mcp-helpers.js';
+
+/** A private `redis-server` on a loopback port, kept in memory only, that the test stops and restarts. */
+class PrivateRedis {
+  private child: ChildProcess | undefined;
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server and resolves once it accepts connections (it says so on stdout). */
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.child = child;
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        if (seen.includes('Ready to accept connections')) resolve();
+      });
+    });
+    child.stdout.resume();
+  }
+
+  /** Stops the server (its data, kept in memory only, goes with it). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/**
+ * Issue 14, finding 1: the tool lists in the KV are a cache. When Redis loses them (a restart, a
+ * flush, a lapsed TTL) or is away, live connections keep their tools on every path.
+ */
+describe('KV loss never hides tools', () => {
+  let redis: PrivateRedis;
+  let inspect: Redis;
+  let probe: ProbeServer;
+  let hub: TestHub;
+  let base: string;
+  let alice: string;
+  let aliceId: string;
+  const clients: Client[] = [];
+
+  const listing = async (token: string): Promise<Record<string, string[]>> => {
+    const res = await hub.app.inject({
+      method: 'GET',
+      url: '/api/mcp/tools',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const servers = res.json<{ servers: Record<string, { tools: { name: string }[] }> }>().servers;
+    return Object.fromEntries(Object.entries(servers).map(([name, s]) => [name, s.tools.map((t) => t.name)]));
+  };
+  const restCall = (token: string, server: string, tool: string, args: Record<string, unknown>) =>
+    hub.app.inject({
+      method: 'POST',
+      url: `/api/mcp/${server}/tools/${tool}/call`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { arguments: args },
+    });
+  const mcpClient = async (token: string): Promise<Client> => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    const client = new Client({ name: 'kv-loss-test', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    return client;
+  };
+  const kvReady = async (): Promise<string> =>
+    (await hub.app.inject({ method: 'GET', url: '/readyz' })).json<{ checks: { kv: string } }>().checks.kv;
+  /** Restarts Redis empty, and waits until the hub's KV answers again. */
+  const restartRedis = async (): Promise<void> => {
+    await redis.stop();
+    await redis.start();
+    await expect.poll(kvReady, { timeout: 20_000 }).toBe('ok');
+  };
+
+  beforeAll(async () => {
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+    inspect = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    probe = await startProbeServer();
+    hub = await startTestHub({
+      env: { REDIS_URL: redis.url },
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  shared:
+    type: streamable-http
+    url: ${probe.url}
+  mine:
+    type: streamable-http
+    url: ${probe.url}
+    startup: false
+    initTimeout: 15000
+`,
+    });
+    await hub.startup.firstPass;
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+    alice = await hub.userToken('alice@example.com');
+    aliceId = (await hub.repos.users.findByEmail('alice@example.com'))!.id;
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await hub?.dispose();
+    await probe?.stop();
+    inspect?.disconnect();
+    await redis?.stop();
+  });
+
+  it('after Redis restarts empty, the REST listing, /mcp tools/list and calls keep every tool', async () => {
+    // Alice's own connection to `mine` opens with a call; `shared` connected at start-up.
+    expect((await restCall(alice, 'mine', 'echo', { message: 'before' })).statusCode).toBe(200);
+    const session = await mcpClient(alice);
+    const before = (await session.listTools()).tools.map((t) => t.name);
+    expect(before).toEqual(expect.arrayContaining(['shared__echo', 'mine__echo']));
+    const listedBefore = await listing(alice);
+    expect(listedBefore.shared).toContain('echo');
+    expect(listedBefore.mine).toContain('echo');
+
+    await restartRedis();
+    await inspect.connect();
+    expect(await inspect.keys('sb:tools:*')).toEqual([]);
+
+    const listedAfter = await listing(alice);
+    expect(listedAfter.shared).toEqual(listedBefore.shared);
+    expect(listedAfter.mine).toEqual(listedBefore.mine);
+    // The session opened before the restart and a new one both see the same tools, and can call them.
+    expect((await session.listTools()).tools.map((t) => t.name).sort()).toEqual([...before].sort());
+    const call = await session.callTool({ name: 'shared__echo', arguments: { message: 'after' } });
+    expect(textOf(call)).toBe('Echo: after');
+    const fresh = await mcpClient(alice);
+    expect((await fresh.listTools()).tools.map((t) => t.name).sort()).toEqual([...before].sort());
+    // The shared copies were written back from the live connections.
+    await expect.poll(() => inspect.exists('sb:tools:app|shared')).toBe(1);
+    await expect.poll(() => inspect.exists(`sb:tools:user|${aliceId}|mine`)).toBe(1);
+  });
+
+  it('a lapsed entry (its TTL ran out) is rebuilt from the live connection', async () => {
+    await inspect.del('sb:tools:app|shared', 'sb:tools:relay|app|shared');
+    expect((await listing(alice)).shared).toContain('echo');
+    const client = await mcpClient(alice);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('shared__echo');
+    await expect.poll(() => inspect.exists('sb:tools:app|shared')).toBe(1);
+  });
+
+  it("a user's reinitialize rewrites the shared list, even of a connection it may not close", async () => {
+    await inspect.del('sb:tools:app|shared');
+    const res = await hub.app.inject({
+      method: 'POST',
+      url: '/api/mcp/shared/reinitialize',
+      headers: { authorization: `Bearer ${alice}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const stored = JSON.parse((await inspect.get('sb:tools:app|shared')) ?? '[]') as { name: string }[];
+    expect(stored.map((t) => t.name)).toContain('echo');
+  });
+
+  it('with Redis down, a new per-user connection connects and lists its tools from the live connection', async () => {
+    const bob = await hub.userToken('bob@example.com');
+    inspect.disconnect();
+    await redis.stop();
+    try {
+      const call = await restCall(bob, 'mine', 'echo', { message: 'during the outage' });
+      expect(call.statusCode).toBe(200);
+      expect(textOf(call.json())).toBe('Echo: during the outage');
+      const listed = await listing(bob);
+      expect(listed.mine).toContain('echo');
+      expect(listed.shared).toContain('echo');
+      const client = await mcpClient(bob);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(['shared__echo', 'mine__echo']),
+      );
+    } finally {
+      await redis.start();
+    }
+    await expect.poll(kvReady, { timeout: 20_000 }).toBe('ok');
+  });
+});
