@@ -10,7 +10,7 @@ import {
 } from '../auth/index.js';
 import type { HubConfig } from '../config/index.js';
 import { systemClock, systemRandom, type Clock } from '../core/index.js';
-import { ConnectionPool } from '../connections/index.js';
+import { ConnectionPool, groupTrackingSpawn } from '../connections/index.js';
 import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
 import { createKv, type Kv } from '../kv/index.js';
@@ -40,6 +40,7 @@ import { watchToolChanges } from './tool-refresh.js';
 import { createLogger, createMetrics, type Logger } from '../observability/index.js';
 import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
 import { ensureSecrets } from './secrets.js';
+import { drainAndClose } from './http-drain.js';
 import { createSsoRouteOptions } from './sso-wiring.js';
 import type { FetchLike } from '../net/index.js';
 import type { BrowserSessions } from '../sessions/index.js';
@@ -186,6 +187,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       logger,
       clock,
       hostEnv: options.hostEnv ?? process.env,
+      // Each stdio child's group is known, so the process can kill what is left on any exit.
+      spawn: groupTrackingSpawn(),
       // MCP streams are long-lived: the time cap covers connect and headers, not an SSE body.
       fetch: egress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
     });
@@ -379,7 +382,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         ...(options.loginAttemptsPerMinute ? { loginAttemptsPerMinute: options.loginAttemptsPerMinute } : {}),
       },
     });
-    cleanups.push(() => app.close());
+    // Shutdown: the GET streams end, requests drain, then the pool closes under what still runs.
+    cleanups.push(() => drainAndClose(app, { abort: () => pool.close(), logger }));
 
     const startup = connectAtStartup({
       servers: registry.yamlServers(),

@@ -29,3 +29,4 @@ export {
 export { type StderrLimits } from './stderr-relay.js';
 export { createTransport, type TransportDeps } from './create-transport.js';
 export { INHERITED_ENV_NAMES, stdioChildEnv } from './child-env.js';
+export { groupTrackingSpawn, killChildGroups, trackedChildGroups } from './child-groups.js';

@@ -68,6 +68,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   const sessions = new GatewaySessions(options.clock, { idleMs: 30 * 60_000, perUser: 50 });
   const checkOrigin = createOriginCheck({ publicUrl: options.publicUrl });
   const resourceMetadataUrl = `${options.publicUrl}${PRM_PATH}`;
+  // Shutdown: the GET streams end first (they would hold the server open); in-flight calls drain.
+  app.addHook('preClose', async () => sessions.endStandaloneStreams());
   app.addHook('onClose', async () => sessions.closeAll());
 
   /** Tells the sessions of these users (null: everyone) that the server's tools may have changed. */

@@ -87,6 +87,15 @@ export class GatewaySessions {
     }
   }
 
+  /**
+   * Ends every session's standalone GET stream (shutdown): it never ends by itself, so it would
+   * hold the HTTP server open. The sessions stay, so calls in flight can still answer on their own
+   * streams; a client that comes back for a new GET stream finds a closing hub (503).
+   */
+  endStandaloneStreams(): void {
+    for (const session of this.sessions.values()) session.transport.closeStandaloneSSEStream();
+  }
+
   async closeAll(): Promise<void> {
     clearInterval(this.sweep);
     await Promise.all([...this.sessions.keys()].map((id) => this.close(id)));
