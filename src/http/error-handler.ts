@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HubError, type HubErrorCode } from '../errors/index.js';
+import { DEPENDENCY_RETRY_AFTER_S } from '../kv/errors.js';
+import { isDatabaseUnavailable } from '../store/database.js';
 
 /**
  * Which key carries the message in error bodies: LibreChat answers `{error}` on its OAuth, status,
@@ -36,6 +38,9 @@ export function toHubError(err: unknown): HubError {
     }));
     return new HubError('HUB_ERR_VALIDATION', { cause: err, details: { errors } });
   }
+  if (isDatabaseUnavailable(err)) {
+    return new HubError('HUB_ERR_DB_UNAVAILABLE', { cause: err, details: { dependency: 'database' } });
+  }
   const fastifyError = err as Partial<FastifyError> | undefined;
   const mapped = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new HubError(mapped, { cause: err });
@@ -52,6 +57,17 @@ export function toHubError(err: unknown): HubError {
     return new HubError('HUB_ERR_BAD_REQUEST', { cause: err });
   }
   return new HubError('HUB_ERR_INTERNAL', { cause: err });
+}
+
+/** Codes for a dependency of the hub that is away: the answer says when to try again (RFC 9110 §10.2.3). */
+const DEPENDENCY_CODES: ReadonlySet<HubErrorCode> = new Set([
+  'HUB_ERR_DB_UNAVAILABLE',
+  'HUB_ERR_KV_UNAVAILABLE',
+]);
+
+/** The `Retry-After` value (seconds) for an error, when it has one. */
+export function retryAfterFor(error: HubError): string | undefined {
+  return DEPENDENCY_CODES.has(error.code) ? String(DEPENDENCY_RETRY_AFTER_S) : undefined;
 }
 
 /** The JSON body for an error, in the route's shape. */
@@ -72,6 +88,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const retryAfter = (err as { headers?: Record<string, string> }).headers?.['retry-after'];
       if (retryAfter) void reply.header('retry-after', retryAfter);
     }
+    const retryAfter = retryAfterFor(error);
+    if (retryAfter !== undefined) void reply.header('retry-after', retryAfter);
     const key = request.routeOptions.config.errorKey ?? 'message';
     return reply.status(error.status).type('application/json').send(errorBody(error, key));
   });

@@ -38,3 +38,14 @@ export function deliverSafely(
     onError(error, 'handler');
   }
 }
+
+/** Seconds a client is asked to wait (`Retry-After`) when a dependency of the hub is away. */
+export const DEPENDENCY_RETRY_AFTER_S = 5;
+
+/**
+ * The error for a KV command that could not run because Redis is away (disconnected, refusing,
+ * or past the command timeout): a 503 naming the dependency, which the caller may retry.
+ */
+export function kvUnavailable(cause?: unknown): HubError {
+  return new HubError('HUB_ERR_KV_UNAVAILABLE', { cause, details: { dependency: 'redis' } });
+}

@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { systemRandom, type Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import {
   checkTtlMs,
   deliverSafely,
   ignoreKvError,
+  kvUnavailable,
   type KvErrorReporter,
   type KvErrorSource,
 } from './errors.js';
@@ -77,10 +78,27 @@ export function createRedisKv(options: RedisKvOptions): Kv {
 
   const commands = connect('connection');
   let subscriber: Redis | undefined;
+  // Until Redis first answers, commands queue (start-up may issue some before the connection is up);
+  // after that, a command sent while the connection is down fails at once instead of waiting out
+  // the command timeout, and ioredis keeps reconnecting behind it.
+  let connectedOnce = false;
+  commands.on('ready', () => {
+    connectedOnce = true;
+  });
 
   const open = (): Redis => {
     if (closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
+    if (connectedOnce && commands.status !== 'ready') throw kvUnavailable();
     return commands;
+  };
+
+  /** Runs commands on the connection; a failure to reach Redis becomes HUB_ERR_KV_UNAVAILABLE. */
+  const run = async <T>(command: (connection: Redis) => Promise<T>): Promise<T> => {
+    try {
+      return await command(open());
+    } catch (error) {
+      throw asKvError(error);
+    }
   };
 
   const subscriberConnection = (): Redis => {
@@ -104,22 +122,24 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     return {
       name,
       release: async () => {
-        const result = await open().eval(RELEASE_SCRIPT, 1, key, token, prefix + lockReleasedChannel(name));
+        const result = await run((c) =>
+          c.eval(RELEASE_SCRIPT, 1, key, token, prefix + lockReleasedChannel(name)),
+        );
         return result === 1;
       },
       extend: async (ttlMs) => {
-        const result = await open().eval(EXTEND_SCRIPT, 1, key, token, String(checkTtlMs(ttlMs)));
+        const ttl = String(checkTtlMs(ttlMs));
+        const result = await run((c) => c.eval(EXTEND_SCRIPT, 1, key, token, ttl));
         return result === 1;
       },
     };
   };
 
   const setIfAbsent = async (key: string, value: string, ttlMs: number | undefined): Promise<boolean> => {
-    const connection = open();
-    const reply =
-      ttlMs === undefined
-        ? await connection.set(prefix + key, value, 'NX')
-        : await connection.set(prefix + key, value, 'PX', checkTtlMs(ttlMs), 'NX');
+    const ttl = ttlMs === undefined ? undefined : checkTtlMs(ttlMs);
+    const reply = await run((c) =>
+      ttl === undefined ? c.set(prefix + key, value, 'NX') : c.set(prefix + key, value, 'PX', ttl, 'NX'),
+    );
     return reply === 'OK';
   };
 
@@ -160,22 +180,23 @@ export function createRedisKv(options: RedisKvOptions): Kv {
   };
 
   const kv: Kv = {
-    get: async (key) => open().get(prefix + key),
+    get: async (key) => run((c) => c.get(prefix + key)),
 
     set: async (key, value, opts) => {
-      const connection = open();
-      if (opts?.ttlMs === undefined) await connection.set(prefix + key, value);
-      else await connection.set(prefix + key, value, 'PX', checkTtlMs(opts.ttlMs));
+      const ttl = opts?.ttlMs === undefined ? undefined : checkTtlMs(opts.ttlMs);
+      await run((c) =>
+        ttl === undefined ? c.set(prefix + key, value) : c.set(prefix + key, value, 'PX', ttl),
+      );
     },
 
     setIfAbsent: async (key, value, opts) => setIfAbsent(key, value, opts?.ttlMs),
 
-    getAndDelete: async (key) => open().getdel(prefix + key),
+    getAndDelete: async (key) => run((c) => c.getdel(prefix + key)),
 
-    delete: async (key) => (await open().del(prefix + key)) > 0,
+    delete: async (key) => (await run((c) => c.del(prefix + key))) > 0,
 
     publish: async (channel, message) => {
-      await open().publish(prefix + channel, message);
+      await run((c) => c.publish(prefix + channel, message));
     },
 
     subscribe,
@@ -188,7 +209,7 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     withLock: (name, opts, fn) => runWithLock(kv, lockWait, name, opts, fn),
 
     ping: async () => {
-      await open().ping();
+      await run((c) => c.ping());
     },
 
     close: async () => {
@@ -204,6 +225,15 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     },
   };
   return kv;
+}
+
+/**
+ * A command's failure as callers see it: Redis's own refusal (a `ReplyError`, e.g. a wrong type)
+ * and the hub's errors stay as they are; anything else means Redis could not be reached in time.
+ */
+function asKvError(error: unknown): unknown {
+  if (error instanceof HubError || error instanceof ReplyError) return error;
+  return kvUnavailable(error);
 }
 
 /** QUIT lets queued replies arrive; a connection that is not up has nothing to flush, so just drop it. */

@@ -23,6 +23,21 @@ export interface DatabaseOptions {
   /** PostgreSQL only: the most pooled connections. Defaults to 10. */
   pgPoolMax?: number | undefined;
   /**
+   * PostgreSQL only: the server cancels a statement running longer than this (`statement_timeout`),
+   * ms. Defaults to {@link PG_STATEMENT_TIMEOUT_MS}; a `statement_timeout` in the URL wins.
+   */
+  pgStatementTimeoutMs?: number | undefined;
+  /**
+   * PostgreSQL only: the client gives up on an answer after this long (`query_timeout`), for a
+   * server that is frozen or unreachable and so cancels nothing, ms. Defaults to {@link PG_QUERY_TIMEOUT_MS}.
+   */
+  pgQueryTimeoutMs?: number | undefined;
+  /**
+   * PostgreSQL only: the longest wait for a pooled connection, or for a new one to open, ms.
+   * Defaults to {@link PG_ACQUIRE_TIMEOUT_MS}.
+   */
+  pgAcquireTimeoutMs?: number | undefined;
+  /**
    * PostgreSQL only: told about errors on idle pooled connections (e.g. the server restarted).
    * pg's Pool emits these as 'error' events, which crash the process when nobody listens.
    */
@@ -42,8 +57,12 @@ export interface StoreDatabase {
 
 /** SQLite waits this long for a competing writer (another process on the same file) before failing. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
-/** A pool that cannot reach PostgreSQL fails the request instead of hanging. */
-const PG_CONNECT_TIMEOUT_MS = 10_000;
+/** A request waits at most this long for a pooled connection (or a new one), instead of hanging. */
+export const PG_ACQUIRE_TIMEOUT_MS = 5_000;
+/** No statement of the hub runs this long; one that does is blocked (a lock) and is cancelled. */
+export const PG_STATEMENT_TIMEOUT_MS = 10_000;
+/** Past the statement timeout: only a server that cannot even cancel (frozen, unreachable) gets here. */
+export const PG_QUERY_TIMEOUT_MS = 15_000;
 const PG_INT8_OID = 20;
 /** Unquoted PostgreSQL identifiers: lower case, so the name needs no quoting rules anywhere. */
 const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -84,7 +103,9 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Stor
     connectionString: url,
     types,
     max: options.pgPoolMax ?? 10,
-    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: options.pgAcquireTimeoutMs ?? PG_ACQUIRE_TIMEOUT_MS,
+    statement_timeout: options.pgStatementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS,
+    query_timeout: options.pgQueryTimeoutMs ?? PG_QUERY_TIMEOUT_MS,
   });
   const onPoolError = options.onPoolError;
   // Without a listener an idle connection's error would crash the process; the pool drops that
@@ -121,4 +142,39 @@ function handle(db: Kysely<Database>, dialect: StoreDialect): StoreDatabase {
       await sql`select 1`.execute(db);
     },
   };
+}
+
+/** PostgreSQL SQLSTATEs that say the database, not the query, failed (PostgreSQL manual, appendix A). */
+const PG_UNAVAILABLE_STATES = new Set([
+  '57014', // query_canceled: statement_timeout
+  '57P01', // admin_shutdown (also pg_terminate_backend)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '55P03', // lock_not_available: lock_timeout
+]);
+/** What node-postgres and Node say when the server cannot be reached or does not answer in time. */
+const PG_UNAVAILABLE_MESSAGES = [
+  'Query read timeout',
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'Client has encountered a connection error',
+];
+const NET_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+/** SQLite: another process held the file past the busy timeout. */
+const SQLITE_UNAVAILABLE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+/**
+ * Whether an error thrown by a query means the database was unavailable (down, frozen, unreachable,
+ * or a statement blocked past its timeout) rather than a fault of the query: such requests answer
+ * 503 HUB_ERR_DB_UNAVAILABLE, which a client may retry, instead of a 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (PG_UNAVAILABLE_STATES.has(code) || code.startsWith('08')) return true;
+    if (NET_UNAVAILABLE_CODES.has(code) || SQLITE_UNAVAILABLE_CODES.has(code)) return true;
+  }
+  return PG_UNAVAILABLE_MESSAGES.some((message) => error.message.startsWith(message));
 }

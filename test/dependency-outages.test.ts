@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { freePort } from './support/mcp-helpers.js';
+
+const postgresUrl = inject('postgresUrl');
+
+/** A private in-memory `redis-server` on a loopback port, which this file alone stops and starts. */
+class OwnRedis {
+  private child: ChildProcess | undefined;
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server; resolves once it says it accepts connections. */
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    this.child = child;
+    let said = '';
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)}`)));
+      child.stdout.on('data', (chunk: Buffer) => {
+        said += chunk.toString('utf8');
+        if (said.includes('Ready to accept connections')) resolve();
+      });
+    });
+    child.stdout.resume();
+  }
+
+  /** Kills the server outright, as a crash would. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Listens on a kernel-picked loopback port and returns the base URL. */
+async function listen(hub: TestHub): Promise<string> {
+  await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+}
+
+/** An OAuth server: a call first reads the caller's authorization state from the KV. */
+const YAML = `
+mcpServers:
+  remote:
+    type: streamable-http
+    url: http://127.0.0.1:9/mcp
+    requiresOAuth: true
+`;
+
+/**
+ * Issue 14, finding 5: a dependency that is away answers a fast 503 naming it, with Retry-After,
+ * instead of a 500 after the Redis command timeout or a request hanging on a blocked query.
+ */
+describe('dependency outages: a fast 503 with Retry-After', () => {
+  describe('Redis stops and comes back', () => {
+    let redis: OwnRedis;
+    let hub: TestHub;
+    let base: string;
+    let token: string;
+
+    beforeAll(async () => {
+      redis = new OwnRedis(await freePort());
+      await redis.start();
+      hub = await startTestHub({ env: { REDIS_URL: redis.url }, yaml: YAML });
+      base = await listen(hub);
+      token = await hub.userToken('alice@example.com');
+    }, 60_000);
+
+    afterAll(async () => {
+      await hub?.dispose();
+      await redis?.stop();
+    });
+
+    const callTool = (): Promise<Response> =>
+      fetch(`${base}/api/mcp/remote/tools/anything/call`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ arguments: {} }),
+      });
+
+    it('answers 503 HUB_ERR_KV_UNAVAILABLE with Retry-After while Redis is down, and recovers by itself', async () => {
+      const before = await callTool();
+      expect(before.status).not.toBe(503); // whatever the unreachable server makes of it, Redis answered
+      await before.text();
+
+      await redis.stop();
+      // ioredis sees the socket close and starts reconnecting; from then on commands fail at once.
+      await expect
+        .poll(
+          async () =>
+            await hub.kv.ping().then(
+              () => 'up',
+              () => 'down',
+            ),
+        )
+        .toBe('down');
+      const during = await callTool();
+      expect(during.status).toBe(503);
+      expect(during.headers.get('retry-after')).toBe('5');
+      expect(await during.json()).toMatchObject({ code: 'HUB_ERR_KV_UNAVAILABLE', dependency: 'redis' });
+
+      await redis.start();
+      await expect.poll(async () => (await callTool()).status).not.toBe(503);
+    });
+  });
+
+  describe.skipIf(!postgresUrl)('PostgreSQL: a query blocked by a lock', () => {
+    const schema = `outages_${process.pid}_${Date.now()}`;
+    let admin: pg.Client;
+    let locker: pg.Client;
+    let hub: TestHub;
+    let base: string;
+    let token: string;
+
+    beforeAll(async () => {
+      admin = new pg.Client({ connectionString: postgresUrl });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const url = new URL(postgresUrl);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      // Without Redis the account row is read on every request: locking `users` blocks them all. A
+      // short statement timeout for the test (the default is 10 s), set the way an operator can.
+      url.searchParams.set('statement_timeout', '300');
+      hub = await startTestHub({ env: { DATABASE_URL: url.toString() }, yaml: YAML });
+      base = await listen(hub);
+      token = await hub.userToken('bob@example.com');
+      locker = new pg.Client({ connectionString: postgresUrl });
+      await locker.connect();
+    }, 60_000);
+
+    afterAll(async () => {
+      await locker?.query('ROLLBACK').catch(() => undefined);
+      await locker?.end();
+      await hub?.dispose();
+      await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin?.end();
+    });
+
+    const listServers = (): Promise<Response> =>
+      fetch(`${base}/api/mcp/servers`, { headers: { authorization: `Bearer ${token}` } });
+
+    it('answers 503 HUB_ERR_DB_UNAVAILABLE with Retry-After instead of hanging, then serves again', async () => {
+      expect((await listServers()).status).toBe(200);
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${schema}.users IN ACCESS EXCLUSIVE MODE`);
+      const during = await listServers();
+      expect(during.status).toBe(503);
+      expect(during.headers.get('retry-after')).toBe('5');
+      expect(await during.json()).toMatchObject({ code: 'HUB_ERR_DB_UNAVAILABLE', dependency: 'database' });
+      await locker.query('ROLLBACK');
+      expect((await listServers()).status).toBe(200);
+    });
+  });
+});
