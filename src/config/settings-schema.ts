@@ -59,6 +59,12 @@ export const mcpSettingsSchema = z.strictObject({
    * servers are resolved); a server's own `maxCallDuration` wins.
    */
   maxCallDuration: milliseconds().min(1).optional(),
+  /**
+   * The largest JSON-RPC message taken from an MCP server, bytes, on every transport (default
+   * 10 MiB, applied by the connection pool): a larger result fails its own call
+   * (HUB_ERR_RESULT_TOO_LARGE) and the connection goes on.
+   */
+  maxResultBytes: z.number().int().min(1024).optional(),
   /** App-level servers connected in parallel at start-up. */
   startupConcurrency: z.number().int().min(1).max(64).default(DEFAULT_STARTUP_CONCURRENCY),
   catalogRecovery: catalogRecoverySchema.optional(),

@@ -22,6 +22,8 @@ export interface ConnectionPoolDeps {
   /** For every HTTP request to upstreams (the egress guard); default `globalThis.fetch`. */
   fetch?: FetchLike;
   spawn?: SpawnFunction;
+  /** The largest message taken from an upstream on any transport (see TransportDeps). */
+  maxResultBytes?: number;
   stdio?: TransportDeps['stdio'];
   clientInfo?: Implementation;
   /** Capabilities declared to upstreams; none by default (see UpstreamConnectionInit). */
@@ -80,6 +82,7 @@ export class ConnectionPool {
       fetch: deps.fetch ?? ((url, init) => globalThis.fetch(url, init)),
       hostEnv: deps.hostEnv,
       ...(deps.spawn === undefined ? {} : { spawn: deps.spawn }),
+      ...(deps.maxResultBytes === undefined ? {} : { maxResultBytes: deps.maxResultBytes }),
       ...(deps.stdio === undefined ? {} : { stdio: deps.stdio }),
     };
   }

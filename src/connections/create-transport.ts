@@ -14,6 +14,8 @@ import { observeRelatedRequests } from './related-requests.js';
 import type { FetchLike, UpstreamSpec } from './types.js';
 import type { TransportHooks } from './upstream-connection.js';
 import { PermanentConnectError } from './upstream-errors.js';
+import { capResults } from './result-capped-fetch.js';
+import { DEFAULT_MAX_RESULT_BYTES } from './result-limit.js';
 import { watchFetch } from './watched-fetch.js';
 
 /** The side effects a transport is built with. */
@@ -25,7 +27,12 @@ export interface TransportDeps {
   /** The hub's environment, of which a stdio child sees only PATH, HOME, LANG, TZ and TMPDIR. */
   hostEnv: Readonly<Record<string, string | undefined>>;
   spawn?: SpawnFunction;
-  /** Limits and grace periods of stdio children. */
+  /**
+   * The largest message taken from the upstream, on every transport (`mcpSettings.maxResultBytes`);
+   * a larger one fails the request it answers. Default {@link DEFAULT_MAX_RESULT_BYTES}.
+   */
+  maxResultBytes?: number;
+  /** Limits and grace periods of stdio children (`maxLineBytes` defaults to `maxResultBytes`). */
   stdio?: Pick<
     StdioTransportOptions,
     'maxLineBytes' | 'maxBadLines' | 'stdinGraceMs' | 'termGraceMs' | 'stderr'
@@ -39,9 +46,11 @@ export interface TransportDeps {
  */
 export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: TransportHooks): Transport {
   const { onFault, onRelatedRequest } = hooks;
+  const maxResultBytes = deps.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   switch (spec.transport) {
     case 'stdio':
       return new ProcessGroupStdioTransport({
+        maxLineBytes: maxResultBytes,
         ...deps.stdio,
         // The values the hub puts in the child's environment (keys, user variables) never reach the log.
         stderr: { ...deps.stdio?.stderr, secrets: Object.values(spec.env) },
@@ -57,17 +66,26 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: 
       return new StreamableHTTPClientTransport(parseUrl(spec.url), {
         // requestInit headers go on every request the transport makes: POST, GET stream, DELETE.
         requestInit: { headers: { ...spec.headers } },
-        fetch: watchFetch(
-          onRelatedRequest ? observeRelatedRequests(deps.fetch, onRelatedRequest) : deps.fetch,
-          onFault,
-          { streamEndIsFault: false },
+        // Outermost, so a stream it cuts short is not taken for the upstream going away.
+        fetch: capResults(
+          watchFetch(
+            onRelatedRequest ? observeRelatedRequests(deps.fetch, onRelatedRequest) : deps.fetch,
+            onFault,
+            { streamEndIsFault: false },
+          ),
+          maxResultBytes,
+          deps.logger,
         ),
       });
     case 'sse':
       return new SSEClientTransport(parseUrl(spec.url), {
         // The SSE transport adds requestInit headers to its POSTs and to the event stream's GET.
         requestInit: { headers: { ...spec.headers } },
-        fetch: watchFetch(deps.fetch, onFault, { streamEndIsFault: true }),
+        fetch: capResults(
+          watchFetch(deps.fetch, onFault, { streamEndIsFault: true }),
+          maxResultBytes,
+          deps.logger,
+        ),
       });
     case 'websocket':
       // The SDK's WebSocket transport uses the runtime's global WebSocket, which Node 20 lacks

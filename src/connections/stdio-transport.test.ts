@@ -3,13 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { everythingStdioCommand } from '../../test/peers/everything.js';
 import { probeStdioCommand } from '../../test/peers/probe-stdio.js';
 import { systemClock } from '../core/index.js';
 import { createLogger } from '../observability/index.js';
 import { ConnectionPool } from './connection-pool.js';
-import { LineTooLongError } from './line-splitter.js';
+import { RESULT_TOO_LARGE_CODE } from './result-limit.js';
 import { ProcessGroupStdioTransport, type SpawnFunction } from './stdio-transport.js';
 import type { ConnectionOptions, UpstreamSpec } from './types.js';
 import { textOf } from '../../test/support/mcp-helpers.js';
@@ -268,19 +269,59 @@ describe('stdio process group', () => {
 });
 
 describe('stdio framing', () => {
-  it('SX-06: a stdout line over the bound is an error that closes the transport and kills the child', async () => {
-    const transport = nodeScript(`process.stdout.write('x'.repeat(64 * 1024)); setInterval(() => {}, 1e9);`, {
-      maxLineBytes: 16 * 1024,
-    });
+  it('SX-06: a stdout line over the bound is skipped up to its newline; the child and the lines after it live on', async () => {
+    const after = JSON.stringify({ jsonrpc: '2.0', method: 'after' });
+    const transport = nodeScript(
+      `process.stdout.write('x'.repeat(64 * 1024) + '\\n' + ${JSON.stringify(after)} + '\\n'); setInterval(() => {}, 1e9);`,
+      { maxLineBytes: 16 * 1024 },
+    );
+    const messages: JSONRPCMessage[] = [];
     const errors: Error[] = [];
     let closed = false;
+    transport.onmessage = (message) => messages.push(message);
     transport.onerror = (error) => errors.push(error);
     transport.onclose = () => (closed = true);
     await transport.start();
-    const pid = transport.pid!;
-    await until(() => closed);
-    expect(errors.some((error) => error instanceof LineTooLongError)).toBe(true);
-    expect(isAlive(pid)).toBe(false);
+    await until(() => messages.length > 0);
+    expect(messages).toEqual([{ jsonrpc: '2.0', method: 'after' }]);
+    expect(errors).toEqual([]);
+    expect(closed).toBe(false);
+    expect(isAlive(transport.pid!)).toBe(true);
+    expect(logLines.some((line) => line.includes('oversized message that answers no known request'))).toBe(
+      true,
+    );
+  });
+
+  it('a result over the bound fails only its own request, with an error naming the limit', async () => {
+    // Answers request 1 with 64 KiB and request 2 with a small result, 1 first (the SDK's key order).
+    const script = `
+      let buffered = '';
+      process.stdin.on('data', (chunk) => {
+        buffered += chunk;
+        let newline;
+        while ((newline = buffered.indexOf('\\n')) !== -1) {
+          const { id } = JSON.parse(buffered.slice(0, newline));
+          buffered = buffered.slice(newline + 1);
+          const text = id === 1 ? 'x'.repeat(64 * 1024) : 'small';
+          process.stdout.write(JSON.stringify({ result: { text }, jsonrpc: '2.0', id }) + '\\n');
+        }
+      });`;
+    const transport = nodeScript(script, { maxLineBytes: 16 * 1024 });
+    const messages: JSONRPCMessage[] = [];
+    transport.onmessage = (message) => messages.push(message);
+    await transport.start();
+    await transport.send({ jsonrpc: '2.0', id: 1, method: 'big' });
+    await transport.send({ jsonrpc: '2.0', id: 2, method: 'small' });
+    await until(() => messages.length === 2);
+    expect(messages[0]).toMatchObject({
+      id: 1,
+      error: {
+        code: RESULT_TOO_LARGE_CODE,
+        message: expect.stringContaining('16384-byte limit (maxResultBytes)'),
+      },
+    });
+    expect(messages[1]).toEqual({ jsonrpc: '2.0', id: 2, result: { text: 'small' } });
+    expect(isAlive(transport.pid!)).toBe(true);
   });
 
   it('SX-07: non-JSON lines are logged and tolerated up to a bound, then the transport closes', async () => {

@@ -4,10 +4,12 @@ import {
   JSONRPCMessageSchema,
   type JSONRPCMessage,
   type MessageExtraInfo,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
-import { LineSplitter } from './line-splitter.js';
+import { BoundedLineReader } from './bounded-lines.js';
+import { DEFAULT_MAX_RESULT_BYTES, idFromEnds, resultTooLargeResponse } from './result-limit.js';
 import { StderrRelay, type StderrLimits } from './stderr-relay.js';
 
 /** `child_process.spawn` as the transport uses it; tests may wrap it to watch what is started. */
@@ -23,7 +25,10 @@ export interface StdioTransportOptions {
   logger: Logger;
   clock: Clock;
   spawn?: SpawnFunction;
-  /** Bound of one JSON-RPC line on stdout; a longer one closes the transport. Default 4 MiB. */
+  /**
+   * Bound of one JSON-RPC line on stdout (the hub's `maxResultBytes`, default 10 MiB). A longer
+   * line is skipped, and the one request it answered fails; the child and every other call go on.
+   */
   maxLineBytes?: number;
   /** Non-JSON lines tolerated on stdout before the transport gives up (SX-07). Default 100. */
   maxBadLines?: number;
@@ -34,7 +39,6 @@ export interface StdioTransportOptions {
   stderr?: StderrLimits;
 }
 
-const MIB = 1024 * 1024;
 /** After `exit`, how long to wait for the pipes to drain (a last answer may still be in them). */
 const PIPES_DRAIN_MS = 500;
 /** How much of a bad stdout line reaches the log. */
@@ -52,7 +56,9 @@ export class ProcessGroupStdioTransport implements Transport {
   onmessage?: (<T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void) | undefined;
 
   private readonly options: StdioTransportOptions;
-  private readonly stdout: LineSplitter;
+  private readonly stdout: BoundedLineReader;
+  /** Ids of the requests sent and not yet answered. */
+  private readonly unanswered = new Set<RequestId>();
   private readonly stderr: StderrRelay;
   private child: ChildProcess | undefined;
   private exitSeen = false;
@@ -69,7 +75,14 @@ export class ProcessGroupStdioTransport implements Transport {
 
   constructor(options: StdioTransportOptions) {
     this.options = options;
-    this.stdout = new LineSplitter(options.maxLineBytes ?? 4 * MIB, 'throw');
+    this.stdout = new BoundedLineReader(options.maxLineBytes ?? DEFAULT_MAX_RESULT_BYTES, {
+      line: (line) => {
+        if (!this.broken) this.onLine(line.toString('utf8').replace(/\r$/, ''));
+      },
+      oversized: (head, tail) => {
+        if (!this.broken) this.onOversized(head.toString('utf8'), tail.toString('utf8'));
+      },
+    });
     this.stderr = new StderrRelay(options.logger, options.clock, options.stderr);
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
@@ -116,6 +129,12 @@ export class ProcessGroupStdioTransport implements Transport {
     const stdin = this.child?.stdin;
     if (stdin == null || this.closing !== undefined || this.exitSeen || !stdin.writable) {
       return Promise.reject(new Error('Not connected'));
+    }
+    if ('method' in message && 'id' in message) this.unanswered.add(message.id);
+    // A cancelled request may never be answered (MCP basic/utilities/cancellation).
+    else if ('method' in message && message.method === 'notifications/cancelled') {
+      const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (cancelled !== undefined) this.unanswered.delete(cancelled);
     }
     return new Promise((resolve, reject) => {
       // The callback fires once the line is handed to the OS, or with an error when the pipe is
@@ -211,18 +230,32 @@ export class ProcessGroupStdioTransport implements Transport {
   }
 
   private onStdout(chunk: Buffer): void {
-    if (this.broken) return;
-    let lines: Buffer[];
-    try {
-      lines = this.stdout.push(chunk);
-    } catch (error) {
-      this.fail(error instanceof Error ? error : new Error(String(error)));
+    if (!this.broken) this.stdout.push(chunk);
+  }
+
+  /**
+   * A line past the limit was skipped: the request it answered fails with an error response in
+   * its place. Its id is read from the line's ends; failing that, a lone unanswered request is
+   * the one. Otherwise nothing can be told, and the call concerned ends at its timeout.
+   */
+  private onOversized(head: string, tail: string): void {
+    const maxBytes = this.options.maxLineBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    const read = idFromEnds(head, tail);
+    const only = this.unanswered.size === 1 ? [...this.unanswered][0] : undefined;
+    const id = read !== undefined && this.unanswered.has(read) ? read : read === undefined ? only : undefined;
+    if (id === undefined) {
+      this.options.logger.warn(
+        { maxResultBytes: maxBytes },
+        'stdio upstream wrote an oversized message that answers no known request; dropped it',
+      );
       return;
     }
-    for (const line of lines) {
-      if (this.broken) return;
-      this.onLine(line.toString('utf8').replace(/\r$/, ''));
-    }
+    this.options.logger.warn(
+      { maxResultBytes: maxBytes },
+      'stdio upstream result too large; failing its request',
+    );
+    this.unanswered.delete(id);
+    this.onmessage?.(resultTooLargeResponse({ maxBytes, id }));
   }
 
   private onLine(line: string): void {
@@ -243,6 +276,8 @@ export class ProcessGroupStdioTransport implements Transport {
       }
       return;
     }
+    const answered = 'method' in message ? undefined : (message as { id?: RequestId }).id;
+    if (answered !== undefined) this.unanswered.delete(answered);
     this.onmessage?.(message);
   }
 

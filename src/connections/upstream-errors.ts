@@ -2,6 +2,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { HubError, isHubError } from '../errors/index.js';
+import { resultTooLargeError } from './result-limit.js';
 
 /** The HTTP status an SDK transport error carries, when it carries one. */
 export function upstreamHttpStatus(error: unknown): number | undefined {
@@ -24,12 +25,15 @@ export function abortReason(signal: AbortSignal): Error {
  * - its own abort: the signal's reason (the SDK would dress it up as a timeout);
  * - the SDK's request timeout: HUB_ERR_UPSTREAM_TIMEOUT;
  * - the connection closing under the call, or a transport failure: HUB_ERR_UPSTREAM_UNAVAILABLE;
+ * - a result past the hub's size limit (the transport answered in its place): HUB_ERR_RESULT_TOO_LARGE;
  * - a JSON-RPC error the upstream answered with (unknown tool, bad params…): the SDK's
  *   `McpError` unchanged, so the tools layer can pass the upstream's words on as a tool error.
  */
 export function toRequestError(error: unknown, callerSignal: AbortSignal | undefined): unknown {
   if (callerSignal?.aborted === true) return abortReason(callerSignal);
   if (isHubError(error)) return error;
+  const tooLarge = resultTooLargeError(error);
+  if (tooLarge !== undefined) return tooLarge;
   if (error instanceof McpError) {
     if (error.code === (ErrorCode.RequestTimeout as number)) {
       return new HubError('HUB_ERR_UPSTREAM_TIMEOUT', { cause: error });
