@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { freePort } from './support/mcp-helpers.js';
 
@@ -165,6 +166,53 @@ describe('dependency outages: a fast 503 with Retry-After', () => {
       expect(await during.json()).toMatchObject({ code: 'HUB_ERR_DB_UNAVAILABLE', dependency: 'database' });
       await locker.query('ROLLBACK');
       expect((await listServers()).status).toBe(200);
+    });
+  });
+
+  describe('an MCP server that goes away mid-call', () => {
+    let probe: ProbeServer;
+    let hub: TestHub;
+    let base: string;
+    let token: string;
+
+    beforeAll(async () => {
+      probe = await startProbeServer();
+      hub = await startTestHub({
+        yaml: `
+mcpServers:
+  probe:
+    type: streamable-http
+    url: ${probe.url}
+`,
+      });
+      base = await listen(hub);
+      token = await hub.userToken('carol@example.com');
+    }, 60_000);
+
+    afterAll(async () => {
+      await hub?.dispose();
+      await probe?.stop();
+    });
+
+    /** The parsed log lines that report this failure, however the route words it. */
+    const failureLines = (): Record<string, unknown>[] =>
+      hub.logLines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.errorCode === 'HUB_ERR_UPSTREAM_UNAVAILABLE');
+
+    it('is a 502 logged once at warn with its cause and no stack trace, not at error', async () => {
+      const res = await fetch(`${base}/api/mcp/probe/tools/crash/call`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ arguments: {} }),
+      });
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ code: 'HUB_ERR_UPSTREAM_UNAVAILABLE' });
+      await expect.poll(() => failureLines().length).toBe(1);
+      const [line] = failureLines();
+      expect(line).toMatchObject({ level: 40, msg: 'request failed', status: 502 });
+      expect(line).toHaveProperty('cause.message');
+      expect(JSON.stringify(line)).not.toContain('"stack"');
     });
   });
 });

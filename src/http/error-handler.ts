@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HubError, type HubErrorCode } from '../errors/index.js';
 import { DEPENDENCY_RETRY_AFTER_S } from '../kv/errors.js';
@@ -70,6 +70,41 @@ export function retryAfterFor(error: HubError): string | undefined {
   return DEPENDENCY_CODES.has(error.code) ? String(DEPENDENCY_RETRY_AFTER_S) : undefined;
 }
 
+/**
+ * Failures of something outside the hub (an MCP server, its authorization server, the database,
+ * Redis): expected in operation, so they are logged at warn with their cause's message and no
+ * stack trace. Every other 5xx is a fault of the hub and keeps its stack at error.
+ */
+function isOutsideFailure(error: HubError): boolean {
+  return error.status >= 502 && error.status <= 504;
+}
+
+/** The cause of an outside failure, as one short line: its type, code and message. */
+function causeSummary(cause: unknown): Record<string, unknown> | undefined {
+  if (!(cause instanceof Error)) return undefined;
+  const code = (cause as { code?: unknown }).code;
+  return {
+    type: cause.name,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    message: cause.message,
+  };
+}
+
+/**
+ * Logs a request that failed or was refused, at the level it deserves: a refusal (4xx) at info,
+ * an outside failure (502-504) at warn without a stack, any other 5xx at error with its stack.
+ */
+export function logFailure(log: FastifyBaseLogger, error: HubError, message: string): void {
+  if (isOutsideFailure(error)) {
+    const cause = causeSummary(error.cause);
+    log.warn({ errorCode: error.code, status: error.status, ...(cause ? { cause } : {}) }, message);
+  } else if (error.status >= 500) {
+    log.error({ err: error.cause ?? error, errorCode: error.code }, message);
+  } else {
+    log.info({ errorCode: error.code, status: error.status }, message);
+  }
+}
+
 /** The JSON body for an error, in the route's shape. */
 export function errorBody(error: HubError, key: ErrorKey): Record<string, unknown> {
   return { ...(error.details ?? {}), [key]: error.message, code: error.code };
@@ -79,11 +114,7 @@ export function errorBody(error: HubError, key: ErrorKey): Record<string, unknow
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const error = toHubError(err);
-    if (error.status >= 500) {
-      request.log.error({ err: error.cause ?? error, errorCode: error.code }, 'request failed');
-    } else {
-      request.log.info({ errorCode: error.code, status: error.status }, 'request rejected');
-    }
+    logFailure(request.log, error, error.status >= 500 ? 'request failed' : 'request rejected');
     if (error.code === 'HUB_ERR_RATE_LIMITED') {
       const retryAfter = (err as { headers?: Record<string, string> }).headers?.['retry-after'];
       if (retryAfter) void reply.header('retry-after', retryAfter);

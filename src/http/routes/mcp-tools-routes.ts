@@ -27,7 +27,7 @@ import type { OAuthCookies } from '../oauth-cookies.js';
 import { HubError, isHubError } from '../../errors/index.js';
 import { flowIdFor } from '../../oauth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
-import { errorBody, toHubError } from '../error-handler.js';
+import { errorBody, logFailure, toHubError } from '../error-handler.js';
 
 /** Services the MCP routes call. */
 export interface McpRouteOptions {
@@ -98,9 +98,7 @@ function cancelOnHangUp(response: ServerResponse): AbortController {
 /** The error event's data: the JSON route's error body for the same failure. */
 function errorEventData(err: unknown, log: FastifyBaseLogger): Record<string, unknown> {
   const error = toHubError(err);
-  if (error.status >= 500)
-    log.error({ err: error.cause ?? error, errorCode: error.code }, 'tool call failed');
-  else log.info({ errorCode: error.code, status: error.status }, 'tool call rejected');
+  logFailure(log, error, error.status >= 500 ? 'tool call failed' : 'tool call rejected');
   const body = errorBody(error, 'error');
   // Too late for the binding cookie: the caller calls again and gets the 401 with its oauthUrl.
   return error.code === 'HUB_ERR_OAUTH_REQUIRED' ? { ...body, oauthRequired: true } : body;
