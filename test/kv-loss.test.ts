@@ -4,7 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { freePort, textOf } from './support/mcp-helpers.js';
@@ -102,6 +104,7 @@ describe('KV loss never hides tools', () => {
     redis = new PrivateRedis(await freePort());
     await redis.start();
     inspect = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    inspect.on('error', () => undefined); // it loses Redis on purpose
     probe = await startProbeServer();
     hub = await startTestHub({
       env: { REDIS_URL: redis.url },
@@ -201,5 +204,115 @@ mcpServers:
       await redis.start();
     }
     await expect.poll(kvReady, { timeout: 20_000 }).toBe('ok');
+  });
+});
+
+/**
+ * Rebuilding a lost list from a live connection must not undo an invalidation: after Redis
+ * restarts, an edit made on one instance still reaches the other's sessions (the KV's pub/sub), and
+ * the other instance lists the edited server's new tools, not its old connection's.
+ */
+describe.skipIf(!inject('postgresUrl'))('KV loss: two instances still hear catalog changes', () => {
+  const postgresUrl = inject('postgresUrl');
+  const schema = `kv_loss_${process.pid}_${Date.now()}`;
+  const env = { JWT_SECRET: 'kv-loss-shared-jwt-secret-00000000000000', CREDENTIALS_KEY: '4b'.repeat(32) };
+  let admin: pg.Client;
+  let redis: PrivateRedis;
+  let inspect: Redis;
+  let first: TestHub;
+  let second: TestHub;
+  let before: ProbeServer;
+  let after: ProbeServer;
+  let client: Client | undefined;
+
+  const kvReady = async (hub: TestHub): Promise<string> =>
+    (await hub.app.inject({ method: 'GET', url: '/readyz' })).json<{ checks: { kv: string } }>().checks.kv;
+  const restListing = async (hub: TestHub, token: string): Promise<string[]> => {
+    const res = await hub.app.inject({
+      method: 'GET',
+      url: '/api/mcp/tools',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const servers = res.json<{ servers: Record<string, { tools: { name: string }[] }> }>().servers;
+    return (servers.mine?.tools ?? []).map((t) => t.name);
+  };
+  const send = (hub: TestHub, method: 'POST' | 'PATCH', url: string, token: string, body: unknown) =>
+    hub.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(postgresUrl);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+    inspect = new Redis(redis.url, { maxRetriesPerRequest: null });
+    inspect.on('error', () => undefined); // it loses Redis on purpose
+    [before, after] = await Promise.all([startProbeServer(), startProbeServer()]);
+    after.addTool('only-after-the-edit');
+    const yaml = `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+roles:
+  USER: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: true, SHARE_PUBLIC: false } }
+`;
+    const hubEnv = { ...env, DATABASE_URL: url.toString(), REDIS_URL: redis.url };
+    first = await startTestHub({ env: hubEnv, yaml });
+    second = await startTestHub({ env: hubEnv, yaml });
+    await second.app.listen({ port: 0, host: '127.0.0.1' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close().catch(() => undefined);
+    await first?.dispose();
+    await second?.dispose();
+    await Promise.all([before?.stop(), after?.stop()]);
+    inspect?.disconnect();
+    await redis?.stop();
+    await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin?.end();
+  });
+
+  it('an edit on one instance after the restart reaches the other, with the new tools', async () => {
+    const alice = await first.userToken('alice@example.com');
+    const config = { type: 'streamable-http', title: 'Mine', url: before.url };
+    expect((await send(first, 'POST', '/api/mcp/servers', alice, { config })).statusCode).toBe(201);
+    // Alice's connections on the second instance: a REST call, and an /mcp session.
+    expect((await send(second, 'POST', '/api/mcp/mine/tools/echo/call', alice, {})).statusCode).toBe(200);
+    const port = (second.app.server.address() as AddressInfo).port;
+    const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${alice}` } },
+    });
+    client = new Client({ name: 'kv-loss-two-instances', version: '1.0.0' });
+    await client.connect(transport);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('mine__echo');
+
+    await redis.stop();
+    await redis.start();
+    for (const hub of [first, second]) await expect.poll(() => kvReady(hub), { timeout: 20_000 }).toBe('ok');
+    // Both instances subscribed to the catalog channel again.
+    const listeners = async () =>
+      ((await inspect.pubsub('NUMSUB', 'sb:servers:catalog-changed')) as [string, number])[1];
+    await expect.poll(listeners, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('mine__echo');
+    expect(await restListing(second, alice)).toContain('echo');
+
+    const changed = new Promise<void>((resolve) =>
+      client!.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    );
+    const edit = await send(first, 'PATCH', '/api/mcp/servers/mine', alice, {
+      config: { ...config, url: after.url },
+    });
+    expect(edit.statusCode).toBe(200);
+    await changed;
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('mine__only-after-the-edit');
+    expect(await restListing(second, alice)).toContain('only-after-the-edit');
   });
 });
