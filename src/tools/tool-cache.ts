@@ -57,6 +57,9 @@ const TOOL_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long a KV call of the cache may take before the cache goes on without it. */
 const KV_TIMEOUT_MS = 1_000;
 
+/** A KV outage fails every read and write: one warning of each kind per this long is enough. */
+const WARN_EVERY_MS = 10_000;
+
 /** The keys of a tool the cache keeps; anything else an upstream sent (`_meta`, `execution`) is dropped. */
 const KEPT_KEYS = [
   'name',
@@ -84,7 +87,7 @@ export interface ToolCacheLogger {
 
 /** Options of {@link createToolCache}. */
 export interface ToolCacheOptions {
-  /** Hears KV failures the cache rides out (a warning each: the catalog stays right without the KV). */
+  /** Hears KV failures the cache rides out (the catalog stays right without the KV). */
   logger?: ToolCacheLogger;
   /** How long a KV read or write may take before the cache goes on without it; default 1 s. */
   kvTimeoutMs?: number;
@@ -110,6 +113,8 @@ export function createToolCache(kv: Kv, options: ToolCacheOptions = {}): ToolCac
 class KvToolCache implements ToolCache {
   /** Each connection's latest list (single-flight while it is being listed). */
   private readonly lists = new WeakMap<ToolSource, Promise<CachedTool[]>>();
+  /** When each kind of warning was last logged. */
+  private readonly warnedAt = new Map<string, number>();
 
   constructor(
     private readonly kv: Kv,
@@ -178,7 +183,11 @@ class KvToolCache implements ToolCache {
     return Promise.race([call, late]).finally(() => clearTimeout(timer));
   }
 
+  /** Warns of a KV failure; during an outage, each kind of failure at most once per {@link WARN_EVERY_MS}. */
   private warn(err: unknown, key: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.warnedAt.get(message) ?? -Infinity) < WARN_EVERY_MS) return;
+    this.warnedAt.set(message, now);
     const reason = err instanceof Error ? err.message : String(err);
     this.logger?.warn({ key, reason }, message);
   }
