@@ -9,6 +9,8 @@ export interface LineSink {
    * last bytes (up to {@link ID_SCAN_BYTES} each), enough to tell which request it answered.
    */
   oversized(head: Buffer, tail: Buffer): void;
+  /** The current line just went past the bound (its `oversized` comes at its end). */
+  overflowed?(): void;
 }
 
 /**
@@ -83,6 +85,7 @@ export class BoundedLineReader {
       head: Buffer.from(head.subarray(0, ID_SCAN_BYTES)),
       tail: lastBytes(held, part),
     };
+    this.sink.overflowed?.();
   }
 }
 

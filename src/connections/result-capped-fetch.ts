@@ -59,19 +59,27 @@ function filterEvents(
   const reader = body.getReader();
   const out: Buffer[] = [];
   let cut = false;
+  const fail = (id: RequestId): void => {
+    const error = JSON.stringify(resultTooLargeResponse({ maxBytes, id }));
+    out.push(Buffer.from(`event: message\ndata: ${error}\n\n`));
+  };
   const filter = new SseResultFilter(maxBytes, {
-    emit: (bytes) => out.push(bytes),
-    dropped: (id) => {
+    emit: (bytes) => {
+      if (!cut) out.push(bytes);
+    },
+    overflowed: () => {
       // On a POST's own stream the oversized message is taken as that request's answer, and the
-      // stream has nothing more worth reading.
-      const target = ownId?.() ?? id;
-      if (target === undefined) {
+      // stream has nothing more worth reading: it ends here.
+      const id = cut ? undefined : ownId?.();
+      if (id === undefined) return;
+      fail(id);
+      cut = true;
+    },
+    dropped: (id) => {
+      if (cut) return;
+      if (id === undefined) {
         logger.warn({ maxResultBytes: maxBytes }, 'dropped an oversized MCP message whose id is unknown');
-      } else {
-        const error = JSON.stringify(resultTooLargeResponse({ maxBytes, id: target }));
-        out.push(Buffer.from(`event: message\ndata: ${error}\n\n`));
-      }
-      if (ownId !== undefined) cut = true;
+      } else fail(id);
     },
   });
   return new ReadableStream<Uint8Array>({

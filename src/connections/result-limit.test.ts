@@ -62,6 +62,7 @@ describe('SseResultFilter', () => {
     const dropped: unknown[] = [];
     const filter = new SseResultFilter(maxBytes, {
       emit: (bytes) => out.push(bytes.toString()),
+      overflowed: () => undefined,
       dropped: (id) => dropped.push(id),
     });
     feed((part) => filter.push(part), text, chunk);

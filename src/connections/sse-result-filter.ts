@@ -6,6 +6,8 @@ import { ID_SCAN_BYTES, idFromEnds } from './result-limit.js';
 export interface SseFilterSink {
   /** Bytes of whole events, in order (an event is held until its blank line). */
   emit(bytes: Buffer): void;
+  /** An event just went past the limit: it will be skipped (a sink may stop reading here). */
+  overflowed(): void;
   /** An event went past the limit and was dropped; `id` is the response's id when its ends tell it. */
   dropped(id: RequestId | undefined): void;
 }
@@ -33,6 +35,9 @@ export class SseResultFilter {
     this.lines = new BoundedLineReader(maxBytes, {
       line: (line) => this.onLine(line),
       oversized: (head, tail) => this.onOversizedLine(head, tail),
+      overflowed: () => {
+        if (this.skipped === undefined) this.startSkipping(undefined);
+      },
     });
   }
 
@@ -59,7 +64,7 @@ export class SseResultFilter {
       return;
     }
     if (this.heldBytes + line.length + 1 > this.maxBytes) {
-      this.startSkipping(line, line);
+      this.startSkipping(line);
       return;
     }
     this.held.push(line, NEWLINE);
@@ -67,22 +72,29 @@ export class SseResultFilter {
   }
 
   private onOversizedLine(head: Buffer, tail: Buffer): void {
-    if (this.skipped === undefined) this.startSkipping(head, undefined);
+    if (this.skipped === undefined) this.startSkipping(undefined);
     const skipped = this.skipped;
-    if (skipped !== undefined && isData(head)) skipped.tail = lastBytes(skipped.tail, tail);
+    if (skipped === undefined || !isData(head)) return;
+    if (skipped.head.length === 0) skipped.head = Buffer.from(dataOf(head).subarray(0, ID_SCAN_BYTES));
+    skipped.tail = lastBytes(skipped.tail, tail);
   }
 
-  /** Drops what is held of the event; keeps the start of its data and the data seen last. */
-  private startSkipping(start: Buffer, last: Buffer | undefined): void {
+  /**
+   * Drops what is held of the event (and `current`, the line that went past the limit, when it is
+   * whole); keeps the start of the event's data and the data seen last.
+   */
+  private startSkipping(current: Buffer | undefined): void {
     const data = this.held.filter((line) => line !== NEWLINE && isData(line));
-    const first = data[0] ?? (isData(start) ? start : undefined);
-    const final = last !== undefined && isData(last) ? last : data[data.length - 1];
+    if (current !== undefined && isData(current)) data.push(current);
+    const first = data[0];
+    const final = data[data.length - 1];
     this.skipped = {
-      head: Buffer.from(first === undefined ? '' : dataOf(first).subarray(0, ID_SCAN_BYTES)),
+      head: first === undefined ? Buffer.alloc(0) : Buffer.from(dataOf(first).subarray(0, ID_SCAN_BYTES)),
       tail: final === undefined ? Buffer.alloc(0) : lastBytes(Buffer.alloc(0), dataOf(final)),
     };
     this.held = [];
     this.heldBytes = 0;
+    this.sink.overflowed();
   }
 
   private endEvent(): void {
