@@ -176,14 +176,27 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     return null;
   }
 
+  /** Callers authenticated by the `onRequest` hook, before the body was read. */
+  const callers = new WeakMap<FastifyRequest, Identity>();
+
+  /**
+   * The origin and the caller are checked before the body is read, so an anonymous or foreign
+   * client cannot make the hub wait for, or parse, a body. Answers itself when either fails.
+   */
+  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    checkOrigin(request);
+    const serverName = (request.params as { serverName?: string }).serverName ?? null;
+    const caller = await authenticate(request, reply, serverName);
+    if (caller) callers.set(request, caller);
+  }
+
   async function handle(
     request: FastifyRequest,
     reply: FastifyReply,
     serverName: string | null,
   ): Promise<void> {
-    checkOrigin(request);
-    const caller = await authenticate(request, reply, serverName);
-    if (!caller) return;
+    const caller = callers.get(request);
+    if (!caller) throw new HubError('HUB_ERR_UNAUTHENTICATED'); // admit answered already
     const server = serverName === null ? null : await options.registry.get(serverName, caller);
     const sessionId = request.headers['mcp-session-id'];
     let session: GatewaySession | undefined;
@@ -280,6 +293,11 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       schema: { hide: true },
       // Per-request info lines on the hottest route cost more than they tell; failures still log.
       logLevel: 'warn',
+      onRequest: async (request, reply) => {
+        await admit(request, reply);
+        if (reply.sent) return reply;
+        return undefined;
+      },
       handler: async (request, reply) => {
         const params = request.params as { serverName?: string }; // set by the route pattern above
         await handle(request, reply, params.serverName ?? null);
