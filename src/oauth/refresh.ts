@@ -1,5 +1,6 @@
 import { refreshAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { FetchLike } from '../connections/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import { forcedClientAuth } from './client-auth.js';
 import { needsAuthKey, refreshLockName } from './flow-ids.js';
@@ -142,8 +143,14 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
       return giveUp(ctx);
     }
     const audience = refreshAudience(ctx.config);
+    // The request timeout bounds the whole refresh, retries included: a hung token endpoint is
+    // waited for once, not once per attempt, so the caller's answer never waits longer than that.
+    const budget = AbortSignal.timeout(settings.requestTimeoutMs);
     const fetch = withFormParams(
-      oauthFetch(parts.fetchFor(ctx.serverName), ctx.config.oauth_headers, settings.requestTimeoutMs),
+      withSignal(
+        oauthFetch(parts.fetchFor(ctx.serverName), ctx.config.oauth_headers, settings.requestTimeoutMs),
+        budget,
+      ),
       audience === undefined ? {} : { audience },
     );
     for (let attempt = 1; ; attempt += 1) {
@@ -175,7 +182,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
           'OAuth token refresh failed',
         );
         if (failure.kind === 'rejected') return giveUp(ctx);
-        if (failure.kind === 'transient' && attempt < settings.refreshAttempts) {
+        if (failure.kind === 'transient' && attempt < settings.refreshAttempts && !budget.aborted) {
           await parts.sleep(backoff(parts, attempt));
           continue;
         }
@@ -226,6 +233,12 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
       return singleFlight(ctx, () => lockedRefresh(ctx, (t) => t.access_token !== ctx.rejectedToken));
     },
   };
+}
+
+/** `base` with `signal` added to every request's own, so one deadline covers them all. */
+function withSignal(base: FetchLike, signal: AbortSignal): FetchLike {
+  return (url, init) =>
+    base(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }
 
 /** Exponential back-off with full jitter, so retrying instances do not move in step. */
