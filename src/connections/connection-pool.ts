@@ -23,7 +23,7 @@ export interface ConnectionPoolDeps {
   fetch?: FetchLike;
   spawn?: SpawnFunction;
   /** The largest message taken from an upstream on any transport (see TransportDeps). */
-  maxResultBytes?: number;
+  maxResultBytes?: number | undefined;
   stdio?: TransportDeps['stdio'];
   clientInfo?: Implementation;
   /** Capabilities declared to upstreams; none by default (see UpstreamConnectionInit). */
