@@ -1,5 +1,4 @@
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -42,6 +41,7 @@ import type { Logger, Metrics } from './observability/index.js';
 import type { BrowserSessions } from './sessions/index.js';
 import type { ServerHealthService } from './upstreams/index.js';
 import { ssoRoutes, type SsoRouteOptions } from './sso/index.js';
+import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitConfig } from './http/rate-limits.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller. */
 export interface AppDeps {
@@ -83,6 +83,8 @@ export interface AppDeps {
     cookieSecret: string;
     /** Login attempts per client address per minute (default 10). */
     loginAttemptsPerMinute?: number;
+    /** Per-route request limits and, with Redis, where their counts are shared; default: defaults in memory. */
+    rateLimits?: RateLimitConfig | undefined;
   };
 }
 
@@ -129,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   installSecurityHeaders(app);
   await app.register(cookie, { secret: deps.settings.cookieSecret });
-  await app.register(rateLimit, { global: false });
+  await installRateLimits(app, deps.settings.rateLimits ?? { limits: DEFAULT_RATE_LIMITS });
   await app.register(swagger, {
     openapi: { info: { title: 'Switchboard', version: '0.1.0' } },
     transform: jsonSchemaTransform,

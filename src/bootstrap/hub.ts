@@ -45,6 +45,7 @@ import { createSsoRouteOptions } from './sso-wiring.js';
 import type { FetchLike } from '../net/index.js';
 import type { BrowserSessions } from '../sessions/index.js';
 import { createSignIn } from './sign-in-wiring.js';
+import { resolveRateLimits, type PartialRateLimits } from '../http/rate-limits.js';
 
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
@@ -79,6 +80,8 @@ export interface CreateHubOptions {
   defaultMetrics?: boolean;
   /** Login attempts per client address per minute (default 10). */
   loginAttemptsPerMinute?: number;
+  /** Rate limits for the keys `mcpSettings.rateLimits` leaves unset (tests that hammer routes raise them). */
+  rateLimitDefaults?: PartialRateLimits;
   /** The environment stdio children may take PATH and HOME from; default `process.env`. */
   hostEnv?: Readonly<Record<string, string | undefined>>;
   /**
@@ -307,7 +310,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       repos,
       accounts,
       sessions,
-      attemptsPerMinute: options.loginAttemptsPerMinute ?? 30,
+      attemptsPerMinute: options.loginAttemptsPerMinute ?? config.mcpSettings.rateLimits?.sso ?? 30,
     });
 
     const app = await buildApp({
@@ -379,7 +382,13 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         bodyLimit: env.bodyLimit,
         trustProxy: env.trustProxy,
         cookieSecret: secrets.jwtSecret,
-        ...(options.loginAttemptsPerMinute ? { loginAttemptsPerMinute: options.loginAttemptsPerMinute } : {}),
+        loginAttemptsPerMinute: options.loginAttemptsPerMinute ?? config.mcpSettings.rateLimits?.signIn ?? 10,
+        // Shared through Redis when configured, so limits do not multiply with instances.
+        rateLimits: resolveRateLimits({
+          file: config.mcpSettings.rateLimits,
+          defaults: options.rateLimitDefaults,
+          redisUrl: env.redisUrl,
+        }),
       },
     });
     // Shutdown: the GET streams end, requests drain, then the pool closes under what still runs.

@@ -42,6 +42,31 @@ const catalogRecoverySchema = z.strictObject({
   authorizationFenceRetryBatchSize: countSchema.optional(),
 });
 
+/** A limit in requests per minute; 1 at least, since 0 would shut the route. */
+const perMinuteSchema = z.number().int().min(1);
+
+/**
+ * `mcpSettings.rateLimits`: requests per minute on the routes the hub limits, per user when the caller
+ * is authenticated and per client address otherwise. Every key is optional; the defaults (tool calls
+ * 600, reinitialize 30, server creation 20, OAuth initiate 30, OAuth callback 60, sign-in 10,
+ * single sign-on 30) are applied where the hub is built. With `REDIS_URL` the counts are shared by
+ * every instance.
+ */
+export const rateLimitsSchema = z.strictObject({
+  toolCalls: perMinuteSchema.optional(),
+  reinitialize: perMinuteSchema.optional(),
+  serverCreation: perMinuteSchema.optional(),
+  oauthInitiate: perMinuteSchema.optional(),
+  oauthCallback: perMinuteSchema.optional(),
+  /** Password sign-in (`/api/auth/login`, `/api/auth/session`, `/auth/signin`) per address; password changes per user. */
+  signIn: perMinuteSchema.optional(),
+  /** Single sign-on start and callback, per address. */
+  sso: perMinuteSchema.optional(),
+});
+
+/** Validated `mcpSettings.rateLimits`: only the keys the file set. */
+export type RateLimitsSettings = z.output<typeof rateLimitsSchema>;
+
 /**
  * `mcpSettings`: LibreChat's keys (`allowedDomains`, `allowedAddresses`) unchanged, plus the hub's
  * connection defaults. The two lists stay absent when not given, because LibreChat gives "not set" its
@@ -68,6 +93,7 @@ export const mcpSettingsSchema = z.strictObject({
   /** App-level servers connected in parallel at start-up. */
   startupConcurrency: z.number().int().min(1).max(64).default(DEFAULT_STARTUP_CONCURRENCY),
   catalogRecovery: catalogRecoverySchema.optional(),
+  rateLimits: rateLimitsSchema.optional(),
 });
 
 /** Validated `mcpSettings`, with defaults filled in. */

@@ -7,6 +7,15 @@ import { loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/index.js';
 import { createLogger } from '../../src/observability/index.js';
 
+/** Per-minute limits no test reaches by accident. */
+const RELAXED_RATE_LIMITS = {
+  toolCalls: 100_000,
+  reinitialize: 100_000,
+  serverCreation: 100_000,
+  oauthInitiate: 100_000,
+  oauthCallback: 100_000,
+};
+
 /** A hub for a test: its own data directory, every log line captured. */
 export interface TestHub extends Hub {
   dataDir: string;
@@ -53,6 +62,9 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     logger,
     defaultMetrics: false,
     loginAttemptsPerMinute: options.loginAttemptsPerMinute ?? 1000,
+    // Tests that hammer routes (a property test creates 150 servers) stay under the limits; a test of
+    // a limit sets it in the YAML (mcpSettings.rateLimits), which wins over these.
+    rateLimitDefaults: RELAXED_RATE_LIMITS,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   return {

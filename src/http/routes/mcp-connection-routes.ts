@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isHubError } from '../../errors/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
+import { routeRateLimit } from '../rate-limits.js';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
 import { mayActFor } from '../../upstreams/index.js';
 
@@ -106,7 +107,7 @@ export const mcpConnectionRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async
   app.post(
     '/api/mcp/:serverName/reinitialize',
     {
-      config: { errorKey: 'error' },
+      config: { errorKey: 'error', rateLimit: routeRateLimit('reinitialize') },
       schema: {
         tags: ['mcp'],
         params: serverNameParams,

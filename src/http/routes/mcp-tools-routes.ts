@@ -28,6 +28,7 @@ import { HubError, isHubError } from '../../errors/index.js';
 import { flowIdFor } from '../../oauth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 import { errorBody, logFailure, toHubError } from '../error-handler.js';
+import { routeRateLimit } from '../rate-limits.js';
 
 /** Services the MCP routes call. */
 export interface McpRouteOptions {
@@ -159,7 +160,7 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
   app.post(
     '/api/mcp/:serverName/tools/:toolName/call',
     {
-      config: { errorKey: 'error' },
+      config: { errorKey: 'error', rateLimit: routeRateLimit('toolCalls') },
       schema: {
         tags: ['mcp'],
         params: z.object({ serverName: z.string(), toolName: toolNameSchema }),

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
+import { routeRateLimit } from '../rate-limits.js';
 
 /** Query values are bounded; anything longer is not a real authorization response. */
 const param = z.string().max(4096).optional();
@@ -83,6 +84,7 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
   app.get(
     '/api/mcp/:serverName/oauth/callback',
     {
+      config: { rateLimit: routeRateLimit('oauthCallback') },
       schema: {
         hide: true,
         params: z.object({ serverName: z.string().max(256) }),
@@ -94,7 +96,10 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
 
   app.get(
     SHARED_CALLBACK_PATH,
-    { schema: { hide: true, querystring: callbackQuery } },
+    {
+      config: { rateLimit: routeRateLimit('oauthCallback') },
+      schema: { hide: true, querystring: callbackQuery },
+    },
     async (request, reply) => complete(request, reply, null, request.query),
   );
 };

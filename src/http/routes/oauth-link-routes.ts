@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { signInPath } from '../../sessions/index.js';
 import type { BrowserLinkRedemption } from '../../upstreams/index.js';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
+import { routeRateLimit } from '../rate-limits.js';
 import { escapeHtml, failurePage, page } from './oauth-pages.js';
 import { installPageErrors } from './page-errors.js';
 import { signOutForm } from './sign-in-pages.js';
@@ -45,7 +46,7 @@ export const oauthLinkRoutes: FastifyPluginAsyncZod<OAuthLinkRouteOptions> = asy
 
   app.get(
     '/api/mcp/oauth/link/:ticket',
-    { schema: { hide: true, params: ticketParams } },
+    { config: { rateLimit: routeRateLimit('oauthInitiate') }, schema: { hide: true, params: ticketParams } },
     async (request, reply) => {
       const { ticket } = request.params;
       const link = await options.authorization.peekBrowserLink(ticket);

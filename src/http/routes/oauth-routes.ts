@@ -4,6 +4,7 @@ import { HubError } from '../../errors/index.js';
 import { flowIdFor, parseFlowId } from '../../oauth/index.js';
 import { assertServerName } from '../../registry/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
+import { routeRateLimit } from '../rate-limits.js';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
 import { mayActFor } from '../../upstreams/index.js';
 
@@ -32,7 +33,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app, o
   app.get(
     '/api/mcp/:serverName/oauth/initiate',
     {
-      config: { errorKey: 'error' },
+      config: { errorKey: 'error', rateLimit: routeRateLimit('oauthInitiate') },
       schema: {
         tags: ['oauth'],
         params: serverNameParams,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { IdentityService } from '../../auth/index.js';
 import type { ServersService } from '../../servers/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
+import { routeRateLimit } from '../rate-limits.js';
 
 /** Services the `/api/mcp/servers` routes call. */
 export interface ServersRouteOptions {
@@ -106,7 +107,10 @@ export const serversRoutes: FastifyPluginAsyncZod<ServersRouteOptions> = async (
 
   app.post(
     '/api/mcp/servers',
-    { schema: { tags: ['servers'], body: configBody, response: { 201: serverViewSchema } } },
+    {
+      config: { rateLimit: routeRateLimit('serverCreation') },
+      schema: { tags: ['servers'], body: configBody, response: { 201: serverViewSchema } },
+    },
     async (request, reply) => {
       const view = await options.servers.create(callerOf(request), request.body.config);
       return reply.code(201).send(view);
