@@ -42,6 +42,12 @@ import type { BrowserSessions } from './sessions/index.js';
 import type { ServerHealthService } from './upstreams/index.js';
 import { ssoRoutes, type SsoRouteOptions } from './sso/index.js';
 import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitConfig } from './http/rate-limits.js';
+import {
+  applyServerLimits,
+  DEFAULT_HTTP_SERVER_LIMITS,
+  httpServerOptions,
+  type HttpServerLimits,
+} from './http/server-limits.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller. */
 export interface AppDeps {
@@ -85,6 +91,8 @@ export interface AppDeps {
     loginAttemptsPerMinute?: number;
     /** Per-route request limits and, with Redis, where their counts are shared; default: defaults in memory. */
     rateLimits?: RateLimitConfig | undefined;
+    /** Slow-client limits of the HTTP server; each unset one takes its default. */
+    httpLimits?: Partial<HttpServerLimits> | undefined;
   };
 }
 
@@ -109,6 +117,7 @@ function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
 
 /** Builds the Fastify app with every route and plugin wired; never listens (tests use `inject`). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_HTTP_SERVER_LIMITS, ...deps.settings.httpLimits };
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; widening keeps the instance type Fastify's default.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed for the return type
@@ -119,7 +128,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new OneLineRequestLog(),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
+    // Fastify sets these two on the server itself; the rest go to http.createServer.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: httpServerOptions(limits),
   });
+  applyServerLimits(app.server, limits);
   installJsonParser(app, deps.settings.bodyLimit);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
