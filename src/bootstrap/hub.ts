@@ -49,6 +49,16 @@ import { resolveRateLimits, type PartialRateLimits } from '../http/rate-limits.j
 
 /** Longest wait for an upstream's response headers (a JSON-mode server answers a long tool call late). */
 const UPSTREAM_HEADERS_TIMEOUT_MS = 10 * 60_000;
+/**
+ * The egress limits of MCP traffic: the time cap covers connect and headers, not an SSE body, and
+ * the size cap is left to the pool, which counts each message against `mcpSettings.maxResultBytes`
+ * and fails only the call concerned (a body cut by the guard would drop the whole connection).
+ */
+const MCP_EGRESS_LIMITS = {
+  streaming: true,
+  timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS,
+  maxResponseBytes: Number.MAX_SAFE_INTEGER,
+};
 
 /** Everything a running hub holds; `close()` releases it in reverse order of creation. */
 export interface Hub {
@@ -192,8 +202,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       hostEnv: options.hostEnv ?? process.env,
       // Each stdio child's group is known, so the process can kill what is left on any exit.
       spawn: groupTrackingSpawn(),
-      // MCP streams are long-lived: the time cap covers connect and headers, not an SSE body.
-      fetch: egress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
+      maxResultBytes: config.mcpSettings.maxResultBytes,
+      fetch: egress.withLimits(MCP_EGRESS_LIMITS),
     });
     cleanups.push(() => pool.close());
     const serversFeature = createServersFeature({
@@ -253,9 +263,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       tools,
       settings: config.mcpSettings,
       oauth,
-      userServerFetch: userEgress.withLimits({ streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
-      proxiedFetch: (proxyUrl) =>
-        egress.viaProxy(proxyUrl, { streaming: true, timeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS }),
+      userServerFetch: userEgress.withLimits(MCP_EGRESS_LIMITS),
+      proxiedFetch: (proxyUrl) => egress.viaProxy(proxyUrl, MCP_EGRESS_LIMITS),
       clock,
     });
     const authorization = createAuthorizationStarter({
