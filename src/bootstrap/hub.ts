@@ -188,7 +188,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     if (!key.ok) throw new HubError('HUB_ERR_CONFIG_INVALID', { message: key.message });
     const keyring = keyringFromCredentialsKey(key.value);
     const userVars = createUserVarsStore({ credentials: repos.credentials, keyring });
-    const tools = createToolCache(kv);
+    const tools = createToolCache(kv, { logger });
     // Users' servers reach only what the admin allowlisted, not every host the admin's YAML names.
     const { admin: egress, users: userEgress } = createEgressGuards(config);
     cleanups.push(
