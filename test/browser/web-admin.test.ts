@@ -216,9 +216,10 @@ mcpServers:
       await card(ADMIN_EMAIL)
         .getByRole('button', { name: `Disable ${ADMIN_EMAIL}` })
         .click();
-      expect(await card(ADMIN_EMAIL).getByRole('alert').innerText()).toContain(
-        'You cannot change your own account',
-      );
+      // The alert region may exist a moment before the hub's answer fills it.
+      await expect
+        .poll(() => card(ADMIN_EMAIL).getByRole('alert').innerText())
+        .toContain('You cannot change your own account');
 
       // Find by email, then remove Bob behind the dialog.
       await page.getByLabel('Find by email').fill('bob@example.com');
