@@ -1,53 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PrivateRedis } from './peers/private-redis.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { freePort } from './support/mcp-helpers.js';
 
 const postgresUrl = inject('postgresUrl');
-
-/** A private in-memory `redis-server` on a loopback port, which this file alone stops and starts. */
-class OwnRedis {
-  private child: ChildProcess | undefined;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** Starts the server; resolves once it says it accepts connections. */
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    this.child = child;
-    let said = '';
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)}`)));
-      child.stdout.on('data', (chunk: Buffer) => {
-        said += chunk.toString('utf8');
-        if (said.includes('Ready to accept connections')) resolve();
-      });
-    });
-    child.stdout.resume();
-  }
-
-  /** Kills the server outright, as a crash would. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 /** Listens on a kernel-picked loopback port and returns the base URL. */
 async function listen(hub: TestHub): Promise<string> {
@@ -70,13 +29,13 @@ mcpServers:
  */
 describe('dependency outages: a fast 503 with Retry-After', () => {
   describe('Redis stops and comes back', () => {
-    let redis: OwnRedis;
+    let redis: PrivateRedis;
     let hub: TestHub;
     let base: string;
     let token: string;
 
     beforeAll(async () => {
-      redis = new OwnRedis(await freePort());
+      redis = new PrivateRedis(await freePort());
       await redis.start();
       hub = await startTestHub({ env: { REDIS_URL: redis.url }, yaml: YAML });
       base = await listen(hub);

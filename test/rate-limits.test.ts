@@ -1,51 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivateRedis } from './peers/private-redis.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { freePort } from './support/mcp-helpers.js';
-
-/** A private in-memory `redis-server` on a loopback port: this file alone counts in it and stops it. */
-class PrivateRedis {
-  private child: ChildProcess | undefined;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** Starts the server; resolves once it accepts connections. */
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    this.child = child;
-    let said = '';
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)}`)));
-      child.stdout.on('data', (chunk: Buffer) => {
-        said += chunk.toString('utf8');
-        if (said.includes('Ready to accept connections')) resolve();
-      });
-    });
-    child.stdout.resume();
-  }
-
-  /** Kills the server outright, as a crash would. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

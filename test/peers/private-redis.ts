@@ -9,12 +9,13 @@ import net from 'node:net';
 export class PrivateRedis {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  /** One on `port`, not started yet (see {@link start}); {@link PrivateRedis.start} picks a free port. */
+  constructor(readonly port: number) {}
 
   /** Starts one on a free port and resolves once it accepts connections. */
   static async start(): Promise<PrivateRedis> {
     const redis = new PrivateRedis(await freeLoopbackPort());
-    await redis.run();
+    await redis.start();
     return redis;
   }
 
@@ -23,7 +24,7 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Stops the server (its data goes with it). */
+  /** Kills the server outright, as a crash would (its data goes with it); {@link start} brings it back empty on the same port. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
@@ -33,7 +34,8 @@ export class PrivateRedis {
     await exited;
   }
 
-  private async run(): Promise<void> {
+  /** Starts the server (again, after {@link stop}); resolves once it accepts connections. */
+  async start(): Promise<void> {
     const child = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
