@@ -247,7 +247,8 @@ mcpServers:
       await openTab(page, 'Users');
       await page.getByRole('tab', { name: 'Users' }).focus();
       await page.keyboard.press('ArrowRight');
-      expect(await page.evaluate('document.activeElement?.textContent')).toBe('Roles');
+      // Focus moves once Radix has handled the key; wait for it rather than read at once.
+      await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Roles');
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Roles', level: 2 }).waitFor();
       expect(page.url()).toBe(`${hubUrl}/admin/roles`);

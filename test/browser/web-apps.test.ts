@@ -234,7 +234,9 @@ mcpServers:
       await page.getByRole('heading', { name: 'No apps yet' }).waitFor();
       expect(await item.count()).toBe(0);
       // The Revoke button went with the app: the focus is on the list's heading, not lost.
-      expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Apps you allowed');
+      await expect
+        .poll(() => page.evaluate<string>('document.activeElement.textContent'))
+        .toBe('Apps you allowed');
       await chromium.screenshot('web-apps-revoked');
 
       // The hub took it back: the refresh token is refused, and the client's next call fails.

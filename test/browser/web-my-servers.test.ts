@@ -123,7 +123,8 @@ roles:
       await alice.getByRole('alert').filter({ hasText: 'did not save' }).waitFor();
       expect(await errorsOf(url)).toContain('must be an http:// or https:// URL');
       expect(await errorsOf(title)).toContain('must not be empty');
-      expect(await alice.evaluate('document.activeElement?.id')).toBe(await title.getAttribute('id'));
+      const titleId = await title.getAttribute('id');
+      await expect.poll(() => alice.evaluate('document.activeElement?.id')).toBe(titleId);
       await shootBothWidths(chromium, 'my-servers-form-errors');
 
       // An address the egress allowlist refuses: explained in plain words, nothing saved.
