@@ -390,6 +390,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       settings: {
         bodyLimit: env.bodyLimit,
         trustProxy: env.trustProxy,
+        httpLimits: env.httpLimits,
         cookieSecret: secrets.jwtSecret,
         loginAttemptsPerMinute: options.loginAttemptsPerMinute ?? config.mcpSettings.rateLimits?.signIn ?? 10,
         // Shared through Redis when configured, so limits do not multiply with instances.

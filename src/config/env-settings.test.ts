@@ -35,6 +35,7 @@ describe('loadEnvSettings', () => {
       authEmailLinkIssuers: [],
       bodyLimit: 1048576,
       trustProxy: false,
+      httpLimits: {},
     });
   });
 
@@ -59,6 +60,10 @@ describe('loadEnvSettings', () => {
         AUTH_EMAIL_LINK_ISSUERS: ' jwt-secret , https://idp.example.com/',
         BODY_LIMIT: '2048',
         TRUST_PROXY: 'true',
+        HTTP_HEADERS_TIMEOUT_MS: '10000',
+        HTTP_REQUEST_TIMEOUT_MS: '20000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+        HTTP_MAX_CONNECTIONS: '500',
       }),
     ).toEqual({
       port: 8080,
@@ -78,6 +83,12 @@ describe('loadEnvSettings', () => {
       authEmailLinkIssuers: ['jwt-secret', 'https://idp.example.com/'],
       bodyLimit: 2048,
       trustProxy: true,
+      httpLimits: {
+        headersTimeoutMs: 10000,
+        requestTimeoutMs: 20000,
+        keepAliveTimeoutMs: 65000,
+        maxConnections: 500,
+      },
     });
   });
 
@@ -130,6 +141,51 @@ describe('loadEnvSettings', () => {
     expect(issuePaths({ PUBLIC_URL: 'https://user:pw@hub.example.com' })).toEqual(['PUBLIC_URL']);
     expect(issuePaths({ PUBLIC_URL: 'https://hub.example.com/?x=1' })).toEqual(['PUBLIC_URL']);
     expect(issuePaths({ CREDENTIALS_KEY: 'ab'.repeat(31) })).toEqual(['CREDENTIALS_KEY']);
+  });
+
+  it('keeps only the HTTP limits that are set, so the others take their defaults', () => {
+    expect(settings({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000', HTTP_MAX_CONNECTIONS: ' ' }).httpLimits).toEqual({
+      keepAliveTimeoutMs: 5000,
+    });
+  });
+
+  it('refuses HTTP limits that are not positive whole numbers, naming each variable', () => {
+    const result = loadEnvSettings(
+      {
+        HTTP_HEADERS_TIMEOUT_MS: '0',
+        HTTP_REQUEST_TIMEOUT_MS: '2.5',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1',
+        HTTP_MAX_CONNECTIONS: 'many',
+      },
+      CWD,
+    );
+    expect(result.ok ? [] : result.issues).toEqual([
+      {
+        path: 'HTTP_HEADERS_TIMEOUT_MS',
+        message: 'must be a whole number of milliseconds from 1 to 2147483647',
+      },
+      {
+        path: 'HTTP_REQUEST_TIMEOUT_MS',
+        message: 'must be a whole number of milliseconds from 1 to 2147483647',
+      },
+      {
+        path: 'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+        message: 'must be a whole number of milliseconds from 1 to 2147483647',
+      },
+      { path: 'HTTP_MAX_CONNECTIONS', message: 'must be a whole number, at least 1' },
+    ]);
+    // Longer than a Node timer holds: Node would silently use 1 ms instead.
+    expect(issuePaths({ HTTP_KEEP_ALIVE_TIMEOUT_MS: String(2 ** 31) })).toEqual([
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    ]);
+    expect(issuePaths({ HTTP_MAX_CONNECTIONS: '0' })).toEqual(['HTTP_MAX_CONNECTIONS']);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(issuePaths({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS',
+    ]);
+    expect(issuePaths({ HTTP_HEADERS_TIMEOUT_MS: '4000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toEqual([]);
   });
 
   it('V-02: links by email only for issuers it knows, and keeps `jwt-secret` for the shared-secret issuer', () => {

@@ -61,6 +61,20 @@ export interface EnvSettings {
    * under PUBLIC_URL. Unset: dynamic registration only.
    */
   oauthClientMetadataUrl: string | undefined;
+  /**
+   * `HTTP_HEADERS_TIMEOUT_MS`, `HTTP_REQUEST_TIMEOUT_MS`, `HTTP_KEEP_ALIVE_TIMEOUT_MS`,
+   * `HTTP_MAX_CONNECTIONS`: the HTTP server's limits on slow and idle clients. Only the variables
+   * given are here; the HTTP layer holds the defaults.
+   */
+  httpLimits: HttpLimitSettings;
+}
+
+/** The HTTP server's slow-client limits as the environment sets them; an absent key keeps its default. */
+export interface HttpLimitSettings {
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  maxConnections?: number;
 }
 
 const DEFAULT_PORT = 3080;
@@ -68,6 +82,28 @@ const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** RFC 7518 §3.2: an HS256 key should be at least as long as the hash output, 256 bits. */
 const MIN_JWT_SECRET_LENGTH = 32;
+/**
+ * Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer socket timeout is silently
+ * replaced by 1 ms, which would close every connection at once.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const TIMEOUT_RULE = {
+  max: MAX_TIMER_MS,
+  message: `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+};
+
+/** Each HTTP limit variable, the setting it fills, and its largest value with the message saying so. */
+const HTTP_LIMIT_VARIABLES = [
+  ['HTTP_HEADERS_TIMEOUT_MS', 'headersTimeoutMs', TIMEOUT_RULE],
+  ['HTTP_REQUEST_TIMEOUT_MS', 'requestTimeoutMs', TIMEOUT_RULE],
+  ['HTTP_KEEP_ALIVE_TIMEOUT_MS', 'keepAliveTimeoutMs', TIMEOUT_RULE],
+  [
+    'HTTP_MAX_CONNECTIONS',
+    'maxConnections',
+    { max: Number.MAX_SAFE_INTEGER, message: 'must be a whole number, at least 1' },
+  ],
+] as const;
 
 /** Reads one variable; empty or blank counts as unset, as `FOO=` in a compose file means "no value". */
 function read(env: EnvSource, name: string): string | undefined {
@@ -204,6 +240,8 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
   // Its rules (https, a path, one canonical spelling) are the OAuth module's; it checks at start.
   const oauthClientMetadataUrl = read(env, 'OAUTH_CLIENT_METADATA_URL');
 
+  const httpLimits = httpLimitsFrom(env, problem);
+
   if (issues.length > 0 || logLevel === undefined) return { ok: false, issues };
   return {
     ok: true,
@@ -226,8 +264,34 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
       bodyLimit,
       trustProxy,
       oauthClientMetadataUrl,
+      httpLimits,
     },
   };
+}
+
+/** The HTTP limit variables that are set, each a whole number from 1 up to its largest value. */
+function httpLimitsFrom(env: EnvSource, problem: (name: string, message: string) => void): HttpLimitSettings {
+  const limits: HttpLimitSettings = {};
+  for (const [name, key, rule] of HTTP_LIMIT_VARIABLES) {
+    const text = read(env, name);
+    if (text === undefined) continue;
+    const parsed = parseWholeNumber(text);
+    if (parsed === undefined || parsed < 1 || parsed > rule.max) {
+      problem(name, rule.message);
+    } else {
+      limits[key] = parsed;
+    }
+  }
+  // Node refuses a headers timeout longer than the whole request's; say so rather than shorten it.
+  const { headersTimeoutMs, requestTimeoutMs } = limits;
+  if (
+    headersTimeoutMs !== undefined &&
+    requestTimeoutMs !== undefined &&
+    headersTimeoutMs > requestTimeoutMs
+  ) {
+    problem('HTTP_HEADERS_TIMEOUT_MS', 'must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  }
+  return limits;
 }
 
 /**
