@@ -23,6 +23,14 @@ export function stateKey(state: string): string {
   return `oauth:state:${state}`;
 }
 
+/**
+ * KV key of the claim on a state: set-if-absent by the one callback that may redeem its code, then
+ * the tokens it obtained, held until they are stored.
+ */
+export function stateClaimKey(state: string): string {
+  return `oauth:state-claim:${state}`;
+}
+
 /** KV key of a flow's record (status, epoch). */
 export function flowKey(flowId: string): string {
   return `oauth:flow:${flowId}`;
