@@ -21,6 +21,8 @@ export interface ConnectionPoolDeps {
   random?: Random;
   /** For every HTTP request to upstreams (the egress guard); default `globalThis.fetch`. */
   fetch?: FetchLike;
+  /** Opens every websocket upstream's socket (the egress guard); default: ws connects by itself. */
+  dialWebSocket?: TransportDeps['dialWebSocket'];
   spawn?: SpawnFunction;
   /** The largest message taken from an upstream on any transport (see TransportDeps). */
   maxResultBytes?: number | undefined;
@@ -34,6 +36,11 @@ export interface ConnectionPoolDeps {
 
 /** Hears that a key's upstream announced a new tool list. */
 export type ToolsChangedListener = (key: string) => void;
+/**
+ * Hears that a key's upstream announced a resource change: `notifications/resources/updated` with
+ * the upstream's own URI, or `notifications/resources/list_changed` (URI undefined).
+ */
+export type ResourcesChangedListener = (key: string, updatedUri: string | undefined) => void;
 /** Hears a key's state change. */
 export type StateChangeListener = (key: string, state: ConnectionState) => void;
 
@@ -62,6 +69,7 @@ export class ConnectionPool {
   private readonly entries = new Map<string, Entry>();
   private readonly closings = new Set<Promise<unknown>>();
   private readonly toolsListeners: ListenerSet<[key: string]>;
+  private readonly resourceListeners: ListenerSet<[key: string, updatedUri: string | undefined]>;
   private readonly stateListeners: ListenerSet<[key: string, state: ConnectionState]>;
   private readonly clock: Clock;
   private readonly random: Random;
@@ -76,10 +84,12 @@ export class ConnectionPool {
     this.breakerSettings = { ...DEFAULT_BREAKER, ...deps.breaker };
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
     this.toolsListeners = new ListenerSet(deps.logger);
+    this.resourceListeners = new ListenerSet(deps.logger);
     this.stateListeners = new ListenerSet(deps.logger);
     this.transportDeps = {
       clock: this.clock,
       fetch: deps.fetch ?? ((url, init) => globalThis.fetch(url, init)),
+      ...(deps.dialWebSocket === undefined ? {} : { dialWebSocket: deps.dialWebSocket }),
       hostEnv: deps.hostEnv,
       ...(deps.spawn === undefined ? {} : { spawn: deps.spawn }),
       ...(deps.maxResultBytes === undefined ? {} : { maxResultBytes: deps.maxResultBytes }),
@@ -164,6 +174,11 @@ export class ConnectionPool {
   /** Subscribes to `notifications/tools/list_changed` of any key; returns the unsubscribe. */
   onToolsChanged(listener: ToolsChangedListener): () => void {
     return this.toolsListeners.add(listener);
+  }
+
+  /** Subscribes to resource notifications of any key; returns the unsubscribe. */
+  onResourcesChanged(listener: ResourcesChangedListener): () => void {
+    return this.resourceListeners.add(listener);
   }
 
   /** Subscribes to state changes of any key; returns the unsubscribe. */
@@ -273,6 +288,9 @@ export class ConnectionPool {
         ...(capabilities === undefined ? {} : { capabilities }),
         onToolsChanged: () => {
           if (current()) this.toolsListeners.emit(entry.key);
+        },
+        onResourcesChanged: (updatedUri) => {
+          if (current()) this.resourceListeners.emit(entry.key, updatedUri);
         },
         onClosed: (reason) => {
           if (current()) this.onDropped(entry, reason);

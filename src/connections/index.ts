@@ -2,6 +2,7 @@ export type { ConnectionOptions, ConnectionState, FetchLike, ToolProgress, Upstr
 export {
   ConnectionPool,
   type ConnectionPoolDeps,
+  type ResourcesChangedListener,
   type StateChangeListener,
   type ToolsChangedListener,
 } from './connection-pool.js';

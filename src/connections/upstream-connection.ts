@@ -6,6 +6,8 @@ import {
   ErrorCode,
   LoggingMessageNotificationSchema,
   McpError,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ResultSchema,
   ToolListChangedNotificationSchema,
   type LoggingMessageNotification,
@@ -67,6 +69,11 @@ export interface UpstreamConnectionInit {
   capabilities?: ClientCapabilities;
   /** The upstream announced `notifications/tools/list_changed`. */
   onToolsChanged?: () => void;
+  /**
+   * The upstream announced `notifications/resources/updated` (a subscribed URI, as the upstream
+   * names it) or `notifications/resources/list_changed` (no URI).
+   */
+  onResourcesChanged?: (updatedUri: string | undefined) => void;
   /** The connection ended (once, and only for a connection that had opened). */
   onClosed?: (reason: CloseReason, error: Error | undefined) => void;
   /** A request started or ended (idle tracking). */
@@ -148,6 +155,12 @@ export class UpstreamConnection {
       init.logger.debug({ err: error }, 'upstream transport reported an error');
     this.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (!this.closedFlag) init.onToolsChanged?.();
+    });
+    this.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      if (!this.closedFlag) init.onResourcesChanged?.(notification.params.uri);
+    });
+    this.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      if (!this.closedFlag) init.onResourcesChanged?.(undefined);
     });
     this.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
       if (this.logSinks.size !== 1) return;
