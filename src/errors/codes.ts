@@ -36,6 +36,7 @@ export const errorTable = {
     status: 503,
     message: 'The key-value store (Redis) is unavailable; retry shortly',
   },
+  HUB_ERR_SHUTTING_DOWN: { status: 503, message: 'The hub is shutting down; retry shortly' },
   HUB_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'MCP server is unavailable' },
   HUB_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'MCP server did not answer in time' },
   HUB_ERR_RESULT_TOO_LARGE: { status: 502, message: 'MCP server result is larger than the hub accepts' },
