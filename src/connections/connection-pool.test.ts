@@ -112,6 +112,21 @@ describe('ConnectionPool', () => {
     ]);
   });
 
+  it('a held key outlives its idle timeout, and goes idle once released', async () => {
+    const server = await probe();
+    const { pool: connections } = pool();
+    const options = { ...OPTIONS, idleTimeoutMs: 300 };
+    const release = connections.hold('app|held');
+    await connections.acquire('app|held', 'f1', http(server), options);
+    // An unheld twin with the same timeout is the clock: once it went idle, the held one would have too.
+    await connections.acquire('app|twin', 'f1', http(server), options);
+    await until(() => connections.state('app|twin') === 'disconnected', 2_000);
+    expect(connections.state('app|held')).toBe('connected');
+    release();
+    release(); // idempotent: a second release does not free another holder
+    await until(() => connections.state('app|held') === 'disconnected', 2_000);
+  });
+
   it('a changed fingerprint replaces the connection', async () => {
     const server = await probe();
     const { pool: connections } = pool();

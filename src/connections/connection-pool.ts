@@ -71,6 +71,8 @@ export class ConnectionPool {
   private readonly toolsListeners: ListenerSet<[key: string]>;
   private readonly resourceListeners: ListenerSet<[key: string, updatedUri: string | undefined]>;
   private readonly stateListeners: ListenerSet<[key: string, state: ConnectionState]>;
+  /** Keys whose connections stay open past their idle timeout, and how many holders each has. */
+  private readonly holds = new Map<string, number>();
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly breakerSettings: BreakerSettings;
@@ -179,6 +181,25 @@ export class ConnectionPool {
   /** Subscribes to resource notifications of any key; returns the unsubscribe. */
   onResourcesChanged(listener: ResourcesChangedListener): () => void {
     return this.resourceListeners.add(listener);
+  }
+
+  /**
+   * Keeps the key's connection (this one and any later one) open past its idle timeout until the
+   * returned release is called: a live resource subscription is use the idle timer cannot see. A
+   * drop or a disconnect still ends it. Release is idempotent.
+   */
+  hold(key: string): () => void {
+    this.holds.set(key, (this.holds.get(key) ?? 0) + 1);
+    this.rearm(key);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.holds.get(key) ?? 1) - 1;
+      if (left > 0) this.holds.set(key, left);
+      else this.holds.delete(key);
+      this.rearm(key);
+    };
   }
 
   /** Subscribes to state changes of any key; returns the unsubscribe. */
@@ -314,13 +335,24 @@ export class ConnectionPool {
     this.setState(entry, 'disconnected');
   }
 
+  private rearm(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.armIdle(entry);
+  }
+
+  /** In use though no request runs: held by {@link hold}. */
+  private isHeld(entry: Entry): boolean {
+    return this.holds.has(entry.key);
+  }
+
   /**
    * Restarts the idle countdown; none while requests are in flight (the last one to end
-   * restarts it).
+   * restarts it) or while the key is held.
    */
   private armIdle(entry: Entry): void {
     const connection = entry.connection;
-    if (connection === undefined || connection.closed || entry.retired || connection.inFlight > 0) {
+    const busy = connection === undefined || connection.closed || connection.inFlight > 0;
+    if (busy || entry.retired || this.isHeld(entry)) {
       entry.idle.stop();
       return;
     }
@@ -329,7 +361,7 @@ export class ConnectionPool {
 
   private evictIdle(entry: Entry): void {
     const connection = entry.connection;
-    if (entry.retired || connection === undefined || connection.inFlight > 0) return;
+    if (entry.retired || connection === undefined || connection.inFlight > 0 || this.isHeld(entry)) return;
     entry.logger.info({ idleTimeoutMs: entry.idleTimeoutMs }, 'closing idle MCP server connection');
     void this.detachAndClose(entry); // tracked: close() waits for it
     this.setState(entry, 'disconnected');
