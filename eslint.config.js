@@ -9,7 +9,16 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'bench/*.js', 'test/peers/*.mjs'] },
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            'bin/*.js',
+            'bench/*.js',
+            'test/peers/*.mjs',
+            'soak/*.mjs',
+            'soak/peers/*.mjs',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
