@@ -204,6 +204,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       spawn: groupTrackingSpawn(),
       maxResultBytes: config.mcpSettings.maxResultBytes,
       fetch: egress.withLimits(MCP_EGRESS_LIMITS),
+      // Websocket servers come from the YAML only, so the admin guard opens their sockets.
+      dialWebSocket: egress.dialWebSocket,
     });
     cleanups.push(() => pool.close());
     const serversFeature = createServersFeature({

@@ -1,6 +1,5 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
@@ -11,12 +10,13 @@ import {
   type StdioTransportOptions,
 } from './stdio-transport.js';
 import { observeRelatedRequests } from './related-requests.js';
-import type { FetchLike, UpstreamSpec } from './types.js';
+import type { FetchLike, UpstreamSpec, WebSocketDialer } from './types.js';
 import type { TransportHooks } from './upstream-connection.js';
 import { PermanentConnectError } from './upstream-errors.js';
 import { capResults } from './result-capped-fetch.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './result-limit.js';
 import { watchFetch } from './watched-fetch.js';
+import { GuardedWebSocketTransport } from './websocket-transport.js';
 
 /** The side effects a transport is built with. */
 export interface TransportDeps {
@@ -24,6 +24,11 @@ export interface TransportDeps {
   clock: Clock;
   /** Every HTTP request of the HTTP transports goes through this (the hub's egress guard). */
   fetch: FetchLike;
+  /**
+   * Opens the socket of a websocket upstream (the hub's egress guard); default: ws connects by
+   * itself, unguarded, as the default `fetch` is.
+   */
+  dialWebSocket?: WebSocketDialer;
   /** The hub's environment, of which a stdio child sees only PATH, HOME, LANG, TZ and TMPDIR. */
   hostEnv: Readonly<Record<string, string | undefined>>;
   spawn?: SpawnFunction;
@@ -88,14 +93,13 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: 
         ),
       });
     case 'websocket':
-      // The SDK's WebSocket transport uses the runtime's global WebSocket, which Node 20 lacks
-      // (Node 22 has it); it also bypasses the injected fetch, so the egress guard cannot see it.
-      if (typeof globalThis.WebSocket !== 'function') {
-        throw new PermanentConnectError(
-          'the websocket transport needs a runtime with a global WebSocket (Node 22+)',
-        );
-      }
-      return new WebSocketClientTransport(parseUrl(spec.url));
+      return new GuardedWebSocketTransport({
+        url: parseUrl(spec.url),
+        maxMessageBytes: maxResultBytes,
+        ...(deps.dialWebSocket === undefined ? {} : { dial: deps.dialWebSocket }),
+        onFault,
+        logger: deps.logger,
+      });
   }
 }
 

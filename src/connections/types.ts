@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
 
 /**
@@ -39,3 +40,9 @@ export type ToolProgress = Progress;
 
 /** `fetch` as the HTTP transports use it; the hub passes its egress guard here. */
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Opens the socket of a websocket upstream (ws: TCP, wss: TLS) to an address the hub's egress guard
+ * resolved and allowed; the hub passes its guard's `dialWebSocket` here.
+ */
+export type WebSocketDialer = (url: URL) => Promise<Socket>;

@@ -3,6 +3,7 @@ import { type Result, fail, isHubError, ok } from '../errors/index.js';
 import { createEgressPolicy } from './egress-policy.js';
 import { checkUrlShape, targetOfUrl } from './egress-target.js';
 import { type EgressLimits, type FetchLike, createGuardedFetch } from './guarded-fetch.js';
+import { type WebSocketDialer, createWebSocketDialer } from './egress-websocket.js';
 import { type Connector, createPinnedConnector } from './pinned-connector.js';
 import { createProxyDispatcher } from './proxied-fetch.js';
 import { type Resolver, pickAddress, systemResolver } from './pick-address.js';
@@ -53,6 +54,12 @@ export interface EgressGuard {
    * not follow redirects or cap responses; prefer `fetch`.
    */
   dispatcher: Dispatcher;
+  /**
+   * Opens the socket of a ws(s) upstream by the same rules and pinning as `fetch` (ws and wss are
+   * judged as http and https). The websocket client must not follow redirects: a hop would skip
+   * the guard.
+   */
+  dialWebSocket: WebSocketDialer;
   /**
    * Checks a URL to be stored (a server URL, an OAuth endpoint) by the same rules, DNS included,
    * without connecting. Refuses a fragment (SS-17), where `fetch` strips one.
@@ -111,6 +118,7 @@ export function createEgressGuard(options: EgressGuardOptions = {}): EgressGuard
     withLimits,
     viaProxy,
     dispatcher,
+    dialWebSocket: createWebSocketDialer(pinned),
     async checkUrl(input) {
       const shape = checkUrlShape(input, 'refuse');
       if (!shape.ok) return shape;

@@ -8,6 +8,7 @@ export {
   createEgressGuard,
 } from './egress-guard.js';
 export type { EgressLimits, FetchLike } from './guarded-fetch.js';
+export type { WebSocketDialer } from './egress-websocket.js';
 export type { Connector } from './pinned-connector.js';
 export type { ResolvedAddress, Resolver } from './pick-address.js';
 export { redactProxyUrl } from './proxied-fetch.js';

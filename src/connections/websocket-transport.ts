@@ -1,0 +1,185 @@
+import type { IncomingMessage } from 'node:http';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import WebSocket from 'ws';
+import { HubError } from '../errors/index.js';
+import type { Logger } from '../observability/index.js';
+import { resultTooLargeResponse } from './result-limit.js';
+import type { WebSocketDialer } from './types.js';
+import { UnansweredRequests } from './unanswered-requests.js';
+import { PermanentConnectError } from './upstream-errors.js';
+
+/** The subprotocol MCP clients ask for on a websocket (the MCP SDK's and LibreChat's client). */
+export const MCP_SUBPROTOCOL = 'mcp';
+
+/** Longest wait for the opening handshake's answer once the socket is open. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Longest wait for the server's close frame after ours, before the socket is cut. */
+const CLOSE_TIMEOUT_MS = 2_000;
+/** ws's error for a frame or message past `maxPayload`, which it refuses from the frame header. */
+const PAYLOAD_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+
+/** What a {@link GuardedWebSocketTransport} is built from. */
+export interface WebSocketTransportOptions {
+  url: URL;
+  /** The largest message taken from the server (`maxResultBytes`); a larger one ends the connection. */
+  maxMessageBytes: number;
+  /**
+   * Opens the socket (the hub's egress guard, which resolves, checks and pins the address); ws
+   * never resolves the name itself then. Without it ws connects on its own (tests of the pool).
+   */
+  dial?: WebSocketDialer;
+  /** Hears of an error that ends an open connection, before `onclose`. */
+  onFault?: (error: Error) => void;
+  logger: Logger;
+}
+
+/**
+ * An MCP client transport over a websocket (the `ws` package: Node 20 has no WebSocket client),
+ * one JSON-RPC message per text frame, as the MCP SDK's own websocket client sends them. The
+ * socket comes from `dial`, redirects are refused (a hop would leave the guard), no compression
+ * is offered, and a message past `maxMessageBytes` is refused from its frame header, before
+ * it is read: ws then closes the connection (1009), and if one request was waiting it fails with
+ * HUB_ERR_RESULT_TOO_LARGE, the only request the message can have answered.
+ */
+export class GuardedWebSocketTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private socket: WebSocket | undefined;
+  private started = false;
+  private closing = false;
+  private closedSeen = false;
+  private readonly unanswered = new UnansweredRequests();
+
+  constructor(private readonly options: WebSocketTransportOptions) {}
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('GuardedWebSocketTransport already started');
+    this.started = true;
+    const raw = this.options.dial ? await this.options.dial(this.options.url) : undefined;
+    if (this.closing) {
+      raw?.destroy();
+      throw new Error('websocket transport closed while connecting');
+    }
+    const socket = new WebSocket(this.options.url, MCP_SUBPROTOCOL, {
+      maxPayload: this.options.maxMessageBytes,
+      perMessageDeflate: false,
+      followRedirects: false,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      ...(raw === undefined ? {} : { createConnection: () => raw }),
+    });
+    this.socket = socket;
+    await this.watch(socket);
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const socket = this.socket;
+    if (socket?.readyState !== WebSocket.OPEN) return Promise.reject(new Error('Not connected'));
+    this.unanswered.sent(message);
+    return new Promise((resolve, reject) => {
+      socket.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState === WebSocket.CLOSED) {
+      this.closed();
+      return;
+    }
+    const done = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.close(1000);
+    // A server that never answers our close frame is cut off rather than waited for (ws waits 30 s).
+    const cutOff = setTimeout(() => socket.terminate(), CLOSE_TIMEOUT_MS);
+    try {
+      await done;
+    } finally {
+      clearTimeout(cutOff);
+    }
+  }
+
+  /**
+   * Listens to the socket from the start (a message may follow the handshake at once) and settles
+   * with the opening handshake; from then on errors are faults and `close` ends the connection.
+   */
+  private watch(socket: WebSocket): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let open = false;
+      let refusal: Error | undefined;
+      socket.on('message', (data) => this.receive(data));
+      socket.once('unexpected-response', (_request, response: IncomingMessage) => {
+        refusal = handshakeRefusal(response.statusCode ?? 0);
+        socket.terminate();
+      });
+      socket.once('open', () => {
+        open = true;
+        resolve();
+      });
+      socket.on('error', (error) => {
+        if (open) this.fault(error);
+        else reject(refusal ?? error);
+      });
+      socket.once('close', () => {
+        if (!open) reject(refusal ?? new Error('websocket closed during the opening handshake'));
+        this.closed();
+      });
+    });
+  }
+
+  private receive(data: WebSocket.RawData): void {
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(textOf(data)));
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error('invalid JSON-RPC message'));
+      return;
+    }
+    this.unanswered.received(message);
+    this.onmessage?.(message);
+  }
+
+  /** ws closes the connection after any error it reports; the oversized message is named first. */
+  private fault(error: Error): void {
+    if ((error as NodeJS.ErrnoException).code === PAYLOAD_TOO_LARGE) {
+      const maxBytes = this.options.maxMessageBytes;
+      const id = this.unanswered.takeOnly();
+      this.options.logger.warn(
+        { maxResultBytes: maxBytes, failedRequest: id !== undefined },
+        'websocket upstream sent a message past maxResultBytes; closing the connection',
+      );
+      if (id !== undefined) this.onmessage?.(resultTooLargeResponse({ maxBytes, id }));
+    }
+    this.onerror?.(error);
+    if (!this.closing) this.options.onFault?.(error);
+  }
+
+  private closed(): void {
+    if (this.closedSeen) return;
+    this.closedSeen = true;
+    this.onclose?.();
+  }
+}
+
+/** Why the server's answer to the opening handshake was not `101 Switching Protocols`. */
+function handshakeRefusal(status: number): Error {
+  if (status >= 300 && status < 400) {
+    // The guard checked this host only; a hop elsewhere would go unchecked (SS-08).
+    return new HubError('HUB_ERR_EGRESS_FAILED', {
+      message: `Upstream redirect (HTTP ${status}) not followed: websocket redirects never are`,
+    });
+  }
+  const text = `the MCP server answered the websocket handshake with HTTP ${status}`;
+  // A refusal (wrong path, no access) will not change on a retry; a 5xx or a 429 may.
+  return status >= 400 && status < 500 && status !== 408 && status !== 429
+    ? new PermanentConnectError(text)
+    : new Error(text);
+}
+
+/** MCP sends text frames; a binary one is read as UTF-8 JSON-RPC all the same. */
+function textOf(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
+}
