@@ -1,13 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { describeLeaks, scanRunRecord } from './support/log-scan.js';
 
 /**
- * Decides once per run whether the PostgreSQL and Redis suites run.
- * With CI=true they are required: unreachable services fail the run instead of skipping.
+ * Decides once per run whether the PostgreSQL and Redis suites run, and opens the run record.
+ * With CI=true the services are required: unreachable ones fail the run instead of skipping.
  * Elsewhere a missing service skips its suites, announced in one line.
+ * The returned teardown is the run-wide SE-05 check (see {@link checkRunRecord}).
  */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => void> {
+  const runRecordDir = mkdtempSync(path.join(tmpdir(), 'switchboard-run-record-'));
+  project.provide('runRecordDir', runRecordDir);
+  await checkServices(project);
+  return () => checkRunRecord(runRecordDir);
+}
+
+/**
+ * SE-05 for the whole run: every log line any test hub wrote (at debug level) is searched for
+ * every secret any test minted (test/support/run-record.ts). A hit fails the run, naming the kind
+ * of secret and the test file whose hub logged it, never the secret.
+ */
+function checkRunRecord(dir: string): void {
+  const result = scanRunRecord(dir);
+  if (result.leaks.length > 0) {
+    // Vitest prints a teardown's error but keeps the exit code of the tests: set it ourselves.
+    process.exitCode = 1;
+    throw new Error(describeLeaks(result, dir));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `[switchboard tests] SE-05 log scan: ${result.lines} log lines from ${result.logFiles} test files, ` +
+      `${result.secrets} minted secrets: none appears in a log line`,
+  );
+}
+
+async function checkServices(project: TestProject): Promise<void> {
   const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const [pgUp, redisUp] = await Promise.all([reachable(pgUrl, 5432), reachable(redisUrl, 6379)]);
@@ -52,5 +83,7 @@ declare module 'vitest' {
     postgresUrl: string;
     /** Redis URL for the suites that need it; empty when not reachable (skipped). */
     redisUrl: string;
+    /** Directory of the run-wide record of log lines and minted secrets (SE-05). */
+    runRecordDir: string;
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
+import { recordSecret, type SecretKind } from '../support/run-record.js';
 
 /** Options of {@link startAuthorizationServer}. */
 export interface AuthorizationServerOptions {
@@ -179,8 +180,10 @@ export async function startAuthorizationServer(
     failedGrants: 0,
   };
   const minted = new Set<string>();
-  const remember = (value: unknown): void => {
+  // Each one also goes to the run-wide record, which the run's SE-05 log scan checks.
+  const remember = (value: unknown, kind: SecretKind = 'as-token'): void => {
     if (typeof value === 'string' && value !== '') minted.add(value);
+    recordSecret(kind, value);
   };
 
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -284,6 +287,9 @@ export async function startAuthorizationServer(
   // Counting and token capture: one Koa middleware around every endpoint, reading the answer.
   provider.use(async (ctx, next) => {
     await next();
+    // What the client sent: the state it binds the flow with and the PKCE verifier it proves.
+    recordSecret('oauth-state', stringField(ctx, 'oidc', 'params', 'state'));
+    recordSecret('code-verifier', stringField(ctx, 'oidc', 'params', 'code_verifier'));
     const method = field(ctx, 'method');
     const path = field(ctx, 'path');
     const status = field(ctx, 'status');
@@ -300,14 +306,14 @@ export async function startAuthorizationServer(
       for (const key of ['access_token', 'refresh_token', 'id_token']) remember(field(body, key));
     } else if (path === '/reg' && status === 201) {
       counts.registrations += 1;
-      remember(field(body, 'client_secret'));
+      remember(field(body, 'client_secret'), 'as-client-secret');
       remember(field(body, 'registration_access_token'));
     } else if (path === '/token/revocation' && status === 200) {
       counts.revocations += 1;
     }
   });
   // The code never appears in a token response; an opaque artefact's value is its jti.
-  provider.on('authorization_code.saved', (code) => remember(field(code, 'jti')));
+  provider.on('authorization_code.saved', (code) => remember(field(code, 'jti'), 'as-code'));
 
   const finish = (req: http.IncomingMessage, res: http.ServerResponse, result: Record<string, unknown>) =>
     provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });

@@ -6,6 +6,8 @@ import { createHub, type Hub } from '../../src/bootstrap/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { recordHubSecrets } from './hub-secrets.js';
+import { recordLogOutput, recordSecret } from './run-record.js';
 
 /** Per-minute limits no test reaches by accident. */
 const RELAXED_RATE_LIMITS = {
@@ -53,7 +55,9 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const logLines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, callback) {
-      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      const text = chunk.toString('utf8');
+      logLines.push(...text.split('\n').filter(Boolean));
+      recordLogOutput(text);
       callback();
     },
   });
@@ -67,6 +71,10 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     rateLimitDefaults: RELAXED_RATE_LIMITS,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  recordHubSecrets(hub.app);
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (/SECRET|KEY|PASSWORD/.test(name)) recordSecret('hub-config-secret', value);
+  }
   return {
     ...hub,
     dataDir,
@@ -74,7 +82,9 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     async userToken(email, role = 'USER') {
       const user =
         (await hub.repos.users.findByEmail(email)) ?? (await hub.repos.users.create({ email, role }));
-      return hub.identity.issueToken(user);
+      const token = await hub.identity.issueToken(user);
+      recordSecret('hub-bearer-token', token);
+      return token;
     },
     async dispose() {
       await hub.close();
