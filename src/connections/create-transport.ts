@@ -15,6 +15,7 @@ import type { TransportHooks } from './upstream-connection.js';
 import { PermanentConnectError } from './upstream-errors.js';
 import { capResults } from './result-capped-fetch.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './result-limit.js';
+import { pingUpstream } from './upstream-ping.js';
 import { watchFetch } from './watched-fetch.js';
 import { GuardedWebSocketTransport } from './websocket-transport.js';
 
@@ -67,21 +68,26 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: 
         clock: deps.clock,
         ...(deps.spawn === undefined ? {} : { spawn: deps.spawn }),
       });
-    case 'streamable-http':
+    case 'streamable-http': {
+      const watched = watchFetch(
+        onRelatedRequest ? observeRelatedRequests(deps.fetch, onRelatedRequest) : deps.fetch,
+        onFault,
+        { streamEndIsFault: false },
+      );
       return new StreamableHTTPClientTransport(parseUrl(spec.url), {
         // requestInit headers go on every request the transport makes: POST, GET stream, DELETE.
         requestInit: { headers: { ...spec.headers } },
-        // Outermost, so a stream it cuts short is not taken for the upstream going away.
+        // Outermost, so a stream it cuts short is not taken for the upstream going away. A POST
+        // stream it answers in the upstream's place is followed by a ping: if the upstream is
+        // gone, the watch sees that and drops the connection.
         fetch: capResults(
-          watchFetch(
-            onRelatedRequest ? observeRelatedRequests(deps.fetch, onRelatedRequest) : deps.fetch,
-            onFault,
-            { streamEndIsFault: false },
-          ),
+          watched,
           maxResultBytes,
           deps.logger,
+          (url, init) => void pingUpstream(watched, url, init, deps.logger),
         ),
       });
+    }
     case 'sse':
       return new SSEClientTransport(parseUrl(spec.url), {
         // The SSE transport adds requestInit headers to its POSTs and to the event stream's GET.

@@ -1,3 +1,4 @@
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/index.js';
 import { capResults } from './result-capped-fetch.js';
@@ -54,6 +55,49 @@ describe('capResults', () => {
     expect(upstream.cancelled()).toBe(true);
   });
 
+  describe('a POST’s event stream that stops before its answer', () => {
+    const sse = (body: ReadableStream<Uint8Array>) => async () =>
+      new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    const partial = 'event: message\ndata: {"result":{"t":"zzzz';
+
+    it('ending: the unfinished event is dropped, a connection-closed error answers, and the owner hears', async () => {
+      const cuts: string[] = [];
+      const fetch = capResults(sse(endingBody([partial])), LIMIT, logger, (url) => cuts.push(String(url)));
+      const text = await (await fetch('http://127.0.0.1/mcp', POST)).text();
+      expect(text).not.toContain('zzzz');
+      expect(dataOf(text)).toMatchObject([{ id: 4, error: { code: ErrorCode.ConnectionClosed } }]);
+      expect(cuts).toEqual(['http://127.0.0.1/mcp']);
+    });
+
+    it('breaking: the same, and the stream ends cleanly instead of failing', async () => {
+      const fetch = capResults(sse(breakingBody(partial)), LIMIT, logger);
+      const text = await (await fetch('http://127.0.0.1/mcp', POST)).text();
+      expect(text).not.toContain('zzzz');
+      expect(dataOf(text)).toMatchObject([{ id: 4, error: { code: ErrorCode.ConnectionClosed } }]);
+    });
+
+    it('answered, or resumable (an event id), or aborted by the transport: passed on as it is', async () => {
+      const answered = 'event: message\ndata: {"result":{},"jsonrpc":"2.0","id":4}\n\n';
+      const cuts: string[] = [];
+      const onCut = (url: string | URL): void => void cuts.push(String(url));
+      const one = capResults(sse(endingBody([answered])), LIMIT, logger, onCut);
+      expect(dataOf(await (await one('http://127.0.0.1/mcp', POST)).text())).toMatchObject([{ id: 4 }]);
+
+      const primed = 'id: 1-a\ndata: \n\n';
+      const two = capResults(sse(endingBody([primed, partial])), LIMIT, logger, onCut);
+      // The SDK resumes this stream itself (Last-Event-ID): its unfinished event passes as before.
+      const resumable = await (await two('http://127.0.0.1/mcp', POST)).text();
+      expect(resumable.startsWith(primed + partial)).toBe(true);
+      expect(resumable).not.toContain('"error"');
+
+      const aborted = AbortSignal.abort();
+      const three = capResults(sse(breakingBody(partial)), LIMIT, logger, onCut);
+      const response = await three('http://127.0.0.1/mcp', { ...POST, signal: aborted });
+      await expect(response.text()).rejects.toThrow('terminated');
+      expect(cuts).toEqual([]);
+    });
+  });
+
   it('any other body fails to read past the limit', async () => {
     const upstream = upstreamBody(['y'.repeat(4 * LIMIT)]);
     const fetch = capResults(async () => new Response(upstream.body, { status: 500 }), LIMIT, logger);
@@ -61,3 +105,35 @@ describe('capResults', () => {
     expect(upstream.cancelled()).toBe(true);
   });
 });
+
+/** A body sending `chunks`, then ending. */
+function endingBody(chunks: string[]): ReadableStream<Uint8Array> {
+  const queue = [...chunks];
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = queue.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(new TextEncoder().encode(next));
+    },
+  });
+}
+
+/** A body sending `chunk`, then failing as a socket closed under it. */
+function breakingBody(chunk: string): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) controller.error(new TypeError('terminated', { cause: new Error('socket closed') }));
+      else controller.enqueue(new TextEncoder().encode(chunk));
+      sent = true;
+    },
+  });
+}
+
+/** The JSON of every `data:` line of an event stream. */
+function dataOf(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)) as unknown);
+}

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/index.js';
 import { resultTooLargeResponse } from './result-limit.js';
 import { SseResultFilter } from './sse-result-filter.js';
 import type { FetchLike } from './types.js';
+import { UnansweredRequest } from './unanswered-request.js';
 
 /** Why a capped body was cut off (the cancel reason handed upstream). */
 class ResultTooLargeAbort extends Error {
@@ -23,8 +24,18 @@ class ResultTooLargeAbort extends Error {
  * - a JSON answer to a POSTed request: an error response replaces it;
  * - any other body past the limit fails to read (an error page, say).
  * The error responses are {@link resultTooLargeResponse}s: they fail the one call concerned.
+ *
+ * A POST's event stream that ends or breaks before the response to its request (and cannot be
+ * resumed: no event id) gets a {@link streamCutResponse} in its place, then ends cleanly: the SDK
+ * would otherwise wait for its timeout. Only that call fails; `onUnanswered` then hears of it
+ * with the POST's URL and init, to check whether the upstream is still there.
  */
-export function capResults(base: FetchLike, maxBytes: number, logger: Logger): FetchLike {
+export function capResults(
+  base: FetchLike,
+  maxBytes: number,
+  logger: Logger,
+  onUnanswered?: (url: string | URL, init: RequestInit) => void,
+): FetchLike {
   return async (url, init) => {
     const response = await base(url, init);
     const body = response.body;
@@ -34,7 +45,16 @@ export function capResults(base: FetchLike, maxBytes: number, logger: Logger): F
     const type = (response.headers.get('content-type') ?? '').toLowerCase();
     if (type.startsWith('text/event-stream')) {
       const owner = posted === undefined ? undefined : ownId;
-      return rewrap(response, filterEvents(body, maxBytes, owner, logger));
+      const id = owner?.();
+      const owed =
+        id === undefined || init === undefined
+          ? undefined
+          : {
+              request: new UnansweredRequest(id),
+              signal: init.signal ?? undefined,
+              onCut: () => onUnanswered?.(url, init),
+            };
+      return rewrap(response, filterEvents(body, maxBytes, owner, logger, owed));
     }
     if (posted !== undefined && response.ok && type.startsWith('application/json')) {
       return rewrap(response, cappedJson(body, maxBytes, declaredLength(response), ownId));
@@ -50,11 +70,20 @@ function rewrap(response: Response, body: ReadableStream<Uint8Array>): Response 
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
+/** A POST's own event stream: the request it answers, and who hears when it is answered in its place. */
+interface OwedAnswer {
+  request: UnansweredRequest;
+  /** The transport's signal: once aborted, the stream's end is the transport's doing. */
+  signal: AbortSignal | undefined;
+  onCut: () => void;
+}
+
 function filterEvents(
   body: ReadableStream<Uint8Array>,
   maxBytes: number,
   ownId: (() => RequestId | undefined) | undefined,
   logger: Logger,
+  owed: OwedAnswer | undefined,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const out: Buffer[] = [];
@@ -65,7 +94,9 @@ function filterEvents(
   };
   const filter = new SseResultFilter(maxBytes, {
     emit: (bytes) => {
-      if (!cut) out.push(bytes);
+      if (cut) return;
+      out.push(bytes);
+      owed?.request.event(bytes);
     },
     overflowed: () => {
       // On a POST's own stream the oversized message is taken as that request's answer, and the
@@ -82,12 +113,31 @@ function filterEvents(
       } else fail(id);
     },
   });
+  /**
+   * The upstream body ended (`error` undefined) or broke. A request still owed its answer gets the
+   * error response in place of the unfinished event (which would join the event after it), and
+   * the stream ends cleanly; true when that happened.
+   */
+  const answerInstead = (error: unknown): boolean => {
+    if (owed === undefined || owed.signal?.aborted === true || !owed.request.owed) return false;
+    logger.info(
+      error === undefined ? {} : { err: error },
+      'MCP server ended the event stream before answering its request; that call fails',
+    );
+    out.push(owed.request.answer());
+    owed.onCut();
+    return true;
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       while (out.length === 0 && !cut) {
-        const chunk = await reader.read();
-        if (chunk.done) {
-          filter.end();
+        const chunk = await reader.read().catch((error: unknown) => ({ error }));
+        if ('error' in chunk && !answerInstead(chunk.error)) {
+          controller.error(chunk.error);
+          return;
+        }
+        if ('error' in chunk || chunk.done) {
+          if (!('error' in chunk) && !answerInstead(undefined)) filter.end();
           flush(out, controller);
           controller.close();
           return;

@@ -272,6 +272,9 @@ describe('probe over streamable HTTP', () => {
       isHubError(error, 'HUB_ERR_UPSTREAM_UNAVAILABLE'),
     );
     expect(Date.now() - started).toBeLessThan(2_000);
+    // The call is answered in the broken stream's place; the drop follows once the hub sees the
+    // upstream gone (its liveness ping refused, or its GET stream broken).
+    await until(() => closes.length > 0);
     expect(closes).toEqual(['dropped']);
     await expect(connection.callTool('echo', { message: 'x' })).rejects.toSatisfy((error) =>
       isHubError(error, 'HUB_ERR_UPSTREAM_UNAVAILABLE'),

@@ -15,7 +15,9 @@ export interface FetchWatchOptions {
  * response dies mid-stream would otherwise wait for its full timeout. A fault is:
  * - a request that fails at the network level (refused, reset) without our abort;
  * - 404 to a request that carried a session id (the server forgot the session: it restarted);
- * - an event stream that breaks mid-way without our abort (or, per options, that ends).
+ * - an event stream that breaks mid-way without our abort (or, per options, that ends), except
+ *   the stream answering a POST: that fails only its own request (see capResults, which answers
+ *   it and has the upstream checked), so the other calls on the connection go on.
  */
 export function watchFetch(
   base: FetchLike,
@@ -37,8 +39,13 @@ export function watchFetch(
     }
     const body = response.body;
     if (!response.ok || body === null || !isEventStream(response)) return response;
-    const endIsFault = options.streamEndIsFault && (init?.method ?? 'GET').toUpperCase() === 'GET';
-    const watched = watchBody(body, signal, endIsFault, onFault);
+    const isGet = (init?.method ?? 'GET').toUpperCase() === 'GET';
+    const watched = watchBody(
+      body,
+      signal,
+      { breakIsFault: isGet, endIsFault: isGet && options.streamEndIsFault },
+      onFault,
+    );
     // A fresh Response around the watched stream; status and headers are all the SDK reads of it.
     return new Response(watched, {
       status: response.status,
@@ -55,7 +62,7 @@ function isEventStream(response: Response): boolean {
 function watchBody(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal | undefined,
-  endIsFault: boolean,
+  faults: { breakIsFault: boolean; endIsFault: boolean },
   onFault: (error: Error) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
@@ -66,12 +73,13 @@ function watchBody(
       try {
         chunk = await reader.read();
       } catch (error) {
-        if (signal?.aborted !== true && !cancelled) onFault(asError(error, 'MCP server event stream broke'));
+        if (faults.breakIsFault && signal?.aborted !== true && !cancelled)
+          onFault(asError(error, 'MCP server event stream broke'));
         controller.error(error);
         return;
       }
       if (chunk.done) {
-        if (endIsFault && signal?.aborted !== true && !cancelled)
+        if (faults.endIsFault && signal?.aborted !== true && !cancelled)
           onFault(new Error('MCP server ended its event stream'));
         controller.close();
       } else {
