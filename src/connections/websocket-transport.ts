@@ -67,6 +67,9 @@ export class GuardedWebSocketTransport implements Transport {
       maxPayload: this.options.maxMessageBytes,
       perMessageDeflate: false,
       followRedirects: false,
+      // One message per tick: the SDK handles a notification a microtask late but a response at
+      // once, so progress arriving in one chunk with its result would otherwise come too late.
+      allowSynchronousEvents: false,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       ...(raw === undefined ? {} : { createConnection: () => raw }),
     });
