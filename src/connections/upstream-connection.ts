@@ -28,7 +28,13 @@ import {
   type ServerRequestHandler,
 } from './server-requests.js';
 import type { ToolProgress } from './types.js';
-import { abortReason, hubErrorInChain, toConnectError, toRequestError } from './upstream-errors.js';
+import {
+  abortReason,
+  hubErrorInChain,
+  toConnectError,
+  toRequestError,
+  upstreamHttpStatus,
+} from './upstream-errors.js';
 
 /** How the hub introduces itself to upstream servers unless told otherwise. */
 export const DEFAULT_CLIENT_INFO: Implementation = { name: 'switchboard', version: '0.1.0' };
@@ -383,7 +389,7 @@ export class UpstreamConnection {
       // The SDK turns an abort reason into a generic timeout; the total bound's own error names it.
       const ours: unknown = abort.signal.reason;
       if (isHubError(ours) && ours !== callerSignal?.reason) throw ours;
-      throw toRequestError(error, callerSignal);
+      throw this.requestFailure(error, callerSignal);
     } finally {
       timer.stop();
       callerSignal?.removeEventListener('abort', onCallerAbort);
@@ -392,6 +398,27 @@ export class UpstreamConnection {
       this.inFlightCount -= 1;
       this.init.onActivity?.();
     }
+  }
+
+  /**
+   * One answer for a failed request, whichever way the failure reached it first. A fetch that
+   * throws the hub's own error (a token refresh that failed, an egress refusal) fails its request
+   * and, as a fault, drops the connection, which fails every request in flight with "connection
+   * closed": those report the hub's error instead. A 401 the token refresh could not cure (a
+   * refused grant deleted the tokens) means the upstream no longer accepts this connection: it is
+   * dropped, so the next acquire checks the caller's authorization, and the request answers as an
+   * acquire's 401 does, HUB_ERR_OAUTH_REQUIRED.
+   */
+  private requestFailure(error: unknown, callerSignal: AbortSignal | undefined): unknown {
+    if (callerSignal?.aborted === true) return abortReason(callerSignal);
+    const dropped = this.closed ? hubErrorInChain(this.dropError) : undefined;
+    if (dropped !== undefined && isConnectionClosed(error)) return dropped;
+    if (upstreamHttpStatus(error) === 401) {
+      const unauthorized = new HubError('HUB_ERR_OAUTH_REQUIRED', { cause: error });
+      this.fault(unauthorized);
+      return unauthorized;
+    }
+    return toRequestError(error, callerSignal);
   }
 
   /** An upstream failure seen outside the SDK: fail the connect, or drop the live connection. */
@@ -452,6 +479,11 @@ export class UpstreamConnection {
     const reason = this.closeReason ?? 'dropped';
     if (this.opened) this.init.onClosed?.(reason, reason === 'dropped' ? this.dropError : undefined);
   }
+}
+
+/** The SDK's error for a request whose connection closed under it. */
+function isConnectionClosed(error: unknown): boolean {
+  return error instanceof McpError && error.code === (ErrorCode.ConnectionClosed as number);
 }
 
 /** Settles with `promise`, or rejects with the signal's reason when it aborts first. */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What a {@link TokenProxy} does with the next token requests. */
-export type TokenProxyMode = 'forward' | 'fail' | 'hang';
+export type TokenProxyMode = 'forward' | 'fail' | 'hang' | 'refuse';
 
 /** A loopback proxy in front of an authorization server's token endpoint, switchable to fail. */
 export interface TokenProxy {
@@ -18,12 +18,13 @@ export interface TokenProxy {
 
 /**
  * Starts a proxy on 127.0.0.1 that forwards `POST /token` to `<target>/token` (`forward`),
- * answers it with a 500 `server_error` (`fail`), or reads it and never answers (`hang`). Any other
- * path is a 404: only the token endpoint goes through it.
+ * answers it with a 500 `server_error` (`fail`) or a 400 `invalid_grant` (`refuse`: the grant is
+ * dead, RFC 6749 §5.2), or reads it and never answers (`hang`). Any other path is a 404: only the
+ * token endpoint goes through it.
  */
 export async function startTokenProxy(target: string): Promise<TokenProxy> {
   let mode: TokenProxyMode = 'forward';
-  const counts: Record<TokenProxyMode, number> = { forward: 0, fail: 0, hang: 0 };
+  const counts: Record<TokenProxyMode, number> = { forward: 0, fail: 0, hang: 0, refuse: 0 };
   const upstream = new URL('/token', target);
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -48,11 +49,10 @@ export async function startTokenProxy(target: string): Promise<TokenProxy> {
       return;
     }
     req.resume();
-    if (current === 'fail') {
+    if (current === 'fail' || current === 'refuse') {
+      const [status, error] = current === 'fail' ? [500, 'server_error'] : [400, 'invalid_grant'];
       req.on('end', () => {
-        res
-          .writeHead(500, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: 'server_error' }));
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
       });
     }
     // 'hang': the body is read and nothing is ever sent.
