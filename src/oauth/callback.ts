@@ -1,8 +1,8 @@
 import { exchangeAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { resumeClaimed, storeExchanged, type CheckedCallback } from './callback-store.js';
 import { forcedClientAuth } from './client-auth.js';
-import { needsAuthKey } from './flow-ids.js';
-import { openFlowSecrets, sdkClient } from './flow-secrets.js';
+import { openFlowSecrets, sdkClient, type FlowSecrets } from './flow-secrets.js';
 import type { StateRecord } from './flow-store.js';
 import { toSdkMetadata } from './metadata.js';
 import { oauthFetch, observeStatus } from './oauth-fetch.js';
@@ -20,9 +20,10 @@ const STATE_SHAPE = /^[A-Za-z0-9_-]{16,128}$/;
 /**
  * The redirect back from the AS. The order is the security (OA-01..10, OA-15, LD-02): nothing is
  * consumed and no AS `error` is acted on until the state is known, belongs to this server and
- * arrived in the browser bound to its flow; the state is then consumed atomically, so of many
+ * arrived in the browser bound to its flow; the state is then claimed atomically, so of many
  * concurrent callbacks exactly one reaches the token endpoint; `iss` is checked before the code is
- * redeemed; tokens are stored before the flow is marked complete. Never throws.
+ * redeemed; tokens are stored before the flow is marked complete and the state consumed, so a
+ * callback whose token write failed can be retried without redeeming the code again. Never throws.
  */
 export async function completeCallback(parts: OAuthParts, input: CallbackInput): Promise<CallbackResult> {
   try {
@@ -52,33 +53,36 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
   const state = input.state;
   if (state === undefined || state === '') return reject('missing_state', 'no state');
   if (!STATE_SHAPE.test(state)) return reject('invalid_state', 'malformed state');
-  const peeked = await parts.flows.peekState(state);
-  if (!peeked) return reject('invalid_state', 'unknown or expired state');
+  const record = await parts.flows.peekState(state);
+  if (!record) return reject('invalid_state', 'unknown or expired state');
   // OA-15: a state minted for one server never completes another's callback path, and a state
   // completes only at the redirect URI its flow sent (users' servers share one that names no server).
-  if (input.serverName !== null && peeked.serverName !== input.serverName) {
+  if (input.serverName !== null && record.serverName !== input.serverName) {
     return reject('invalid_state', 'state is for another server');
   }
   if (
-    input.redirectUri === undefined ? input.serverName === null : peeked.redirectUri !== input.redirectUri
+    input.redirectUri === undefined ? input.serverName === null : record.redirectUri !== input.redirectUri
   ) {
     return reject('invalid_state', 'state is for another callback path');
   }
-  const flow = await parts.flows.getFlow(peeked.flowId);
-  if (!flow || flow.epoch !== peeked.epoch) return reject('invalid_state', 'flow cancelled or replaced');
+  const flow = await parts.flows.getFlow(record.flowId);
+  if (!flow || flow.epoch !== record.epoch) return reject('invalid_state', 'flow cancelled or replaced');
   // OA-03/04/06: the browser must be the one bound to this flow; until then nothing changes.
-  if (!input.isBound({ flowId: peeked.flowId, userId: peeked.userId })) {
+  if (!input.isBound({ flowId: record.flowId, userId: record.userId })) {
     return reject('csrf_validation_failed', 'callback not bound to the flow');
   }
 
-  // LD-02 / OA-05: GETDEL; a concurrent or replayed callback finds nothing.
-  const record = await parts.flows.takeState(state);
-  if (!record) return reject('invalid_state', 'state already used');
+  // LD-02 / OA-05: set-if-absent on the state's claim; a concurrent or replayed callback loses it
+  // and never reaches the token endpoint. The state itself stays until the tokens are stored.
+  const checked: CheckedCallback = { state, record, reject };
+  const claim = await parts.flows.claimState(state);
+  if (!claim.won) return resumeClaimed(parts, checked, claim.claim);
   const after = await parts.flows.getFlow(record.flowId);
   if (!after || after.epoch !== record.epoch) return reject('invalid_state', 'flow cancelled meanwhile');
 
   const fail = async (error: CallbackErrorCode, why: string): Promise<CallbackResult> => {
     await parts.flows.finish(record.flowId, record.epoch, { status: 'FAILED', error });
+    await parts.flows.dropState(state);
     return reject(error, why);
   };
 
@@ -98,15 +102,39 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
   const secrets = openFlowSecrets(parts.keyring, record.flowId, state, record.sealed);
   if (!secrets) return fail('callback_failed', 'flow secrets did not open');
 
+  const tokens = await redeem(parts, record, secrets, code);
+  if (!tokens) return fail('callback_failed', 'token endpoint refused the code');
+
+  const stored: StoredTokens = {
+    access_token: tokens.access_token,
+    token_type: tokens.token_type,
+    scope: tokens.scope ?? record.scope ?? '',
+    expires_at: expiryFrom(tokens.expires_in, parts.clock.now()),
+    obtained_at: parts.clock.now(),
+    issuer: record.issuer,
+    resource: record.resource,
+    clientRef: record.clientRef,
+    binding: record.binding,
+    ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }),
+  };
+  return storeExchanged(parts, checked, stored);
+}
+
+/** Redeems the code at the token endpoint, once; null (logged by status and code only) when refused. */
+async function redeem(
+  parts: OAuthParts,
+  record: StateRecord,
+  secrets: FlowSecrets,
+  code: string,
+): Promise<OAuthTokens | null> {
   const fetch = oauthFetch(
     parts.fetchFor(record.serverName),
     secrets.headers,
     parts.settings.requestTimeoutMs,
   );
   const observed = observeStatus(fetch);
-  let tokens: OAuthTokens;
   try {
-    tokens = await exchangeAuthorization(record.as.issuer, {
+    return await exchangeAuthorization(record.as.issuer, {
       metadata: toSdkMetadata(record.as),
       clientInformation: sdkClient(secrets.client, record.redirectUri),
       authorizationCode: code,
@@ -123,7 +151,7 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
   } catch (error) {
     // SE-08: the status and a sanitised code only; the AS's body never reaches logs or users.
     const failure = classifyTokenFailure(error, observed.lastStatus());
-    logger.warn(
+    parts.logger.warn(
       {
         flowId: record.flowId,
         serverName: record.serverName,
@@ -133,46 +161,8 @@ async function handle(parts: OAuthParts, input: CallbackInput): Promise<Callback
       },
       'OAuth code exchange failed',
     );
-    return fail('callback_failed', 'token endpoint refused the code');
+    return null;
   }
-
-  const stored: StoredTokens = {
-    access_token: tokens.access_token,
-    token_type: tokens.token_type,
-    scope: tokens.scope ?? record.scope ?? '',
-    expires_at: expiryFrom(tokens.expires_in, parts.clock.now()),
-    obtained_at: parts.clock.now(),
-    issuer: record.issuer,
-    resource: record.resource,
-    clientRef: record.clientRef,
-    binding: record.binding,
-    ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }),
-  };
-  try {
-    // Tokens first: a flow reported complete always has its tokens.
-    await parts.tokens.save(record.userId, record.serverName, stored);
-  } catch (error) {
-    logger.error(
-      { flowId: record.flowId, errorName: error instanceof Error ? error.name : undefined },
-      'Storing OAuth tokens failed',
-    );
-    return fail('callback_failed', 'tokens could not be stored');
-  }
-  try {
-    await parts.kv.delete(needsAuthKey(record.userId, record.serverName));
-    await parts.flows.finish(record.flowId, record.epoch, { status: 'COMPLETED' });
-  } catch (error) {
-    // The tokens are stored: the user is authorized even if waiters learn it only by their timeout.
-    logger.warn(
-      { flowId: record.flowId, errorName: error instanceof Error ? error.name : undefined },
-      'OAuth flow completion could not be recorded',
-    );
-  }
-  logger.info(
-    { flowId: record.flowId, serverName: record.serverName, issuer: record.issuer },
-    'OAuth flow completed',
-  );
-  return { ok: true, flowId: record.flowId, userId: record.userId, serverName: record.serverName };
 }
 
 /**

@@ -66,15 +66,45 @@ describe('flow store', () => {
     expect((await flows.getFlow('alice:srv'))?.status).toBe('PENDING');
   });
 
-  it('LD-02: of 50 concurrent takes exactly one gets the state; peek does not consume', async () => {
+  it('LD-02: of 50 concurrent claims exactly one wins; the others see its claim; peek does not consume', async () => {
     const { flows } = make();
     const epoch = await flows.open('alice:srv', 'alice', 'srv');
     await flows.putState('s', stateRecord('alice:srv', epoch));
     expect(await flows.peekState('s')).not.toBeNull();
     expect(await flows.peekState('s')).not.toBeNull();
-    const taken = await Promise.all(Array.from({ length: 50 }, () => flows.takeState('s')));
-    expect(taken.filter((r) => r !== null)).toHaveLength(1);
+    const claims = await Promise.all(Array.from({ length: 50 }, () => flows.claimState('s')));
+    expect(claims.filter((c) => c.won)).toHaveLength(1);
+    expect(claims.filter((c) => !c.won && c.claim?.phase === 'exchanging')).toHaveLength(49);
+    // Claimed is not consumed: the state stays readable until it is dropped.
+    expect(await flows.peekState('s')).not.toBeNull();
+    await flows.dropState('s');
     expect(await flows.peekState('s')).toBeNull();
+  });
+
+  it('FT-05: held tokens ride on the claim; a dropped state cannot be claimed again', async () => {
+    const { flows } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    await flows.putState('s', stateRecord('alice:srv', epoch));
+    expect(await flows.claimState('s')).toEqual({ won: true });
+    await flows.holdTokens('s', 'v1.sealed.tokens');
+    expect(await flows.claimState('s')).toEqual({
+      won: false,
+      claim: { phase: 'exchanged', at: 1_700_000_000_000, tokens: 'v1.sealed.tokens' },
+    });
+    await flows.dropState('s');
+    expect(await flows.peekState('s')).toBeNull();
+    expect(await flows.claimState('s')).toEqual({ won: true });
+  });
+
+  it('the claim outlives its state: a state never expires into claimable again', async () => {
+    const { flows, advance } = make();
+    const epoch = await flows.open('alice:srv', 'alice', 'srv');
+    await flows.putState('s', stateRecord('alice:srv', epoch));
+    advance(5 * 60_000);
+    expect((await flows.claimState('s')).won).toBe(true);
+    advance(5 * 60_000 + 1);
+    expect(await flows.peekState('s')).toBeNull();
+    expect((await flows.claimState('s')).won).toBe(false);
   });
 
   it('OA-07: after the TTL the state and the flow record are gone', async () => {
@@ -92,7 +122,9 @@ describe('flow store', () => {
     await kv.set('oauth:state:worse', 'not json');
     await kv.set('oauth:flow:x:y', '[]');
     expect(await flows.peekState('bad')).toBeNull();
-    expect(await flows.takeState('worse')).toBeNull();
+    expect(await flows.peekState('worse')).toBeNull();
+    await kv.set('oauth:state-claim:odd', '{"phase":"done"}');
+    expect(await flows.claimState('odd')).toEqual({ won: false, claim: null });
     expect(await flows.getFlow('x:y')).toBeNull();
   });
 

@@ -3,7 +3,7 @@ import type { Clock, Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import { clientRefSchema } from './clients.js';
-import { flowDoneChannel, flowKey, stateKey } from './flow-ids.js';
+import { flowDoneChannel, flowKey, stateClaimKey, stateKey } from './flow-ids.js';
 import { authorizationServerInfoSchema } from './metadata.js';
 import type { FlowStatusView } from './types.js';
 
@@ -41,6 +41,23 @@ const stateRecordSchema = z.object({
 /** One authorization attempt: `oauth:state:<state>`, single use. */
 export type StateRecord = z.infer<typeof stateRecordSchema>;
 
+const stateClaimSchema = z.object({
+  /** `exchanging`: a callback is redeeming the code (or died doing so); `exchanged`: tokens held. */
+  phase: z.enum(['exchanging', 'exchanged']),
+  /** Epoch ms (hub clock) of the claim. */
+  at: z.number(),
+  /** The tokens the AS issued, sealed by the keyring (`held-tokens.ts`); only when `exchanged`. */
+  tokens: z.string().optional(),
+});
+/**
+ * The claim on a state, `oauth:state-claim:<state>`. It outlives the state, so a state is claimed
+ * once: its code reaches the token endpoint at most once, whatever happens to the callback after.
+ */
+export type StateClaim = z.infer<typeof stateClaimSchema>;
+
+/** What {@link FlowStore.claimState} found: this caller won, or the claim someone else holds. */
+export type ClaimOutcome = { won: true } | { won: false; claim: StateClaim | null };
+
 /** The `error` of a flow the user cancelled. */
 export const CANCELLED_ERROR = 'cancelled';
 
@@ -55,8 +72,15 @@ export interface FlowStore {
   putState(state: string, record: StateRecord): Promise<void>;
   /** Reads a state record without consuming it; null when unknown, expired or malformed. */
   peekState(state: string): Promise<StateRecord | null>;
-  /** Atomically consumes a state (GETDEL): of many concurrent callers, one gets the record. */
-  takeState(state: string): Promise<StateRecord | null>;
+  /**
+   * Claims a state (set-if-absent): of many concurrent callers exactly one wins and may redeem the
+   * code; the others get the winner's claim. The state itself stays until {@link dropState}.
+   */
+  claimState(state: string): Promise<ClaimOutcome>;
+  /** Marks a won claim `exchanged` with the sealed tokens, so a later callback can store them. */
+  holdTokens(state: string, sealedTokens: string): Promise<void>;
+  /** Consumes a state for good: the state first, so nothing can claim it again, then its claim. */
+  dropState(state: string): Promise<void>;
   getFlow(flowId: string): Promise<FlowRecord | null>;
   /** Records the outcome (unless a newer flow replaced this epoch) and wakes waiters at once. */
   finish(flowId: string, epoch: string, outcome: FlowOutcome): Promise<void>;
@@ -122,7 +146,24 @@ export function createFlowStore(deps: { kv: Kv; clock: Clock; random: Random; tt
     },
 
     peekState: async (state) => parse(stateRecordSchema, await kv.get(stateKey(state))),
-    takeState: async (state) => parse(stateRecordSchema, await kv.getAndDelete(stateKey(state))),
+
+    async claimState(state) {
+      const claim: StateClaim = { phase: 'exchanging', at: deps.clock.now() };
+      // The claim lives a whole flow window, so it outlives the state it guards.
+      if (await kv.setIfAbsent(stateClaimKey(state), JSON.stringify(claim), { ttlMs })) return { won: true };
+      return { won: false, claim: parse(stateClaimSchema, await kv.get(stateClaimKey(state))) };
+    },
+
+    async holdTokens(state, sealedTokens) {
+      const claim: StateClaim = { phase: 'exchanged', at: deps.clock.now(), tokens: sealedTokens };
+      await kv.set(stateClaimKey(state), JSON.stringify(claim), { ttlMs });
+    },
+
+    async dropState(state) {
+      await kv.delete(stateKey(state));
+      await kv.delete(stateClaimKey(state));
+    },
+
     getFlow,
 
     async finish(flowId, epoch, outcome) {

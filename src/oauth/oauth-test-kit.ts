@@ -14,7 +14,13 @@ import { systemRandom } from '../core/index.js';
 import { keyringFromCredentialsKey, type CipherKeyring } from '../credentials/index.js';
 import { createMemoryKv, type Kv } from '../kv/index.js';
 import { createLogger } from '../observability/index.js';
-import { createDatabase, createRepositories, migrateToLatest, type Repositories } from '../store/index.js';
+import {
+  createDatabase,
+  createRepositories,
+  migrateToLatest,
+  type CredentialsRepository,
+  type Repositories,
+} from '../store/index.js';
 import { createOAuthService } from './oauth-service.js';
 import type { OAuthService, OAuthServiceDeps, OAuthSettings } from './types.js';
 
@@ -223,6 +229,8 @@ export async function makeServiceKit(
     sqlitePath?: string;
     redirectBase?: string;
     clientMetadataUrl?: string;
+    /** Wraps the credentials repository the service writes through (a fault test's one fake). */
+    credentials?: (real: CredentialsRepository) => CredentialsRepository;
   } = {},
 ): Promise<ServiceKit> {
   let now = Date.now();
@@ -242,7 +250,7 @@ export async function makeServiceKit(
   const redirectBase = options.redirectBase ?? 'https://hub.example';
   const deps: OAuthServiceDeps = {
     kv,
-    credentials: repos.credentials,
+    credentials: options.credentials ? options.credentials(repos.credentials) : repos.credentials,
     keyring,
     fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
     clock,

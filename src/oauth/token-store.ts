@@ -42,6 +42,25 @@ const storedTokensSchema = z.object({
   binding: z.string().optional(),
 });
 
+/** A token set from its JSON text (one held in the KV after the code exchange); null when malformed. */
+export function parseStoredTokens(text: string): StoredTokens | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const parsed = storedTokensSchema.safeParse(json);
+  if (!parsed.success || parsed.data.binding === undefined) return null;
+  const { refresh_token, obtained_at, binding, ...rest } = parsed.data;
+  return {
+    ...rest,
+    binding,
+    ...(refresh_token === undefined ? {} : { refresh_token }),
+    ...(obtained_at === undefined ? {} : { obtained_at }),
+  };
+}
+
 /** Encrypted token sets, one row per (user, server, issuer); the newest issuer's row is current. */
 export interface TokenStore {
   /**
@@ -51,7 +70,11 @@ export interface TokenStore {
   load(ctx: OAuthServerContext): Promise<StoredTokens | null>;
   /** The current token set whatever its destination: for non-secret metadata only, never to send. */
   peek(userId: string, serverName: string): Promise<UncheckedTokens | null>;
-  /** One `put`: a rotated refresh token lands with its access token or not at all (OA-19). */
+  /**
+   * One `put`, a single-row upsert: a rotated refresh token lands with its access token or not at
+   * all (OA-19), and a process killed mid-write leaves the old row or the new one, never half of
+   * one (FT-06). Safe to repeat with the same tokens.
+   */
   save(userId: string, serverName: string, tokens: StoredTokens): Promise<void>;
   /** Deletes every issuer's token row of the (user, server); returns how many went. */
   deleteAll(userId: string, serverName: string): Promise<number>;

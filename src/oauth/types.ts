@@ -140,6 +140,10 @@ export type CallbackErrorCode =
   | 'invalid_state'
   | 'csrf_validation_failed'
   | 'callback_failed'
+  // Signed in at the AS, but the tokens could not be stored yet; the same callback may be retried.
+  | 'tokens_not_saved'
+  // An earlier callback of this state stopped between redeeming the code and storing the tokens.
+  | 'sign_in_interrupted'
   // An AS `error` (RFC 6749 §4.1.2.1), only when it matched [a-z_]{1,64}.
   | (string & Record<never, never>);
 
@@ -163,9 +167,13 @@ export interface CallbackInput {
   isBound: (flow: { flowId: string; userId: string }) => boolean;
 }
 
-/** Outcome of {@link OAuthService.completeCallback}. */
+/**
+ * Outcome of {@link OAuthService.completeCallback}. `retryable`: the flow is still open and the
+ * very same callback request may be sent again (FT-05); otherwise the user starts a new sign-in.
+ */
 export type CallbackResult =
-  { ok: true; flowId: string; userId: string; serverName: string } | { ok: false; error: CallbackErrorCode };
+  | { ok: true; flowId: string; userId: string; serverName: string }
+  | { ok: false; error: CallbackErrorCode; retryable?: true };
 
 /** Non-secret facts about a stored token set (what `GET /oauth/tokens/:flowId` may show). */
 export interface TokenMetadata {
