@@ -11,7 +11,11 @@ export interface HttpServerLimits {
   headersTimeoutMs: number;
   /** The whole request, body included, must arrive within this long, ms (`requestTimeout`): 408 after. */
   requestTimeoutMs: number;
-  /** A kept-alive connection with no request in progress is closed after this long, ms (`keepAliveTimeout`). */
+  /**
+   * A kept-alive connection with no request in progress is closed after this long, ms
+   * (`keepAliveTimeout`). Node tells the client this value (`Keep-Alive: timeout=…`) but closes one
+   * second later, so a client that honours it never sends on a socket being closed.
+   */
   keepAliveTimeoutMs: number;
   /** Connections open at once; further ones are closed as they arrive (`maxConnections`). */
   maxConnections: number;
