@@ -132,12 +132,15 @@ function filterEvents(
     async pull(controller) {
       while (out.length === 0 && !cut) {
         const chunk = await reader.read().catch((error: unknown) => ({ error }));
-        if ('error' in chunk && !answerInstead(chunk.error)) {
-          controller.error(chunk.error);
-          return;
-        }
         if ('error' in chunk || chunk.done) {
-          if (!('error' in chunk) && !answerInstead(undefined)) filter.end();
+          const broke = 'error' in chunk;
+          if (!answerInstead(broke ? chunk.error : undefined)) {
+            if (broke) {
+              controller.error(chunk.error);
+              return;
+            }
+            filter.end();
+          }
           flush(out, controller);
           controller.close();
           return;
