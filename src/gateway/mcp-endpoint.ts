@@ -16,6 +16,7 @@ import { createAggregateServer, type AggregateDeps } from './aggregate-server.js
 import { createOriginCheck } from './origin-check.js';
 import { createProxyServer } from './proxy-server.js';
 import { attachRequestContext, requestContextOf } from './request-context.js';
+import { ResourceSubscriptions } from './resource-subscriptions.js';
 import { refOf } from './server-ref.js';
 import { GatewaySessions, type GatewaySession } from './sessions.js';
 
@@ -72,20 +73,32 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   app.addHook('preClose', async () => sessions.endStandaloneStreams());
   app.addHook('onClose', async () => sessions.closeAll());
 
-  /** Tells the sessions of these users (null: everyone) that the server's tools may have changed. */
-  const announce = (userIds: readonly string[] | null, serverName: string): void => {
+  const subscriptions = new ResourceSubscriptions(options.pool);
+  /**
+   * Tells the sessions of these users (null: everyone) that the server's tools, resources or both
+   * may have changed (MCP `notifications/tools/list_changed`, `notifications/resources/list_changed`).
+   */
+  const announce = (
+    userIds: readonly string[] | null,
+    serverName: string,
+    lists: 'tools' | 'resources' | 'both' = 'both',
+  ): void => {
     const targets = userIds === null ? sessions.all() : userIds.flatMap((u) => sessions.ofUser(u));
     for (const s of targets) {
       if (s.endpoint !== null && s.endpoint.name !== serverName) continue;
-      void s.server.sendToolListChanged().catch(() => undefined);
+      if (lists !== 'resources') void s.server.sendToolListChanged().catch(() => undefined);
+      if (lists !== 'tools') void s.server.sendResourceListChanged().catch(() => undefined);
     }
   };
-  // Upstream tool lists changed, or a connection (re)opened: MCP notifications/tools/list_changed.
-  const notify = (key: string): void => {
+  // An upstream list changed, or a connection (re)opened (both): the sessions of the key's users.
+  const notify = (key: string, lists?: 'tools' | 'resources'): void => {
     const parts = parseConnectionKey(key);
-    if (parts) announce(parts.userId === null ? null : [parts.userId], parts.serverName);
+    if (parts) announce(parts.userId === null ? null : [parts.userId], parts.serverName, lists);
   };
-  const offTools = options.pool.onToolsChanged(notify);
+  const offTools = options.pool.onToolsChanged((key) => notify(key, 'tools'));
+  const offResources = options.pool.onResourcesChanged((key, updatedUri) => {
+    if (updatedUri === undefined) notify(key, 'resources');
+  });
   // A server created, edited, deleted or shared (on any instance): its users' catalogs changed.
   // Subscribed in the background: the hub starts (and reports itself not ready) while Redis is down.
   let offCatalog: KvUnsubscribe | undefined;
@@ -112,6 +125,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   });
   app.addHook('onClose', async () => {
     offTools();
+    offResources();
+    subscriptions.close();
     offState();
     closed = true;
     clearTimeout(retry);
@@ -232,9 +247,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     await session.transport.handleRequest(request.raw, reply.raw, request.body);
   }
 
-  /** The caller's `relay` connection to a server. */
-  const relayOf = async (caller: Identity, server: RegisteredServer) =>
-    (await options.upstreams.connect(caller, server, 'relay')).connection;
+  /** The caller's `relay` connection to a server, and its pool key. */
+  const relayOf = (caller: Identity, server: RegisteredServer) =>
+    options.upstreams.connect(caller, server, 'relay');
 
   /**
    * A new session: of the aggregated endpoint (`server` null), or of one server's (already looked
@@ -244,7 +259,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     const endpoint = server === null ? null : refOf(server);
     let mcpServer;
     if (server === null) {
-      mcpServer = createAggregateServer(options);
+      mcpServer = createAggregateServer(options, subscriptions);
     } else {
       mcpServer = createProxyServer(
         async (extra) => {
@@ -254,7 +269,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
             throw new McpError(ErrorCode.InternalError, 'No server for this request');
           return relayOf(context.caller, context.server);
         },
-        await relayOf(caller, server),
+        (await relayOf(caller, server)).connection,
+        subscriptions,
       );
     }
     const holder: { session?: GatewaySession } = {};

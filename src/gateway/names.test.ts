@@ -1,3 +1,4 @@
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assignExposedNames, exposedName, exposedUri, parseExposedUri, type NamingItem } from './names.js';
@@ -40,10 +41,70 @@ describe('exposed names', () => {
     expect(slashed).not.toBe(exposedName('fs', 'read_file'));
   });
 
-  it('round-trips resource URIs', () => {
-    const uri = exposedUri('everything', 'test://static/resource/1?x=a b');
-    expect(parseExposedUri(uri)).toEqual({ serverName: 'everything', uri: 'test://static/resource/1?x=a b' });
-    expect(parseExposedUri('file:///etc/passwd')).toBeNull();
+  it('round-trips resource URIs, keeping the upstream URI verbatim', () => {
+    const uri = exposedUri('everything', 'test://static/resource/1?x=a%20b#frag');
+    expect(uri).toBe('switchboard://everything/test://static/resource/1?x=a%20b#frag');
+    expect(parseExposedUri(uri)).toEqual({
+      serverName: 'everything',
+      uri: 'test://static/resource/1?x=a%20b#frag',
+    });
+    expect(parseExposedUri('switchboard://a/b/c')).toEqual({ serverName: 'a', uri: 'b/c' });
+  });
+
+  it('refuses what is not an exposed URI', () => {
+    for (const uri of [
+      'file:///etc/passwd',
+      'switchboard://',
+      'switchboard://everything',
+      'switchboard://everything/',
+      'switchboard:///x',
+      'switchboard://bad name/x',
+      'switchboard://-dash/x',
+      `switchboard://${'a'.repeat(65)}/x`,
+      'SWITCHBOARD://everything/x',
+    ])
+      expect(parseExposedUri(uri), uri).toBeNull();
+  });
+
+  it('an exposed template expands (RFC 6570) to the prefix and the upstream’s own expansion', () => {
+    const upstream = 'demo://resource/dynamic/text/{resourceId}';
+    const exposed = exposedUri('everything', upstream);
+    expect(exposed).toBe('switchboard://everything/demo://resource/dynamic/text/{resourceId}');
+    expect(parseExposedUri(exposed)).toEqual({ serverName: 'everything', uri: upstream });
+    const expanded = new UriTemplate(exposed).expand({ resourceId: '7' });
+    expect(parseExposedUri(expanded)).toEqual({
+      serverName: 'everything',
+      uri: 'demo://resource/dynamic/text/7',
+    });
+  });
+
+  it('any template and values: the parsed expansion equals the upstream’s own (property)', () => {
+    // Templates from literal pieces and every expression operator, values with reserved characters.
+    const name = fc.constantFrom('a', 'b', 'id');
+    const expression = fc
+      .tuple(
+        fc.constantFrom('', '+', '#', '.', '/', ';', '?', '&'),
+        fc.array(name, { minLength: 1, maxLength: 2 }),
+      )
+      .map(([op, names]) => `{${op}${[...new Set(names)].join(',')}}`);
+    const literal = fc.constantFrom('x://', 'host', '/', 'path', ':', '%20', '..', '~');
+    const template = fc
+      .array(fc.oneof(literal, expression), { minLength: 1, maxLength: 6 })
+      .map((p) => p.join(''));
+    const value = fc.string({ maxLength: 8 });
+    fc.assert(
+      fc.property(template, fc.record({ a: value, b: value, id: value }), (upstream, values) => {
+        const own = new UriTemplate(upstream).expand(values);
+        fc.pre(own !== '');
+        const parsed = parseExposedUri(new UriTemplate(exposedUri('srv_1', upstream)).expand(values));
+        expect(parsed).toEqual({ serverName: 'srv_1', uri: own });
+      }),
+    );
+  });
+
+  it('a pathological URI is taken apart by its prefix alone, never matched against a pattern', () => {
+    const upstream = `x://${'{a}'.repeat(50_000)}${'/'.repeat(50_000)}{`;
+    expect(parseExposedUri(exposedUri('s', upstream))).toEqual({ serverName: 's', uri: upstream });
   });
 });
 

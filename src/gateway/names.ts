@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkServerName } from '../config/index.js';
 
 /** MCP tool names: at most 64 characters of letters, digits, `_`, `-`, `.` for the widest client support. */
 const MAX_NAME = 64;
@@ -118,19 +119,31 @@ export function assignExposedNames<T extends NamingItem>(items: readonly T[]): N
   return { named: new Map(live.map((e) => [e.current.name, e.item])), dropped };
 }
 
-/** Resource URIs are namespaced under a scheme of ours: `switchboard://<server>/<encoded original>`. */
+/** The scheme of exposed resource URIs and URI templates. */
+const URI_PREFIX = 'switchboard://';
+
+/**
+ * A server's resource URI or URI template as a client of the aggregated endpoint sees it:
+ * `switchboard://<server>/<the upstream's own URI or template, verbatim>`. The prefix is all literal
+ * characters, so expanding an exposed template (RFC 6570 §3.1: literals are copied, each expression
+ * expands on its own) gives the prefix followed by the upstream's own expansion, which
+ * {@link parseExposedUri} takes apart again. Percent-encoding the upstream part would break that.
+ */
 export function exposedUri(serverName: string, uri: string): string {
-  // Server names never hold `/`, so the server part ends at the first one: two servers' URIs never meet.
-  return `switchboard://${serverName}/${encodeURIComponent(uri)}`;
+  return `${URI_PREFIX}${serverName}/${uri}`;
 }
 
-/** The server and original URI behind an exposed URI, or null when it is not one of ours. */
+/**
+ * The server and the upstream's own URI (or template, or an expansion of one) behind an exposed
+ * URI, or null when it is not one of ours. Server names hold no `/`, so the server part ends at the
+ * first one after the prefix and URIs of two servers never meet; the rest is the upstream's, exactly.
+ * Only a prefix and a name are checked: the time taken is linear in the URI, whatever it holds.
+ */
 export function parseExposedUri(uri: string): { serverName: string; uri: string } | null {
-  const match = /^switchboard:\/\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\/(.+)$/.exec(uri);
-  if (!match) return null;
-  try {
-    return { serverName: match[1]!, uri: decodeURIComponent(match[2]!) };
-  } catch {
-    return null;
-  }
+  if (!uri.startsWith(URI_PREFIX)) return null;
+  const slash = uri.indexOf('/', URI_PREFIX.length);
+  if (slash < 0 || slash === uri.length - 1) return null;
+  const serverName = uri.slice(URI_PREFIX.length, slash);
+  if (!checkServerName(serverName).ok) return null;
+  return { serverName, uri: uri.slice(slash + 1) };
 }

@@ -1,9 +1,23 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConnection } from '../connections/index.js';
 import { isHubError } from '../errors/index.js';
+import type { CallerConnection } from '../upstreams/index.js';
 import { relayTo, type DownstreamExtra } from './downstream-relay.js';
+import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
+
+/** The hub's own failures become internal errors with a safe message; upstream JSON-RPC errors keep their codes. */
+function relayedError(err: unknown): unknown {
+  if (err instanceof McpError) return err;
+  if (isHubError(err)) return new McpError(ErrorCode.InternalError, err.message);
+  return err;
+}
 
 /**
  * A transparent per-server endpoint (`/mcp/servers/:serverName`): one SDK server per downstream
@@ -13,23 +27,29 @@ import { sharedSchemaValidator } from './schema-validator.js';
  * JSON-RPC errors keep their codes; the hub's own failures become internal errors with a safe message.
  * `connection` is asked on every request with that request's context, so the connection used is the
  * one of the caller and server config authenticated and looked up for that very request.
+ *
+ * Resource subscriptions are the exception to "unchanged": the upstream connection is shared with
+ * the caller's other sessions (or everyone's, for an app-level server), so they are counted in
+ * `subscriptions` and this session hears the updates of its own, with the upstream's URIs.
  */
 export function createProxyServer(
-  connection: (extra: DownstreamExtra) => Promise<UpstreamConnection>,
+  connection: (extra: DownstreamExtra) => Promise<CallerConnection>,
   first: UpstreamConnection,
+  subscriptions: ResourceSubscriptions,
 ): Server {
   const info = first.serverInfo ?? { name: 'upstream', version: '0.0.0' };
+  const capabilities = first.capabilities ?? {};
   const server = new Server(
     { name: info.name, version: info.version },
     {
-      capabilities: first.capabilities ?? {},
+      capabilities,
       jsonSchemaValidator: sharedSchemaValidator,
       ...(first.instructions === undefined ? {} : { instructions: first.instructions }),
     },
   );
   server.fallbackRequestHandler = async (request, extra) => {
     try {
-      const upstream = await connection(extra);
+      const upstream = (await connection(extra)).connection;
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
       return await upstream.forward(
         request.method,
@@ -37,10 +57,37 @@ export function createProxyServer(
         relayTo(server, extra, request.params?._meta?.progressToken),
       );
     } catch (err) {
-      if (err instanceof McpError) throw err;
-      if (isHubError(err)) throw new McpError(ErrorCode.InternalError, err.message);
-      throw err;
+      throw relayedError(err);
     }
   };
+  if (capabilities.resources !== undefined) relaySubscriptions(server, connection, subscriptions);
   return server;
+}
+
+/** `resources/subscribe` and `unsubscribe` through the shared counts; updates keep the upstream's URI. */
+function relaySubscriptions(
+  server: Server,
+  connection: (extra: DownstreamExtra) => Promise<CallerConnection>,
+  subscriptions: ResourceSubscriptions,
+): void {
+  const subscriber: ResourceSubscriber = {
+    updated: (_serverName, uri) => {
+      server.sendResourceUpdated({ uri }).catch(() => undefined);
+    },
+  };
+  server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
+    try {
+      const { key, connection: upstream } = await connection(extra);
+      const uri = request.params.uri;
+      await subscriptions.subscribe({ key, connection: upstream, uri }, uri, subscriber);
+      return {};
+    } catch (err) {
+      throw relayedError(err);
+    }
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    subscriptions.unsubscribe(subscriber, request.params.uri);
+    return {};
+  });
+  server.onclose = () => subscriptions.dropSubscriber(subscriber);
 }

@@ -1,0 +1,146 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Identity } from '../auth/index.js';
+import type { AggregateDeps } from './aggregate-server.js';
+import { connectedWith, type ConnectedServer } from './connected-servers.js';
+import { relayTo } from './downstream-relay.js';
+import { exposedUri } from './names.js';
+import { requestContextOf } from './request-context.js';
+import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
+import { resourceTarget } from './session-targets.js';
+
+/** Pages read from one upstream's list, against a server whose cursors never end. */
+const MAX_PAGES = 20;
+
+/**
+ * Every item of one upstream list (`resources/list`, `resources/templates/list`), following
+ * `nextCursor` up to {@link MAX_PAGES} pages; an upstream that fails gives what it gave so far.
+ */
+async function listAll(
+  { forward }: ConnectedServer,
+  method: string,
+  field: string,
+): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  try {
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const result = await forward(method, cursor === undefined ? undefined : { cursor });
+      const list: unknown = result[field];
+      if (Array.isArray(list)) items.push(...list.filter(isObject));
+      const next = result.nextCursor;
+      if (typeof next !== 'string' || seen.has(next)) break;
+      seen.add(next);
+      cursor = next;
+    }
+  } catch {
+    // a server failing its list leaves out what it did not give
+  }
+  return items;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One list over the caller's servers (connected for it if need be), in parallel, each item's `field` (a URI or URI
+ * template) namespaced by its server; items without one are left out.
+ */
+async function fanOut(
+  deps: AggregateDeps,
+  caller: Identity,
+  method: string,
+  listField: string,
+  uriField: 'uri' | 'uriTemplate',
+): Promise<Array<Record<string, unknown>>> {
+  const servers = await connectedWith(deps, caller, 'resources', true);
+  const lists = await Promise.all(
+    servers.map(async (s) =>
+      (await listAll(s, method, listField)).flatMap((item) => {
+        const uri = item[uriField];
+        return typeof uri === 'string' ? [{ ...item, [uriField]: exposedUri(s.server.name, uri) }] : [];
+      }),
+    ),
+  );
+  return lists.flat();
+}
+
+/**
+ * Resources of an aggregated session: lists and templates fan out to the caller's connected
+ * servers with URIs namespaced (see exposedUri); a read, or a subscription, goes to the server the
+ * URI names, as the registry gives it to the caller now. Updates come back with the URI the client
+ * subscribed with. Returns what ends the session's subscriptions (call it when the session closes).
+ */
+export function registerResourceHandlers(
+  server: Server,
+  deps: AggregateDeps,
+  subscriptions: ResourceSubscriptions,
+): () => void {
+  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
+    const { caller } = requestContextOf(extra);
+    // Upstream items, checked to be objects with a string `uri`; the rest is the upstream's own.
+    const resources = (await fanOut(deps, caller, 'resources/list', 'resources', 'uri')) as Resource[];
+    return { resources };
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
+    const { caller } = requestContextOf(extra);
+    // As above, with a string `uriTemplate`.
+    const resourceTemplates = (await fanOut(
+      deps,
+      caller,
+      'resources/templates/list',
+      'resourceTemplates',
+      'uriTemplate',
+    )) as ResourceTemplate[];
+    return { resourceTemplates };
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const { caller } = requestContextOf(extra);
+    const { target, uri } = await resourceTarget(deps.registry, request.params.uri, caller);
+    const { connection } = await deps.upstreams.connect(caller, target, 'relay');
+    const result = await connection.forward(
+      'resources/read',
+      { uri },
+      relayTo(server, extra, request.params._meta?.progressToken),
+    );
+    // The upstream's own result shape (MCP ReadResourceResult); only the URIs are rewritten below.
+    const contents = (result.contents as ReadResourceResult['contents'] | undefined) ?? [];
+    const relayed: ReadResourceResult = {
+      ...result,
+      contents: contents.map((c) => ({ ...c, uri: exposedUri(target.name, c.uri) })),
+    };
+    return relayed;
+  });
+
+  const subscriber: ResourceSubscriber = {
+    updated: (serverName, uri) => {
+      server.sendResourceUpdated({ uri: exposedUri(serverName, uri) }).catch(() => undefined);
+    },
+  };
+  server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
+    const { caller } = requestContextOf(extra);
+    const { target, uri } = await resourceTarget(deps.registry, request.params.uri, caller);
+    const { key, connection } = await deps.upstreams.connect(caller, target, 'relay');
+    await subscriptions.subscribe({ key, connection, uri }, request.params.uri, subscriber);
+    return {};
+  });
+  // Only this session's own subscription ends, so no server lookup: it works after a revocation too.
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    subscriptions.unsubscribe(subscriber, request.params.uri);
+    return {};
+  });
+  return () => subscriptions.dropSubscriber(subscriber);
+}
