@@ -48,6 +48,7 @@ import {
   httpServerOptions,
   type HttpServerLimits,
 } from './http/server-limits.js';
+import { installClosingRefusal } from './http/closing-refusal.js';
 
 /** Everything the HTTP app needs, built and passed in by the caller. */
 export interface AppDeps {
@@ -126,7 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.settings.trustProxy,
     genReqId: () => randomUUID(),
     logController: new OneLineRequestLog(),
-    return503OnClosing: true,
+    // Requests arriving while the app closes are refused by installClosingRefusal, with a code.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
     // Fastify sets these two on the server itself; the rest go to http.createServer.
     requestTimeout: limits.requestTimeoutMs,
@@ -144,6 +146,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installRequestMetrics(app, deps.metrics);
 
   installSecurityHeaders(app);
+  // First of the onRequest hooks that do work: a refused request runs no authentication or limit.
+  installClosingRefusal(app);
   await app.register(cookie, { secret: deps.settings.cookieSecret });
   await installRateLimits(app, deps.settings.rateLimits ?? { limits: DEFAULT_RATE_LIMITS });
   await app.register(swagger, {

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,23 @@ async function readToEnd(response: Response): Promise<{ ended: boolean; text: st
   } catch (err) {
     return { ended: false, text: String(err) };
   }
+}
+
+/** A raw connection: what it received, and a promise that settles when the hub closes it. */
+async function rawConnection(
+  port: number,
+): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  let data = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (data += chunk));
+  socket.on('error', () => undefined); // a reset is a close too
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, received: () => data, closed };
 }
 
 /**
@@ -290,6 +308,68 @@ mcpServers:
       const mcpResult = await mcpBody;
       expect(mcpResult.ended).toBe(true);
       expect(mcpResult.text).toContain('"id":7');
+    } finally {
+      if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
+      await probe.stop();
+    }
+  }, 60_000);
+  it('a request arriving while the hub drains gets 503 HUB_ERR_SHUTTING_DOWN with Retry-After and Connection: close', async () => {
+    const probe = await startProbeServer();
+    const hub = await serveWith(`mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  probe:
+    type: streamable-http
+    url: ${probe.url}
+`);
+    const base = `http://127.0.0.1:${hub.port}`;
+    try {
+      // A call that never answers keeps the drain going; a GET stream shows when closing began.
+      const call = await fetch(`${base}/api/mcp/probe/tools/hang/call`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'text/event-stream',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ arguments: {} }),
+      });
+      expect(call.status).toBe(200);
+      const callEnded = readToEnd(call);
+      const sessionId = await openRawSession(base, token);
+      const stream = await fetch(`${base}/mcp`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'text/event-stream',
+          'mcp-session-id': sessionId,
+        },
+      });
+      expect(stream.status).toBe(200);
+      const streamEnded = readToEnd(stream);
+
+      // A client midway through its request: the listener closing cannot turn it away.
+      const late = await rawConnection(hub.port);
+      late.socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${hub.port}\r\n`);
+      hub.child.kill('SIGTERM');
+      // The GET streams end once closing has begun.
+      expect((await streamEnded).ended).toBe(true);
+      late.socket.write('\r\n');
+      await late.closed;
+
+      const [head = '', body = ''] = late.received().split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 503 /);
+      expect(head.toLowerCase()).toContain('\r\nretry-after: 5\r\n');
+      expect(head.toLowerCase()).toContain('\r\nconnection: close\r\n');
+      expect(head.toLowerCase()).toContain('\r\ncontent-type: application/json');
+      expect(JSON.parse(body)).toEqual({
+        code: 'HUB_ERR_SHUTTING_DOWN',
+        message: 'The hub is shutting down; retry shortly',
+      });
+
+      // The call in flight was not refused: it ran on until the drain deadline failed it.
+      const { code, signal } = await hub.exit;
+      expect({ code, signal }, hub.output()).toEqual({ code: 0, signal: null });
+      expect((await callEnded).text).toContain('event: error');
     } finally {
       if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
       await probe.stop();

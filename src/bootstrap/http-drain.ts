@@ -36,11 +36,12 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 }
 
 /**
- * Closes the HTTP side of the hub in bounded time. Fastify stops accepting and answers 503 to new
- * requests on open sockets; its `preClose` hooks end the streams that never end by themselves
- * (the `/mcp` GET streams). Requests in flight get `drainMs` to finish; then `abort` fails what
- * still runs, and after `abortGraceMs` the sockets still open are destroyed, so a hung request can
- * never hold shutdown past its deadline.
+ * Closes the HTTP side of the hub in bounded time. The listener stops accepting, and a new
+ * request on a socket already open gets 503 `HUB_ERR_SHUTTING_DOWN` (see `installClosingRefusal`);
+ * the `preClose` hooks end the streams that never end by themselves (the `/mcp` GET streams).
+ * Requests in flight get `drainMs` to finish; then `abort` fails what still runs, and after
+ * `abortGraceMs` the sockets still open are destroyed, so a hung request can never hold shutdown
+ * past its deadline.
  */
 export async function drainAndClose(app: FastifyInstance, options: DrainOptions): Promise<void> {
   // A keep-alive socket whose last request ended during the drain would otherwise stay open
