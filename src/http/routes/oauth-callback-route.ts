@@ -3,6 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { McpRouteOptions } from './mcp-tools-routes.js';
 import { routeRateLimit } from '../rate-limits.js';
+import { saveRetryPage } from './oauth-pages.js';
+
+/** When a callback whose tokens could not be stored is worth sending again. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** Query values are bounded; anything longer is not a real authorization response. */
 const param = z.string().max(4096).optional();
@@ -32,7 +36,8 @@ export function oauthCallbackUrl(publicUrl: string, serverName: string | null): 
  * `GET /api/mcp/oauth/callback` (users' servers): the browser's return from the authorization
  * server. No bearer token (the browser has none); the flow is accepted only at the redirect URI it
  * was started with, and only with the binding cookie of that flow or the browser session of the
- * flow's user. Every outcome is a redirect to a fixed hub page.
+ * flow's user. Every outcome is a redirect to a fixed hub page, but one: a sign-in whose tokens
+ * could not be stored yet is answered here (503), so the same request can be sent again.
  */
 export const oauthCallbackRoute: FastifyPluginAsyncZod<
   McpRouteOptions & { onAuthorized: (userId: string, serverName: string) => void }
@@ -61,6 +66,11 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
       // Browsers apply COOP to each redirect of a navigation: helmet's `same-origin` here would cut
       // a sign-in popup off from the hub page that opened it, before the result page can tell it.
       .header('cross-origin-opener-policy', 'unsafe-none');
+    if (!result.ok && result.retryable === true) {
+      request.log.info({ server: serverName, outcome: result.error }, 'oauth callback to be retried');
+      // The page stays at this URL, so reloading it or its "Try again" retries the same callback.
+      return saveRetryPage(reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS)));
+    }
     if (!result.ok) {
       request.log.info(
         { server: serverName, outcome: result.error, has_state: Boolean(query.state) },

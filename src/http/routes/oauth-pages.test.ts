@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oauthPages, RESULT_SCRIPT } from './oauth-pages.js';
+import { oauthPages, RESULT_SCRIPT, saveRetryPage } from './oauth-pages.js';
 
 /** The inline scripts of a page, as written. */
 function inlineScripts(html: string): string[] {
@@ -23,6 +23,7 @@ describe('the OAuth result pages', () => {
   beforeAll(async () => {
     app = Fastify();
     await app.register(oauthPages);
+    app.get('/retry-here', async (_request, reply) => saveRetryPage(reply.status(503)));
   });
 
   afterAll(async () => {
@@ -84,6 +85,26 @@ describe('the OAuth result pages', () => {
     expect(unknown.body).toContain('The sign-in failed.');
     const word = await app.inject({ url: '/oauth/error?error=server_error' });
     expect(word.body).toContain('data-error="server_error"');
+  });
+
+  it('FT-05: the retry page keeps the popup open (no script) and its "Try again" is the page itself', async () => {
+    const res = await app.inject({ url: '/retry-here?code=c&state=s' });
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toContain('You signed in, but the hub could not save the sign-in just now.');
+    expect(res.body).toContain('<a class="button" href="">Try again</a>');
+    expect(inlineScripts(res.body)).toEqual([]);
+    expect(res.body).not.toContain('oauth-result');
+    const csp = String(res.headers['content-security-policy']);
+    expect(scriptSources(csp)).toEqual([]);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+  });
+
+  it('tell an interrupted sign-in and an unsaved one apart in plain words', async () => {
+    const interrupted = await app.inject({ url: '/oauth/error?error=sign_in_interrupted' });
+    expect(interrupted.body).toContain('This sign-in was interrupted before the hub could save it.');
+    const unsaved = await app.inject({ url: '/oauth/error?error=tokens_not_saved' });
+    expect(unsaved.body).toContain('You signed in, but the hub could not save the sign-in.');
   });
 
   it('the script talks to a same-origin opener only, with its own origin as the target, and then closes', () => {

@@ -23,6 +23,8 @@ const KNOWN_ERRORS: Record<string, string> = {
   csrf_validation_failed:
     'This sign-in was started in another browser or by another user, so it was refused.',
   callback_failed: 'The sign-in could not be completed.',
+  tokens_not_saved: 'You signed in, but the hub could not save the sign-in.',
+  sign_in_interrupted: 'This sign-in was interrupted before the hub could save it. Start it again.',
   access_denied: 'Access was denied at the authorization server.',
 };
 
@@ -138,6 +140,23 @@ export function failurePage(reply: FastifyReply, code: unknown): FastifyReply {
 function failureBody(code: unknown): string {
   const message = knownError(code) ?? 'The sign-in failed.';
   return `<p>${escapeHtml(message)}</p><p>You can close this window and try again.</p>`;
+}
+
+/**
+ * The answer to a callback whose tokens could not be stored yet (FT-05): the sign-in is still open,
+ * so "Try again" sends this very callback URL again (an empty `href` is the page's own URL, query
+ * included), and the hub stores the tokens it holds without asking the authorization server again.
+ * No result script: a popup must stay open for the retry, and the opener keeps waiting meanwhile.
+ */
+export function saveRetryPage(reply: FastifyReply): FastifyReply {
+  return sendPage(
+    reply,
+    'Almost connected',
+    '<p class="alert">You signed in, but the hub could not save the sign-in just now.</p>' +
+      '<p>Try again in a moment: you will not have to sign in again. If it still fails after a few ' +
+      'minutes, close this window and start the sign-in again.</p>' +
+      '<p class="actions"><a class="button" href="">Try again</a></p>',
+  );
 }
 
 /**
