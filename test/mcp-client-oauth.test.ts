@@ -25,7 +25,9 @@ import { createLogger } from '../src/observability/index.js';
 import { everythingStdioCommand } from './peers/everything.js';
 import { HubBrowser } from './peers/hub-browser.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
+import { recordHubSecrets } from './support/hub-secrets.js';
 import { freePort, textOf } from './support/mcp-helpers.js';
+import { recordLogOutput } from './support/run-record.js';
 
 const PASSWORD = 'correct horse battery staple';
 /** Every access and refresh token the clients received, for the log check at the end. */
@@ -197,7 +199,9 @@ mcpServers:
     });
     const destination = new Writable({
       write(chunk: Buffer, _enc, done) {
-        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        const text = chunk.toString('utf8');
+        logLines.push(...text.split('\n').filter(Boolean));
+        recordLogOutput(text);
         done();
       },
     });
@@ -207,6 +211,7 @@ mcpServers:
       clock: { now: () => Date.now() + offset },
       authorizationServerFetch: documentGuard.withLimits({ maxResponseBytes: 16 * 1024, timeoutMs: 5_000 }),
     });
+    recordHubSecrets(hub.app);
     await hub.startup.firstPass;
     await hub.app.listen({ port, host: '127.0.0.1' });
     await hub.repos.users.create({

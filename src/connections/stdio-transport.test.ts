@@ -14,12 +14,18 @@ import { RESULT_TOO_LARGE_CODE } from './result-limit.js';
 import { ProcessGroupStdioTransport, type SpawnFunction } from './stdio-transport.js';
 import type { ConnectionOptions, UpstreamSpec } from './types.js';
 import { textOf } from '../../test/support/mcp-helpers.js';
+import { recordLogOutput } from '../../test/support/run-record.js';
 
 /** Every JSON line the logger wrote during the current test. */
 const logLines: string[] = [];
 const logger = createLogger({
   level: 'debug',
-  destination: { write: (line: string) => void logLines.push(line) },
+  destination: {
+    write: (line: string) => {
+      logLines.push(line);
+      recordLogOutput(line);
+    },
+  },
 });
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -111,10 +111,19 @@ function recordAnswer(text: string): void {
   }
 }
 
+/**
+ * oidc-provider's interaction and resume cookies (the hub's authorization server names them
+ * sb_as_interaction and sb_as_resume) hold the interaction's id, which is also the path of its page
+ * (`/oauth2/interaction/:uid`, logged like any path); their signatures (`.sig`) are the secret.
+ */
+const PUBLIC_COOKIES = /^(sb_as_interaction|sb_as_resume|_interaction|_interaction_resume)$/;
+
 /** `name=value` pairs: the value is the secret (a session token, a flow binding). */
 function recordCookieValues(pairs: string[]): void {
   for (const pair of pairs) {
-    const value = pair.slice(pair.indexOf('=') + 1).trim();
+    const split = pair.indexOf('=');
+    if (PUBLIC_COOKIES.test(pair.slice(0, split).trim())) continue;
+    const value = pair.slice(split + 1).trim();
     recordSecret('session-cookie', value);
     recordSecret('session-cookie', safeDecode(value));
   }
