@@ -69,6 +69,10 @@ export const errorTable = {
     message: 'Could not register with the authorization server',
   },
   HUB_ERR_OAUTH_TOKEN_FAILED: { status: 502, message: 'The authorization server did not issue a token' },
+  HUB_ERR_OAUTH_INSUFFICIENT_SCOPE: {
+    status: 403,
+    message: 'This server needs more permissions than you granted; authorize again',
+  },
   HUB_ERR_OAUTH_STEP_UP_LIMIT: {
     status: 403,
     message: 'The server keeps asking for more permissions than were granted; giving up',
