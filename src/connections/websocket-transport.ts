@@ -183,6 +183,7 @@ function handshakeRefusal(status: number): Error {
 
 /** MCP sends text frames; a binary one is read as UTF-8 JSON-RPC all the same. */
 function textOf(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }
