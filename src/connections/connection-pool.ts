@@ -307,6 +307,7 @@ export class ConnectionPool {
         logger: entry.logger,
         ...(this.deps.clientInfo === undefined ? {} : { clientInfo: this.deps.clientInfo }),
         ...(capabilities === undefined ? {} : { capabilities }),
+        ...(options.session === undefined ? {} : { session: options.session }),
         onToolsChanged: () => {
           if (current()) this.toolsListeners.emit(entry.key);
         },

@@ -18,6 +18,7 @@ export {
 export type {
   ElicitationCompleteHandler,
   ServerRequestHandler,
+  SessionChannel,
   UpstreamServerRequest,
 } from './server-requests.js';
 export { type BreakerSettings, DEFAULT_BREAKER } from './circuit-breaker.js';

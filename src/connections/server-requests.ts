@@ -50,6 +50,16 @@ export interface RoutedRequest {
   expectElicitationComplete(elicitationId: string): void;
 }
 
+/**
+ * Where a connection bound to one downstream session sends the server→client requests no call in
+ * flight claims (roots/list at the upstream's start, a request while several calls run): that
+ * session's client is the only one it can be for.
+ */
+export interface SessionChannel {
+  handle: ServerRequestHandler;
+  onElicitationComplete?: ElicitationCompleteHandler;
+}
+
 /** Bounds on bookkeeping a misbehaving upstream could grow. */
 const MAX_RELATED = 1_000;
 const MAX_PENDING_ELICITATIONS = 1_000;
@@ -60,7 +70,9 @@ const MAX_PENDING_ELICITATIONS = 1_000;
  * - a request the upstream sent on the HTTP stream answering one of our calls is that call's
  *   (see related-requests.ts);
  * - otherwise (stdio, or an unrelated stream) it goes to the one call in flight that takes such
- *   requests, and to none when there are several or none.
+ *   requests, and to none when there are several or none;
+ * - on a connection bound to one downstream session, every request no call claims goes to that
+ *   session (`session`): nothing is left to guess.
  */
 export class ServerRequestRouter {
   private readonly open = new Set<Channel>();
@@ -69,6 +81,8 @@ export class ServerRequestRouter {
   /** Upstream request id → our call's request id, learned from the HTTP stream it came on. */
   private readonly related = new Map<RequestId, RequestId>();
   private readonly elicitations = new Map<string, ElicitationCompleteHandler>();
+
+  constructor(private readonly session?: SessionChannel) {}
 
   /**
    * Opens a channel for a call about to be sent. `tag` must reach {@link requestSent} with the
@@ -135,11 +149,12 @@ export class ServerRequestRouter {
     } else if (this.open.size === 1) {
       [channel] = this.open;
     }
-    if (!channel) return undefined;
-    const sink = channel.onElicitationComplete;
+    const target = channel ?? this.session;
+    if (!target) return undefined;
+    const sink = target.onElicitationComplete;
     return {
-      handle: channel.handle,
-      hold: channel.hold,
+      handle: target.handle,
+      hold: channel?.hold ?? (() => () => undefined),
       expectElicitationComplete: (elicitationId) => {
         if (!sink) return;
         if (this.elicitations.size >= MAX_PENDING_ELICITATIONS) this.elicitations.clear();

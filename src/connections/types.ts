@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { SessionChannel } from './server-requests.js';
 
 /**
  * A server config already resolved for one caller: placeholders expanded, credentials merged.
@@ -30,6 +31,8 @@ export interface ConnectionOptions {
    * always asks with the same ones: they decide which tools an upstream offers.
    */
   capabilities?: ClientCapabilities;
+  /** Binds the connection to one downstream session: its server→client requests go there. */
+  session?: SessionChannel;
 }
 
 /** What the status routes show for one pool key. */

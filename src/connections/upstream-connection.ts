@@ -26,6 +26,7 @@ import {
   ServerRequestRouter,
   type ElicitationCompleteHandler,
   type ServerRequestHandler,
+  type SessionChannel,
 } from './server-requests.js';
 import type { ToolProgress } from './types.js';
 import {
@@ -73,6 +74,8 @@ export interface UpstreamConnectionInit {
    * go to the `onServerRequest` of the call they belong to (see {@link ServerRequestRouter}).
    */
   capabilities?: ClientCapabilities;
+  /** A connection bound to one downstream session: where requests no call claims go. */
+  session?: SessionChannel;
   /** The upstream announced `notifications/tools/list_changed`. */
   onToolsChanged?: () => void;
   /**
@@ -150,10 +153,11 @@ export class UpstreamConnection {
   private closing: Promise<void> | undefined;
   private inFlightCount = 0;
   private readonly logSinks = new Set<NonNullable<RequestCallOptions['onLog']>>();
-  private readonly router = new ServerRequestRouter();
+  private readonly router: ServerRequestRouter;
 
   private constructor(init: UpstreamConnectionInit) {
     this.init = init;
+    this.router = new ServerRequestRouter(init.session);
     const capabilities = init.capabilities ?? {};
     this.client = new Client(init.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities });
     this.client.onclose = () => this.onClientClosed();
@@ -307,6 +311,12 @@ export class UpstreamConnection {
         }),
       options,
     );
+  }
+
+  /** Tells the upstream its client's roots changed (declared with `roots.listChanged` only). */
+  async sendRootsListChanged(): Promise<void> {
+    if (!this.closed && this.init.capabilities?.roots?.listChanged === true)
+      await this.client.sendRootsListChanged();
   }
 
   /**
