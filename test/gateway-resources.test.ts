@@ -149,6 +149,32 @@ mcpServers:
       await toggleUpdates(a.client); // off
     });
 
+    it('resource links in tool results and resources embedded in prompts name exposed URIs, which read', async () => {
+      const { client } = await connect(alice);
+      const result = await client.callTool({
+        name: 'everything__get-resource-links',
+        arguments: { count: 2 },
+      });
+      const links = (result.content as Array<{ type: string; uri?: string }>).filter(
+        (c) => c.type === 'resource_link',
+      );
+      expect(links.map((l) => l.uri)).toEqual([
+        'switchboard://everything/demo://resource/dynamic/blob/1',
+        'switchboard://everything/demo://resource/dynamic/text/2',
+      ]);
+      const { contents } = await client.readResource({ uri: links[1]!.uri! });
+      expect((contents[0] as { text: string }).text).toMatch(/^Resource 2: /);
+
+      const prompt = await client.getPrompt({
+        name: 'everything__resource-prompt',
+        arguments: { resourceType: 'Text', resourceId: '5' },
+      });
+      const embedded = prompt.messages.flatMap((m) =>
+        m.content.type === 'resource' ? [m.content.resource] : [],
+      );
+      expect(embedded.map((r) => r.uri)).toEqual(['switchboard://everything/demo://resource/dynamic/text/5']);
+    });
+
     it('forwards the upstream’s resources/list_changed; the new resource is listed', async () => {
       const a = await connect(alice);
       const before = (await a.client.listResources()).resources.map((r) => r.uri);

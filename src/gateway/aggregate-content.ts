@@ -4,6 +4,7 @@ import {
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   SetLevelRequestSchema,
+  type GetPromptResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import type { RegisteredServer } from '../registry/index.js';
@@ -11,6 +12,7 @@ import { promptCatalog, type PromptBinding } from './aggregate-prompts.js';
 import type { AggregateDeps } from './aggregate-server.js';
 import { connectedWith } from './connected-servers.js';
 import { relayTo } from './downstream-relay.js';
+import { exposePromptResult } from './exposed-content.js';
 import { requestContextOf } from './request-context.js';
 import { resourceTarget, targetOf } from './session-targets.js';
 import { ShownNames } from './shown-names.js';
@@ -38,11 +40,13 @@ export function registerContentHandlers(server: Server, deps: AggregateDeps): vo
     const { caller } = requestContextOf(extra);
     const { binding, target } = await promptTarget(request.params.name, caller);
     const { connection } = await deps.upstreams.connect(caller, target, 'relay');
-    return await connection.forward(
+    const result = await connection.forward(
       'prompts/get',
       { ...request.params, name: binding.promptName },
       relayTo(server, extra, request.params._meta?.progressToken),
     );
+    // The upstream's own prompt result, unvalidated; exposePromptResult checks each field it rewrites.
+    return exposePromptResult(target.name, result as GetPromptResult);
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {

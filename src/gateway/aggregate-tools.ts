@@ -15,6 +15,7 @@ import { toolCatalog, type ToolBinding } from './aggregate-catalog.js';
 import type { AggregateDeps } from './aggregate-server.js';
 import { authorizeInCall, type CallInProgress } from './authorize-in-call.js';
 import { relayTo } from './downstream-relay.js';
+import { exposeToolResult } from './exposed-content.js';
 import { requestContextOf } from './request-context.js';
 import { currentServer } from './server-ref.js';
 import { targetOf } from './session-targets.js';
@@ -61,10 +62,11 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
           callHeaders: forwardableHeaders(extra.requestInfo?.headers),
         });
       try {
-        return await callOn(target);
+        return exposeToolResult(target.name, await callOn(target));
       } catch (err) {
         if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
-        return await authorizeInCall(asked, caller, target, deps, async () => callOn(await again()));
+        const after = await authorizeInCall(asked, caller, target, deps, async () => callOn(await again()));
+        return exposeToolResult(target.name, after);
       }
     } catch (err) {
       if (isHubError(err)) return { isError: true, content: [{ type: 'text', text: err.message }] };
