@@ -7,6 +7,12 @@ import type { CallbackErrorCode, CallbackResult } from './types.js';
 
 /** Writes of the tokens tried within one callback; a retried callback gets as many again. */
 const SAVE_ATTEMPTS = 3;
+/**
+ * No further attempt once this long has passed: a person is waiting on the page, and a database
+ * that blocks each write until its own timeout (SQLite's busy wait, PostgreSQL's statement
+ * timeout) would otherwise hold them for several of those.
+ */
+const SAVE_BUDGET_MS = 5_000;
 
 /** A callback past its checks: the state, its record, and how a refusal is logged. */
 export interface CheckedCallback {
@@ -88,12 +94,13 @@ async function hold(parts: OAuthParts, callback: CheckedCallback, tokens: Stored
 
 /** True once the tokens are stored; a failed write is logged by its kind only, never its values. */
 async function save(parts: OAuthParts, record: StateRecord, tokens: StoredTokens): Promise<boolean> {
+  const started = parts.clock.now();
   for (let attempt = 1; ; attempt += 1) {
     try {
       await parts.tokens.save(record.userId, record.serverName, tokens);
       return true;
     } catch (error) {
-      const last = attempt >= SAVE_ATTEMPTS;
+      const last = attempt >= SAVE_ATTEMPTS || parts.clock.now() - started >= SAVE_BUDGET_MS;
       parts.logger[last ? 'error' : 'warn'](
         { flowId: record.flowId, attempt, errorName: errorName(error), errorCode: errorCode(error) },
         'Storing OAuth tokens failed',
