@@ -1,10 +1,13 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateRedis } from './peers/private-redis.js';
 import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
-import { freePort } from './support/mcp-helpers.js';
+import { freePort, textOf } from './support/mcp-helpers.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -29,6 +32,42 @@ function expectLimited(res: LightMyRequestResponse, limit: number, key: 'error' 
     limit,
     retryAfter,
   });
+}
+
+/** The hub's listening address, for MCP clients. */
+async function listen(hub: TestHub): Promise<string> {
+  await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+}
+
+/** An SDK client with a session on one of the hub's MCP endpoints. */
+async function mcpClient(url: string, token: string): Promise<Client> {
+  const client = new Client({ name: 'rate-limit-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: bearer(token) } }),
+  );
+  return client;
+}
+
+/** A REST call of the probe's echo tool. */
+const restEcho = (hub: TestHub, token: string) =>
+  hub.app.inject({
+    method: 'POST',
+    url: '/api/mcp/probe/tools/echo/call',
+    headers: bearer(token),
+    payload: { arguments: { message: 'hi' } },
+  });
+
+/** What the SDK client rejects a call refused by the limit with: the HTTP status, and the body in its message. */
+async function expectMcpLimited(call: Promise<unknown>, limit: number): Promise<void> {
+  const error: unknown = await call.then(
+    () => new Error('the call was not refused'),
+    (refusal: unknown) => refusal,
+  );
+  expect(error).toMatchObject({ code: 429 });
+  const message = (error as Error).message;
+  expect(message).toContain(`Too many requests: at most ${limit} a minute here`);
+  expect(message).toContain('"code":-32029');
 }
 
 /** Issue 14, deliverable 3: limits per user and per address on the routes worth abusing, shared through Redis. */
@@ -114,6 +153,103 @@ mcpServers:
     });
   });
 
+  describe('tool calls over /mcp and /mcp/servers/<name>: the same budget as REST, counted in memory', () => {
+    let probe: ProbeServer;
+    let hub: TestHub;
+    let base: string;
+    const clients: Client[] = [];
+    const connect = async (path: string, token: string) => {
+      const client = await mcpClient(`${base}${path}`, token);
+      clients.push(client);
+      return client;
+    };
+
+    beforeAll(async () => {
+      probe = await startProbeServer();
+      hub = await startTestHub({
+        yaml: `
+mcpSettings:
+  rateLimits: { toolCalls: 4 }
+mcpServers:
+  probe:
+    type: streamable-http
+    url: ${probe.url}
+`,
+      });
+      base = await listen(hub);
+    });
+
+    afterAll(async () => {
+      await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+      await hub?.dispose();
+      await probe?.stop();
+    });
+
+    it('an SDK client on /mcp: past the limit a call fails with HTTP 429, the session goes on, REST is refused too, another user is not', async () => {
+      const [carol, dave] = await Promise.all([
+        hub.userToken('carol@example.com'),
+        hub.userToken('dave@example.com'),
+      ]);
+      const client = await connect('/mcp', carol);
+      const echo = (message: string) => client.callTool({ name: 'probe__echo', arguments: { message } });
+      for (let i = 0; i < 4; i++) expect(textOf(await echo(`m${i}`))).toBe(`Echo: m${i}`);
+      await expectMcpLimited(echo('one too many'), 4);
+      // Other requests are not tool calls: not counted, not refused, and the session still works.
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('probe__echo');
+      expectLimited(await restEcho(hub, carol), 4, 'error');
+
+      const other = await connect('/mcp', dave);
+      expect(textOf(await other.callTool({ name: 'probe__echo', arguments: { message: 'x' } }))).toBe(
+        'Echo: x',
+      );
+    });
+
+    it('the 429 carries Retry-After and answers every request of a batch; each call of a batch counts, and REST calls spend the same budget', async () => {
+      const erin = await hub.userToken('erin@example.com');
+      // Two REST calls, then the per-server endpoint: two of the four calls are left.
+      for (let i = 0; i < 2; i++) expect((await restEcho(hub, erin)).statusCode).toBe(200);
+      const client = await connect('/mcp/servers/probe', erin);
+      const transport = client.transport as StreamableHTTPClientTransport;
+      const batch = (ids: number[]) =>
+        fetch(`${base}/mcp/servers/probe`, {
+          method: 'POST',
+          headers: {
+            ...bearer(erin),
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': transport.sessionId!,
+            'mcp-protocol-version': transport.protocolVersion!,
+          },
+          body: JSON.stringify([
+            ...ids.map((id) => ({
+              jsonrpc: '2.0',
+              id,
+              method: 'tools/call',
+              params: { name: 'echo', arguments: { message: `b${id}` } },
+            })),
+            { jsonrpc: '2.0', id: 'ping-1', method: 'ping' },
+          ]),
+        });
+      // Three calls with two left: the whole batch is refused, each request answered.
+      const refused = await batch([1, 2, 3]);
+      expect(refused.status).toBe(429);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      const answers = (await refused.json()) as Array<{
+        id: unknown;
+        error: { code: number; data: unknown };
+      }>;
+      expect(answers.map((answer) => answer.id)).toEqual([1, 2, 3, 'ping-1']);
+      for (const answer of answers) {
+        expect(answer.error).toMatchObject({ code: -32029, data: { limit: 4, retryAfter } });
+      }
+      // The refused batch counted: the budget is spent, on this endpoint and on REST.
+      await expectMcpLimited(client.callTool({ name: 'echo', arguments: { message: 'late' } }), 4);
+      expectLimited(await restEcho(hub, erin), 4, 'error');
+    });
+  });
+
   it('behind a trusted proxy (TRUST_PROXY), the address counted is the one the proxy names', async () => {
     const hub = await startTestHub({
       env: { TRUST_PROXY: 'true' },
@@ -136,13 +272,23 @@ mcpServers:
 
   describe('shared by two instances through Redis', () => {
     let redis: PrivateRedis;
+    let probe: ProbeServer;
     let one: TestHub;
     let two: TestHub;
-    const yaml = 'mcpSettings:\n  rateLimits: { oauthCallback: 3 }\n';
 
     beforeAll(async () => {
       redis = new PrivateRedis(await freePort());
       await redis.start();
+      probe = await startProbeServer();
+      const yaml = `
+mcpSettings:
+  rateLimits: { oauthCallback: 3, toolCalls: 3 }
+mcpServers:
+  probe:
+    type: streamable-http
+    url: ${probe.url}
+    startup: false
+`;
       [one, two] = await Promise.all([
         startTestHub({ env: { REDIS_URL: redis.url }, yaml }),
         startTestHub({ env: { REDIS_URL: redis.url }, yaml }),
@@ -151,6 +297,7 @@ mcpServers:
 
     afterAll(async () => {
       await Promise.all([one?.dispose(), two?.dispose()]);
+      await probe?.stop();
       await redis?.stop();
     });
 
@@ -164,11 +311,35 @@ mcpServers:
       const inspect = new Redis(redis.url);
       try {
         const keys = await inspect.keys('sb:rl:*');
-        expect(keys).toEqual(['sb:rl:GET/api/mcp/oauth/callback:ip:127.0.0.1']);
+        expect(keys).toEqual(['sb:rl:oauthCallback:ip:127.0.0.1']);
         expect(await inspect.get(keys[0]!)).toBe('5');
         const ttl = await inspect.pttl(keys[0]!);
         expect(ttl).toBeGreaterThan(0);
         expect(ttl).toBeLessThanOrEqual(60_000);
+      } finally {
+        inspect.disconnect();
+      }
+    });
+
+    it('tool calls over REST and over /mcp go to one counter per user in Redis', async () => {
+      const token = await one.userToken('frank@example.com');
+      expect((await restEcho(one, token)).statusCode).toBe(200);
+      expect((await restEcho(one, token)).statusCode).toBe(200);
+      const client = await mcpClient(`${await listen(one)}/mcp`, token);
+      try {
+        const echo = () => client.callTool({ name: 'probe__echo', arguments: { message: 'hi' } });
+        expect(textOf(await echo())).toBe('Echo: hi');
+        await expectMcpLimited(echo(), 3);
+      } finally {
+        await client.close();
+      }
+      expectLimited(await restEcho(one, token), 3, 'error');
+
+      const inspect = new Redis(redis.url);
+      try {
+        const userId = (await one.repos.users.findByEmail('frank@example.com'))!.id;
+        expect(await inspect.keys('sb:rl:toolCalls:*')).toEqual([`sb:rl:toolCalls:user:${userId}`]);
+        expect(await inspect.get(`sb:rl:toolCalls:user:${userId}`)).toBe('5');
       } finally {
         inspect.disconnect();
       }
@@ -190,10 +361,10 @@ mcpServers:
         await expect
           .poll(async () => {
             await callback(one, '127.0.0.4');
-            return inspect.get('sb:rl:GET/api/mcp/oauth/callback:ip:127.0.0.4');
+            return inspect.get('sb:rl:oauthCallback:ip:127.0.0.4');
           })
           .not.toBeNull();
-        const counted = Number(await inspect.get('sb:rl:GET/api/mcp/oauth/callback:ip:127.0.0.4'));
+        const counted = Number(await inspect.get('sb:rl:oauthCallback:ip:127.0.0.4'));
         for (let i = counted; i < 3; i++) expect((await callback(two, '127.0.0.4')).statusCode).toBe(302);
         expectLimited(await callback(two, '127.0.0.4'), 3, 'message');
       } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCounter, RateLimitStore } from './rate-limit-store.js';
+import { MemoryCounter, RateLimitStore, rateLimitStoreClass } from './rate-limit-store.js';
 
 describe('MemoryCounter', () => {
   it('counts within a window and starts again when it ends', () => {
@@ -31,5 +31,18 @@ describe('RateLimitStore without Redis', () => {
     expect(await count(tools)).toBe(1);
     expect(await count(tools)).toBe(2);
     expect(await count(other)).toBe(1);
+  });
+
+  it('routes of one budget share a counter, and a store made outside the plugin counts in it too', async () => {
+    const Store = rateLimitStoreClass(undefined);
+    const plugin = new Store();
+    const rest = plugin.child({ budget: 'toolCalls', routeInfo: { method: 'POST', url: '/a' } });
+    const other = plugin.child({ budget: 'toolCalls', routeInfo: { method: 'POST', url: '/b' } });
+    const outside = new Store().child({ budget: 'toolCalls' });
+    expect((await rest.count('user:1', 60_000)).current).toBe(1);
+    expect((await other.count('user:1', 60_000)).current).toBe(2);
+    // A batch of three calls counts three.
+    expect((await outside.count('user:1', 60_000, 3)).current).toBe(5);
+    expect((await rest.count('user:2', 60_000)).current).toBe(1);
   });
 });

@@ -10,9 +10,23 @@ export interface WindowCount {
 type CountCallback = (error: Error | null, result?: WindowCount) => void;
 
 /**
- * The method and path a child store counts for. The plugin passes the route's merged options with
- * the route under `routeInfo` (empty for `app.rateLimit`); its types name only the route options.
+ * Marks a route's rate-limit options as spending a named budget: every route with the same name,
+ * and every other spender of it (see {@link RateLimitStore.count}), counts against one counter.
  */
+export interface BudgetTag {
+  budget: string;
+}
+
+/**
+ * What a child store counts for: the named budget the route's options carry, else the route's
+ * method and path. The plugin passes the route's merged options with the route under `routeInfo`
+ * (empty for `app.rateLimit`); its types name only the route options.
+ */
+function counterOf(options: object): string {
+  const budget: unknown = 'budget' in options ? options.budget : undefined;
+  return typeof budget === 'string' ? budget : routeOf(options);
+}
+
 function routeOf(options: object): string {
   const info: unknown = 'routeInfo' in options ? options.routeInfo : undefined;
   if (typeof info !== 'object' || info === null) return '';
@@ -32,8 +46,8 @@ const MEMORY_KEYS_CAP = 10_000;
 export class MemoryCounter {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
 
-  /** Counts one request under `key` in a window of `windowMs`. */
-  increment(key: string, windowMs: number, now = Date.now()): WindowCount {
+  /** Counts `amount` requests (one by default) under `key` in a window of `windowMs`. */
+  increment(key: string, windowMs: number, now = Date.now(), amount = 1): WindowCount {
     let window = this.windows.get(key);
     if (window === undefined || window.endsAt <= now) {
       this.windows.delete(key);
@@ -41,7 +55,7 @@ export class MemoryCounter {
       window = { count: 0, endsAt: now + windowMs };
       this.windows.set(key, window);
     }
-    window.count += 1;
+    window.count += amount;
     return { current: window.count, ttl: window.endsAt - now };
   }
 
@@ -56,12 +70,31 @@ export class MemoryCounter {
 }
 
 /**
- * Counts one request in a fixed window and returns `{count, ms left}`. The expiry is set on the first
- * request and repaired if ever missing, so no counter key outlives its window.
+ * One {@link MemoryCounter} per counter prefix (route or budget), each bounded on its own: a flood
+ * of addresses on one route cannot push another route's windows out.
+ */
+export class MemoryCounters {
+  private readonly byPrefix = new Map<string, MemoryCounter>();
+
+  /** The counter of one prefix, made on first use (prefixes are fixed by the routes, so few). */
+  of(prefix: string): MemoryCounter {
+    let counter = this.byPrefix.get(prefix);
+    if (counter === undefined) {
+      counter = new MemoryCounter();
+      this.byPrefix.set(prefix, counter);
+    }
+    return counter;
+  }
+}
+
+/**
+ * Counts `ARGV[2]` requests in a fixed window of `ARGV[1]` ms and returns `{count, ms left}`. The
+ * expiry is set when the window's first requests are counted and repaired if ever missing, so no
+ * counter key outlives its window.
  */
 const COUNT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -88,36 +121,46 @@ export type RateLimitStoreClass = new () => RateLimitStore;
  * fails requests nor lifts the limits, it only makes them per instance until Redis is back.
  */
 export class RateLimitStore {
-  private readonly memory = new MemoryCounter();
+  private readonly memory: MemoryCounter;
 
+  /**
+   * @param counters where counts go without Redis, shared by a store and all its children, so two
+   *   stores of one budget see the same counts.
+   */
   constructor(
     private readonly shared: SharedCounts | undefined,
     private readonly keyPrefix: string,
-  ) {}
+    private readonly counters = new MemoryCounters(),
+  ) {
+    this.memory = counters.of(keyPrefix);
+  }
 
   /** The plugin's counting call: `timeWindow` is the route's window in ms. */
   incr(key: string, callback: CountCallback, timeWindow = 60_000): void {
-    const fullKey = `${this.keyPrefix}${key}`;
     if (this.shared === undefined) {
-      callback(null, this.memory.increment(fullKey, timeWindow));
+      callback(null, this.memory.increment(`${this.keyPrefix}${key}`, timeWindow));
       return;
     }
-    void this.countShared(this.shared, fullKey, timeWindow).then((count) => callback(null, count));
+    void this.count(key, timeWindow).then((count) => callback(null, count));
   }
 
-  /** Counts in Redis; when Redis cannot answer, counts in memory instead and says so. */
-  private async countShared(shared: SharedCounts, key: string, windowMs: number): Promise<WindowCount> {
+  /** Counts `amount` requests under `key` (several at once: a batch of calls) and returns the count. */
+  async count(key: string, windowMs: number, amount = 1): Promise<WindowCount> {
+    const fullKey = `${this.keyPrefix}${key}`;
+    if (this.shared === undefined) return this.memory.increment(fullKey, windowMs, Date.now(), amount);
     try {
-      return parseCount(await shared.redis.eval(COUNT_SCRIPT, 1, key, String(windowMs)));
+      const reply = await this.shared.redis.eval(COUNT_SCRIPT, 1, fullKey, String(windowMs), String(amount));
+      return parseCount(reply);
     } catch (error) {
-      shared.onFallback(error);
-      return this.memory.increment(key, windowMs);
+      // Redis cannot answer: count here instead, and say so.
+      this.shared.onFallback(error);
+      return this.memory.increment(fullKey, windowMs, Date.now(), amount);
     }
   }
 
-  /** The store of one route: its counts are kept apart by method and path. */
+  /** The store of one route: its counts are kept apart by its budget's name, else by method and path. */
   child(options: object): RateLimitStore {
-    return new RateLimitStore(this.shared, `${this.keyPrefix}${routeOf(options)}:`);
+    return new RateLimitStore(this.shared, `${this.keyPrefix}${counterOf(options)}:`, this.counters);
   }
 }
 
@@ -127,12 +170,17 @@ function parseCount(reply: unknown): WindowCount {
   return { current: Number(reply[0]), ttl: Number(reply[1]) };
 }
 
-/** The store class for the plugin: shared through Redis when given, in memory otherwise. */
+/**
+ * The store class for the plugin: shared through Redis when given, in memory otherwise. Every
+ * instance of it counts in the same memory, so a store made outside the plugin (for a budget spent
+ * outside a route's own limit) sees the plugin's counts.
+ */
 export function rateLimitStoreClass(shared: SharedCounts | undefined): RateLimitStoreClass {
   const rootPrefix = shared?.keyPrefix ?? '';
+  const counters = new MemoryCounters();
   return class extends RateLimitStore {
     constructor() {
-      super(shared, rootPrefix);
+      super(shared, rootPrefix, counters);
     }
   };
 }

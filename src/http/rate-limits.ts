@@ -2,14 +2,22 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { HubError } from '../errors/index.js';
-import { rateLimitStoreClass, type SharedCounts } from './rate-limit-store.js';
+import {
+  rateLimitStoreClass,
+  type BudgetTag,
+  type RateLimitStore,
+  type SharedCounts,
+} from './rate-limit-store.js';
 
 /**
  * Requests allowed per minute on each limited kind of route. A route whose caller is authenticated
  * when the limit is checked counts per user; any other per client address.
  */
 export interface RateLimitSettings {
-  /** `POST /api/mcp/:serverName/tools/:toolName/call`, per user. */
+  /**
+   * `POST /api/mcp/:serverName/tools/:toolName/call` and each `tools/call` sent to `/mcp` or
+   * `/mcp/servers/:serverName` (one budget for both), per user.
+   */
   toolCalls: number;
   /** `POST /api/mcp/:serverName/reinitialize`, per user. */
   reinitialize: number;
@@ -46,7 +54,10 @@ export interface RateLimitConfig {
   redis?: { url: string; keyPrefix: string } | undefined;
 }
 
-/** Counter keys sit under the KV's own prefix (`sb:`), as `sb:rl:<method><route>:<user or address>`. */
+/**
+ * Counter keys sit under the KV's own prefix (`sb:`), as `sb:rl:<kind>:<user or address>` (a kind
+ * of {@link RateLimitSettings}; a route with a limit of its own: `sb:rl:<method><route>:…`).
+ */
 const REDIS_KEY_PREFIX = 'sb:';
 
 /** A partial set of limits, as the YAML or a caller gives them (unset keys may be `undefined`). */
@@ -76,25 +87,53 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The configured limits, read by each route's `config.rateLimit` (see {@link routeRateLimit}). */
     rateLimitSettings: Readonly<RateLimitSettings>;
+    /** Spends a kind of limit outside a route's own hook (see {@link RateLimitBudgets}). */
+    rateLimitBudgets: RateLimitBudgets;
   }
 }
 
 /**
+ * Spends the same counters as the routes limited by {@link routeRateLimit}, for requests that are
+ * not one route each: the `tools/call` messages in a POST to the MCP endpoints.
+ */
+export interface RateLimitBudgets {
+  /**
+   * Counts `amount` requests of `kind` for a signed-in user. Undefined while within the limit; past
+   * it, the HUB_ERR_RATE_LIMITED a limited route answers with (its details hold the `limit` and
+   * `retryAfter`, in seconds).
+   */
+  spend(kind: keyof RateLimitSettings, userId: string, amount: number): Promise<HubError | undefined>;
+}
+
+/**
  * A route's `config.rateLimit` for one kind of limit. The number is read from the app at each
- * request, so route plugins need no option for it. The plugin's hook is added at the route, so it
- * runs after the scope's `onRequest` hooks: where `requireIdentity` ran, the count is per user.
+ * request, so route plugins need no option for it. Every route of one kind spends one budget (its
+ * counter is named by the kind), which {@link RateLimitBudgets} spends too. The plugin's hook is
+ * added at the route, so it runs after the scope's `onRequest` hooks: where `requireIdentity` ran,
+ * the count is per user.
  */
 export function routeRateLimit(kind: keyof RateLimitSettings): RateLimitOptions {
-  return { max: (request) => request.server.rateLimitSettings[kind], timeWindow: WINDOW_MS };
+  // The plugin hands the route's options, this tag included, to the store (rate-limit-store.ts).
+  const options: RateLimitOptions & BudgetTag = {
+    max: (request) => request.server.rateLimitSettings[kind],
+    timeWindow: WINDOW_MS,
+    budget: kind,
+  };
+  return options;
+}
+
+/** The counter key of a signed-in user. */
+function userRateLimitKey(userId: string): string {
+  return `user:${userId}`;
 }
 
 /** The counter key: the authenticated user when there is one, else the client address (TRUST_PROXY-aware). */
 export function rateLimitKey(request: FastifyRequest): string {
-  return request.identity ? `user:${request.identity.userId}` : `ip:${request.ip}`;
+  return request.identity ? userRateLimitKey(request.identity.userId) : `ip:${request.ip}`;
 }
 
 /** The 429: the stable code, the limit, and when to try again (also in `Retry-After`, RFC 6585 §4). */
-function limitReached(_request: FastifyRequest, context: { max: number; ttl: number }): HubError {
+function limitReached(_request: unknown, context: { max: number; ttl: number }): HubError {
   const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
   return new HubError('HUB_ERR_RATE_LIMITED', {
     message: `Too many requests: at most ${context.max} a minute here; retry in ${retryAfter} s`,
@@ -108,15 +147,30 @@ function limitReached(_request: FastifyRequest, context: { max: number; ttl: num
  * Redis is away. Counter keys expire with their window. The Redis connection closes with the app.
  */
 export async function installRateLimits(app: FastifyInstance, config: RateLimitConfig): Promise<void> {
-  app.decorate('rateLimitSettings', Object.freeze({ ...config.limits }));
+  const limits = Object.freeze({ ...config.limits });
+  app.decorate('rateLimitSettings', limits);
   const shared = config.redis ? await openSharedCounts(app, config.redis) : undefined;
+  const Store = rateLimitStoreClass(shared);
+  app.decorate('rateLimitBudgets', budgetsOf(new Store(), limits));
   await app.register(rateLimit, {
     global: false,
     timeWindow: WINDOW_MS,
     keyGenerator: rateLimitKey,
     errorResponseBuilder: limitReached,
-    store: rateLimitStoreClass(shared),
+    store: Store,
   });
+}
+
+/** Spends budgets in the counters of `root`, the plugin's own store class (same memory, same Redis keys). */
+function budgetsOf(root: RateLimitStore, limits: RateLimitSettings): RateLimitBudgets {
+  return {
+    async spend(kind, userId, amount) {
+      const budget: BudgetTag = { budget: kind };
+      const count = await root.child(budget).count(userRateLimitKey(userId), WINDOW_MS, amount);
+      const max = limits[kind];
+      return count.current > max ? limitReached(undefined, { max, ttl: count.ttl }) : undefined;
+    },
+  };
 }
 
 /**
