@@ -43,6 +43,8 @@ export const errorTable = {
   HUB_ERR_CIRCUIT_OPEN: { status: 503, message: 'MCP server is failing; retry later' },
   HUB_ERR_MISSING_USER_VARS: { status: 400, message: 'This server needs values you have not set yet' },
   HUB_ERR_TOOL_NOT_FOUND: { status: 404, message: 'Tool not found on this server' },
+  HUB_ERR_CAPABILITY_UNSUPPORTED: { status: 409, message: 'This MCP server does not offer that feature' },
+  HUB_ERR_UPSTREAM_REFUSED: { status: 422, message: 'The MCP server refused the request' },
   HUB_ERR_EGRESS_DENIED: { status: 403, message: 'Destination not allowed' },
   HUB_ERR_EGRESS_FAILED: { status: 502, message: 'Upstream response was refused' },
   HUB_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
