@@ -120,7 +120,8 @@ mcpServers:
     expect(peer.handshakes.length).toBeGreaterThan(before);
   });
 
-  it('an oversized message: the waiting call fails with HUB_ERR_RESULT_TOO_LARGE naming the limit; the next call reconnects', async () => {
+  it('an oversized result: its call fails with HUB_ERR_RESULT_TOO_LARGE naming the limit; the connection goes on', async () => {
+    const handshakes = peer.handshakes.length;
     const tooLarge = await restCall(running, 'ws', 'sized', { bytes: 4 * LIMIT });
     expect(tooLarge.status).toBe(502);
     expect(tooLarge.body).toMatchObject({ code: 'HUB_ERR_RESULT_TOO_LARGE' });
@@ -128,6 +129,8 @@ mcpServers:
     const under = await restCall(running, 'ws', 'sized', { bytes: LIMIT - 1024 });
     expect(under.status).toBe(200);
     expect(textOf(under.body)).toHaveLength(LIMIT - 1024);
+    expect(running.hub.pool.state('app|ws')).toBe('connected');
+    expect(peer.handshakes).toHaveLength(handshakes);
   });
 });
 

@@ -24,6 +24,11 @@ export class UnansweredRequests {
     if (answered !== undefined) this.ids.delete(answered);
   }
 
+  /** Takes `id` out of the set; false when it was not waiting. */
+  take(id: RequestId): boolean {
+    return this.ids.delete(id);
+  }
+
   /** The one request waiting, taken out of the set; undefined when none or several are. */
   takeOnly(): RequestId | undefined {
     if (this.ids.size !== 1) return undefined;

@@ -129,17 +129,23 @@ describe('oversized messages', () => {
     await peer.close();
   });
 
-  it('with two calls waiting neither can be blamed: both fail as unavailable, the connection closes, the next acquire reconnects', async () => {
+  it('an oversized result fails its own call with HUB_ERR_RESULT_TOO_LARGE; the connection and a call waiting beside it go on', async () => {
     const spec = { transport: 'websocket' as const, url: peer.url };
     const connection = await pool.acquire('app|ws', 'f1', spec, OPTIONS);
-    const held = connection.callTool('held', {}).catch((rejection: unknown) => rejection);
-    const sized = connection.callTool('sized', { bytes: 4 * LIMIT }).catch((rejection: unknown) => rejection);
-    for (const error of [await sized, await held]) {
-      expect(isHubError(error, 'HUB_ERR_UPSTREAM_UNAVAILABLE'), String(error)).toBe(true);
-    }
-    expect(connection.closed).toBe(true);
-    const again = await pool.acquire('app|ws', 'f1', spec, OPTIONS);
-    expect(again).not.toBe(connection);
-    expect(textOf(await again.callTool('echo', { message: 'again' }))).toBe('Echo: again');
+    const held = connection.callTool('held', {});
+    const error = await connection
+      .callTool('sized', { bytes: 4 * LIMIT })
+      .catch((rejection: unknown) => rejection);
+    expect(error).toMatchObject({
+      code: 'HUB_ERR_RESULT_TOO_LARGE',
+      message: `MCP server result is larger than the ${LIMIT}-byte limit (maxResultBytes)`,
+    });
+    // Just under the limit passes; the held call was not failed with it.
+    expect(textOf(await connection.callTool('sized', { bytes: LIMIT - 1024 }))).toHaveLength(LIMIT - 1024);
+    expect(textOf(await connection.callTool('release', {}))).toBe('released 1');
+    expect(textOf(await held)).toBe('released');
+    expect(connection.closed).toBe(false);
+    expect(pool.peek('app|ws')).toBe(connection);
+    expect(peer.handshakes).toHaveLength(1);
   });
 });

@@ -1,13 +1,17 @@
 import type { IncomingMessage } from 'node:http';
+import { type Socket, isIP, connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import WebSocket from 'ws';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
-import { resultTooLargeResponse } from './result-limit.js';
+import { CappedSocket } from './capped-socket.js';
+import { idFromEnds, resultTooLargeResponse } from './result-limit.js';
 import type { WebSocketDialer } from './types.js';
 import { UnansweredRequests } from './unanswered-requests.js';
 import { PermanentConnectError } from './upstream-errors.js';
+import { WebSocketMessageCap } from './websocket-message-cap.js';
 
 /** The subprotocol MCP clients ask for on a websocket (the MCP SDK's and LibreChat's client). */
 export const MCP_SUBPROTOCOL = 'mcp';
@@ -16,17 +20,20 @@ export const MCP_SUBPROTOCOL = 'mcp';
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** Longest wait for the server's close frame after ours, before the socket is cut. */
 const CLOSE_TIMEOUT_MS = 2_000;
-/** ws's error for a frame or message past `maxPayload`, which it refuses from the frame header. */
+/**
+ * ws's error for a message past `maxPayload`, which it refuses from the frame header by closing the
+ * connection: only reached when the cap in front of it stood aside (a frame it did not expect).
+ */
 const PAYLOAD_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
 /** What a {@link GuardedWebSocketTransport} is built from. */
 export interface WebSocketTransportOptions {
   url: URL;
-  /** The largest message taken from the server (`maxResultBytes`); a larger one ends the connection. */
+  /** The largest message taken from the server (`maxResultBytes`); a larger one fails its request. */
   maxMessageBytes: number;
   /**
    * Opens the socket (the hub's egress guard, which resolves, checks and pins the address); ws
-   * never resolves the name itself then. Without it ws connects on its own (tests of the pool).
+   * never resolves the name itself then. Default: a direct connection, unguarded (tests of the pool).
    */
   dial?: WebSocketDialer;
   /** Hears of an error that ends an open connection, before `onclose`. */
@@ -37,10 +44,11 @@ export interface WebSocketTransportOptions {
 /**
  * An MCP client transport over a websocket (the `ws` package: Node 20 has no WebSocket client),
  * one JSON-RPC message per text frame, as the MCP SDK's own websocket client sends them. The
- * socket comes from `dial`, redirects are refused (a hop would leave the guard), no compression
- * is offered, and a message past `maxMessageBytes` is refused from its frame header, before
- * it is read: ws then closes the connection (1009), and if one request was waiting it fails with
- * HUB_ERR_RESULT_TOO_LARGE, the only request the message can have answered.
+ * socket comes from `dial`, redirects are refused (a hop would leave the guard), and no
+ * compression is offered. A message past `maxMessageBytes` never reaches ws: the cap in front of
+ * it drops the message as it streams by and the request it answered fails with
+ * HUB_ERR_RESULT_TOO_LARGE (its id read from the message's ends, else the one request waiting),
+ * while the connection and its other calls go on.
  */
 export class GuardedWebSocketTransport implements Transport {
   onclose?: () => void;
@@ -58,11 +66,16 @@ export class GuardedWebSocketTransport implements Transport {
   async start(): Promise<void> {
     if (this.started) throw new Error('GuardedWebSocketTransport already started');
     this.started = true;
-    const raw = this.options.dial ? await this.options.dial(this.options.url) : undefined;
+    const raw = await (this.options.dial ?? directDial)(this.options.url);
     if (this.closing) {
-      raw?.destroy();
+      raw.destroy();
       throw new Error('websocket transport closed while connecting');
     }
+    const cap = new WebSocketMessageCap(this.options.maxMessageBytes, (head, tail) =>
+      this.onOversized(head, tail),
+    );
+    // ws takes any duplex stream as its socket; its type names net.Socket only.
+    const capped = new CappedSocket(raw, cap) as unknown as Socket;
     const socket = new WebSocket(this.options.url, MCP_SUBPROTOCOL, {
       maxPayload: this.options.maxMessageBytes,
       perMessageDeflate: false,
@@ -71,7 +84,7 @@ export class GuardedWebSocketTransport implements Transport {
       // once, so progress arriving in one chunk with its result would otherwise come too late.
       allowSynchronousEvents: false,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      ...(raw === undefined ? {} : { createConnection: () => raw }),
+      createConnection: () => capped,
     });
     this.socket = socket;
     await this.watch(socket);
@@ -144,16 +157,32 @@ export class GuardedWebSocketTransport implements Transport {
     this.onmessage?.(message);
   }
 
-  /** ws closes the connection after any error it reports; the oversized message is named first. */
+  /**
+   * A message past the limit was left out: the request it answered fails with an error response
+   * in its place. Its id is read from the message's ends; failing that, a lone unanswered request
+   * is the one. Otherwise nothing can be told, and the call concerned ends at its timeout.
+   */
+  private onOversized(head: string, tail: string): void {
+    const maxBytes = this.options.maxMessageBytes;
+    const read = idFromEnds(head, tail);
+    const id =
+      read === undefined ? this.unanswered.takeOnly() : this.unanswered.take(read) ? read : undefined;
+    this.options.logger.warn(
+      { maxResultBytes: maxBytes, failedRequest: id !== undefined },
+      id === undefined
+        ? 'websocket upstream sent an oversized message that answers no known request; dropped it'
+        : 'websocket upstream result too large; failing its request',
+    );
+    if (id !== undefined) this.onmessage?.(resultTooLargeResponse({ maxBytes, id }));
+  }
+
+  /** ws closes the connection after any error it reports. */
   private fault(error: Error): void {
     if ((error as NodeJS.ErrnoException).code === PAYLOAD_TOO_LARGE) {
-      const maxBytes = this.options.maxMessageBytes;
-      const id = this.unanswered.takeOnly();
       this.options.logger.warn(
-        { maxResultBytes: maxBytes, failedRequest: id !== undefined },
+        { maxResultBytes: this.options.maxMessageBytes },
         'websocket upstream sent a message past maxResultBytes; closing the connection',
       );
-      if (id !== undefined) this.onmessage?.(resultTooLargeResponse({ maxBytes, id }));
     }
     this.onerror?.(error);
     if (!this.closing) this.options.onFault?.(error);
@@ -186,4 +215,17 @@ function textOf(data: WebSocket.RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
+}
+
+/** A plain TCP or TLS connection to the URL's host, for a transport built without the guard. */
+function directDial(url: URL): Promise<Socket> {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const secure = url.protocol === 'wss:';
+  const port = Number(url.port || (secure ? 443 : 80));
+  return new Promise((resolve, reject) => {
+    const socket = secure
+      ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}) }, () => resolve(socket))
+      : netConnect({ host, port }, () => resolve(socket));
+    socket.once('error', reject);
+  });
 }
