@@ -44,6 +44,9 @@ const FLOW_ERRORS: Record<string, string> = {
   missing_state: 'The sign-in page sent the hub back an incomplete answer. Try again.',
   missing_code: 'The sign-in page sent the hub back an incomplete answer. Try again.',
   callback_failed: 'The sign-in could not be completed. Try again, or ask an administrator.',
+  tokens_not_saved:
+    'You signed in, but the hub could not save the sign-in yet. Press Try again in the sign-in window; you will not have to sign in again.',
+  sign_in_interrupted: 'The hub restarted in the middle of this sign-in. Connect again to start a new one.',
   server_error: 'The sign-in page had a problem of its own. Try again later.',
   temporarily_unavailable: 'The sign-in page is busy. Try again later.',
   invalid_scope: 'The sign-in page refused the access this server asks for. Ask an administrator.',
