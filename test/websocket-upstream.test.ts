@@ -109,6 +109,17 @@ mcpServers:
     );
   });
 
+  it('/mcp/servers/ws: an oversized result is a JSON-RPC error naming the limit, and the session goes on', async () => {
+    const client = await mcpClient(running, '/mcp/servers/ws');
+    clients.push(client);
+    await expect(client.callTool({ name: 'sized', arguments: { bytes: 4 * LIMIT } })).rejects.toThrow(
+      `${LIMIT}-byte limit (maxResultBytes)`,
+    );
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'again' } }))).toBe(
+      'Echo: again',
+    );
+  });
+
   it('reconnects after the server drops the socket: the pool hears the close, the next call opens a new one', async () => {
     expect((await restCall(running, 'ws', 'echo', { message: 'before' })).status).toBe(200);
     const before = peer.handshakes.length;
