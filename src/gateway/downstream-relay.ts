@@ -12,7 +12,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolOptions, UpstreamServerRequest } from '../connections/index.js';
+import type { CallToolOptions, SessionChannel, UpstreamServerRequest } from '../connections/index.js';
 
 /** The SDK's per-request context of a downstream request handler. */
 export type DownstreamExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -52,20 +52,46 @@ export function relayTo(
         },
       });
     },
-    onServerRequest: async (request, signal) => {
-      const capabilities = server.getClientCapabilities() ?? {};
-      // A client without roots has none to list: the same answer the hub gives outside a call.
-      if (request.method === 'roots/list' && !capabilities.roots) return { roots: [] };
-      const schema = resultSchemaFor(request, capabilities);
-      // `schema` was chosen for this very method, so the request is that method's ServerRequest.
-      const typed = { method: request.method, params: request.params ?? {} } as ServerRequest;
-      return await extra.sendRequest(typed, schema, { signal });
-    },
+    onServerRequest: (request, signal) =>
+      askClient(server, request, (typed, schema) => extra.sendRequest(typed, schema, { signal })),
     // After the call the request's stream is gone: the session's standalone stream carries it.
     onElicitationComplete: (params) => {
       server.notification({ method: 'notifications/elicitation/complete', params }).catch(() => undefined);
     },
   };
+}
+
+/**
+ * Where a connection bound to this session sends the upstream's requests no call claims: the
+ * session's client, on its standalone stream (MCP 2025-11-25 basic/transports: a server may send
+ * requests on the GET stream), with the same checks as in a call.
+ */
+export function sessionChannel(server: Server): SessionChannel {
+  return {
+    handle: (request, signal) =>
+      askClient(server, request, (typed, schema) => server.request(typed, schema, { signal })),
+    onElicitationComplete: (params) => {
+      server.notification({ method: 'notifications/elicitation/complete', params }).catch(() => undefined);
+    },
+  };
+}
+
+/** One server→client request put to this session's client through `send`, if it declared the capability. */
+async function askClient(
+  server: Server,
+  request: UpstreamServerRequest,
+  send: (
+    typed: ServerRequest,
+    schema: ReturnType<typeof resultSchemaFor>,
+  ) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const capabilities = server.getClientCapabilities() ?? {};
+  // A client without roots has none to list: the same answer the hub gives outside a call.
+  if (request.method === 'roots/list' && !capabilities.roots) return { roots: [] };
+  const schema = resultSchemaFor(request, capabilities);
+  // `schema` was chosen for this very method, so the request is that method's ServerRequest.
+  const typed = { method: request.method, params: request.params ?? {} } as ServerRequest;
+  return await send(typed, schema);
 }
 
 /**

@@ -17,9 +17,12 @@ export interface ConnectionKeyParts {
   /** The user of a `user` key; null for an app-level key. */
   userId: string | null;
   serverName: string;
+  /** The downstream session a relay connection is bound to; null for a shared one. */
+  sessionId: string | null;
 }
 
 const RELAY_PREFIX = 'relay|';
+const SESSION_PREFIX = 'session|';
 
 /**
  * The pool key of a caller's connection to a server: `app|<server>` for app-level servers,
@@ -36,16 +39,33 @@ export function connectionKeyFor(
   return profile === 'relay' ? `${RELAY_PREFIX}${base}` : base;
 }
 
-/** The parts of a key made by {@link connectionKeyFor}; null for anything else. */
+/**
+ * The key of a relay connection bound to one downstream session (`relay|session|<id>|<base>`): it
+ * belongs to that server and user like the shared one, so closing theirs closes it too. Session ids
+ * are UUIDs, without `|`.
+ */
+export function sessionConnectionKey(relayKey: string, sessionId: string): string {
+  return `${RELAY_PREFIX}${SESSION_PREFIX}${sessionId}|${relayKey.slice(RELAY_PREFIX.length)}`;
+}
+
+/** The parts of a key made by {@link connectionKeyFor} or {@link sessionConnectionKey}; null for anything else. */
 export function parseConnectionKey(key: string): ConnectionKeyParts | null {
   const profile: ConnectionProfile = key.startsWith(RELAY_PREFIX) ? 'relay' : 'rest';
-  const base = profile === 'relay' ? key.slice(RELAY_PREFIX.length) : key;
+  let base = profile === 'relay' ? key.slice(RELAY_PREFIX.length) : key;
+  let sessionId: string | null = null;
+  if (profile === 'relay' && base.startsWith(SESSION_PREFIX)) {
+    const end = base.indexOf('|', SESSION_PREFIX.length);
+    if (end <= SESSION_PREFIX.length) return null;
+    sessionId = base.slice(SESSION_PREFIX.length, end);
+    base = base.slice(end + 1);
+  }
   const last = base.lastIndexOf('|');
   if (last < 0) return null;
   const serverName = base.slice(last + 1);
-  if (base.startsWith('app|') && last === 3) return { profile, scope: 'app', userId: null, serverName };
+  if (base.startsWith('app|') && last === 3)
+    return { profile, scope: 'app', userId: null, serverName, sessionId };
   if (base.startsWith('user|') && last > 4) {
-    return { profile, scope: 'user', userId: base.slice(5, last), serverName };
+    return { profile, scope: 'user', userId: base.slice(5, last), serverName, sessionId };
   }
   return null;
 }

@@ -1,7 +1,13 @@
 import type { Identity } from '../auth/index.js';
 import type { McpSettings } from '../config/index.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import type { ConnectionPool, ConnectionState, FetchLike, UpstreamConnection } from '../connections/index.js';
+import type {
+  ConnectionPool,
+  ConnectionState,
+  FetchLike,
+  SessionChannel,
+  UpstreamConnection,
+} from '../connections/index.js';
 import { destinationDigest, type UserVarsStore } from '../credentials/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { HubError, isHubError } from '../errors/index.js';
@@ -28,6 +34,7 @@ import {
   allProfileKeys,
   connectionKeyFor,
   parseConnectionKey,
+  sessionConnectionKey,
   type ConnectionProfile,
   type ConnectionScope,
 } from './connection-keys.js';
@@ -74,6 +81,15 @@ export interface CallerConnection {
   connection: UpstreamConnection;
 }
 
+/** A downstream MCP session a relay connection is bound to (see `connectBound`). */
+export interface SessionBinding {
+  sessionId: string;
+  /** What the session's client declared (sampling, elicitation, roots): the connection declares the same. */
+  capabilities: ClientCapabilities;
+  /** Where the upstream's requests that no call claims go: the session's client. */
+  channel: SessionChannel;
+}
+
 /** Connects callers to servers, and answers status without side effects. */
 export interface UpstreamService {
   /**
@@ -82,6 +98,16 @@ export interface UpstreamService {
    * caller must authorize first.
    */
   connect(caller: Identity, server: RegisteredServer, profile?: ConnectionProfile): Promise<CallerConnection>;
+  /**
+   * The caller's relay connection for one downstream session only (its own process for a stdio
+   * server), declaring that session's client capabilities; `connect`'s checks and errors. Its tools
+   * are not written to the shared list. The session closes it when it ends.
+   */
+  connectBound(
+    caller: Identity,
+    server: RegisteredServer,
+    session: SessionBinding,
+  ): Promise<CallerConnection>;
   /** Closes the shared connections (every profile) of an app-level server and forgets their tools. */
   disconnectApp(server: RegisteredServer): Promise<void>;
   /** The shared connection of an app-level server (start-up inspection); no caller involved. */
@@ -237,11 +263,13 @@ export function createUpstreamService(deps: {
     userId: string,
     profile: ConnectionProfile,
     relist = false,
+    session?: SessionBinding,
   ): Promise<CallerConnection> {
     const resolved = resolveServer(server.config, ctx, deps.settings);
     const options = {
       ...withOAuth(resolved, server, userId),
       ...(profile === 'relay' ? { capabilities: RELAY_CAPABILITIES } : {}),
+      ...(session ? { capabilities: session.capabilities, session: session.channel } : {}),
     };
     let connection: UpstreamConnection;
     try {
@@ -258,7 +286,7 @@ export function createUpstreamService(deps: {
     // A connection seen for the first time (a connect or a reconnect) lists its tools once, and a
     // reinitialize lists them again; later calls never touch the KV, and `list_changed` refreshes
     // are the tool watcher's. Writing the shared copy is bounded and never fails the connect.
-    if (relist || !catalogued.has(connection)) {
+    if (!session && (relist || !catalogued.has(connection))) {
       await deps.tools.refresh(key, connection);
       catalogued.add(connection);
     }
@@ -316,15 +344,17 @@ export function createUpstreamService(deps: {
     server: RegisteredServer,
     profile: ConnectionProfile = 'rest',
     relist = false,
+    session?: SessionBinding,
   ): Promise<CallerConnection> {
-    const key = keyFor(caller, server, profile);
+    const shared = keyFor(caller, server, profile);
+    const key = session ? sessionConnectionKey(shared, session.sessionId) : shared;
     const ctx = await contextFor(caller, server);
     const owner = tokenOwner(server, caller);
     if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
       const state = await deps.oauth.authState(oauthContext(server, ctx, owner));
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
-    return open(key, server, ctx, owner, profile, relist);
+    return open(key, server, ctx, owner, profile, relist, session);
   }
 
   /** Closes the given keys' connections; with `forgetTools`, drops their cached tool lists too. */
@@ -338,6 +368,7 @@ export function createUpstreamService(deps: {
 
   return {
     connect,
+    connectBound: (caller, server, session) => connect(caller, server, 'relay', false, session),
     keyFor,
     requiresOAuth,
     tokenOwner,
