@@ -18,6 +18,7 @@ import { createProxyServer } from './proxy-server.js';
 import { attachRequestContext, requestContextOf } from './request-context.js';
 import { ResourceSubscriptions } from './resource-subscriptions.js';
 import { refOf } from './server-ref.js';
+import { SessionUpstreams } from './session-upstreams.js';
 import { GatewaySessions, type GatewaySession } from './sessions.js';
 import { refuseOverToolCallLimit } from './tool-call-limit.js';
 
@@ -94,7 +95,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   // An upstream list changed, or a connection (re)opened (both): the sessions of the key's users.
   const notify = (key: string, lists?: 'tools' | 'resources'): void => {
     const parts = parseConnectionKey(key);
-    if (parts) announce(parts.userId === null ? null : [parts.userId], parts.serverName, lists);
+    // A connection of one session's own (session-upstreams.ts) concerns that session alone: it tells it.
+    if (parts && parts.sessionId === null)
+      announce(parts.userId === null ? null : [parts.userId], parts.serverName, lists);
   };
   const offTools = options.pool.onToolsChanged((key) => notify(key, 'tools'));
   const offResources = options.pool.onResourcesChanged((key, updatedUri) => {
@@ -251,8 +254,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   }
 
   /** The caller's `relay` connection to a server, and its pool key. */
-  const relayOf = (caller: Identity, server: RegisteredServer) =>
-    options.upstreams.connect(caller, server, 'relay');
+  const relayOf = (caller: Identity, server: RegisteredServer, own?: SessionUpstreams) =>
+    (own?.upstreams ?? options.upstreams).connect(caller, server, 'relay');
 
   /**
    * A new session: of the aggregated endpoint (`server` null), or of one server's (already looked
@@ -260,9 +263,11 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
    */
   async function openSession(caller: Identity, server: RegisteredServer | null): Promise<GatewaySession> {
     const endpoint = server === null ? null : refOf(server);
+    const sessionId = randomUUID();
+    const own = new SessionUpstreams(options.upstreams, options.pool, sessionId, options.logger);
     let mcpServer;
     if (server === null) {
-      mcpServer = createAggregateServer(options, subscriptions);
+      mcpServer = createAggregateServer({ ...options, upstreams: own.upstreams }, subscriptions);
     } else {
       mcpServer = createProxyServer(
         async (extra) => {
@@ -270,15 +275,16 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
           // Set for every request of a per-server endpoint; the guard keeps the types honest.
           if (context.server === null)
             throw new McpError(ErrorCode.InternalError, 'No server for this request');
-          return relayOf(context.caller, context.server);
+          return relayOf(context.caller, context.server, own);
         },
         (await relayOf(caller, server)).connection,
         subscriptions,
       );
     }
+    own.attach(mcpServer);
     const holder: { session?: GatewaySession } = {};
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => sessionId,
       onsessioninitialized: (id) => {
         holder.session = {
           id,
@@ -293,6 +299,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     });
     transport.onclose = () => {
       if (holder.session) sessions.forget(holder.session.id);
+      void own.close(); // never rejects
     };
     await mcpServer.connect(transport);
     return {
