@@ -25,7 +25,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
  * of secret and the test file whose hub logged it, never the secret.
  */
 function checkRunRecord(dir: string): void {
+  const started = performance.now();
   const result = scanRunRecord(dir);
+  const took = Math.round(performance.now() - started);
   if (result.leaks.length > 0) {
     // Vitest prints a teardown's error but keeps the exit code of the tests: set it ourselves.
     process.exitCode = 1;
@@ -34,7 +36,7 @@ function checkRunRecord(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   console.log(
     `[switchboard tests] SE-05 log scan: ${result.lines} log lines from ${result.logFiles} test files, ` +
-      `${result.secrets} minted secrets: none appears in a log line`,
+      `${result.secrets} minted secrets: none appears in a log line (${took} ms)`,
   );
 }
 

@@ -36,9 +36,21 @@ export interface ScanResult {
 
 /**
  * Every secret is looked up by its first {@link MIN_SECRET_LENGTH} characters: one map lookup per
- * position of a line, so the scan costs the size of the logs, not logs × secrets.
+ * position of a line, so the scan costs the size of the logs, not logs × secrets. A bit table of
+ * the secrets' first three characters skips most positions before any lookup.
  */
-type PrefixIndex = Map<string, Secret[]>;
+interface PrefixIndex {
+  byPrefix: Map<string, Secret[]>;
+  firstThree: Uint8Array;
+}
+
+const TABLE_BITS = 20;
+
+/** A hash of the three characters at `at`, as an index into {@link PrefixIndex.firstThree}. */
+function threeAt(text: string, at: number): number {
+  const h = text.charCodeAt(at) * 961 + text.charCodeAt(at + 1) * 31 + text.charCodeAt(at + 2);
+  return h & ((1 << TABLE_BITS) - 1);
+}
 
 /** Looks for every secret recorded in `dir` in every log line recorded there. */
 export function scanRunRecord(dir: string): ScanResult {
@@ -75,12 +87,13 @@ function readSecrets(file: string): Secret[] {
 }
 
 function indexByPrefix(secrets: Secret[]): PrefixIndex {
-  const index: PrefixIndex = new Map();
+  const index: PrefixIndex = { byPrefix: new Map(), firstThree: new Uint8Array(1 << TABLE_BITS) };
   for (const secret of secrets) {
     const prefix = secret.value.slice(0, MIN_SECRET_LENGTH);
-    const bucket = index.get(prefix);
-    if (bucket === undefined) index.set(prefix, [secret]);
+    const bucket = index.byPrefix.get(prefix);
+    if (bucket === undefined) index.byPrefix.set(prefix, [secret]);
     else bucket.push(secret);
+    index.firstThree[threeAt(prefix, 0)] = 1;
   }
   return index;
 }
@@ -101,7 +114,8 @@ function leaksIn(lines: string[], index: PrefixIndex, logFile: string): Leak[] {
 function kindsFoundIn(line: string, index: PrefixIndex): Set<string> {
   const kinds = new Set<string>();
   for (let at = 0; at + MIN_SECRET_LENGTH <= line.length; at += 1) {
-    const bucket = index.get(line.slice(at, at + MIN_SECRET_LENGTH));
+    if (index.firstThree[threeAt(line, at)] === 0) continue;
+    const bucket = index.byPrefix.get(line.slice(at, at + MIN_SECRET_LENGTH));
     if (bucket === undefined) continue;
     for (const secret of bucket) if (line.startsWith(secret.value, at)) kinds.add(secret.kind);
   }
