@@ -108,42 +108,6 @@ mcpServers:
     expect(textOf(result)).toMatch(/does not support sampling/);
   });
 
-  it('on a shared stdio connection a request that cannot be told apart is refused, never guessed', async () => {
-    const busy = await connect(await hub.userToken('busy@example.com'), { sampling: {} });
-    const asker = await connect(await hub.userToken('asker@example.com'), { sampling: {} });
-    let busyAsked = 0;
-    busy.setRequestHandler(CreateMessageRequestSchema, () => {
-      busyAsked += 1;
-      return { role: 'assistant', model: 'm', content: { type: 'text', text: 'from busy' } };
-    });
-    asker.setRequestHandler(CreateMessageRequestSchema, () => ({
-      role: 'assistant',
-      model: 'm',
-      content: { type: 'text', text: 'from asker' },
-    }));
-    // stdio carries nothing that says which call a server request is for: with two calls in
-    // flight on the shared connection, the hub cannot know whose client should answer.
-    const long = busy.callTool({
-      name: 'everything__trigger-long-running-operation',
-      arguments: { duration: 2, steps: 2 },
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const sampled = await asker.callTool({
-      name: 'everything__trigger-sampling-request',
-      arguments: { prompt: 'whose?', maxTokens: 5 },
-    });
-    expect(JSON.stringify(sampled)).toMatch(/cannot tell which of its clients/);
-    expect(JSON.stringify(sampled)).not.toContain('from busy');
-    expect(busyAsked).toBe(0);
-    expect((await long).isError).toBeFalsy();
-    // Alone on the connection again, the same call is answered by its own client.
-    const again = await asker.callTool({
-      name: 'everything__trigger-sampling-request',
-      arguments: { prompt: 'mine?', maxTokens: 5 },
-    });
-    expect(JSON.stringify(again.content)).toContain('from asker');
-  });
-
   it("a call's timeout stands still while its client answers the upstream's request", async () => {
     const client = await connect(await hub.userToken('slowmodel@example.com'), { sampling: {} });
     client.setRequestHandler(CreateMessageRequestSchema, async () => {

@@ -42,6 +42,29 @@ describe('ServerRequestRouter', () => {
     expect(router.route(50)).toBeUndefined();
   });
 
+  it('on a connection bound to one session, sends what no call claims to that session', async () => {
+    const completed: string[] = [];
+    const router = new ServerRequestRouter({
+      handle: answer('session'),
+      onElicitationComplete: (params) => completed.push(params.elicitationId),
+    });
+    const ask = (id: number) =>
+      router.route(id)?.handle({ method: 'roots/list', params: {} }, AbortSignal.timeout(1000));
+    // No call in flight (roots/list as the upstream's session starts): the session's client.
+    expect(await ask(1)).toEqual({ who: 'session' });
+    // The single call in flight keeps its own requests (they travel on its stream).
+    const endOnly = router.begin(tag(), answer('call'));
+    expect(await ask(2)).toEqual({ who: 'call' });
+    // Several calls of this session: none is guessed, the session is asked.
+    router.begin(tag(), answer('other call'));
+    expect(await ask(3)).toEqual({ who: 'session' });
+    // A URL elicitation the session was sent: its completion notice goes to the session too.
+    router.route(4)?.expectElicitationComplete('e-1');
+    router.elicitationComplete({ elicitationId: 'e-1' });
+    expect(completed).toEqual(['e-1']);
+    endOnly();
+  });
+
   it('hands a URL elicitation completion to the client that was sent it, once', () => {
     const router = new ServerRequestRouter();
     const seen: string[] = [];
