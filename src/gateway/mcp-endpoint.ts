@@ -13,6 +13,7 @@ import type { RegisteredServer } from '../registry/index.js';
 import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
+import { gateListChanged } from './list-changed-gate.js';
 import { createOriginCheck } from './origin-check.js';
 import { createProxyServer } from './proxy-server.js';
 import { attachRequestContext, requestContextOf } from './request-context.js';
@@ -302,6 +303,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       void own.close(); // never rejects
     };
     await mcpServer.connect(transport);
+    gateListChanged(mcpServer, transport);
     return {
       id: '',
       userId: caller.userId,
