@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import { isHubError } from '../errors/index.js';
+import { insufficientScope } from '../oauth/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { callTool } from '../tools/index.js';
 import { forwardableHeaders } from '../upstreams/index.js';
@@ -20,6 +21,7 @@ import { requestContextOf } from './request-context.js';
 import { currentServer } from './server-ref.js';
 import { targetOf } from './session-targets.js';
 import { ShownNames } from './shown-names.js';
+import { stepUpInCall } from './step-up.js';
 
 /**
  * `tools/list` and `tools/call` of an aggregated session: a call is routed by the names this
@@ -61,11 +63,16 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
           profile: 'relay',
           callHeaders: forwardableHeaders(extra.requestInfo?.headers),
         });
+      const retry = async () => callOn(await again());
       try {
         return exposeToolResult(target.name, await callOn(target));
       } catch (err) {
-        if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
-        const after = await authorizeInCall(asked, caller, target, deps, async () => callOn(await again()));
+        if (isHubError(err, 'HUB_ERR_OAUTH_REQUIRED'))
+          return exposeToolResult(target.name, await authorizeInCall(asked, caller, target, deps, retry));
+        // The live connection's server wants more scope for this call than the user granted.
+        const stepUp = insufficientScope(err, target.name, deps.upstreams.lastChallenge(caller, target));
+        if (stepUp === undefined) throw err;
+        const after = await stepUpInCall(asked, caller, target, deps, stepUp, retry);
         return exposeToolResult(target.name, after);
       }
     } catch (err) {

@@ -37,7 +37,8 @@ const toolError = (text: string): CallToolResult => ({ isError: true, content: [
  * elicitation (MCP 2025-11-25) is asked to open the hub's sign-in link for the flow; once the user
  * accepts, the call waits for the flow to complete (progress keeps it alive), tells the client the
  * elicitation is complete, and runs `retry` once. Any other client, or a user who declines, gets a
- * tool error carrying the link to open before calling again.
+ * tool error carrying the link to open before calling again. `reason` says why, in a sentence
+ * (default: the server needs the user's authorization).
  */
 export async function authorizeInCall(
   request: CallInProgress,
@@ -45,11 +46,12 @@ export async function authorizeInCall(
   target: RegisteredServer,
   deps: InCallAuthorizationDeps,
   retry: () => Promise<CallToolResult>,
+  reason?: string,
 ): Promise<CallToolResult> {
   const { server, extra, progressToken } = request;
   const started = await deps.authorization.start(caller, target);
   const link = await deps.authorization.browserLink(caller, target, started.flowId);
-  const instead = `MCP server '${target.name}' needs your authorization. Open this link in a browser, sign in to Switchboard, then call the tool again: ${link}`;
+  const instead = `${reason ?? `MCP server '${target.name}' needs your authorization.`} Open this link in a browser, sign in to Switchboard, then call the tool again: ${link}`;
   if (server.getClientCapabilities()?.elicitation?.url === undefined) return toolError(instead);
 
   const elicitationId = deps.random.bytes(16).toString('hex');
@@ -60,7 +62,7 @@ export async function authorizeInCall(
         mode: 'url',
         elicitationId,
         url: link,
-        message: `Switchboard needs your authorization to use '${target.name}' for you. Open the link, sign in, and approve access; the tool call continues once you are done.`,
+        message: `${reason ?? `Switchboard needs your authorization to use '${target.name}' for you.`} Open the link, sign in, and approve access; the tool call continues once you are done.`,
       },
     },
     ElicitResultSchema,

@@ -149,7 +149,8 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
       registered = await registerClient(as.issuer, {
         metadata: toSdkMetadata(as),
         clientMetadata,
-        ...(input.scope === undefined ? {} : { scope: input.scope }),
+        // No `scope` (optional, RFC 7591 §2): the registration is shared by every user of the server,
+        // and one narrowed to the first flow's scope makes each later step-up fail with invalid_scope.
         fetchFn: observed.fetch,
       });
     } catch (error) {

@@ -1,7 +1,7 @@
 // The OAuth client's public face: other folders import from here only.
 export { createOAuthService } from './oauth-service.js';
 export { DEFAULT_OAUTH_SETTINGS } from './parts.js';
-export { challengeFromResponse, type ParsedChallenge } from './challenge.js';
+export { challengeFromResponse, insufficientScope, type ParsedChallenge } from './challenge.js';
 export {
   checkClientMetadataUrl,
   clientMetadataDocument,

@@ -69,6 +69,8 @@ export interface OAuthChallenge {
   resourceMetadataUrl?: string | undefined;
   /** RFC 6750 §3: the scope the resource asks for (step-up when a token already exists). */
   scope?: string | undefined;
+  /** RFC 6750 §3.1 `error`, e.g. `insufficient_scope` (a step-up, OA-21) or `invalid_token`. */
+  error?: string | undefined;
 }
 
 /** One user's (or `system`'s) view of one server. */

@@ -14,7 +14,7 @@ export interface AuthorizationServerOptions {
    * started after the AS, since it needs the AS's issuer).
    */
   readonly resourceUrl?: string;
-  /** The resource server's scope. Default `mcp:tools`. */
+  /** The resource server's scopes, space-separated (RFC 6749 §3.3). Default `mcp:tools`. */
   readonly scope?: string;
 }
 
@@ -223,7 +223,7 @@ export async function startAuthorizationServer(
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     // The resource scope is listed too: registration refuses a client `scope` outside this list,
     // and the SDK's registerClient sends the scope it means to ask for.
-    scopes: ['openid', 'offline_access', scope],
+    scopes: ['openid', 'offline_access', ...scope.split(' ')],
     findAccount: (_ctx: unknown, sub: unknown) =>
       typeof sub === 'string' && ACCOUNTS.has(sub)
         ? { accountId: sub, claims: () => Promise.resolve({ sub }) }

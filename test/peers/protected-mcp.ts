@@ -21,6 +21,12 @@ export interface ProtectedMcpServerOptions {
    * options (`startProtectedMcpServer(as)`) and its audience is set here.
    */
   readonly setResource?: (url: string) => void;
+  /**
+   * Tools that need one more scope than `scope` (tool name → that scope): a `tools/call` of one with
+   * a token lacking it gets 403 `insufficient_scope` naming both scopes (a step-up, MCP authorization
+   * §"Scope challenge handling"). Each such tool answers `<name>: done`.
+   */
+  readonly toolScopes?: Readonly<Record<string, string>>;
 }
 
 /** A running OAuth-protected MCP server. */
@@ -72,6 +78,17 @@ function sendJson(
   res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
+/** A POST's JSON body, read before the token is checked (the scope needed depends on the tool). */
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Starts a stateful streamable-HTTP MCP server on 127.0.0.1 and a free port that accepts only
  * `Authorization: Bearer <JWT>` signed by the AS (JWKS), with `iss` = issuer, `aud` = its own URL,
@@ -86,6 +103,7 @@ export async function startProtectedMcpServer(
   options: ProtectedMcpServerOptions,
 ): Promise<ProtectedMcpServer> {
   const scope = options.scope ?? DEFAULT_SCOPE;
+  const toolScopes = options.toolScopes ?? {};
   const jwks = createRemoteJWKSet(new URL(options.jwksUri));
   const sessions = new Map<string, Session>();
   let requests = 0;
@@ -95,14 +113,14 @@ export async function startProtectedMcpServer(
   let url = '';
   let resourceMetadataUrl = '';
 
-  const challenge = (verdict: Extract<Verdict, { ok: false }>): string => {
-    const params = [`resource_metadata="${resourceMetadataUrl}"`, `scope="${scope}"`];
+  const challenge = (verdict: Extract<Verdict, { ok: false }>, needed: readonly string[]): string => {
+    const params = [`resource_metadata="${resourceMetadataUrl}"`, `scope="${needed.join(' ')}"`];
     if (verdict.error !== undefined) params.push(`error="${verdict.error}"`);
     if (verdict.description !== undefined) params.push(`error_description="${verdict.description}"`);
     return `Bearer ${params.join(', ')}`;
   };
 
-  const verify = async (header: string | undefined): Promise<Verdict> => {
+  const verify = async (header: string | undefined, needed: readonly string[]): Promise<Verdict> => {
     if (header === undefined) return { ok: false, status: 401 };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
     if (match?.[1] === undefined) {
@@ -117,7 +135,7 @@ export async function startProtectedMcpServer(
         typ: 'at+jwt',
       });
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-      if (!scopes.includes(scope)) {
+      if (!needed.every((one) => scopes.includes(one))) {
         return { ok: false, status: 403, error: 'insufficient_scope', description: 'scope missing' };
       }
       const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
@@ -154,12 +172,17 @@ export async function startProtectedMcpServer(
       { description: 'Echoes the message back', inputSchema: { message: z.string() } },
       ({ message }) => text(`Echo: ${message}`),
     );
+    for (const name of Object.keys(toolScopes)) {
+      server.registerTool(name, { description: `Needs scope ${toolScopes[name] ?? ''}` }, () =>
+        text(`${name}: done`),
+      );
+    }
     return server;
   };
 
   type AuthedRequest = http.IncomingMessage & { auth?: AuthInfo };
 
-  const serveMcp = async (req: AuthedRequest, res: http.ServerResponse): Promise<void> => {
+  const serveMcp = async (req: AuthedRequest, res: http.ServerResponse, body: unknown): Promise<void> => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
@@ -171,7 +194,7 @@ export async function startProtectedMcpServer(
         });
         return;
       }
-      await session.transport.handleRequest(req, res);
+      await session.transport.handleRequest(req, res, body);
       return;
     }
     if (req.method !== 'POST') {
@@ -193,7 +216,7 @@ export async function startProtectedMcpServer(
       },
     });
     await server.connect(transport);
-    await transport.handleRequest(req, res);
+    await transport.handleRequest(req, res, body);
     if (transport.sessionId === undefined) await server.close();
   };
 
@@ -212,7 +235,9 @@ export async function startProtectedMcpServer(
       sendJson(res, 404, { error: 'not found' });
       return;
     }
-    const verdict = await verify(req.headers.authorization);
+    const body = req.method === 'POST' ? await readJson(req) : undefined;
+    const needed = [scope, ...extraScope(body)];
+    const verdict = await verify(req.headers.authorization, needed);
     if (!verdict.ok) {
       if (verdict.status === 401) unauthorized += 1;
       else forbidden += 1;
@@ -220,13 +245,22 @@ export async function startProtectedMcpServer(
         res,
         verdict.status,
         { error: verdict.error ?? 'unauthorized' },
-        { 'www-authenticate': challenge(verdict) },
+        { 'www-authenticate': challenge(verdict, needed) },
       );
       return;
     }
     // The SDK hands `req.auth` to tool handlers as `extra.authInfo`.
     req.auth = verdict.auth;
-    await serveMcp(req, res);
+    await serveMcp(req, res, body);
+  };
+
+  /** The scope a `tools/call` of one of `toolScopes` needs beyond `scope`, if any. */
+  const extraScope = (body: unknown): string[] => {
+    if (typeof body !== 'object' || body === null) return [];
+    const message = body as { method?: unknown; params?: { name?: unknown } };
+    if (message.method !== 'tools/call' || typeof message.params?.name !== 'string') return [];
+    const extra = toolScopes[message.params.name];
+    return extra === undefined ? [] : [extra];
   };
 
   const httpServer = http.createServer((req, res) => {

@@ -25,7 +25,7 @@ import {
 } from '../../upstreams/index.js';
 import type { OAuthCookies } from '../oauth-cookies.js';
 import { HubError, isHubError } from '../../errors/index.js';
-import { flowIdFor } from '../../oauth/index.js';
+import { flowIdFor, insufficientScope } from '../../oauth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 import { errorBody, logFailure, toHubError } from '../error-handler.js';
 import { routeRateLimit } from '../rate-limits.js';
@@ -77,6 +77,21 @@ const callResultSchema = z.looseObject({
 /** Returned by the OAuth gate when the caller must authorize first. */
 const NEEDS_OAUTH = Symbol('needs OAuth');
 
+/** What a caller who must authorize (first, or again for more scope) is answered, besides its status. */
+const needsAuthBody = z.object({
+  error: z.string(),
+  code: z.string(),
+  oauthRequired: z.literal(true),
+  oauthUrl: z.string(),
+  flowId: z.string(),
+  /** A step-up: the scope the server asked for (the authorization asks for it plus what was granted). */
+  scope: z.string().optional(),
+});
+
+/** True for the failures that call for an authorization in the browser. */
+const needsAuthorization = (err: unknown): boolean =>
+  isHubError(err, 'HUB_ERR_OAUTH_REQUIRED') || isHubError(err, 'HUB_ERR_OAUTH_INSUFFICIENT_SCOPE');
+
 /**
  * An AbortController that fires when the caller hangs up before the response has been written.
  * It listens on the response, not the request: in Node 20 a request's `close` fires as soon as its
@@ -101,8 +116,8 @@ function errorEventData(err: unknown, log: FastifyBaseLogger): Record<string, un
   const error = toHubError(err);
   logFailure(log, error, error.status >= 500 ? 'tool call failed' : 'tool call rejected');
   const body = errorBody(error, 'error');
-  // Too late for the binding cookie: the caller calls again and gets the 401 with its oauthUrl.
-  return error.code === 'HUB_ERR_OAUTH_REQUIRED' ? { ...body, oauthRequired: true } : body;
+  // Too late for the binding cookie: the caller calls again and gets the 401 (or 403) with its oauthUrl.
+  return needsAuthorization(error) ? { ...body, oauthRequired: true } : body;
 }
 
 /**
@@ -172,16 +187,9 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
         response: {
           200: callResultSchema,
           // Two 401s: OAuth needed (with the URL to open), or no valid bearer token.
-          401: z.union([
-            z.object({
-              error: z.string(),
-              code: z.string(),
-              oauthRequired: z.literal(true),
-              oauthUrl: z.string(),
-              flowId: z.string(),
-            }),
-            z.object({ error: z.string(), code: z.string() }),
-          ]),
+          401: z.union([needsAuthBody, z.object({ error: z.string(), code: z.string() })]),
+          // A step-up (HUB_ERR_OAUTH_INSUFFICIENT_SCOPE, with the URL to open), or another refusal.
+          403: z.union([needsAuthBody, z.object({ error: z.string(), code: z.string() })]),
         },
       },
     },
@@ -190,18 +198,29 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       const abort = cancelOnHangUp(reply.raw);
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
-      const run = (extra: Pick<ToolCallOptions, 'onProgress'> = {}) =>
-        callTool(options.upstreams, caller, server, request.params.toolName, request.body.arguments, {
-          ...extra,
-          signal: abort.signal,
-          callHeaders: forwardableHeaders(request.headers),
-        });
+      const run = async (extra: Pick<ToolCallOptions, 'onProgress'> = {}) => {
+        try {
+          return await callTool(
+            options.upstreams,
+            caller,
+            server,
+            request.params.toolName,
+            request.body.arguments,
+            { ...extra, signal: abort.signal, callHeaders: forwardableHeaders(request.headers) },
+          );
+        } catch (err) {
+          throw insufficientScope(err, server.name, options.upstreams.lastChallenge(caller, server)) ?? err;
+        }
+      };
+      // Set when the live connection's server asked for more scope than the caller granted.
+      let stepUp: HubError | undefined;
       // Runs `attempt`; when the caller must authorize, waits for a pending flow (`?wait`) and retries once.
       const gate = async <T>(attempt: () => Promise<T>): Promise<T | typeof NEEDS_OAUTH> => {
         try {
           return await attempt();
         } catch (err) {
-          if (!isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
+          if (!needsAuthorization(err)) throw err;
+          if (isHubError(err, 'HUB_ERR_OAUTH_INSUFFICIENT_SCOPE')) stepUp = err;
         }
         const flowId = flowIdFor(options.upstreams.tokenOwner(server, caller), server.name);
         const waitSeconds = request.query.wait ?? 0;
@@ -223,8 +242,20 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
           options.eventStreamKeepAliveMs,
         );
       }
+      // A step-up's authorization asks for the scope granted so far plus the one the server named.
       const started = await options.authorization.start(caller, server);
       options.cookies.bind(reply, started.flowId, server.name);
+      if (stepUp !== undefined) {
+        const scope = stepUp.details?.scope;
+        return reply.status(403).send({
+          error: stepUp.message,
+          code: stepUp.code,
+          oauthRequired: true as const,
+          oauthUrl: started.oauthUrl,
+          flowId: started.flowId,
+          ...(typeof scope === 'string' ? { scope } : {}),
+        });
+      }
       return reply.status(401).send({
         error: `MCP server '${server.name}' requires OAuth authentication`,
         code: 'HUB_ERR_OAUTH_REQUIRED',
