@@ -23,6 +23,7 @@ import {
 } from '../store/index.js';
 import { createOAuthService } from './oauth-service.js';
 import type { OAuthService, OAuthServiceDeps, OAuthSettings } from './types.js';
+import { recordLogOutput } from '../../test/support/run-record.js';
 
 /** One request the stub received. */
 export interface StubRequest {
@@ -244,7 +245,12 @@ export async function makeServiceKit(
   const logLines: string[] = [];
   const logger = createLogger({
     level: 'debug',
-    destination: { write: (line: string) => logLines.push(line) },
+    destination: {
+      write: (line: string) => {
+        logLines.push(line);
+        recordLogOutput(line); // the run-wide SE-05 scan reads every test's log lines
+      },
+    },
   });
   const keyring = keyringFromCredentialsKey(Buffer.alloc(32, 7));
   const redirectBase = options.redirectBase ?? 'https://hub.example';
