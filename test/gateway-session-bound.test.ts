@@ -104,6 +104,9 @@ mcpServers:
     let rootsA: Root[] = [{ uri: 'file:///work/alpha', name: 'alpha' }];
     const a = await withRoots(token, () => rootsA);
     const b = await withRoots(token, () => [{ uri: 'file:///work/beta', name: 'beta' }]);
+    // Listing tools (the shared list, read from the shared connection the first time) opens none of its own.
+    expect((await a.client.listTools()).tools.map((t) => t.name)).toContain('everything__get-roots-list');
+    expect(ownKeys(a.transport.sessionId)).toEqual([]);
     // server-everything asks roots/list as its session starts and keeps the answer for the session.
     const seenByA = textOf(await a.client.callTool({ name: 'everything__get-roots-list', arguments: {} }));
     const seenByB = textOf(await b.client.callTool({ name: 'everything__get-roots-list', arguments: {} }));
@@ -141,8 +144,8 @@ mcpServers:
     expect(seen).toContain('file:///work/delta');
   });
 
-  it('sampling and elicitation on stdio reach their own clients while other sessions have calls in flight', async () => {
-    const asked = { busy: 0, sampler: 0, elicitor: 0 };
+  it('sampling, form and URL elicitation on stdio reach their own clients while other sessions have calls in flight', async () => {
+    const asked = { busy: 0, sampler: 0, elicitor: 0, linker: 0 };
     const busy = await connect(
       await hub.userToken('busy@example.com'),
       { sampling: {}, elicitation: { form: {} } },
@@ -174,6 +177,16 @@ mcpServers:
           return { action: 'decline' };
         }),
     );
+    const linker = await connect(
+      await hub.userToken('linker@example.com'),
+      { elicitation: { url: {} } },
+      (client) =>
+        client.setRequestHandler(ElicitRequestSchema, (request) => {
+          asked.linker += 1;
+          expect(request.params).toMatchObject({ mode: 'url', url: 'https://example.com/approve' });
+          return { action: 'accept' };
+        }),
+    );
 
     /** A long call, and a promise that it is under way (its first progress arrived). */
     const longCall = (client: Client) => {
@@ -190,18 +203,24 @@ mcpServers:
     const plainCall = longCall(plain.client);
     await Promise.all([busyCall.running, plainCall.running]);
 
-    const [sampled, elicited] = await Promise.all([
+    const [sampled, elicited, linked] = await Promise.all([
       sampler.client.callTool({
         name: 'everything__trigger-sampling-request',
         arguments: { prompt: 'whose?', maxTokens: 5 },
       }),
       elicitor.client.callTool({ name: 'everything__trigger-elicitation-request', arguments: {} }),
+      linker.client.callTool({
+        name: 'everything__trigger-url-elicitation',
+        arguments: { url: 'https://example.com/approve' },
+      }),
     ]);
     expect(sampled.isError, textOf(sampled)).toBeFalsy();
     expect(textOf(sampled)).toContain('from sampler');
     expect(elicited.isError, textOf(elicited)).toBeFalsy();
     expect(textOf(elicited)).toMatch(/declined/i);
-    expect(asked).toEqual({ busy: 0, sampler: 1, elicitor: 1 });
+    expect(linked.isError, textOf(linked)).toBeFalsy();
+    expect(textOf(linked)).toContain('User completed the URL elicitation');
+    expect(asked).toEqual({ busy: 0, sampler: 1, elicitor: 1, linker: 1 });
     expect((await busyCall.done).isError).toBeFalsy();
     expect((await plainCall.done).isError).toBeFalsy();
   });

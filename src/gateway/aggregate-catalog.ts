@@ -44,6 +44,11 @@ export interface GatewayDeps {
   upstreams: UpstreamService;
   tools: ToolCache;
   logger: Logger;
+  /**
+   * Where listings connect when the shared tool list is missing, when `upstreams` gives a session
+   * connections of its own (session-upstreams.ts): a listing must not open one per session.
+   */
+  sharedUpstreams?: UpstreamService;
 }
 
 /** One server's tools before naming. */
@@ -71,7 +76,7 @@ async function toolsOf(deps: GatewayDeps, caller: Identity, server: RegisteredSe
     let tools = await deps.tools.get(key);
     if (tools === null) {
       // No shared copy (never listed, or lost with the KV): the live connection's own list.
-      const opened = await deps.upstreams.connect(caller, server, 'relay');
+      const opened = await (deps.sharedUpstreams ?? deps.upstreams).connect(caller, server, 'relay');
       tools = await deps.tools.fromConnection(opened.key, opened.connection);
     }
     return {

@@ -268,7 +268,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     const own = new SessionUpstreams(options.upstreams, options.pool, sessionId, options.logger);
     let mcpServer;
     if (server === null) {
-      mcpServer = createAggregateServer({ ...options, upstreams: own.upstreams }, subscriptions);
+      const deps = { ...options, upstreams: own.upstreams, sharedUpstreams: options.upstreams };
+      mcpServer = createAggregateServer(deps, subscriptions);
     } else {
       mcpServer = createProxyServer(
         async (extra) => {
