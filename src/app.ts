@@ -21,6 +21,7 @@ import {
   userPluginsRoutes,
   mcpConnectionRoutes,
   mcpToolsRoutes,
+  mcpContentRoutes,
   oauthCallbackRoute,
   oauthLinkRoutes,
   oauthPages,
@@ -167,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.sso) await app.register(ssoRoutes, deps.sso);
   const mcp = { identity: deps.identity, ...deps.mcp };
   await app.register(mcpToolsRoutes, mcp);
+  await app.register(mcpContentRoutes, mcp);
   await app.register(mcpConnectionRoutes, mcp);
   await app.register(mcpAuthValuesRoutes, mcp);
   await app.register(userPluginsRoutes, mcp);

@@ -9,6 +9,7 @@ export { signInRoutes, type SignInRouteOptions } from './routes/sign-in-routes.j
 export { signOutForm, type SignInProvider } from './routes/sign-in-pages.js';
 export { healthRoutes, type HealthRouteOptions, type ReadinessCheck } from './routes/health-routes.js';
 export { mcpToolsRoutes, type McpRouteOptions } from './routes/mcp-tools-routes.js';
+export { mcpContentRoutes } from './routes/mcp-content-routes.js';
 export { mcpConnectionRoutes } from './routes/mcp-connection-routes.js';
 export { mcpAuthValuesRoutes } from './routes/mcp-auth-values-routes.js';
 export { createOAuthCookies, type OAuthCookies, type OAuthCookieSettings } from './oauth-cookies.js';
