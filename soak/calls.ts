@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { errorTable } from '../src/errors/index.js';
+import type { ClientAgent } from './client-agent.js';
 import type { Intent, Target } from './faults.js';
 
 /** A call the soak gives up on: far longer than any the hub should take (call timeout, reconnects). */
@@ -31,6 +32,7 @@ async function restOutcome(res: Response): Promise<string> {
 
 /** One REST call: `POST /api/mcp/<server>/tools/<tool>/call`, or `GET /api/mcp/tools` for `list`. */
 export async function restCall(
+  client: ClientAgent,
   base: string,
   token: string,
   target: Target,
@@ -42,8 +44,8 @@ export async function restCall(
   try {
     const res =
       target === 'list'
-        ? await fetch(`${base}/api/mcp/tools`, { headers, signal })
-        : await fetch(`${base}/api/mcp/${target}/tools/${tool}/call`, {
+        ? await client.fetch(`${base}/api/mcp/tools`, { headers, signal })
+        : await client.fetch(`${base}/api/mcp/${target}/tools/${tool}/call`, {
             method: 'POST',
             headers,
             body: JSON.stringify({ arguments: args }),
@@ -95,6 +97,7 @@ export class McpSession {
   private callsLeft = 0;
 
   constructor(
+    private readonly agent: ClientAgent,
     private readonly url: string,
     private readonly token: string,
     private readonly callsPerSession: () => number,
@@ -126,6 +129,7 @@ export class McpSession {
     if (this.client) return this.client;
     const transport = new StreamableHTTPClientTransport(new URL(this.url), {
       requestInit: { headers: { authorization: `Bearer ${this.token}` } },
+      fetch: this.agent.fetch,
     });
     const client = new Client({ name: 'soak', version: '1.0.0' });
     try {

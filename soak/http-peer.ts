@@ -13,10 +13,8 @@ export class HttpPeer {
   private child: ChildProcess | undefined;
   private stopping = false;
   private restarting: Promise<void> = Promise.resolve();
-  /** How many times the peer was started again after exiting. */
-  restarts = 0;
-  /** Called with the time (ms since epoch) the peer answered again after each restart. */
-  onRestarted: (at: number) => void = () => undefined;
+  /** Each time the peer was down: from its exit to when it listened again (ms since epoch). */
+  readonly downtimes: { from: number; to: number | undefined }[] = [];
 
   constructor(readonly port: number) {}
 
@@ -41,10 +39,16 @@ export class HttpPeer {
     });
   }
 
+  /** How many times the peer was started again after exiting. */
+  get restarts(): number {
+    return this.downtimes.length;
+  }
+
   private async restart(): Promise<void> {
-    this.restarts += 1;
+    const down: { from: number; to: number | undefined } = { from: Date.now(), to: undefined };
+    this.downtimes.push(down);
     await this.start();
-    this.onRestarted(Date.now());
+    down.to = Date.now();
   }
 
   /** Stops the peer for good (a restart under way finishes first). */

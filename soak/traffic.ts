@@ -1,5 +1,6 @@
 import type { PrivateRedis } from '../test/peers/private-redis.js';
 import { McpSession, restCall, toolFor } from './calls.js';
+import { ClientAgent } from './client-agent.js';
 import type { CallRecord, FaultWindow, Intent, Target } from './faults.js';
 import type { HttpPeer } from './http-peer.js';
 
@@ -49,18 +50,17 @@ export class Traffic {
   private readonly free: number[];
   private readonly waiting: ((user: number) => void)[] = [];
   private readonly faultCalls = new Set<Promise<void>>();
-  /** Crash windows of the HTTP peer not closed yet: they end when it is back. */
-  private httpCrashes: FaultWindow[] = [];
+  private readonly agent = new ClientAgent();
+  /** When each `crash` call to the HTTP peer started. */
+  private readonly httpCrashCalls: number[] = [];
   private deadline = 0;
 
   constructor(private readonly options: TrafficOptions) {
     this.sessions = options.tokens.map(
-      (token) => new McpSession(`${options.base}/mcp`, token, () => 10 + Math.floor(Math.random() * 40)),
+      (token) =>
+        new McpSession(this.agent, `${options.base}/mcp`, token, () => 10 + Math.floor(Math.random() * 40)),
     );
     this.free = options.tokens.map((_, i) => i);
-    options.httpPeer.onRestarted = (at) => {
-      for (const window of this.httpCrashes.splice(0)) window.to = at + CRASH_GRACE_MS;
-    };
   }
 
   /** One call of each kind per user on both servers: every connection and code path exists once. */
@@ -81,12 +81,22 @@ export class Traffic {
     const workers = Array.from({ length: this.options.concurrency }, () => this.worker());
     await Promise.all([...workers, this.injectFaults(), this.restartRedis()]);
     await Promise.all(this.faultCalls);
-    for (const window of this.httpCrashes) window.to = Date.now();
+    // The HTTP peer serves every user: each time it was down is a window for all its callers. It
+    // opens when the crash call that ended it started (the hub may see the connection drop before
+    // the soak hears of the exit) and closes a grace after the peer is back.
+    for (const down of this.options.httpPeer.downtimes) {
+      const from =
+        this.httpCrashCalls.filter((start) => start <= down.from && start > down.from - 60_000).at(-1) ??
+        down.from;
+      const to = (down.to ?? Date.now()) + CRASH_GRACE_MS;
+      this.windows.push({ kind: 'crash', target: 'soak-http', from, to });
+    }
   }
 
-  /** Ends every user's MCP session (DELETE). */
+  /** Ends every user's MCP session (DELETE) and closes the soak's sockets to the hub. */
   async closeSessions(): Promise<void> {
     await Promise.all(this.sessions.map((session) => session.close()));
+    await this.agent.closeSockets();
   }
 
   private async worker(): Promise<void> {
@@ -130,28 +140,24 @@ export class Traffic {
 
   private async call(user: number, path: 'rest' | 'mcp', target: Target, intent: Intent): Promise<void> {
     const start = Date.now();
-    const window = intent === 'crash' ? this.openCrashWindow(target, path, start) : undefined;
+    // A stdio crash ends one connection (REST and /mcp each have their own); the HTTP peer's
+    // crashes are windows of their own (see run).
+    const window: FaultWindow | undefined =
+      intent === 'crash' && target === 'soak-stdio'
+        ? { kind: 'crash', target, path, from: start, to: Infinity }
+        : undefined;
+    if (window) this.windows.push(window);
+    if (intent === 'crash' && target === 'soak-http') this.httpCrashCalls.push(start);
     const { tool, args } = toolFor(intent, this.options.bigBytes);
     const token = this.options.tokens[user] ?? '';
     const outcome =
       path === 'rest'
-        ? await restCall(this.options.base, token, target, tool, args)
+        ? await restCall(this.agent, this.options.base, token, target, tool, args)
         : await (this.sessions[user] as McpSession).call(target, tool, args);
     const end = Date.now();
     // The hub runs a stdio server again at the next call: its window ends a grace after the crash.
-    if (window && target === 'soak-stdio') window.to = end + CRASH_GRACE_MS;
+    if (window) window.to = end + CRASH_GRACE_MS;
     this.records.push({ path, target, intent, start, end, outcome });
-  }
-
-  private openCrashWindow(target: Target, path: 'rest' | 'mcp', from: number): FaultWindow {
-    // A stdio crash ends one connection (REST and /mcp have their own); the HTTP peer serves all.
-    const window: FaultWindow =
-      target === 'soak-stdio'
-        ? { kind: 'crash', target, path, from, to: Infinity }
-        : { kind: 'crash', target, from, to: Infinity };
-    this.windows.push(window);
-    if (target === 'soak-http') this.httpCrashes.push(window);
-    return window;
   }
 
   private async takeUser(): Promise<number> {
