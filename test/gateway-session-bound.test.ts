@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -80,12 +81,16 @@ describe('session-bound upstream connections', () => {
 
   beforeAll(async () => {
     const stdio = everythingStdioCommand();
+    const asker = fileURLToPath(new URL('./peers/sampling-tools-stdio-server.mjs', import.meta.url));
     hub = await startTestHub({
       yaml: `
 mcpServers:
   everything:
     command: ${JSON.stringify(stdio.command)}
     args: ${JSON.stringify(stdio.args)}
+  asker:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(asker)}]
 `,
     });
     await hub.startup.firstPass;
@@ -223,6 +228,26 @@ mcpServers:
     expect(asked).toEqual({ busy: 0, sampler: 1, elicitor: 1, linker: 1 });
     expect((await busyCall.done).isError).toBeFalsy();
     expect((await plainCall.done).isError).toBeFalsy();
+  });
+
+  it("sampling with tools reaches a stdio server only as the client declared it, and the model's tool choice returns", async () => {
+    const { client } = await connect(
+      await hub.userToken('tool-sampler@example.com'),
+      { sampling: { tools: {} } },
+      (c) =>
+        c.setRequestHandler(CreateMessageRequestSchema, (request) => {
+          expect(request.params.tools?.map((t) => t.name)).toEqual(['lookup']);
+          return {
+            role: 'assistant',
+            model: 'm',
+            stopReason: 'toolUse',
+            content: [{ type: 'tool_use', id: 'call-1', name: 'lookup', input: {} }],
+          };
+        }),
+    );
+    const result = await client.callTool({ name: 'asker__ask-with-tools', arguments: { question: 'word?' } });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(textOf(result)).toBe('Model chose: lookup');
   });
 
   it("a session's own process ends when the session is deleted; N such sessions cost N processes", async () => {
