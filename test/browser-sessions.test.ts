@@ -141,7 +141,8 @@ describe('browser sessions', () => {
     expect(without.json()).toMatchObject({ code: 'HUB_ERR_CSRF' });
     const wrong = await createServer(hub, {
       cookie: alice.cookie,
-      'x-csrf-token': `${alice.csrf.slice(0, -1)}A`,
+      // One character changed, always to a different one (a token ending in 'A' stayed the same).
+      'x-csrf-token': `${alice.csrf.slice(0, -1)}${alice.csrf.endsWith('A') ? 'B' : 'A'}`,
     });
     expect(wrong.statusCode).toBe(403);
     const right = await createServer(hub, { cookie: alice.cookie, 'x-csrf-token': alice.csrf });
