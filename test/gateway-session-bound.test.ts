@@ -13,7 +13,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trackedChildGroups } from '../src/connections/index.js';
 import { everythingStdioCommand } from './peers/everything.js';
-import { startTestHub, type TestHub } from './support/hub.js';
+import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
+import { apiClient, startServersHub, type ServersTestHub } from './support/servers-hub.js';
 import { textOf } from './support/mcp-helpers.js';
 
 /** True while a process with this id exists. */
@@ -40,7 +41,8 @@ function rssKiB(pid: number): number {
  * capabilities and closed with the session; clients that declare none of these share the pool's.
  */
 describe('session-bound upstream connections', () => {
-  let hub: TestHub;
+  let hub: ServersTestHub;
+  let probe: ProbeServer;
   let base: string;
   const clients: Client[] = [];
 
@@ -82,8 +84,13 @@ describe('session-bound upstream connections', () => {
   beforeAll(async () => {
     const stdio = everythingStdioCommand();
     const asker = fileURLToPath(new URL('./peers/sampling-tools-stdio-server.mjs', import.meta.url));
-    hub = await startTestHub({
+    probe = await startProbeServer();
+    hub = await startServersHub({
       yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+roles:
+  USER: { MCP_SERVERS: { USE: true, CREATE: true, SHARE: true, SHARE_PUBLIC: false } }
 mcpServers:
   everything:
     command: ${JSON.stringify(stdio.command)}
@@ -101,6 +108,7 @@ mcpServers:
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await hub?.dispose();
+    await probe?.stop();
   });
 
   it("each session's roots reach the server from its start, and a roots list_changed update reaches it", async () => {
@@ -282,5 +290,36 @@ mcpServers:
     expect(hub.pool.keys()).not.toContain(firstKeys[0]);
     // The other sessions keep theirs.
     for (const other of others) expect(ownKeys(other.transport.sessionId)).toHaveLength(1);
+  });
+
+  it("a session's own connection to a server whose access was revoked closes, and the next call is refused", async () => {
+    const api = apiClient(hub.app);
+    const owner = await hub.userToken('owner@example.com');
+    const guestToken = await hub.userToken('guest@example.com');
+    const created = await api.post('/api/mcp/servers', owner, {
+      config: { type: 'streamable-http', url: probe.url, title: 'Bound Probe' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const name = created.json<{ serverName: string }>().serverName;
+    const share = (principals: object[]) =>
+      api.put(`/api/mcp/servers/${name}/permissions`, owner, { principals });
+    expect((await share([{ type: 'user', email: 'guest@example.com', role: 'viewer' }])).statusCode).toBe(
+      200,
+    );
+
+    // Over streamable HTTP a client declaring roots gets a connection of its own (roots/list may come outside any call).
+    const guest = await withRoots(guestToken, () => [{ uri: 'file:///work/guest', name: 'guest' }]);
+    const tool = `${name}__echo`;
+    expect(textOf(await guest.client.callTool({ name: tool, arguments: { message: 'before' } }))).toBe(
+      'Echo: before',
+    );
+    expect(ownKeys(guest.transport.sessionId)).toHaveLength(1);
+
+    expect((await share([])).statusCode).toBe(200);
+    await expect.poll(() => ownKeys(guest.transport.sessionId)).toEqual([]);
+    await expect(guest.client.callTool({ name: tool, arguments: { message: 'after' } })).rejects.toThrow(
+      /Unknown tool/,
+    );
+    expect(ownKeys(guest.transport.sessionId)).toEqual([]);
   });
 });
