@@ -76,8 +76,8 @@ mcpServers:
     });
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toContain('everything__trigger-sampling-request');
-    // A tool that runs only as a task (execution.taskSupport "required") is not offered: the hub runs no tasks.
-    expect(tools.map((t) => t.name)).not.toContain('everything__simulate-research-query');
+    // A tool that runs only as a task (execution.taskSupport "required") is offered: the hub runs the task.
+    expect(tools.map((t) => t.name)).toContain('everything__simulate-research-query');
     const result = await client.callTool({
       name: 'everything__trigger-sampling-request',
       arguments: { prompt: 'the answer?', maxTokens: 10 },

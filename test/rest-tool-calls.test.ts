@@ -161,8 +161,8 @@ mcpServers:
     expect(byName.get('get-structured-content')?.outputSchema).toMatchObject({ type: 'object' });
     expect(byName.get('gzip-file-as-resource')?.annotations).toMatchObject({ openWorldHint: true });
     expect(byName.get('get-annotated-message')).toMatchObject({ title: 'Get Annotated Message Tool' });
-    // Task-only tools stay out; nothing beyond the allowlisted keys leaks through.
-    expect(byName.has('simulate-research-query')).toBe(false);
+    // Task-only tools are listed (the hub runs them as tasks); nothing beyond the allowlisted keys leaks through.
+    expect(byName.has('simulate-research-query')).toBe(true);
     const allowed = [
       'name',
       'pluginKey',

@@ -20,6 +20,7 @@ import {
 import { HubError, isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import { CallTimer } from './call-timer.js';
+import { runAsTask } from './task-call.js';
 import type { RelatedRequestListener } from './related-requests.js';
 import {
   RequestTaggingTransport,
@@ -154,6 +155,8 @@ export class UpstreamConnection {
   private inFlightCount = 0;
   private readonly logSinks = new Set<NonNullable<RequestCallOptions['onLog']>>();
   private readonly router: ServerRequestRouter;
+  /** Tools of the latest listing that run only as tasks (MCP 2025-11-25 `execution.taskSupport`). */
+  private taskTools = new Set<string>();
 
   private constructor(init: UpstreamConnectionInit) {
     this.init = init;
@@ -233,8 +236,7 @@ export class UpstreamConnection {
   /**
    * Every tool of the upstream the hub can call, following `nextCursor` (at most
    * {@link MAX_TOOL_PAGES} pages). Tools that can only run as tasks (MCP 2025-11-25
-   * `execution.taskSupport: "required"`) are left out: the hub does not run tasks, and a listed tool
-   * must be callable.
+   * `execution.taskSupport: "required"`) are remembered: {@link callTool} runs them as tasks.
    */
   async listTools(options: RequestCallOptions = {}): Promise<Tool[]> {
     const tools: Tool[] = [];
@@ -243,13 +245,19 @@ export class UpstreamConnection {
     for (let page = 0; page < MAX_TOOL_PAGES; page += 1) {
       const params = cursor === undefined ? undefined : { cursor };
       const result = await this.request((sdk) => this.client.listTools(params, sdk), options);
-      tools.push(...result.tools.filter((tool) => tool.execution?.taskSupport !== 'required'));
+      tools.push(...result.tools);
       cursor = result.nextCursor;
-      if (cursor === undefined) return tools;
+      if (cursor === undefined) return this.noteTaskTools(tools);
       if (seen.has(cursor)) break; // a cursor seen before: the upstream is looping
       seen.add(cursor);
     }
     this.init.logger.warn({ tools: tools.length }, 'upstream tools/list pagination cut short');
+    return this.noteTaskTools(tools);
+  }
+
+  private noteTaskTools(tools: Tool[]): Tool[] {
+    const required = tools.filter((tool) => tool.execution?.taskSupport === 'required');
+    this.taskTools = new Set(required.map((tool) => tool.name));
     return tools;
   }
 
@@ -257,12 +265,18 @@ export class UpstreamConnection {
    * Calls a tool. The timeout (default: the connection's) restarts at every progress
    * notification; a progress token is always sent so long operations can keep the call alive.
    * A tool failure the upstream reports as `isError` resolves; see `toRequestError` for rejections.
+   * A tool that runs only as a task is called as one and awaited (see `runAsTask`).
    */
   async callTool(
     name: string,
     args: Record<string, unknown>,
     options: CallToolOptions = {},
   ): Promise<CallToolResult> {
+    if (this.taskTools.has(name))
+      return this.request(
+        (sdk, timer) => runAsTask(this.client, { name, arguments: args }, sdk, timer),
+        options,
+      );
     const onProgress = options.onProgress;
     const result = await this.request(
       (sdk, timer) =>

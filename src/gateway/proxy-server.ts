@@ -9,8 +9,15 @@ import type { UpstreamConnection } from '../connections/index.js';
 import { isHubError } from '../errors/index.js';
 import type { CallerConnection } from '../upstreams/index.js';
 import { relayTo, type DownstreamExtra } from './downstream-relay.js';
+import { requestContextOf } from './request-context.js';
 import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
+import { TaskOwners } from './task-owners.js';
+
+/** This process's relayed tasks, shared by every per-server session (a task outlives its session). */
+const processTaskOwners = new TaskOwners();
+/** Requests naming one task by `params.taskId` (MCP 2025-11-25 "tasks"). */
+const ONE_TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel']);
 
 /** The hub's own failures become internal errors with a safe message; upstream JSON-RPC errors keep their codes. */
 function relayedError(err: unknown): unknown {
@@ -30,12 +37,15 @@ function relayedError(err: unknown): unknown {
  *
  * Resource subscriptions are the exception to "unchanged": the upstream connection is shared with
  * the caller's other sessions (or everyone's, for an app-level server), so they are counted in
- * `subscriptions` and this session hears the updates of its own, with the upstream's URIs.
+ * `subscriptions` and this session hears the updates of its own, with the upstream's URIs. Tasks
+ * are the other: each belongs to the user whose call created it (`tasks`), and the others' are
+ * unknown ids to everyone else and left out of their `tasks/list`.
  */
 export function createProxyServer(
   connection: (extra: DownstreamExtra) => Promise<CallerConnection>,
   first: UpstreamConnection,
   subscriptions: ResourceSubscriptions,
+  tasks: TaskOwners = processTaskOwners,
 ): Server {
   const info = first.serverInfo ?? { name: 'upstream', version: '0.0.0' };
   const capabilities = first.capabilities ?? {};
@@ -49,13 +59,16 @@ export function createProxyServer(
   );
   server.fallbackRequestHandler = async (request, extra) => {
     try {
-      const upstream = (await connection(extra)).connection;
+      const { key, connection: upstream } = await connection(extra);
+      const userId = requestContextOf(extra).caller.userId;
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
-      return await upstream.forward(
+      if (ONE_TASK_METHODS.has(request.method)) tasks.check(key, params?.taskId, userId);
+      const result = await upstream.forward(
         request.method,
         params,
         relayTo(server, extra, request.params?._meta?.progressToken),
       );
+      return ownTasks(tasks, { key, userId, method: request.method, params }, result);
     } catch (err) {
       throw relayedError(err);
     }
@@ -90,4 +103,28 @@ function relaySubscriptions(
     return {};
   });
   server.onclose = () => subscriptions.dropSubscriber(subscriber);
+}
+
+/**
+ * A task a call created becomes its caller's; `tasks/list` keeps only the caller's own. Any other
+ * result passes unchanged.
+ */
+function ownTasks(
+  tasks: TaskOwners,
+  request: { key: string; userId: string; method: string; params: Record<string, unknown> | undefined },
+  result: Record<string, unknown>,
+): Record<string, unknown> {
+  const { key, userId, method, params } = request;
+  if (method === 'tasks/list' && Array.isArray(result.tasks)) {
+    const listed = result.tasks as { taskId?: unknown }[];
+    return {
+      ...result,
+      tasks: listed.filter((task) => typeof task.taskId === 'string' && tasks.owns(key, task.taskId, userId)),
+    };
+  }
+  const created = result.task as { taskId?: unknown; ttl?: unknown } | undefined;
+  if (params?.task !== undefined && typeof created?.taskId === 'string') {
+    tasks.record(key, created.taskId, userId, typeof created.ttl === 'number' ? created.ttl : undefined);
+  }
+  return result;
 }
