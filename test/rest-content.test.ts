@@ -65,6 +65,32 @@ mcpServers:
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
+  /** A streamed tool call read to its end: its events, in order, with parsed data. */
+  async function streamedCall(
+    path: string,
+    token: string,
+    body: unknown,
+  ): Promise<Array<{ event: string; data: Record<string, unknown> }>> {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+      },
+      body: JSON.stringify(body),
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    return (await res.text())
+      .split('\n\n')
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)?.[1] ?? '',
+        data: /^data: (.*)$/m.exec(block)?.[1] ?? '',
+      }))
+      .filter((e) => e.data !== '')
+      .map((e) => ({ event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
+  }
+
   it('lists resources and templates with the upstream’s own URIs, and reads text and blob contents', async () => {
     const resources = await send('/api/mcp/everything/resources', alice);
     expect(resources.status).toBe(200);
@@ -265,6 +291,31 @@ mcpServers:
     for (const refusal of refusals) {
       expect(refusal).toEqual({ status: toolCall.status, body: toolCall.body });
     }
+  });
+
+  it('logging: a streamed tool call relays the upstream’s log messages as `log` events, at the level the caller set on their own connection', async () => {
+    const chattyLogs = async (token: string) => {
+      const events = await streamedCall('/api/mcp/paged/tools/chatty/call', token, { arguments: {} });
+      expect(events.at(-1)?.event).toBe('result');
+      return events.filter((e) => e.event === 'log').map((e) => e.data);
+    };
+    // The server's default level is info.
+    expect(await chattyLogs(alice)).toEqual([
+      { level: 'info', logger: 'chatty', data: 'info message' },
+      { level: 'error', logger: 'chatty', data: 'error message' },
+    ]);
+    const set = await send('/api/mcp/paged/logging/level', alice, { level: 'error' });
+    expect(set).toEqual({ status: 200, body: {} });
+    expect((await chattyLogs(alice)).map((log) => log.level)).toEqual(['error']);
+    expect((await send('/api/mcp/paged/logging/level', alice, { level: 'debug' })).status).toBe(200);
+    expect((await chattyLogs(alice)).map((log) => log.level)).toEqual(['debug', 'info', 'error']);
+    // Bob's connection to the same (user-level) server keeps its own level.
+    expect((await chattyLogs(bob)).map((log) => log.level)).toEqual(['info', 'error']);
+
+    // An app-level server's one connection serves every user: no user sets its level.
+    const shared = await send('/api/mcp/everything/logging/level', alice, { level: 'debug' });
+    expect(shared.status).toBe(409);
+    expect(shared.body).toMatchObject({ code: 'HUB_ERR_CONFLICT', reason: 'shared-connection' });
   });
 
   it('the OpenAPI document lists every content route', async () => {

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -24,11 +23,18 @@ import {
   type UpstreamService,
 } from '../../upstreams/index.js';
 import type { OAuthCookies } from '../oauth-cookies.js';
-import { HubError, isHubError } from '../../errors/index.js';
+import { isHubError, type HubError } from '../../errors/index.js';
 import { flowIdFor, insufficientScope } from '../../oauth/index.js';
 import { callerOf, requireIdentity } from '../authenticate.js';
 import { errorBody, logFailure, toHubError } from '../error-handler.js';
 import { routeRateLimit } from '../rate-limits.js';
+import { cancelOnHangUp } from './caller-hang-up.js';
+import {
+  answerNeedsAuthorization,
+  errorOnlyBody,
+  needsAuthBody,
+  needsAuthorization,
+} from './oauth-required-answer.js';
 
 /** Services the MCP routes call. */
 export interface McpRouteOptions {
@@ -77,40 +83,6 @@ const callResultSchema = z.looseObject({
 /** Returned by the OAuth gate when the caller must authorize first. */
 const NEEDS_OAUTH = Symbol('needs OAuth');
 
-/** What a caller who must authorize (first, or again for more scope) is answered, besides its status. */
-const needsAuthBody = z.object({
-  error: z.string(),
-  code: z.string(),
-  oauthRequired: z.literal(true),
-  oauthUrl: z.string(),
-  flowId: z.string(),
-  /** A step-up: the scope the server asked for (the authorization asks for it plus what was granted). */
-  scope: z.string().optional(),
-});
-
-/** True for the failures that call for an authorization in the browser. */
-const needsAuthorization = (err: unknown): boolean =>
-  isHubError(err, 'HUB_ERR_OAUTH_REQUIRED') || isHubError(err, 'HUB_ERR_OAUTH_INSUFFICIENT_SCOPE');
-
-/**
- * An AbortController that fires when the caller hangs up before the response has been written.
- * It listens on the response, not the request: in Node 20 a request's `close` fires as soon as its
- * body has been read (before the handler runs), so a listener added there never hears a hang-up,
- * and the upstream call used to run on until its timeout. The response's `close` comes with the
- * socket's; `writableFinished` tells a hang-up from the normal end.
- */
-function cancelOnHangUp(response: ServerResponse): AbortController {
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!response.writableFinished) {
-      abort.abort(new HubError('HUB_ERR_BAD_REQUEST', { message: 'The caller closed the connection' }));
-    }
-  };
-  if (response.destroyed) onClose();
-  else response.once('close', onClose);
-  return abort;
-}
-
 /** The error event's data: the JSON route's error body for the same failure. */
 function errorEventData(err: unknown, log: FastifyBaseLogger): Record<string, unknown> {
   const error = toHubError(err);
@@ -122,23 +94,26 @@ function errorEventData(err: unknown, log: FastifyBaseLogger): Record<string, un
 
 /**
  * Answers 200 `text/event-stream` at once and runs the call: `progress` events as the upstream
- * reports progress, then one `result` (the JSON route's body) or `error` event, then the end.
+ * reports progress and `log` events as it sends log messages (`notifications/message` params:
+ * level, logger, data), then one `result` (the JSON route's body) or `error` event, then the end.
  */
 function streamToolCall(
   reply: FastifyReply,
-  run: (onProgress: NonNullable<ToolCallOptions['onProgress']>) => Promise<CallToolResult>,
+  run: (relays: Required<Pick<ToolCallOptions, 'onProgress' | 'onLog'>>) => Promise<CallToolResult>,
   signal: AbortSignal,
   keepAliveMs: number | undefined,
 ): FastifyReply {
   const events = createEventStream(keepAliveMs === undefined ? {} : { keepAliveMs });
   const log = reply.log;
-  run(({ progress, total, message }) =>
-    events.send('progress', {
-      progress,
-      ...(total === undefined ? {} : { total }),
-      ...(message === undefined ? {} : { message }),
-    }),
-  )
+  run({
+    onProgress: ({ progress, total, message }) =>
+      events.send('progress', {
+        progress,
+        ...(total === undefined ? {} : { total }),
+        ...(message === undefined ? {} : { message }),
+      }),
+    onLog: (params) => events.send('log', params),
+  })
     .then((result) => {
       const checked = callResultSchema.safeParse(result);
       if (checked.success) events.send('result', checked.data);
@@ -187,9 +162,9 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
         response: {
           200: callResultSchema,
           // Two 401s: OAuth needed (with the URL to open), or no valid bearer token.
-          401: z.union([needsAuthBody, z.object({ error: z.string(), code: z.string() })]),
+          401: z.union([needsAuthBody, errorOnlyBody]),
           // A step-up (HUB_ERR_OAUTH_INSUFFICIENT_SCOPE, with the URL to open), or another refusal.
-          403: z.union([needsAuthBody, z.object({ error: z.string(), code: z.string() })]),
+          403: z.union([needsAuthBody, errorOnlyBody]),
         },
       },
     },
@@ -198,7 +173,7 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       const abort = cancelOnHangUp(reply.raw);
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
-      const run = async (extra: Pick<ToolCallOptions, 'onProgress'> = {}) => {
+      const run = async (extra: Pick<ToolCallOptions, 'onProgress' | 'onLog'> = {}) => {
         try {
           return await callTool(
             options.upstreams,
@@ -235,34 +210,10 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
         if (result !== NEEDS_OAUTH) return result;
       } else if ((await gate(() => options.upstreams.connect(caller, server))) !== NEEDS_OAUTH) {
         // Connected, so OAuth is settled: everything from here on is reported inside the stream.
-        return streamToolCall(
-          reply,
-          (onProgress) => run({ onProgress }),
-          abort.signal,
-          options.eventStreamKeepAliveMs,
-        );
+        return streamToolCall(reply, (relays) => run(relays), abort.signal, options.eventStreamKeepAliveMs);
       }
       // A step-up's authorization asks for the scope granted so far plus the one the server named.
-      const started = await options.authorization.start(caller, server);
-      options.cookies.bind(reply, started.flowId, server.name);
-      if (stepUp !== undefined) {
-        const scope = stepUp.details?.scope;
-        return reply.status(403).send({
-          error: stepUp.message,
-          code: stepUp.code,
-          oauthRequired: true as const,
-          oauthUrl: started.oauthUrl,
-          flowId: started.flowId,
-          ...(typeof scope === 'string' ? { scope } : {}),
-        });
-      }
-      return reply.status(401).send({
-        error: `MCP server '${server.name}' requires OAuth authentication`,
-        code: 'HUB_ERR_OAUTH_REQUIRED',
-        oauthRequired: true as const,
-        oauthUrl: started.oauthUrl,
-        flowId: started.flowId,
-      });
+      return answerNeedsAuthorization(reply, options, caller, server, stepUp);
     },
   );
 };
