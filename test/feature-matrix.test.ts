@@ -1,0 +1,366 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type ClientCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { everythingStdioCommand } from './peers/everything.js';
+import { featureMatrixCommand } from './peers/feature-matrix.js';
+import { pagedContentCommand } from './peers/paged-content.js';
+import { textOf } from './support/mcp-helpers.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+
+const ASKER = new URL('./peers/sampling-tools-stdio-server.mjs', import.meta.url).pathname;
+const VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25'] as const;
+
+/**
+ * Issue 16's feature table: the cells of MCP 2025-11-25 no other test proves, through `/mcp` and
+ * `/mcp/servers/:name` (and REST where a tool call shows it), against real stdio servers.
+ */
+describe('the MCP feature table, cell by cell', () => {
+  let hub: TestHub;
+  let base: string;
+  let alice: string;
+  const clients: Client[] = [];
+
+  /** An SDK client on `path`, with `setup` run before it connects (request handlers). */
+  async function connect(
+    path: string,
+    capabilities: ClientCapabilities = {},
+    setup: (client: Client) => void = () => undefined,
+  ): Promise<Client> {
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}${path}`), {
+      requestInit: { headers: { authorization: `Bearer ${alice}` } },
+    });
+    const client = new Client({ name: 'feature-matrix', version: '1.0.0' }, { capabilities });
+    setup(client);
+    await client.connect(transport);
+    clients.push(client);
+    return client;
+  }
+
+  /** Every tool, page by page: the per-server endpoint pages as the upstream does, /mcp gives one page. */
+  async function allTools(client: Client): Promise<Tool[]> {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor });
+      tools.push(...page.tools);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return tools;
+  }
+
+  /** One JSON-RPC message POSTed raw to `path`; the answer's JSON-RPC result (JSON or one SSE event). */
+  async function post(
+    path: string,
+    message: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<{ sessionId: string | null; result: Record<string, unknown> | undefined }> {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', ...message }),
+    });
+    const body = await res.text();
+    expect(res.status, body).toBeLessThan(300);
+    const data = body
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => line.slice('data: '.length));
+    const json = data.length > 0 ? data.join('') : body;
+    const parsed = json === '' ? {} : (JSON.parse(json) as { result?: Record<string, unknown> });
+    return { sessionId: res.headers.get('mcp-session-id'), result: parsed.result };
+  }
+
+  beforeAll(async () => {
+    const matrix = featureMatrixCommand();
+    const legacy = featureMatrixCommand('2025-03-26');
+    const paged = pagedContentCommand();
+    const everything = everythingStdioCommand();
+    hub = await startTestHub({
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  matrix:
+    command: ${JSON.stringify(matrix.command)}
+    args: ${JSON.stringify(matrix.args)}
+  legacy:
+    command: ${JSON.stringify(legacy.command)}
+    args: ${JSON.stringify(legacy.args)}
+  paged:
+    command: ${JSON.stringify(paged.command)}
+    args: ${JSON.stringify(paged.args)}
+  everything:
+    command: ${JSON.stringify(everything.command)}
+    args: ${JSON.stringify(everything.args)}
+  asker:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(ASKER)}]
+`,
+    });
+    await hub.startup.firstPass;
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
+    alice = await hub.userToken('alice@example.com');
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await hub?.dispose();
+  });
+
+  describe.each(['/mcp', '/mcp/servers/matrix'])('%s', (path) => {
+    const tool = (name: string) => (path === '/mcp' ? `matrix__${name}` : name);
+
+    it.each(VERSIONS)('a client asking for %s gets it, and its session works', async (version) => {
+      const init = await post(path, {
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'old', version: '1' } },
+      });
+      expect(init.result?.protocolVersion).toBe(version);
+      const session = { 'mcp-session-id': init.sessionId!, 'mcp-protocol-version': version };
+      await post(path, { method: 'notifications/initialized' }, session);
+      const listed = await post(path, { id: 2, method: 'tools/list' }, session);
+      const names = (listed.result?.tools as Array<{ name: string }>).map((t) => t.name);
+      expect(names).toContain(tool('forecast'));
+      await fetch(`${base}${path}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${alice}`, ...session },
+      });
+    });
+
+    it('a client asking for a version the hub does not know is answered with 2025-11-25', async () => {
+      const init = await post(path, {
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2023-01-01',
+          capabilities: {},
+          clientInfo: { name: 'odd', version: '1' },
+        },
+      });
+      expect(init.result?.protocolVersion).toBe('2025-11-25');
+    });
+
+    it('ping both ways: the client pings the hub; the upstream pings the hub in a call', async () => {
+      const client = await connect(path);
+      await expect(client.ping()).resolves.toEqual({});
+      expect(textOf(await client.callTool({ name: tool('ping-client'), arguments: {} }))).toBe('pong');
+    });
+
+    it('a tool keeps its title, icons, annotations and output schema; its structured content returns', async () => {
+      const client = await connect(path);
+      const listed = await client.listTools();
+      // The per-server endpoint pages as the upstream does; /mcp gives every page at once.
+      let tools = listed.tools;
+      for (let cursor = listed.nextCursor; cursor !== undefined;) {
+        const next = await client.listTools({ cursor });
+        tools = [...tools, ...next.tools];
+        cursor = next.nextCursor;
+      }
+      expect(tools.find((t) => t.name === tool('forecast'))).toMatchObject({
+        title: 'Forecast',
+        icons: [{ src: 'https://example.com/sun.png', mimeType: 'image/png', sizes: ['48x48'] }],
+        annotations: { readOnlyHint: true, openWorldHint: false },
+        outputSchema: { type: 'object', required: ['city', 'celsius'] },
+      });
+      // The SDK client checks structuredContent against the listed outputSchema.
+      const result = await client.callTool({ name: tool('forecast'), arguments: { city: 'Oslo' } });
+      expect(result.structuredContent).toEqual({ city: 'Oslo', celsius: 21 });
+    });
+
+    it('cancelling a call reaches the upstream, which stops waiting', async () => {
+      const client = await connect(path);
+      const before = Number(textOf(await client.callTool({ name: tool('cancellations'), arguments: {} })));
+      const abort = new AbortController();
+      let started = (): void => undefined;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const call = client.callTool({ name: tool('wait-for-cancel'), arguments: {} }, undefined, {
+        signal: abort.signal,
+        onprogress: () => started(),
+      });
+      await running; // the upstream runs the call
+      abort.abort('the user gave up');
+      await expect(call).rejects.toThrow();
+      await expect
+        .poll(async () =>
+          Number(textOf(await client.callTool({ name: tool('cancellations'), arguments: {} }))),
+        )
+        .toBe(before + 1);
+    });
+  });
+
+  describe('pagination', () => {
+    it('/mcp/servers/matrix passes tools/list cursors through, page by page', async () => {
+      const client = await connect('/mcp/servers/matrix');
+      const first = await client.listTools();
+      expect(first.tools.map((t) => t.name)).toEqual(['forecast', 'wait-for-cancel']);
+      expect(first.nextCursor).toBe('2');
+      const second = await client.listTools({ cursor: first.nextCursor });
+      expect(second.tools.map((t) => t.name)).toEqual(['cancellations', 'ping-client']);
+    });
+
+    it('/mcp follows every upstream page of tools, resources and templates into one list', async () => {
+      const client = await connect('/mcp');
+      const tools = await client.listTools();
+      expect(tools.nextCursor).toBeUndefined();
+      // Six tools over three upstream pages.
+      expect(tools.tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(
+          ['forecast', 'wait-for-cancel', 'cancellations', 'ping-client', 'protocol', 'change-tools'].map(
+            (name) => `matrix__${name}`,
+          ),
+        ),
+      );
+      const resources = (await client.listResources()).resources.filter((r) =>
+        r.uri.startsWith('switchboard://paged/'),
+      );
+      expect(resources).toHaveLength(5);
+      const templates = (await client.listResourceTemplates()).resourceTemplates.filter((t) =>
+        t.uriTemplate.startsWith('switchboard://paged/'),
+      );
+      expect(templates).toHaveLength(3);
+    });
+
+    it('/mcp/servers/paged passes resources/list and prompts/list cursors through', async () => {
+      const client = await connect('/mcp/servers/paged');
+      const first = await client.listResources();
+      expect(first.resources).toHaveLength(2);
+      const second = await client.listResources({ cursor: first.nextCursor! });
+      expect(second.resources.map((r) => r.uri)).toEqual(['paged://item/3', 'paged://item/4']);
+      const prompts = await client.listPrompts();
+      expect(prompts.nextCursor).toBe('2');
+      expect((await client.listPrompts({ cursor: prompts.nextCursor })).prompts).toHaveLength(1);
+    });
+  });
+
+  describe('_meta', () => {
+    it('/mcp/servers/paged: request params _meta reach the upstream, and its result _meta returns', async () => {
+      const client = await connect('/mcp/servers/paged');
+      const result = await client.callTool({
+        name: 'meta-echo',
+        arguments: {},
+        _meta: { 'example.com/trace': 'trace-1' },
+      });
+      expect(result._meta).toMatchObject({ received: { 'example.com/trace': 'trace-1' } });
+    });
+
+    it('/mcp: the result _meta of the upstream returns', async () => {
+      const client = await connect('/mcp');
+      const result = await client.callTool({ name: 'paged__meta-echo', arguments: {} });
+      expect(result._meta).toMatchObject({ received: expect.any(Object) });
+    });
+  });
+
+  describe('logging', () => {
+    /** A client on `path` that keeps the data of every log message it hears. */
+    async function listening(path: string): Promise<{ client: Client; heard: unknown[] }> {
+      const heard: unknown[] = [];
+      const client = await connect(path, {}, (c) =>
+        c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.push(n.params.data)),
+      );
+      return { client, heard };
+    }
+
+    it('/mcp: logging/setLevel reaches the upstream, and the messages of a call at that level reach the client', async () => {
+      const { client, heard } = await listening('/mcp');
+      await client.setLoggingLevel('error');
+      expect(textOf(await client.callTool({ name: 'paged__chatty', arguments: {} }))).toBe('level: error');
+      await client.setLoggingLevel('debug');
+      expect(textOf(await client.callTool({ name: 'paged__chatty', arguments: {} }))).toBe('level: debug');
+      await expect
+        .poll(() => heard)
+        .toEqual(['error message', 'debug message', 'info message', 'error message']);
+    });
+
+    it('/mcp/servers/paged: the log messages of a call reach the client', async () => {
+      const { client, heard } = await listening('/mcp/servers/paged');
+      await client.callTool({ name: 'chatty', arguments: {} });
+      await expect.poll(() => heard).toContain('error message');
+    });
+  });
+
+  it('/mcp/servers/matrix: the upstream’s tools/list_changed reaches the client, and the new tool is listed', async () => {
+    const client = await connect('/mcp/servers/matrix');
+    let heard = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void (heard += 1));
+    const added = textOf(await client.callTool({ name: 'change-tools', arguments: {} }));
+    await expect.poll(() => heard).toBeGreaterThan(0);
+    expect((await allTools(client)).map((t) => t.name)).toContain(added);
+  });
+
+  it('an upstream speaking 2025-03-26 works through REST, /mcp and /mcp/servers/legacy', async () => {
+    const rest = await fetch(`${base}/api/mcp/legacy/tools/protocol/call`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ arguments: {} }),
+    });
+    expect(rest.status).toBe(200);
+    expect(textOf(await rest.json())).toBe('2025-03-26');
+    const aggregated = await connect('/mcp');
+    const viaMcp = await aggregated.callTool({ name: 'legacy__forecast', arguments: { city: 'Rome' } });
+    expect(viaMcp.structuredContent).toEqual({ city: 'Rome', celsius: 21 });
+    const proxied = await connect('/mcp/servers/legacy');
+    expect(textOf(await proxied.callTool({ name: 'protocol', arguments: {} }))).toBe('2025-03-26');
+  });
+
+  it('REST: a tool call answers with its structured content, and the listing shows icons', async () => {
+    const res = await fetch(`${base}/api/mcp/matrix/tools/forecast/call`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ arguments: { city: 'Lima' } }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ structuredContent: { city: 'Lima', celsius: 21 } });
+    const listing = await fetch(`${base}/api/mcp/tools`, { headers: { authorization: `Bearer ${alice}` } });
+    type Listing = { servers: Record<string, { tools: Array<Record<string, unknown>> }> };
+    const forecast = ((await listing.json()) as Listing).servers.matrix!.tools.find(
+      (t) => t.name === 'forecast',
+    );
+    expect(forecast).toMatchObject({ icons: [{ src: 'https://example.com/sun.png' }], title: 'Forecast' });
+  });
+
+  it('/mcp/servers/asker: sampling with tools reaches the client that declared it, and its tool choice returns', async () => {
+    const client = await connect('/mcp/servers/asker', { sampling: { tools: {} } }, (c) =>
+      c.setRequestHandler(CreateMessageRequestSchema, (request) => {
+        expect(request.params.toolChoice).toEqual({ mode: 'auto' });
+        return {
+          role: 'assistant',
+          model: 'm',
+          stopReason: 'toolUse',
+          content: [{ type: 'tool_use', id: 'call-1', name: request.params.tools![0]!.name, input: {} }],
+        };
+      }),
+    );
+    const result = await client.callTool({ name: 'ask-with-tools', arguments: { question: 'word?' } });
+    expect(textOf(result)).toBe('Model chose: lookup');
+  });
+
+  it('/mcp/servers/everything: a URL elicitation reaches the client, and its answer returns', async () => {
+    const client = await connect('/mcp/servers/everything', { elicitation: { url: {} } }, (c) =>
+      c.setRequestHandler(ElicitRequestSchema, (request) => {
+        expect(request.params).toMatchObject({ mode: 'url', url: 'https://example.com/approve' });
+        return { action: 'accept' };
+      }),
+    );
+    const result = await client.callTool({
+      name: 'trigger-url-elicitation',
+      arguments: { url: 'https://example.com/approve' },
+    });
+    expect(textOf(result)).toContain('User completed the URL elicitation');
+  });
+});
