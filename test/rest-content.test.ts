@@ -1,5 +1,7 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../src/auth/index.js';
 import { everythingStdioCommand, startEverything, type RunningEverything } from './peers/everything.js';
 import { pagedContentCommand } from './peers/paged-content.js';
 import { probeStdioCommand } from './peers/probe-stdio.js';
@@ -316,6 +318,66 @@ mcpServers:
     const shared = await send('/api/mcp/everything/logging/level', alice, { level: 'debug' });
     expect(shared.status).toBe(409);
     expect(shared.body).toMatchObject({ code: 'HUB_ERR_CONFLICT', reason: 'shared-connection' });
+  });
+
+  it('a browser session works as on the tool routes: reads with the cookie, POSTs need its CSRF token', async () => {
+    const password = 'correct horse battery staple';
+    await hub.repos.users.create({
+      email: 'carol@example.com',
+      role: 'USER',
+      passwordHash: await hashPassword(password),
+    });
+    const signIn = await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/session',
+      headers: { 'sec-fetch-site': 'same-origin' },
+      payload: { email: 'carol@example.com', password },
+    });
+    expect(signIn.statusCode).toBe(200);
+    const cookie = `sb_session=${signIn.cookies.find((c) => c.name === 'sb_session')!.value}`;
+    const csrf = signIn.json<{ csrfToken: string }>().csrfToken;
+
+    const list = await hub.app.inject({
+      method: 'GET',
+      url: '/api/mcp/everything/prompts',
+      headers: { cookie },
+    });
+    expect(list.statusCode).toBe(200);
+    const read = (headers: Record<string, string>) =>
+      hub.app.inject({
+        method: 'POST',
+        url: '/api/mcp/everything/resources/read',
+        headers: { cookie, ...headers },
+        payload: { uri: 'demo://resource/dynamic/text/1' },
+      });
+    const withoutToken = await read({});
+    expect(withoutToken.statusCode).toBe(403);
+    expect(withoutToken.json()).toMatchObject({ code: 'HUB_ERR_CSRF' });
+    expect((await read({ 'x-csrf-token': csrf })).statusCode).toBe(200);
+  });
+
+  it('a caller hanging up cancels the upstream request (notifications/cancelled reaches the server)', async () => {
+    const counts = async () => {
+      const read = await send('/api/mcp/paged/resources/read', alice, { uri: 'paged://slow-reads' });
+      const [part] = read.body.contents as Array<{ text: string }>;
+      return JSON.parse(part!.text) as { started: number; cancelled: number };
+    };
+    const before = await counts();
+    const payload = JSON.stringify({ uri: 'paged://slow' });
+    const request = http.request(`${base}/api/mcp/paged/resources/read`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      },
+    });
+    request.on('error', () => undefined); // the hang-up below
+    request.end(payload);
+    await expect.poll(async () => (await counts()).started).toBe(before.started + 1);
+    expect((await counts()).cancelled).toBe(before.cancelled);
+    request.destroy();
+    await expect.poll(async () => (await counts()).cancelled).toBe(before.cancelled + 1);
   });
 
   it('the OpenAPI document lists every content route', async () => {

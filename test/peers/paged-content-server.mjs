@@ -7,7 +7,9 @@
  * - `resources/list`: `paged://item/1` … `paged://item/5`, two a page; `resources/templates/list`:
  *   three templates, two a page; `prompts/list`: three prompts, two a page. A cursor is the index of
  *   the page's first item as a string; an unknown cursor is refused (-32602).
- * - `resources/read` of `paged://item/N` gives `item N`; any other URI is refused (-32002).
+ * - `resources/read` of `paged://item/N` gives `item N`; of `paged://slow` never answers until the
+ *   client cancels it; of `paged://slow-reads` gives `{started, cancelled}` counts of those slow
+ *   reads as JSON text; any other URI is refused (-32002).
  * - `logging/setLevel` sets the level its log messages are filtered by (default `info`).
  * - Tools: `meta-echo` answers with the `_meta` it was called with, as text and as the result's
  *   `_meta.received`; `chatty` sends one log message at each of `debug`, `info` and `error` (those at
@@ -70,8 +72,20 @@ server.setRequestHandler(ListPromptsRequestSchema, (request) => {
   const { page, nextCursor } = pageOf(prompts, request.params?.cursor);
   return { prompts: page, ...(nextCursor === undefined ? {} : { nextCursor }) };
 });
-server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+/** Reads of `paged://slow` begun, and those that ended because the client cancelled them. */
+const slowReads = { started: 0, cancelled: 0 };
+
+server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
   const uri = request.params.uri;
+  if (uri === 'paged://slow-reads') {
+    return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(slowReads) }] };
+  }
+  if (uri === 'paged://slow') {
+    slowReads.started += 1;
+    await new Promise((resolve) => extra.signal.addEventListener('abort', resolve, { once: true }));
+    slowReads.cancelled += 1;
+    throw new McpError(ErrorCode.RequestTimeout, 'cancelled');
+  }
   if (!resources.some((r) => r.uri === uri)) throw new McpError(-32002, `Resource not found: ${uri}`);
   return { contents: [{ uri, mimeType: 'text/plain', text: `item ${uri.slice('paged://item/'.length)}` }] };
 });
