@@ -1,6 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  ElicitRequestSchema,
+  type ClientCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everythingStdioCommand } from './peers/everything.js';
@@ -88,6 +92,22 @@ mcpServers:
     });
     expect(result.isError, textOf(result)).toBeFalsy();
     expect(textOf(result)).toContain('beavers');
+  }, 30_000);
+
+  it('/mcp: a task that needs input asks the calling client (elicitation through tasks/result)', async () => {
+    const client = await connect(alice, '/mcp', { elicitation: { form: {} } });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params.message);
+      return { action: 'accept', content: { interpretation: 'the river animal' } };
+    });
+    const result = await client.callTool({
+      name: `everything__${TASK_TOOL}`,
+      arguments: { topic: 'otters', ambiguous: true },
+    });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(asked).toEqual([expect.stringContaining('otters')]);
+    expect(textOf(result)).toContain('the river animal');
   }, 30_000);
 
   it('/mcp/servers/<name> relays tasks to a client that holds them; another user cannot see or read them', async () => {

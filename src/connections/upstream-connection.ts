@@ -155,8 +155,8 @@ export class UpstreamConnection {
   private inFlightCount = 0;
   private readonly logSinks = new Set<NonNullable<RequestCallOptions['onLog']>>();
   private readonly router: ServerRequestRouter;
-  /** Tools of the latest listing that run only as tasks (MCP 2025-11-25 `execution.taskSupport`). */
-  private taskTools = new Set<string>();
+  /** Tools of the latest listing that run only as tasks (MCP 2025-11-25 `execution.taskSupport`); none before one. */
+  private taskTools: Set<string> | undefined;
 
   private constructor(init: UpstreamConnectionInit) {
     this.init = init;
@@ -272,7 +272,10 @@ export class UpstreamConnection {
     args: Record<string, unknown>,
     options: CallToolOptions = {},
   ): Promise<CallToolResult> {
-    if (this.taskTools.has(name))
+    // A connection opened without a listing (bound to one session, say) lists once to know its task tools.
+    if (this.taskTools === undefined)
+      await this.listTools(options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+    if (this.taskTools?.has(name) === true)
       return this.request(
         (sdk, timer) => runAsTask(this.client, { name, arguments: args }, sdk, timer),
         options,
