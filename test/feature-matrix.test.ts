@@ -10,7 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { everythingStdioCommand } from './peers/everything.js';
+import { everythingStdioCommand, startEverything, type RunningEverything } from './peers/everything.js';
 import { featureMatrixCommand } from './peers/feature-matrix.js';
 import { pagedContentCommand } from './peers/paged-content.js';
 import { textOf } from './support/mcp-helpers.js';
@@ -27,6 +27,8 @@ describe('the MCP feature table, cell by cell', () => {
   let hub: TestHub;
   let base: string;
   let alice: string;
+  let sse: RunningEverything;
+  let streamable: RunningEverything;
   const clients: Client[] = [];
 
   /** An SDK client on `path`, with `setup` run before it connects (request handlers). */
@@ -89,6 +91,7 @@ describe('the MCP feature table, cell by cell', () => {
     const legacy = featureMatrixCommand('2025-03-26');
     const paged = pagedContentCommand();
     const everything = everythingStdioCommand();
+    [sse, streamable] = await Promise.all([startEverything('sse'), startEverything('streamableHttp')]);
     hub = await startTestHub({
       yaml: `
 mcpSettings:
@@ -109,6 +112,12 @@ mcpServers:
   asker:
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(ASKER)}]
+  everything-sse:
+    type: sse
+    url: ${sse.url}
+  everything-http:
+    type: streamable-http
+    url: ${streamable.url}
 `,
     });
     await hub.startup.firstPass;
@@ -120,6 +129,27 @@ mcpServers:
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await hub?.dispose();
+    await Promise.all([sse?.stop(), streamable?.stop()]);
+  });
+
+  describe.each(['everything-sse', 'everything-http'])('upstream %s', (name) => {
+    it.each(['/mcp', `/mcp/servers/${name}`])(
+      'through %s: a call answers, with its progress',
+      async (path) => {
+        const client = await connect(path);
+        const tool = (t: string) => (path === '/mcp' ? `${name}__${t}` : t);
+        const echo = await client.callTool({ name: tool('echo'), arguments: { message: 'over the wire' } });
+        expect(textOf(echo)).toBe('Echo: over the wire');
+        const progress: number[] = [];
+        const long = await client.callTool(
+          { name: tool('trigger-long-running-operation'), arguments: { duration: 1, steps: 3 } },
+          undefined,
+          { onprogress: (p) => progress.push(p.progress) },
+        );
+        expect(textOf(long)).toContain('Long running operation completed');
+        expect(progress.length).toBeGreaterThanOrEqual(2);
+      },
+    );
   });
 
   describe.each(['/mcp', '/mcp/servers/matrix'])('%s', (path) => {
