@@ -380,6 +380,28 @@ mcpServers:
     await expect.poll(async () => (await counts()).cancelled).toBe(before.cancelled + 1);
   });
 
+  it('_meta: the tool call body’s _meta reaches the upstream (its progressToken stays the hub’s) and the result’s _meta comes back', async () => {
+    const _meta = { traceId: 't-1', 'example.com/tag': { a: 1 }, progressToken: 'mine' };
+    const answer = await send('/api/mcp/paged/tools/meta-echo/call', alice, { arguments: {}, _meta });
+    expect(answer.status).toBe(200);
+    const received = (answer.body._meta as { received: Record<string, unknown> }).received;
+    expect(received).toMatchObject({ traceId: 't-1', 'example.com/tag': { a: 1 } });
+    expect(received.progressToken).not.toBe('mine');
+
+    const events = await streamedCall('/api/mcp/paged/tools/meta-echo/call', alice, { arguments: {}, _meta });
+    expect(events.at(-1)).toMatchObject({
+      event: 'result',
+      data: { _meta: { received: { traceId: 't-1' } } },
+    });
+    // LibreChat's body, without _meta, is unchanged; a _meta that is not an object is refused.
+    const plain = await send('/api/mcp/paged/tools/meta-echo/call', alice, { arguments: {} });
+    expect(plain.status).toBe(200);
+    expect(Object.keys((plain.body._meta as { received: object }).received)).toEqual(['progressToken']);
+    const bad = await send('/api/mcp/paged/tools/meta-echo/call', alice, { arguments: {}, _meta: 'x' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'HUB_ERR_VALIDATION' });
+  });
+
   it('the OpenAPI document lists every content route', async () => {
     const res = await fetch(`${base}/docs/json`);
     expect(res.status).toBe(200);

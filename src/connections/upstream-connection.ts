@@ -116,6 +116,8 @@ export interface CallToolOptions extends RequestCallOptions {
   onProgress?: (progress: ToolProgress) => void;
   /** A bound progress cannot extend; the connection's `maxCallDurationMs` by default. */
   maxTotalTimeoutMs?: number;
+  /** The call's `_meta` (MCP 2025-11-25); a `progressToken` in it is replaced by the connection's own. */
+  meta?: Record<string, unknown>;
 }
 
 /** The largest delay a Node timer takes: the SDK's per-request timer, never meant to fire. */
@@ -272,18 +274,16 @@ export class UpstreamConnection {
     args: Record<string, unknown>,
     options: CallToolOptions = {},
   ): Promise<CallToolResult> {
+    const params = { name, arguments: args, ...(options.meta === undefined ? {} : { _meta: options.meta }) };
     // A connection opened without a listing (bound to one session, say) lists once to know its task tools.
     if (this.taskTools === undefined)
       await this.listTools(options.signal ? { signal: options.signal } : {}).catch(() => undefined);
     if (this.taskTools?.has(name) === true)
-      return this.request(
-        (sdk, timer) => runAsTask(this.client, { name, arguments: args }, sdk, timer),
-        options,
-      );
+      return this.request((sdk, timer) => runAsTask(this.client, params, sdk, timer), options);
     const onProgress = options.onProgress;
     const result = await this.request(
       (sdk, timer) =>
-        this.client.callTool({ name, arguments: args }, undefined, {
+        this.client.callTool(params, undefined, {
           ...sdk,
           onprogress: (progress) => {
             timer.touch();

@@ -16,7 +16,7 @@ const TRANSPORT_FAILURES: readonly number[] = [ErrorCode.RequestTimeout, ErrorCo
 /** Options for one tool call. */
 export interface ToolCallOptions extends Pick<
   CallToolOptions,
-  'signal' | 'onProgress' | 'onLog' | 'onServerRequest' | 'onElicitationComplete'
+  'signal' | 'onProgress' | 'onLog' | 'onServerRequest' | 'onElicitationComplete' | 'meta'
 > {
   /** Which of the caller's connections (default `rest`); `relay` for MCP sessions. */
   profile?: ConnectionProfile;

@@ -83,6 +83,15 @@ const callResultSchema = z.looseObject({
 /** Returned by the OAuth gate when the caller must authorize first. */
 const NEEDS_OAUTH = Symbol('needs OAuth');
 
+/**
+ * The caller's `_meta` for the upstream's tools/call, without `progressToken`: the hub sends its own
+ * with every call (it relays progress itself); the caller's would name nothing on that connection.
+ */
+function callerMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (meta === undefined) return undefined;
+  return Object.fromEntries(Object.entries(meta).filter(([key]) => key !== 'progressToken'));
+}
+
 /** The error event's data: the JSON route's error body for the same failure. */
 function errorEventData(err: unknown, log: FastifyBaseLogger): Record<string, unknown> {
   const error = toHubError(err);
@@ -156,8 +165,12 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
         params: z.object({ serverName: z.string(), toolName: toolNameSchema }),
         // `?wait=N`: when the caller's authorization is pending, wait up to N seconds for it, then call.
         querystring: z.object({ wait: z.coerce.number().int().min(0).max(300).optional() }),
+        // `_meta` goes to the upstream's tools/call params (MCP 2025-11-25 `_meta`), bar the progressToken.
         body: z
-          .strictObject({ arguments: z.record(z.string(), z.unknown()).default({}) })
+          .strictObject({
+            arguments: z.record(z.string(), z.unknown()).default({}),
+            _meta: z.record(z.string(), z.unknown()).optional(),
+          })
           .default({ arguments: {} }),
         response: {
           200: callResultSchema,
@@ -173,6 +186,7 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
       const abort = cancelOnHangUp(reply.raw);
       const caller = callerOf(request);
       const server = await options.registry.get(request.params.serverName, caller);
+      const meta = callerMeta(request.body._meta);
       const run = async (extra: Pick<ToolCallOptions, 'onProgress' | 'onLog'> = {}) => {
         try {
           return await callTool(
@@ -181,7 +195,12 @@ export const mcpToolsRoutes: FastifyPluginAsyncZod<McpRouteOptions> = async (app
             server,
             request.params.toolName,
             request.body.arguments,
-            { ...extra, signal: abort.signal, callHeaders: forwardableHeaders(request.headers) },
+            {
+              ...extra,
+              ...(meta === undefined ? {} : { meta }),
+              signal: abort.signal,
+              callHeaders: forwardableHeaders(request.headers),
+            },
           );
         } catch (err) {
           throw insufficientScope(err, server.name, options.upstreams.lastChallenge(caller, server)) ?? err;
