@@ -135,7 +135,7 @@ mcpServers:
 `,
     });
     await hub.app.listen({ port, host: '127.0.0.1' });
-    for (const email of ['alice@example.com', 'bob@example.com', 'carol@example.com']) {
+    for (const email of ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dave@example.com']) {
       await hub.repos.users.create({ email, role: 'USER', passwordHash: await hashPassword(PASSWORD) });
     }
   }, 60_000);
@@ -167,6 +167,21 @@ mcpServers:
     const done = await callRest('alice@example.com', 'admin');
     expect(done.statusCode).toBe(200);
     expect(done.json<{ content: Array<{ text: string }> }>().content[0]?.text).toBe('admin: done');
+  });
+
+  it('REST: a server that keeps refusing after each grant ends in HUB_ERR_OAUTH_STEP_UP_LIMIT, not another sign-in', async () => {
+    await authorizeFirst('dave@example.com', 'bob');
+    // The step-up budget (two per user and server in a flow window) is spent, then the hub stops asking.
+    for (let round = 0; round < 2; round += 1) {
+      const refused = await callRest('dave@example.com', 'greedy');
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'HUB_ERR_OAUTH_INSUFFICIENT_SCOPE', oauthRequired: true });
+      expect(await grant(refused, 'bob')).toContain('/oauth/success');
+    }
+    const last = await callRest('dave@example.com', 'greedy');
+    expect(last.statusCode).toBe(403);
+    expect(last.json()).toMatchObject({ code: 'HUB_ERR_OAUTH_STEP_UP_LIMIT' });
+    expect(last.json()).not.toHaveProperty('oauthUrl');
   });
 
   it('/mcp: the user is asked by URL elicitation, and the call completes after the grant', async () => {
