@@ -135,7 +135,13 @@ mcpServers:
 `,
     });
     await hub.app.listen({ port, host: '127.0.0.1' });
-    for (const email of ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dave@example.com']) {
+    for (const email of [
+      'alice@example.com',
+      'bob@example.com',
+      'carol@example.com',
+      'dave@example.com',
+      'erin@example.com',
+    ]) {
       await hub.repos.users.create({ email, role: 'USER', passwordHash: await hashPassword(PASSWORD) });
     }
   }, 60_000);
@@ -167,6 +173,25 @@ mcpServers:
     const done = await callRest('alice@example.com', 'admin');
     expect(done.statusCode).toBe(200);
     expect(done.json<{ content: Array<{ text: string }> }>().content[0]?.text).toBe('admin: done');
+  });
+
+  it('REST, streamed: the error event carries HUB_ERR_OAUTH_INSUFFICIENT_SCOPE and oauthRequired', async () => {
+    await authorizeFirst('erin@example.com', 'alice');
+    const streamed = await hub.app.inject({
+      method: 'POST',
+      url: '/api/mcp/secure/tools/admin/call',
+      headers: {
+        authorization: `Bearer ${await hub.userToken('erin@example.com')}`,
+        accept: 'text/event-stream',
+      },
+      payload: { arguments: {} },
+    });
+    expect(streamed.statusCode).toBe(200);
+    const data = /event: error\ndata: (.*)\n/.exec(streamed.body)?.[1];
+    expect(JSON.parse(data ?? '{}')).toMatchObject({
+      code: 'HUB_ERR_OAUTH_INSUFFICIENT_SCOPE',
+      oauthRequired: true,
+    });
   });
 
   it('REST: a server that keeps refusing after each grant ends in HUB_ERR_OAUTH_STEP_UP_LIMIT, not another sign-in', async () => {
