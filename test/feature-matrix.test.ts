@@ -348,7 +348,7 @@ mcpServers:
     expect(textOf(await proxied.callTool({ name: 'protocol', arguments: {} }))).toBe('2025-03-26');
   });
 
-  it('REST: a tool call answers with its structured content, and the listing shows icons', async () => {
+  it('REST: a tool call answers with its structured content; the listing shows icons and every page', async () => {
     const res = await fetch(`${base}/api/mcp/matrix/tools/forecast/call`, {
       method: 'POST',
       headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
@@ -358,10 +358,26 @@ mcpServers:
     expect(await res.json()).toMatchObject({ structuredContent: { city: 'Lima', celsius: 21 } });
     const listing = await fetch(`${base}/api/mcp/tools`, { headers: { authorization: `Bearer ${alice}` } });
     type Listing = { servers: Record<string, { tools: Array<Record<string, unknown>> }> };
-    const forecast = ((await listing.json()) as Listing).servers.matrix!.tools.find(
-      (t) => t.name === 'forecast',
-    );
+    const matrix = ((await listing.json()) as Listing).servers.matrix!.tools;
+    const forecast = matrix.find((t) => t.name === 'forecast');
     expect(forecast).toMatchObject({ icons: [{ src: 'https://example.com/sun.png' }], title: 'Forecast' });
+    // The hub read every page of the upstream's tools/list: the third page's tools are there too.
+    expect(matrix.map((t) => t.name)).toEqual(expect.arrayContaining(['protocol', 'change-tools']));
+  });
+
+  it('/mcp: a prompt is got filled in, and its argument completes with context, by the exposed name', async () => {
+    const client = await connect('/mcp');
+    const prompt = await client.getPrompt({
+      name: 'everything__completable-prompt',
+      arguments: { department: 'Sales', name: 'Eve' },
+    });
+    expect(prompt.messages[0]?.content).toMatchObject({ text: expect.stringContaining('promote Eve') });
+    const completed = await client.complete({
+      ref: { type: 'ref/prompt', name: 'everything__completable-prompt' },
+      argument: { name: 'name', value: 'E' },
+      context: { arguments: { department: 'Sales' } },
+    });
+    expect(completed.completion.values).toEqual(['Eve']);
   });
 
   it('/mcp/servers/asker: sampling with tools reaches the client that declared it, and its tool choice returns', async () => {
