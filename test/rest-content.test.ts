@@ -2,10 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/auth/index.js';
+import { authorizeInBrowser } from './peers/headless-browser.js';
+import { startAuthorizationServer, type TestAuthorizationServer } from './peers/oauth-as.js';
 import { everythingStdioCommand, startEverything, type RunningEverything } from './peers/everything.js';
 import { pagedContentCommand } from './peers/paged-content.js';
 import { probeStdioCommand } from './peers/probe-stdio.js';
+import { startProtectedMcpServer, type ProtectedMcpServer } from './peers/protected-mcp.js';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { freePort } from './support/mcp-helpers.js';
 
 /** A JSON answer: status and parsed body. */
 interface Answer {
@@ -418,5 +422,79 @@ mcpServers:
     for (const [path, method] of expected) {
       expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     }
+  });
+});
+
+describe('REST content routes on a server behind OAuth (issue 16)', () => {
+  let as: TestAuthorizationServer;
+  let mcp: ProtectedMcpServer;
+  let hub: TestHub;
+  let publicUrl: string;
+
+  beforeAll(async () => {
+    as = await startAuthorizationServer({ accessTokenTtlSeconds: 300 });
+    mcp = await startProtectedMcpServer({
+      issuer: as.issuer,
+      jwksUri: as.jwksUri,
+      setResource: (url) => as.setResource(url),
+    });
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    hub = await startTestHub({
+      env: { PUBLIC_URL: publicUrl },
+      yaml: `
+mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  secure:
+    type: streamable-http
+    url: ${mcp.url}
+    requiresOAuth: true
+`,
+    });
+    await hub.app.listen({ port, host: '127.0.0.1' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.dispose();
+    await mcp?.stop();
+    await as?.stop();
+  });
+
+  it('before authorization: the tool call route’s 401 with an oauthUrl and its binding cookie; after it, the server is reached', async () => {
+    const token = await hub.userToken('alice@example.com');
+    const prompts = await hub.app.inject({
+      method: 'GET',
+      url: '/api/mcp/secure/prompts',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(prompts.statusCode).toBe(401);
+    expect(prompts.json()).toMatchObject({
+      code: 'HUB_ERR_OAUTH_REQUIRED',
+      oauthRequired: true,
+      oauthUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/),
+      flowId: expect.any(String),
+    });
+    expect(prompts.cookies.map((c) => c.name)).toContain('sb_oauth_secure');
+
+    const { callbackUrl } = await authorizeInBrowser(prompts.json<{ oauthUrl: string }>().oauthUrl, {
+      loginHint: 'alice',
+      redirectUriPrefix: `${publicUrl}/api/mcp/secure/oauth/callback`,
+    });
+    const url = new URL(callbackUrl);
+    const landed = await hub.app.inject({
+      method: 'GET',
+      url: `${url.pathname}${url.search}`,
+      headers: { cookie: prompts.cookies.map((c) => `${c.name}=${c.value}`).join('; ') },
+    });
+    expect(landed.headers.location).toContain('/oauth/success');
+    // Authorized: the request reaches the server, which offers tools only.
+    const again = await hub.app.inject({
+      method: 'GET',
+      url: '/api/mcp/secure/prompts',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'HUB_ERR_CAPABILITY_UNSUPPORTED', capability: 'prompts' });
   });
 });
