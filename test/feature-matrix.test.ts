@@ -348,7 +348,7 @@ mcpServers:
     expect(textOf(await proxied.callTool({ name: 'protocol', arguments: {} }))).toBe('2025-03-26');
   });
 
-  it('REST: a tool call answers with its structured content; the listing shows icons and every page', async () => {
+  it('REST: a tool call answers with its structured content and is pinged in a call; the listing shows icons and every page', async () => {
     const res = await fetch(`${base}/api/mcp/matrix/tools/forecast/call`, {
       method: 'POST',
       headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
@@ -356,6 +356,13 @@ mcpServers:
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ structuredContent: { city: 'Lima', celsius: 21 } });
+    // The upstream pings the hub's client during the call; the hub answers.
+    const pinged = await fetch(`${base}/api/mcp/matrix/tools/ping-client/call`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ arguments: {} }),
+    });
+    expect(textOf(await pinged.json())).toBe('pong');
     const listing = await fetch(`${base}/api/mcp/tools`, { headers: { authorization: `Bearer ${alice}` } });
     type Listing = { servers: Record<string, { tools: Array<Record<string, unknown>> }> };
     const matrix = ((await listing.json()) as Listing).servers.matrix!.tools;
