@@ -3,9 +3,11 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ToolListChangedNotificationSchema,
   type ClientCapabilities,
+  type Root,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AddressInfo } from 'node:net';
@@ -401,6 +403,18 @@ mcpServers:
     );
     const result = await client.callTool({ name: 'ask-with-tools', arguments: { question: 'word?' } });
     expect(textOf(result)).toBe('Model chose: lookup');
+  });
+
+  it('/mcp/servers/everything: the client’s roots/list_changed reaches the server, which lists the new roots', async () => {
+    let roots: Root[] = [{ uri: 'file:///work/first', name: 'first' }];
+    const client = await connect('/mcp/servers/everything', { roots: { listChanged: true } }, (c) =>
+      c.setRequestHandler(ListRootsRequestSchema, () => ({ roots })),
+    );
+    const seen = () => client.callTool({ name: 'get-roots-list', arguments: {} }).then(textOf);
+    expect(await seen()).toContain('file:///work/first');
+    roots = [{ uri: 'file:///work/second', name: 'second' }];
+    await client.sendRootsListChanged();
+    await expect.poll(seen, { timeout: 10_000 }).toContain('file:///work/second');
   });
 
   it('/mcp/servers/everything: a URL elicitation reaches the client, and its answer returns', async () => {
