@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/auth/index.js';
@@ -92,15 +92,19 @@ describe('step-up authorization on a live connection', () => {
     return (await navigate(callbackUrl)).headers.get('location') ?? '';
   }
 
-  /** An /mcp client with URL elicitation whose user accepts every link and opens it as `login`. */
-  async function elicitingClient(email: string, login: 'alice' | 'bob') {
-    const transport = new StreamableHTTPClientTransport(new URL(`${publicUrl}/mcp`), {
+  /** An MCP client of the hub's endpoint at `path`, connected as the user `email`. */
+  async function mcpClient(email: string, path: string, capabilities: ClientCapabilities) {
+    const transport = new StreamableHTTPClientTransport(new URL(`${publicUrl}${path}`), {
       requestInit: { headers: { authorization: `Bearer ${await hub.userToken(email)}` } },
     });
-    const client = new Client(
-      { name: 'step-up-test', version: '1.0.0' },
-      { capabilities: { elicitation: { url: {} } } },
-    );
+    const client = new Client({ name: 'step-up-test', version: '1.0.0' }, { capabilities });
+    clients.push(client);
+    return { client, transport };
+  }
+
+  /** A client with URL elicitation (of /mcp unless `path` says) whose user accepts every link and opens it as `login`. */
+  async function elicitingClient(email: string, login: 'alice' | 'bob', path = '/mcp') {
+    const { client, transport } = await mcpClient(email, path, { elicitation: { url: {} } });
     const asked: { message: string; browser: Promise<string> }[] = [];
     client.setRequestHandler(ElicitRequestSchema, (request) => {
       const params = request.params as { url: string; message: string };
@@ -108,7 +112,6 @@ describe('step-up authorization on a live connection', () => {
       return { action: 'accept' };
     });
     await client.connect(transport);
-    clients.push(client);
     return { client, asked };
   }
 
@@ -141,6 +144,9 @@ mcpServers:
       'carol@example.com',
       'dave@example.com',
       'erin@example.com',
+      'frank@example.com',
+      'grace@example.com',
+      'heidi@example.com',
     ]) {
       await hub.repos.users.create({ email, role: 'USER', passwordHash: await hashPassword(PASSWORD) });
     }
@@ -237,5 +243,57 @@ mcpServers:
     expect(await asked[0]?.browser).toBe(`${publicUrl}/oauth/success?serverName=secure`);
     // The first call and exactly one retry reached the server.
     expect(mcp.forbidden - forbiddenBefore).toBe(2);
+  });
+
+  it('/mcp/servers/:name: the user is asked by URL elicitation, and the call completes after the grant', async () => {
+    await authorizeFirst('frank@example.com', 'bob');
+    const { client, asked } = await elicitingClient('frank@example.com', 'bob', '/mcp/servers/secure');
+    const forbiddenBefore = mcp.forbidden;
+    const result = await client.callTool({ name: 'admin', arguments: {} });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(textOf(result)).toBe('admin: done');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.message).toMatch(/'secure' needs more permissions .*'mcp:tools mcp:admin'/);
+    expect(await asked[0]?.browser).toBe(`${publicUrl}/oauth/success?serverName=secure`);
+    // One refusal, then the retried call went through with the new token.
+    expect(mcp.forbidden - forbiddenBefore).toBe(1);
+    expect(textOf(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('bob');
+  });
+
+  it('/mcp/servers/:name: a server that still refuses after the grant gets one retry, then a clear error', async () => {
+    await authorizeFirst('grace@example.com', 'alice');
+    const { client, asked } = await elicitingClient('grace@example.com', 'alice', '/mcp/servers/secure');
+    const forbiddenBefore = mcp.forbidden;
+    const result = await client.callTool({ name: 'greedy', arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /'secure' still refuses this call after the new authorization \(it asks for the scope 'mcp:tools mcp:root'\); not asking again/,
+    );
+    expect(asked).toHaveLength(1);
+    expect(await asked[0]?.browser).toBe(`${publicUrl}/oauth/success?serverName=secure`);
+    // The first call and exactly one retry reached the server.
+    expect(mcp.forbidden - forbiddenBefore).toBe(2);
+  });
+
+  it('/mcp/servers/:name: a client without URL elicitation gets a tool error with the link, which grants the scope', async () => {
+    await authorizeFirst('heidi@example.com', 'alice');
+    const { client, transport } = await mcpClient('heidi@example.com', '/mcp/servers/secure', {});
+    await client.connect(transport);
+    const forbiddenBefore = mcp.forbidden;
+    const refused = await client.callTool({ name: 'admin', arguments: {} });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/'secure' needs more permissions .*'mcp:tools mcp:admin'/);
+    const link = /Open this link in a browser, sign in to Switchboard, then call the tool again: (\S+)/.exec(
+      textOf(refused),
+    )?.[1];
+    expect(link?.startsWith(`${publicUrl}/`)).toBe(true);
+    // No retry without a grant: only the one refusal reached the server.
+    expect(mcp.forbidden - forbiddenBefore).toBe(1);
+    expect(await openInBrowser(link ?? '', 'heidi@example.com', 'alice')).toBe(
+      `${publicUrl}/oauth/success?serverName=secure`,
+    );
+    const done = await client.callTool({ name: 'admin', arguments: {} });
+    expect(done.isError, textOf(done)).toBeFalsy();
+    expect(textOf(done)).toBe('admin: done');
   });
 });

@@ -36,18 +36,18 @@ const toolError = (text: string): CallToolResult => ({ isError: true, content: [
  * The call's server needs an authorization the caller has not given. A client that declared URL
  * elicitation (MCP 2025-11-25) is asked to open the hub's sign-in link for the flow; once the user
  * accepts, the call waits for the flow to complete (progress keeps it alive), tells the client the
- * elicitation is complete, and runs `retry` once. Any other client, or a user who declines, gets a
+ * elicitation is complete, and runs `retry` once (its result is the call's). Any other client, or a user who declines, gets a
  * tool error carrying the link to open before calling again. `reason` says why, in a sentence
  * (default: the server needs the user's authorization).
  */
-export async function authorizeInCall(
+export async function authorizeInCall<R>(
   request: CallInProgress,
   caller: Identity,
   target: RegisteredServer,
   deps: InCallAuthorizationDeps,
-  retry: () => Promise<CallToolResult>,
+  retry: () => Promise<R>,
   reason?: string,
-): Promise<CallToolResult> {
+): Promise<R | CallToolResult> {
   const { server, extra, progressToken } = request;
   const started = await deps.authorization.start(caller, target);
   const link = await deps.authorization.browserLink(caller, target, started.flowId);

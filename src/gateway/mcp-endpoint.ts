@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
@@ -16,7 +16,7 @@ import { createAggregateServer, type AggregateDeps } from './aggregate-server.js
 import { gateListChanged } from './list-changed-gate.js';
 import { createOriginCheck } from './origin-check.js';
 import { createProxyServer } from './proxy-server.js';
-import { attachRequestContext, requestContextOf } from './request-context.js';
+import { attachRequestContext } from './request-context.js';
 import { ResourceSubscriptions } from './resource-subscriptions.js';
 import { refOf } from './server-ref.js';
 import { SessionUpstreams } from './session-upstreams.js';
@@ -272,15 +272,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       mcpServer = createAggregateServer(deps, subscriptions);
     } else {
       mcpServer = createProxyServer(
-        async (extra) => {
-          const context = requestContextOf(extra);
-          // Set for every request of a per-server endpoint; the guard keeps the types honest.
-          if (context.server === null)
-            throw new McpError(ErrorCode.InternalError, 'No server for this request');
-          return relayOf(context.caller, context.server, own);
-        },
+        (who, on) => relayOf(who, on, own),
         (await relayOf(caller, server)).connection,
         subscriptions,
+        options,
       );
     }
     own.attach(mcpServer);

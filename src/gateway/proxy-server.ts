@@ -5,14 +5,31 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Identity } from '../auth/index.js';
 import type { UpstreamConnection } from '../connections/index.js';
-import { isHubError } from '../errors/index.js';
+import { HubError, isHubError } from '../errors/index.js';
+import { insufficientScope } from '../oauth/index.js';
+import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
 import type { CallerConnection } from '../upstreams/index.js';
+import type { CallInProgress } from './authorize-in-call.js';
 import { relayTo, type DownstreamExtra } from './downstream-relay.js';
 import { requestContextOf } from './request-context.js';
 import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
+import { currentServer, refOf } from './server-ref.js';
+import { stepUpInCall, type StepUpDeps } from './step-up.js';
 import { TaskOwners } from './task-owners.js';
+
+/** The caller's connection to a server, as the per-server endpoint asks for it on every request. */
+export type ProxyConnection = (caller: Identity, server: RegisteredServer) => Promise<CallerConnection>;
+
+/** What the per-server endpoint needs besides connections: the registry, and what a step-up asks with. */
+export interface ProxyDeps extends StepUpDeps {
+  registry: ServerRegistry;
+}
+
+/** A relayed request, run on the connection of the given server's lookup. */
+type Relay = (on: RegisteredServer) => Promise<Record<string, unknown>>;
 
 /** This process's relayed tasks, shared by every per-server session (a task outlives its session). */
 const processTaskOwners = new TaskOwners();
@@ -26,6 +43,14 @@ function relayedError(err: unknown): unknown {
   return err;
 }
 
+/** The caller and server of one request of a per-server endpoint (the endpoint sets both). */
+function proxiedContextOf(extra: DownstreamExtra): { caller: Identity; server: RegisteredServer } {
+  const { caller, server } = requestContextOf(extra);
+  // Set for every request of a per-server endpoint; the guard keeps the types honest.
+  if (server === null) throw new McpError(ErrorCode.InternalError, 'No server for this request');
+  return { caller, server };
+}
+
 /**
  * A transparent per-server endpoint (`/mcp/servers/:serverName`): one SDK server per downstream
  * session that declares the upstream's own capabilities and instructions and relays every request
@@ -35,6 +60,9 @@ function relayedError(err: unknown): unknown {
  * `connection` is asked on every request with that request's context, so the connection used is the
  * one of the caller and server config authenticated and looked up for that very request.
  *
+ * A `tools/call` the upstream refuses for scope on the live connection gets a step-up inside the
+ * call, as on `/mcp` ({@link toolCallWithStepUp}).
+ *
  * Resource subscriptions are the exception to "unchanged": the upstream connection is shared with
  * the caller's other sessions (or everyone's, for an app-level server), so they are counted in
  * `subscriptions` and this session hears the updates of its own, with the upstream's URIs. Tasks
@@ -42,9 +70,10 @@ function relayedError(err: unknown): unknown {
  * unknown ids to everyone else and left out of their `tasks/list`.
  */
 export function createProxyServer(
-  connection: (extra: DownstreamExtra) => Promise<CallerConnection>,
+  connection: ProxyConnection,
   first: UpstreamConnection,
   subscriptions: ResourceSubscriptions,
+  deps: ProxyDeps,
   tasks: TaskOwners = processTaskOwners,
 ): Server {
   const info = first.serverInfo ?? { name: 'upstream', version: '0.0.0' };
@@ -59,16 +88,18 @@ export function createProxyServer(
   );
   server.fallbackRequestHandler = async (request, extra) => {
     try {
-      const { key, connection: upstream } = await connection(extra);
-      const userId = requestContextOf(extra).caller.userId;
+      const { caller, server: target } = proxiedContextOf(extra);
+      const userId = caller.userId;
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
-      if (ONE_TASK_METHODS.has(request.method)) tasks.check(key, params?.taskId, userId);
-      const result = await upstream.forward(
-        request.method,
-        params,
-        relayTo(server, extra, request.params?._meta?.progressToken),
-      );
-      return ownTasks(tasks, { key, userId, method: request.method, params }, result);
+      const progressToken = request.params?._meta?.progressToken;
+      const relay: Relay = async (on) => {
+        const { key, connection: upstream } = await connection(caller, on);
+        if (ONE_TASK_METHODS.has(request.method)) tasks.check(key, params?.taskId, userId);
+        const result = await upstream.forward(request.method, params, relayTo(server, extra, progressToken));
+        return ownTasks(tasks, { key, userId, method: request.method, params }, result);
+      };
+      if (request.method !== 'tools/call') return await relay(target);
+      return await toolCallWithStepUp({ server, extra, progressToken }, caller, target, deps, relay);
     } catch (err) {
       throw relayedError(err);
     }
@@ -77,10 +108,44 @@ export function createProxyServer(
   return server;
 }
 
+/**
+ * A `tools/call` as `/mcp` runs it: refused on the live connection with 403 `insufficient_scope`,
+ * the user is asked for the larger grant inside the call ({@link stepUpInCall}), and once granted
+ * the call runs once more, on the server and connection looked up for the caller again (the grant
+ * can take minutes, and access is decided per request). The step-up's own failures, such as a
+ * server refusing again (HUB_ERR_OAUTH_STEP_UP_LIMIT), end the call with a tool error saying why,
+ * as on `/mcp`; any other failure of the first try is relayed as before.
+ */
+async function toolCallWithStepUp(
+  asked: CallInProgress,
+  caller: Identity,
+  target: RegisteredServer,
+  deps: ProxyDeps,
+  relay: Relay,
+): Promise<Record<string, unknown>> {
+  try {
+    return await relay(target);
+  } catch (err) {
+    const refusal = insufficientScope(err, target.name, deps.upstreams.lastChallenge(caller, target));
+    if (refusal === undefined) throw err;
+    const retry = async () => {
+      const now = await currentServer(deps.registry, refOf(target), caller);
+      if (!now) throw new HubError('HUB_ERR_SERVER_NOT_FOUND');
+      return relay(now);
+    };
+    try {
+      return await stepUpInCall(asked, caller, target, deps, refusal, retry);
+    } catch (failed) {
+      if (isHubError(failed)) return { isError: true, content: [{ type: 'text', text: failed.message }] };
+      throw failed;
+    }
+  }
+}
+
 /** `resources/subscribe` and `unsubscribe` through the shared counts; updates keep the upstream's URI. */
 function relaySubscriptions(
   server: Server,
-  connection: (extra: DownstreamExtra) => Promise<CallerConnection>,
+  connection: ProxyConnection,
   subscriptions: ResourceSubscriptions,
 ): void {
   const subscriber: ResourceSubscriber = {
@@ -90,7 +155,8 @@ function relaySubscriptions(
   };
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     try {
-      const { key, connection: upstream } = await connection(extra);
+      const { caller, server: target } = proxiedContextOf(extra);
+      const { key, connection: upstream } = await connection(caller, target);
       const uri = request.params.uri;
       await subscriptions.subscribe({ key, connection: upstream, uri }, uri, subscriber);
       return {};

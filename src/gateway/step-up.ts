@@ -18,17 +18,17 @@ export interface StepUpDeps extends InCallAuthorizationDeps {
  * plus the challenge's. Once granted, `retry` runs once; a server that refuses again for scope is
  * not asked about a second time in this call: the call ends with HUB_ERR_OAUTH_STEP_UP_LIMIT.
  */
-export function stepUpInCall(
+export function stepUpInCall<R>(
   request: CallInProgress,
   caller: Identity,
   target: RegisteredServer,
   deps: StepUpDeps,
   refusal: HubError,
-  retry: () => Promise<CallToolResult>,
-): Promise<CallToolResult> {
+  retry: () => Promise<R>,
+): Promise<R | CallToolResult> {
   const scope = refusal.details?.scope;
   const asked = typeof scope === 'string' ? ` (it asks for the scope '${scope}')` : '';
-  const retryOnce = async (): Promise<CallToolResult> => {
+  const retryOnce = async (): Promise<R> => {
     try {
       return await retry();
     } catch (err) {
