@@ -90,6 +90,15 @@ export const mcpSettingsSchema = z.strictObject({
    * (HUB_ERR_RESULT_TOO_LARGE) and the connection goes on.
    */
   maxResultBytes: z.number().int().min(1024).optional(),
+  /**
+   * How many connections of their own one user's MCP sessions may hold to one server, all their
+   * sessions together (default 3, applied where connections are opened). A session whose client
+   * takes sampling, elicitation or roots gets such a connection (a process, for stdio); past the cap
+   * it shares the pooled connection instead. 0 opens none.
+   */
+  maxSessionConnections: countSchema.optional(),
+  /** The same cap over every user and server of this hub instance together (default 100). */
+  maxSessionConnectionsTotal: countSchema.optional(),
   /** App-level servers connected in parallel at start-up. */
   startupConcurrency: z.number().int().min(1).max(64).default(DEFAULT_STARTUP_CONCURRENCY),
   catalogRecovery: catalogRecoverySchema.optional(),

@@ -277,6 +277,17 @@ mcpSettings:
     expect(config.mcpSettings).toEqual({ idleTimeout: 0, initTimeout: 15000, startupConcurrency: 8 });
   });
 
+  it('takes the session connection caps as whole numbers from 0, and leaves them unset by default', () => {
+    const config = valueOf('mcpSettings:\n  maxSessionConnections: 0\n  maxSessionConnectionsTotal: 250\n');
+    expect(config.mcpSettings).toMatchObject({ maxSessionConnections: 0, maxSessionConnectionsTotal: 250 });
+    expect(valueOf('').mcpSettings.maxSessionConnections).toBeUndefined();
+    const issues = issuesOf('mcpSettings:\n  maxSessionConnections: -1\n  maxSessionConnectionsTotal: 2.5\n');
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'mcpSettings.maxSessionConnections',
+      'mcpSettings.maxSessionConnectionsTotal',
+    ]);
+  });
+
   it('accepts a numeric version, as YAML reads `version: 1.2`', () => {
     expect(valueOf('version: 1.2\n').mcpServers).toEqual({});
   });

@@ -7,7 +7,7 @@ import type { ConnectionPool } from '../connections/index.js';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { RegisteredServer } from '../registry/index.js';
-import type { CallerConnection, UpstreamService } from '../upstreams/index.js';
+import type { CallerConnection, SessionCapReached, UpstreamService } from '../upstreams/index.js';
 import { sessionChannel } from './downstream-relay.js';
 
 /**
@@ -45,12 +45,16 @@ export function needsOwnConnection(
  * requests (roots/list at its start included) reach this session's client and no other, and the
  * client's `roots/list_changed` reaches the upstream. Other sessions and other servers keep sharing
  * the pooled connections. Access is still checked by every request before it gets here; the
- * connections close with the session.
+ * connections close with the session. Past `mcpSettings.maxSessionConnections` (or its hub-wide
+ * total) the session shares the pooled connection, as a client declaring none of these would,
+ * until a slot frees.
  */
 export class SessionUpstreams {
   /** The service this session's handlers use: relay connections go through {@link connect}. */
   readonly upstreams: UpstreamService;
   private readonly keys = new Set<string>();
+  /** Servers this session was already logged as capped for: once each, not once per call. */
+  private readonly capped = new Set<string>();
   private server: Server | undefined;
   private unsubscribe: () => void = () => undefined;
   private closed = false;
@@ -104,6 +108,10 @@ export class SessionUpstreams {
       capabilities: relayedCapabilities(client ?? {}),
       channel: sessionChannel(server),
     });
+    if ('capReached' in opened) {
+      this.noteCapped(caller.userId, target.name, opened);
+      return this.base.connect(caller, target, 'relay');
+    }
     if (this.closed) {
       // The session ended while this connected: nobody is left to answer its upstream.
       await this.pool.disconnect(opened.key);
@@ -111,6 +119,19 @@ export class SessionUpstreams {
     }
     this.keys.add(opened.key);
     return opened;
+  }
+
+  /**
+   * The shared connection refuses the server's requests that no call claims and answers roots/list
+   * with no roots, so the operator should see why this session's client was not asked.
+   */
+  private noteCapped(userId: string, serverName: string, cap: SessionCapReached): void {
+    if (this.capped.has(serverName)) return;
+    this.capped.add(serverName);
+    this.logger.warn(
+      { userId, serverName, sessionId: this.sessionId, cap: cap.capReached, limit: cap.limit },
+      'session connection cap reached; this session shares the pooled connection',
+    );
   }
 
   /** The client's roots changed: every live connection of this session tells its upstream. */

@@ -19,6 +19,11 @@ export interface ConnectionKeyParts {
   serverName: string;
   /** The downstream session a relay connection is bound to; null for a shared one. */
   sessionId: string | null;
+  /**
+   * The user whose session a bound connection serves, also for an app-level server (whose key
+   * names no user otherwise): what the per-user cap counts. Null for a shared connection.
+   */
+  sessionOwner: string | null;
 }
 
 const RELAY_PREFIX = 'relay|';
@@ -40,12 +45,27 @@ export function connectionKeyFor(
 }
 
 /**
- * The key of a relay connection bound to one downstream session (`relay|session|<id>|<base>`): it
- * belongs to that server and user like the shared one, so closing theirs closes it too. Session ids
- * are UUIDs, without `|`.
+ * The key of a relay connection bound to one downstream session of `ownerId`
+ * (`relay|session|<id>|<owner>|<base>`): it belongs to that server and user like the shared one, so
+ * closing theirs closes it too. Session ids are UUIDs, without `|`; the owner is percent-encoded,
+ * so it has none either.
  */
-export function sessionConnectionKey(relayKey: string, sessionId: string): string {
-  return `${RELAY_PREFIX}${SESSION_PREFIX}${sessionId}|${relayKey.slice(RELAY_PREFIX.length)}`;
+export function sessionConnectionKey(relayKey: string, sessionId: string, ownerId: string): string {
+  const owner = encodeURIComponent(ownerId);
+  return `${RELAY_PREFIX}${SESSION_PREFIX}${sessionId}|${owner}|${relayKey.slice(RELAY_PREFIX.length)}`;
+}
+
+/** `<id>|<owner>|<base>` of a session key, split; null when malformed. */
+function splitSession(rest: string): { sessionId: string; owner: string; base: string } | null {
+  const idEnd = rest.indexOf('|');
+  const ownerEnd = rest.indexOf('|', idEnd + 1);
+  if (idEnd <= 0 || ownerEnd < 0) return null;
+  try {
+    const owner = decodeURIComponent(rest.slice(idEnd + 1, ownerEnd));
+    return { sessionId: rest.slice(0, idEnd), owner, base: rest.slice(ownerEnd + 1) };
+  } catch {
+    return null; // not percent-encoded by sessionConnectionKey
+  }
 }
 
 /** The parts of a key made by {@link connectionKeyFor} or {@link sessionConnectionKey}; null for anything else. */
@@ -53,19 +73,19 @@ export function parseConnectionKey(key: string): ConnectionKeyParts | null {
   const profile: ConnectionProfile = key.startsWith(RELAY_PREFIX) ? 'relay' : 'rest';
   let base = profile === 'relay' ? key.slice(RELAY_PREFIX.length) : key;
   let sessionId: string | null = null;
+  let sessionOwner: string | null = null;
   if (profile === 'relay' && base.startsWith(SESSION_PREFIX)) {
-    const end = base.indexOf('|', SESSION_PREFIX.length);
-    if (end <= SESSION_PREFIX.length) return null;
-    sessionId = base.slice(SESSION_PREFIX.length, end);
-    base = base.slice(end + 1);
+    const split = splitSession(base.slice(SESSION_PREFIX.length));
+    if (split === null) return null;
+    ({ sessionId, owner: sessionOwner, base } = split);
   }
   const last = base.lastIndexOf('|');
   if (last < 0) return null;
   const serverName = base.slice(last + 1);
   if (base.startsWith('app|') && last === 3)
-    return { profile, scope: 'app', userId: null, serverName, sessionId };
+    return { profile, scope: 'app', userId: null, serverName, sessionId, sessionOwner };
   if (base.startsWith('user|') && last > 4) {
-    return { profile, scope: 'user', userId: base.slice(5, last), serverName, sessionId };
+    return { profile, scope: 'user', userId: base.slice(5, last), serverName, sessionId, sessionOwner };
   }
   return null;
 }

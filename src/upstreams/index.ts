@@ -24,6 +24,7 @@ export {
   type ConnectionProfile,
   type ConnectionScope,
 } from './connection-keys.js';
+export { type SessionCapReached } from './session-caps.js';
 export { connectAtStartup, type StartupConnector } from './startup.js';
 export {
   createAuthorizationStarter,

@@ -39,6 +39,7 @@ import {
   type ConnectionScope,
 } from './connection-keys.js';
 import { failureText } from './failure-text.js';
+import { sessionCapReached, sessionCapsOf, type SessionCapReached } from './session-caps.js';
 import { addRequestHeaders } from './call-headers.js';
 
 /** What the status routes report for one server and caller. */
@@ -101,13 +102,15 @@ export interface UpstreamService {
   /**
    * The caller's relay connection for one downstream session only (its own process for a stdio
    * server), declaring that session's client capabilities; `connect`'s checks and errors. Its tools
-   * are not written to the shared list. The session closes it when it ends.
+   * are not written to the shared list. The session closes it when it ends. When opening it would
+   * pass `mcpSettings.maxSessionConnections` (this user and server) or `maxSessionConnectionsTotal`
+   * (this instance), nothing is opened and the cap reached is returned instead.
    */
   connectBound(
     caller: Identity,
     server: RegisteredServer,
     session: SessionBinding,
-  ): Promise<CallerConnection>;
+  ): Promise<CallerConnection | SessionCapReached>;
   /** Closes the shared connections (every profile) of an app-level server and forgets their tools. */
   disconnectApp(server: RegisteredServer): Promise<void>;
   /** The shared connection of an app-level server (start-up inspection); no caller involved. */
@@ -177,6 +180,7 @@ export function createUpstreamService(deps: {
   clock?: Clock;
 }): UpstreamService {
   const clock = deps.clock ?? systemClock;
+  const sessionCaps = sessionCapsOf(deps.settings);
   const failures = new Map<string, ConnectFailure>();
   /** Keeps the server's latest connect failure; a refusal by its open circuit is not a new one. */
   function noteFailure(serverName: string, err: unknown): void {
@@ -265,6 +269,7 @@ export function createUpstreamService(deps: {
     relist = false,
     session?: SessionBinding,
   ): Promise<CallerConnection> {
+    // Nothing awaited before the pool's acquire: connectBound counts the caps just before this.
     const resolved = resolveServer(server.config, ctx, deps.settings);
     const options = {
       ...withOAuth(resolved, server, userId),
@@ -344,17 +349,39 @@ export function createUpstreamService(deps: {
     server: RegisteredServer,
     profile: ConnectionProfile = 'rest',
     relist = false,
-    session?: SessionBinding,
   ): Promise<CallerConnection> {
-    const shared = keyFor(caller, server, profile);
-    const key = session ? sessionConnectionKey(shared, session.sessionId) : shared;
+    const key = keyFor(caller, server, profile);
+    const ctx = await authorizedContext(caller, server, key);
+    return open(key, server, ctx, tokenOwner(server, caller), profile, relist);
+  }
+
+  async function connectBound(
+    caller: Identity,
+    server: RegisteredServer,
+    session: SessionBinding,
+  ): Promise<CallerConnection | SessionCapReached> {
+    const shared = keyFor(caller, server, 'relay');
+    const key = sessionConnectionKey(shared, session.sessionId, caller.userId);
+    const ctx = await authorizedContext(caller, server, key);
+    // No await from the count to the pool's acquire in `open`, which marks the key connecting at
+    // once: sessions connecting at the same moment see each other, and the caps hold.
+    const full = sessionCapReached(deps.pool, key, sessionCaps);
+    if (full) return full;
+    return open(key, server, ctx, tokenOwner(server, caller), 'relay', false, session);
+  }
+
+  /** The caller's placeholder context, once the server's OAuth (if any) lets them connect `key`. */
+  async function authorizedContext(
+    caller: Identity,
+    server: RegisteredServer,
+    key: string,
+  ): Promise<PlaceholderContext> {
     const ctx = await contextFor(caller, server);
-    const owner = tokenOwner(server, caller);
     if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
-      const state = await deps.oauth.authState(oauthContext(server, ctx, owner));
+      const state = await deps.oauth.authState(oauthContext(server, ctx, tokenOwner(server, caller)));
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
-    return open(key, server, ctx, owner, profile, relist, session);
+    return ctx;
   }
 
   /** Closes the given keys' connections; with `forgetTools`, drops their cached tool lists too. */
@@ -368,7 +395,7 @@ export function createUpstreamService(deps: {
 
   return {
     connect,
-    connectBound: (caller, server, session) => connect(caller, server, 'relay', false, session),
+    connectBound,
     keyFor,
     requiresOAuth,
     tokenOwner,
