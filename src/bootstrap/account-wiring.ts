@@ -66,7 +66,11 @@ export class AccountChangeFeed {
       logger: this.logger,
       // A removed or disabled user's upstream connections close on every instance.
       closeConnections: async (userId) => {
-        const theirs = (key: string): boolean => parseConnectionKey(key)?.userId === userId;
+        // A session's own connection to an app-level server names its user only as the session's owner.
+        const theirs = (key: string): boolean => {
+          const parts = parseConnectionKey(key);
+          return parts?.userId === userId || parts?.sessionOwner === userId;
+        };
         const keys = deps.pool.keys().filter(theirs);
         await deps.pool.disconnectWhere(theirs);
         await Promise.all(keys.map((key) => deps.tools.invalidate(key)));
