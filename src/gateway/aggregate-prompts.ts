@@ -1,7 +1,7 @@
 import type { Prompt } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import type { GatewayDeps } from './aggregate-catalog.js';
-import { connectedWith } from './connected-servers.js';
+import { connectedWith, listAll } from './connected-servers.js';
 import { assignExposedNames } from './names.js';
 import { refOf, trustOf, type ServerRef } from './server-ref.js';
 
@@ -18,16 +18,22 @@ export interface CatalogPrompt {
   prompt: Prompt;
 }
 
+/** A prompt as an MCP server lists it: an object with a string name; the rest is the server's own. */
+function isNamed(item: Record<string, unknown>): item is Prompt {
+  return typeof item.name === 'string';
+}
+
 /**
- * The prompts of every connected server the caller may use, named over the whole list by the same
- * rule as tools (one name per prompt, the caller's own and the admin's servers first).
+ * The prompts of every connected server the caller may use, every page of each (as for resources),
+ * named over the whole list by the same rule as tools (one name per prompt, the caller's own and
+ * the admin's servers first). A prompt without a string name is left out: it could not be got.
  */
 export async function promptCatalog(deps: GatewayDeps, caller: Identity): Promise<CatalogPrompt[]> {
   const items = [];
-  for (const { server, forward } of await connectedWith(deps, caller, 'prompts')) {
-    const result = await forward('prompts/list').catch(() => ({ prompts: [] }));
-    // An MCP server's own prompts/list result.
-    for (const prompt of (result.prompts as Prompt[] | undefined) ?? []) {
+  for (const connected of await connectedWith(deps, caller, 'prompts')) {
+    const server = connected.server;
+    const listed = await listAll(connected, 'prompts/list', 'prompts');
+    for (const prompt of listed.filter(isNamed)) {
       items.push({
         serverName: server.name,
         name: prompt.name,

@@ -38,3 +38,39 @@ export async function connectedWith(
   }
   return out;
 }
+
+/** Pages read from one upstream's list, against a server whose cursors never end. */
+const MAX_PAGES = 20;
+
+/**
+ * Every item of one upstream list (`resources/list`, `resources/templates/list`, `prompts/list`),
+ * following `nextCursor` up to {@link MAX_PAGES} pages; an upstream that fails gives what it gave
+ * so far.
+ */
+export async function listAll(
+  { forward }: ConnectedServer,
+  method: string,
+  field: string,
+): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  try {
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const result = await forward(method, cursor === undefined ? undefined : { cursor });
+      const list: unknown = result[field];
+      if (Array.isArray(list)) items.push(...list.filter(isObject));
+      const next = result.nextCursor;
+      if (typeof next !== 'string' || seen.has(next)) break;
+      seen.add(next);
+      cursor = next;
+    }
+  } catch {
+    // a server failing its list leaves out what it did not give
+  }
+  return items;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
