@@ -10,6 +10,7 @@ import type { Identity } from '../auth/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { promptCatalog, type PromptBinding } from './aggregate-prompts.js';
 import type { AggregateDeps } from './aggregate-server.js';
+import { metaParam } from './caller-meta.js';
 import { connectedWith } from './connected-servers.js';
 import { relayTo } from './downstream-relay.js';
 import { exposePromptResult } from './exposed-content.js';
@@ -42,7 +43,7 @@ export function registerContentHandlers(server: Server, deps: AggregateDeps): vo
     const { connection } = await deps.upstreams.connect(caller, target, 'relay');
     const result = await connection.forward(
       'prompts/get',
-      { ...request.params, name: binding.promptName },
+      { ...request.params, ...metaParam(request.params._meta), name: binding.promptName },
       relayTo(server, extra, request.params._meta?.progressToken),
     );
     // The upstream's own prompt result, unvalidated; exposePromptResult checks each field it rewrites.

@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import type { AggregateDeps } from './aggregate-server.js';
+import { metaParam } from './caller-meta.js';
 import { connectedWith, listAll } from './connected-servers.js';
 import { relayTo } from './downstream-relay.js';
 import { exposedUri } from './names.js';
@@ -78,7 +79,7 @@ export function registerResourceHandlers(
     const { connection } = await deps.upstreams.connect(caller, target, 'relay');
     const result = await connection.forward(
       'resources/read',
-      { uri },
+      { uri, ...metaParam(request.params._meta) },
       relayTo(server, extra, request.params._meta?.progressToken),
     );
     // The upstream's own result shape (MCP ReadResourceResult); only the URIs are rewritten below.

@@ -15,6 +15,7 @@ import { forwardableHeaders } from '../upstreams/index.js';
 import { toolCatalog, type ToolBinding } from './aggregate-catalog.js';
 import type { AggregateDeps } from './aggregate-server.js';
 import { authorizeInCall, type CallInProgress } from './authorize-in-call.js';
+import { upstreamMeta } from './caller-meta.js';
 import { relayTo } from './downstream-relay.js';
 import { exposeToolResult } from './exposed-content.js';
 import { requestContextOf } from './request-context.js';
@@ -55,6 +56,7 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
       if (!now) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
       return now;
     };
+    const meta = upstreamMeta(request.params._meta);
     try {
       if (binding.kind === 'authorize') return await connectServer(caller, target, asked, again);
       const callOn = (on: RegisteredServer) =>
@@ -62,6 +64,7 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
           ...relayTo(server, extra, asked.progressToken),
           profile: 'relay',
           callHeaders: forwardableHeaders(extra.requestInfo?.headers),
+          ...(meta === undefined ? {} : { meta }),
         });
       const retry = async () => callOn(await again());
       try {
