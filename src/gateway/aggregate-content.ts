@@ -15,6 +15,7 @@ import { connectedWith } from './connected-servers.js';
 import { relayTo } from './downstream-relay.js';
 import { exposePromptResult } from './exposed-content.js';
 import { requestContextOf } from './request-context.js';
+import { isSharedConnection } from './shared-connection.js';
 import { resourceTarget, targetOf } from './session-targets.js';
 import { ShownNames } from './shown-names.js';
 
@@ -72,8 +73,11 @@ export function registerContentHandlers(server: Server, deps: AggregateDeps): vo
     );
   });
 
+  // The level is set on the caller's own connections only: on an app-level server's shared one it
+  // would change what every user hears (the per-server endpoint refuses it there; REST answers 409).
   server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
-    for (const { forward } of await connectedWith(deps, requestContextOf(extra).caller, 'logging')) {
+    for (const { key, forward } of await connectedWith(deps, requestContextOf(extra).caller, 'logging')) {
+      if (isSharedConnection(key)) continue;
       await forward('logging/setLevel', { level: request.params.level }).catch(() => undefined);
     }
     return {};

@@ -5,6 +5,8 @@ import type { GatewayDeps } from './aggregate-catalog.js';
 /** A server the caller is connected to, and a way to send its upstream one request. */
 export interface ConnectedServer {
   server: RegisteredServer;
+  /** The pool key of the caller's connection to it. */
+  key: string;
   forward: (method: string, params?: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
@@ -29,9 +31,9 @@ export async function connectedWith(
   for (const server of servers) {
     try {
       if (!(await reachable(server))) continue;
-      const { connection } = await deps.upstreams.connect(caller, server, 'relay');
+      const { key, connection } = await deps.upstreams.connect(caller, server, 'relay');
       if (connection.capabilities?.[capability] === undefined) continue;
-      out.push({ server, forward: (method, params) => connection.forward(method, params) });
+      out.push({ server, key, forward: (method, params) => connection.forward(method, params) });
     } catch {
       // gone since the status check, or unreachable: simply left out
     }
