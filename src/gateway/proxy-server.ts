@@ -2,6 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   ErrorCode,
   McpError,
+  SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -17,6 +18,7 @@ import { requestContextOf } from './request-context.js';
 import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 import { currentServer, refOf } from './server-ref.js';
+import { isSharedConnection, sharedLogLevelError } from './shared-connection.js';
 import { stepUpInCall, type StepUpDeps } from './step-up.js';
 import { TaskOwners } from './task-owners.js';
 
@@ -105,6 +107,7 @@ export function createProxyServer(
     }
   };
   if (capabilities.resources !== undefined) relaySubscriptions(server, connection, subscriptions);
+  if (capabilities.logging !== undefined) relayLogLevel(server, connection);
   return server;
 }
 
@@ -169,6 +172,24 @@ function relaySubscriptions(
     return {};
   });
   server.onclose = () => subscriptions.dropSubscriber(subscriber);
+}
+
+/**
+ * `logging/setLevel`, which the SDK would answer itself (declaring `logging` installs its own
+ * handler): relayed to the upstream on the caller's own connection, refused with an error saying
+ * why on an app-level server's shared one, where it would change what every user hears.
+ */
+function relayLogLevel(server: Server, connection: ProxyConnection): void {
+  server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+    try {
+      const { caller, server: target } = proxiedContextOf(extra);
+      const { key, connection: upstream } = await connection(caller, target);
+      if (isSharedConnection(key)) throw sharedLogLevelError(target.name);
+      return await upstream.forward('logging/setLevel', request.params, relayTo(server, extra, undefined));
+    } catch (err) {
+      throw relayedError(err);
+    }
+  });
 }
 
 /**
