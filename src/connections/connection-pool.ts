@@ -70,6 +70,7 @@ export class ConnectionPool {
   private readonly closings = new Set<Promise<unknown>>();
   private readonly toolsListeners: ListenerSet<[key: string]>;
   private readonly resourceListeners: ListenerSet<[key: string, updatedUri: string | undefined]>;
+  private readonly promptsListeners: ListenerSet<[key: string]>;
   private readonly stateListeners: ListenerSet<[key: string, state: ConnectionState]>;
   /** Keys whose connections stay open past their idle timeout, and how many holders each has. */
   private readonly holds = new Map<string, number>();
@@ -87,6 +88,7 @@ export class ConnectionPool {
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
     this.toolsListeners = new ListenerSet(deps.logger);
     this.resourceListeners = new ListenerSet(deps.logger);
+    this.promptsListeners = new ListenerSet(deps.logger);
     this.stateListeners = new ListenerSet(deps.logger);
     this.transportDeps = {
       clock: this.clock,
@@ -181,6 +183,11 @@ export class ConnectionPool {
   /** Subscribes to resource notifications of any key; returns the unsubscribe. */
   onResourcesChanged(listener: ResourcesChangedListener): () => void {
     return this.resourceListeners.add(listener);
+  }
+
+  /** Subscribes to `notifications/prompts/list_changed` of any key; returns the unsubscribe. */
+  onPromptsChanged(listener: (key: string) => void): () => void {
+    return this.promptsListeners.add(listener);
   }
 
   /**
@@ -313,6 +320,9 @@ export class ConnectionPool {
         },
         onResourcesChanged: (updatedUri) => {
           if (current()) this.resourceListeners.emit(entry.key, updatedUri);
+        },
+        onPromptsChanged: () => {
+          if (current()) this.promptsListeners.emit(entry.key);
         },
         onClosed: (reason) => {
           if (current()) this.onDropped(entry, reason);

@@ -6,6 +6,7 @@ import {
   ErrorCode,
   LoggingMessageNotificationSchema,
   McpError,
+  PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ResultSchema,
@@ -84,6 +85,8 @@ export interface UpstreamConnectionInit {
    * names it) or `notifications/resources/list_changed` (no URI).
    */
   onResourcesChanged?: (updatedUri: string | undefined) => void;
+  /** The upstream announced `notifications/prompts/list_changed`. */
+  onPromptsChanged?: () => void;
   /** The connection ended (once, and only for a connection that had opened). */
   onClosed?: (reason: CloseReason, error: Error | undefined) => void;
   /** A request started or ended (idle tracking). */
@@ -176,6 +179,9 @@ export class UpstreamConnection {
     });
     this.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
       if (!this.closedFlag) init.onResourcesChanged?.(undefined);
+    });
+    this.client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+      if (!this.closedFlag) init.onPromptsChanged?.();
     });
     this.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
       if (this.logSinks.size !== 1) return;
