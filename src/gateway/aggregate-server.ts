@@ -29,7 +29,7 @@ export function createAggregateServer(deps: AggregateDeps, subscriptions: Resour
     capabilities: {
       tools: { listChanged: true },
       resources: { subscribe: true, listChanged: true },
-      prompts: {},
+      prompts: { listChanged: true },
       logging: {},
       completions: {},
     },

@@ -2,7 +2,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 /** The lists a downstream client can be told changed. */
-type ListKind = 'tools' | 'resources' | 'prompts';
+export type ListKind = 'tools' | 'resources' | 'prompts';
 
 /** The list requests of each kind: answering one makes the client's view current again. */
 const LIST_METHODS: Readonly<Record<string, ListKind>> = {

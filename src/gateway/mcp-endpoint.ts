@@ -13,7 +13,7 @@ import type { RegisteredServer } from '../registry/index.js';
 import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 import { parseConnectionKey } from '../upstreams/index.js';
 import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
-import { gateListChanged } from './list-changed-gate.js';
+import { gateListChanged, type ListKind } from './list-changed-gate.js';
 import { createOriginCheck } from './origin-check.js';
 import { createProxyServer } from './proxy-server.js';
 import { attachRequestContext } from './request-context.js';
@@ -79,22 +79,25 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   const subscriptions = new ResourceSubscriptions(options.pool);
   /**
    * Tells the sessions of these users (null: everyone) that the server's tools, resources or both
-   * may have changed (MCP `notifications/tools/list_changed`, `notifications/resources/list_changed`).
+   * may have changed (MCP `notifications/{tools,resources,prompts}/list_changed`), through each
+   * session's list-changed gate. A session whose server has no such list drops the notification.
    */
   const announce = (
     userIds: readonly string[] | null,
     serverName: string,
-    lists: 'tools' | 'resources' | 'both' = 'both',
+    lists: ListKind | 'all' = 'all',
   ): void => {
     const targets = userIds === null ? sessions.all() : userIds.flatMap((u) => sessions.ofUser(u));
     for (const s of targets) {
       if (s.endpoint !== null && s.endpoint.name !== serverName) continue;
-      if (lists !== 'resources') void s.server.sendToolListChanged().catch(() => undefined);
-      if (lists !== 'tools') void s.server.sendResourceListChanged().catch(() => undefined);
+      const all = lists === 'all';
+      if (all || lists === 'tools') void s.server.sendToolListChanged().catch(() => undefined);
+      if (all || lists === 'resources') void s.server.sendResourceListChanged().catch(() => undefined);
+      if (all || lists === 'prompts') void s.server.sendPromptListChanged().catch(() => undefined);
     }
   };
-  // An upstream list changed, or a connection (re)opened (both): the sessions of the key's users.
-  const notify = (key: string, lists?: 'tools' | 'resources'): void => {
+  // An upstream list changed, or a connection (re)opened (all): the sessions of the key's users.
+  const notify = (key: string, lists?: ListKind): void => {
     const parts = parseConnectionKey(key);
     // A connection of one session's own (session-upstreams.ts) concerns that session alone: it tells it.
     if (parts && parts.sessionId === null)
@@ -104,6 +107,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   const offResources = options.pool.onResourcesChanged((key, updatedUri) => {
     if (updatedUri === undefined) notify(key, 'resources');
   });
+  const offPrompts = options.pool.onPromptsChanged((key) => notify(key, 'prompts'));
   // A server created, edited, deleted or shared (on any instance): its users' catalogs changed.
   // Subscribed in the background: the hub starts (and reports itself not ready) while Redis is down.
   let offCatalog: KvUnsubscribe | undefined;
@@ -131,6 +135,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   app.addHook('onClose', async () => {
     offTools();
     offResources();
+    offPrompts();
     subscriptions.close();
     offState();
     closed = true;

@@ -63,7 +63,7 @@ export class SessionUpstreams {
     private readonly base: UpstreamService,
     private readonly pool: Pick<
       ConnectionPool,
-      'peek' | 'disconnect' | 'onToolsChanged' | 'onResourcesChanged'
+      'peek' | 'disconnect' | 'onToolsChanged' | 'onResourcesChanged' | 'onPromptsChanged'
     >,
     private readonly sessionId: string,
     private readonly logger: Logger,
@@ -88,9 +88,13 @@ export class SessionUpstreams {
       if (updatedUri === undefined && this.keys.has(key))
         server.sendResourceListChanged().catch(() => undefined);
     });
+    const offPrompts = this.pool.onPromptsChanged((key) => {
+      if (this.keys.has(key)) server.sendPromptListChanged().catch(() => undefined);
+    });
     this.unsubscribe = () => {
       offTools();
       offResources();
+      offPrompts();
     };
   }
 
