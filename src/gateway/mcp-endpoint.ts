@@ -78,7 +78,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
 
   const subscriptions = new ResourceSubscriptions(options.pool);
   /**
-   * Tells the sessions of these users (null: everyone) that the server's tools, resources or both
+   * Tells the sessions of these users (null: everyone) that the server's tools, resources or prompts
    * may have changed (MCP `notifications/{tools,resources,prompts}/list_changed`), through each
    * session's list-changed gate. A session whose server has no such list drops the notification.
    */
