@@ -3,8 +3,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ErrorCode,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
   type ClientCapabilities,
   type Root,
@@ -29,18 +31,20 @@ describe('the MCP feature table, cell by cell', () => {
   let hub: TestHub;
   let base: string;
   let alice: string;
+  let bob: string;
   let sse: RunningEverything;
   let streamable: RunningEverything;
   const clients: Client[] = [];
 
-  /** An SDK client on `path`, with `setup` run before it connects (request handlers). */
+  /** An SDK client on `path` (as alice unless `token` says), with `setup` run before it connects (request handlers). */
   async function connect(
     path: string,
     capabilities: ClientCapabilities = {},
     setup: (client: Client) => void = () => undefined,
+    token: string = alice,
   ): Promise<Client> {
     const transport = new StreamableHTTPClientTransport(new URL(`${base}${path}`), {
-      requestInit: { headers: { authorization: `Bearer ${alice}` } },
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
     });
     const client = new Client({ name: 'feature-matrix', version: '1.0.0' }, { capabilities });
     setup(client);
@@ -108,6 +112,11 @@ mcpServers:
   paged:
     command: ${JSON.stringify(paged.command)}
     args: ${JSON.stringify(paged.args)}
+  # startup: false makes it user-level: each user has a connection of their own.
+  own-paged:
+    command: ${JSON.stringify(paged.command)}
+    args: ${JSON.stringify(paged.args)}
+    startup: false
   everything:
     command: ${JSON.stringify(everything.command)}
     args: ${JSON.stringify(everything.args)}
@@ -126,6 +135,7 @@ mcpServers:
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
     alice = await hub.userToken('alice@example.com');
+    bob = await hub.userToken('bob@example.com');
   }, 60_000);
 
   afterAll(async () => {
@@ -278,6 +288,16 @@ mcpServers:
       expect(prompts.nextCursor).toBe('2');
       expect((await client.listPrompts({ cursor: prompts.nextCursor })).prompts).toHaveLength(1);
     });
+
+    it('/mcp follows every upstream page of prompts into one list', async () => {
+      const client = await connect('/mcp');
+      await client.listTools(); // prompts are listed from the servers connected
+      const listed = await client.listPrompts();
+      expect(listed.nextCursor).toBeUndefined();
+      // Three prompts over two upstream pages.
+      const paged = listed.prompts.map((p) => p.name).filter((name) => name.startsWith('paged__'));
+      expect(paged.sort()).toEqual(['paged__first', 'paged__second', 'paged__third']);
+    });
   });
 
   describe('_meta', () => {
@@ -291,6 +311,20 @@ mcpServers:
       expect(result._meta).toMatchObject({ received: { 'example.com/trace': 'trace-1' } });
     });
 
+    it('/mcp: request params _meta reach the upstream on tools/call, resources/read and prompts/get, the hub’s own progressToken in it', async () => {
+      const client = await connect('/mcp');
+      const meta = { 'example.com/trace': 'trace-2' };
+      // The client's token names a request of the client's session; upstream, the hub's own stands.
+      const sent = { ...meta, progressToken: 'client-token' };
+      const called = await client.callTool({ name: 'paged__meta-echo', arguments: {}, _meta: sent });
+      const read = await client.readResource({ uri: 'switchboard://paged/paged://meta', _meta: sent });
+      const prompt = await client.getPrompt({ name: 'paged__first', _meta: sent });
+      for (const result of [called, read, prompt]) {
+        expect(result._meta).toMatchObject({ received: meta });
+        expect((result._meta?.received as Record<string, unknown>).progressToken).not.toBe('client-token');
+      }
+    });
+
     it('/mcp: the result _meta of the upstream returns', async () => {
       const client = await connect('/mcp');
       const result = await client.callTool({ name: 'paged__meta-echo', arguments: {} });
@@ -299,24 +333,74 @@ mcpServers:
   });
 
   describe('logging', () => {
-    /** A client on `path` that keeps the data of every log message it hears. */
-    async function listening(path: string): Promise<{ client: Client; heard: unknown[] }> {
+    /** A client on `path` (as `token`, alice by default) that keeps the data of every log message it hears. */
+    async function listening(
+      path: string,
+      token: string = alice,
+      capabilities: ClientCapabilities = {},
+    ): Promise<{ client: Client; heard: unknown[] }> {
       const heard: unknown[] = [];
-      const client = await connect(path, {}, (c) =>
-        c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.push(n.params.data)),
-      );
-      return { client, heard };
+      const setup = (c: Client) => {
+        c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.push(n.params.data));
+        if (capabilities.roots) c.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [] }));
+      };
+      return { client: await connect(path, capabilities, setup, token), heard };
     }
 
-    it('/mcp: logging/setLevel reaches the upstream, and the messages of a call at that level reach the client', async () => {
+    it('/mcp: logging/setLevel reaches the caller’s own connections, and the messages of a call at that level reach the client', async () => {
       const { client, heard } = await listening('/mcp');
+      await client.listTools(); // connects the caller's own (user-level) server
       await client.setLoggingLevel('error');
-      expect(textOf(await client.callTool({ name: 'paged__chatty', arguments: {} }))).toBe('level: error');
+      expect(textOf(await client.callTool({ name: 'own-paged__chatty', arguments: {} }))).toBe(
+        'level: error',
+      );
       await client.setLoggingLevel('debug');
-      expect(textOf(await client.callTool({ name: 'paged__chatty', arguments: {} }))).toBe('level: debug');
+      expect(textOf(await client.callTool({ name: 'own-paged__chatty', arguments: {} }))).toBe(
+        'level: debug',
+      );
       await expect
         .poll(() => heard)
         .toEqual(['error message', 'debug message', 'info message', 'error message']);
+    });
+
+    it('/mcp: one user’s logging/setLevel leaves an app-level server’s shared connection alone: another user hears it at the level they had', async () => {
+      const bobs = await listening('/mcp', bob);
+      const chatty = () => bobs.client.callTool({ name: 'paged__chatty', arguments: {} }).then(textOf);
+      const before = await chatty();
+      const { client } = await listening('/mcp');
+      await client.listTools();
+      await expect(
+        client.setLoggingLevel(before === 'level: critical' ? 'alert' : 'critical'),
+      ).resolves.toEqual({});
+      expect(await chatty()).toBe(before);
+    });
+
+    it('/mcp/servers/own-paged: logging/setLevel reaches the caller’s own connection, and the messages of a call at that level reach the client', async () => {
+      const { client, heard } = await listening('/mcp/servers/own-paged');
+      await client.setLoggingLevel('error');
+      expect(textOf(await client.callTool({ name: 'chatty', arguments: {} }))).toBe('level: error');
+      await client.setLoggingLevel('debug');
+      expect(textOf(await client.callTool({ name: 'chatty', arguments: {} }))).toBe('level: debug');
+      await expect
+        .poll(() => heard)
+        .toEqual(['error message', 'debug message', 'info message', 'error message']);
+    });
+
+    it('/mcp/servers/paged: logging/setLevel on the connection every user shares is refused with a JSON-RPC error saying why', async () => {
+      const { client } = await listening('/mcp/servers/paged');
+      const refused = client.setLoggingLevel('debug');
+      await expect(refused).rejects.toMatchObject({
+        code: ErrorCode.InvalidRequest,
+        message: expect.stringContaining('one connection shared by every user'),
+        data: { reason: 'shared-connection' },
+      });
+    });
+
+    it('/mcp/servers/paged: a client with roots has a connection of its own to the app-level server, whose level it sets', async () => {
+      const { client, heard } = await listening('/mcp/servers/paged', alice, { roots: {} });
+      await client.setLoggingLevel('error');
+      expect(textOf(await client.callTool({ name: 'chatty', arguments: {} }))).toBe('level: error');
+      await expect.poll(() => heard).toEqual(['error message']);
     });
 
     it('/mcp/servers/paged: the log messages of a call reach the client', async () => {
@@ -334,6 +418,22 @@ mcpServers:
     await expect.poll(() => heard).toBeGreaterThan(0);
     expect((await allTools(client)).map((t) => t.name)).toContain(added);
   });
+
+  it.each(['/mcp', '/mcp/servers/matrix'])(
+    '%s: the upstream’s prompts/list_changed reaches the client, and the new prompt is listed',
+    async (path) => {
+      const client = await connect(path);
+      const name = (prompt: string) => (path === '/mcp' ? `matrix__${prompt}` : prompt);
+      let heard = 0;
+      client.setNotificationHandler(PromptListChangedNotificationSchema, () => void (heard += 1));
+      // The tool answers `<n> prompts`; the one it added is `added-<n - 1>`.
+      const count = Number.parseInt(
+        textOf(await client.callTool({ name: name('change-prompts'), arguments: {} })),
+      );
+      await expect.poll(() => heard).toBeGreaterThan(0);
+      expect((await client.listPrompts()).prompts.map((p) => p.name)).toContain(name(`added-${count - 1}`));
+    },
+  );
 
   it('an upstream speaking 2025-03-26 works through REST, /mcp and /mcp/servers/legacy', async () => {
     const rest = await fetch(`${base}/api/mcp/legacy/tools/protocol/call`, {

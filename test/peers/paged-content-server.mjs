@@ -9,7 +9,9 @@
  *   the page's first item as a string; an unknown cursor is refused (-32602).
  * - `resources/read` of `paged://item/N` gives `item N`; of `paged://slow` never answers until the
  *   client cancels it; of `paged://slow-reads` gives `{started, cancelled}` counts of those slow
- *   reads as JSON text; any other URI is refused (-32002).
+ *   reads as JSON text; of `paged://meta` gives the request's `_meta` as JSON text and as the
+ *   result's `_meta.received` (unlisted, like the slow ones); any other URI is refused (-32002).
+ * - `prompts/get` answers `prompt <name>`, with the request's `_meta` as the result's `_meta.received`.
  * - `logging/setLevel` sets the level its log messages are filtered by (default `info`).
  * - Tools: `meta-echo` answers with the `_meta` it was called with, as text and as the result's
  *   `_meta.received`; `chatty` sends one log message at each of `debug`, `info` and `error` (those at
@@ -80,6 +82,13 @@ server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
   if (uri === 'paged://slow-reads') {
     return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(slowReads) }] };
   }
+  if (uri === 'paged://meta') {
+    const received = request.params._meta ?? {};
+    return {
+      contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(received) }],
+      _meta: { received },
+    };
+  }
   if (uri === 'paged://slow') {
     slowReads.started += 1;
     await new Promise((resolve) => extra.signal.addEventListener('abort', resolve, { once: true }));
@@ -91,6 +100,7 @@ server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
 });
 server.setRequestHandler(GetPromptRequestSchema, (request) => ({
   messages: [{ role: 'user', content: { type: 'text', text: `prompt ${request.params.name}` } }],
+  _meta: { received: request.params._meta ?? {} },
 }));
 server.setRequestHandler(SetLevelRequestSchema, (request) => {
   level = request.params.level;
