@@ -63,10 +63,22 @@ export function recordSecret(kind: SecretKind, value: unknown): void {
 
 let directory: string | undefined;
 
-/** The run directory, or '' outside a run that provides one (nothing is recorded then). */
+/**
+ * The run directory, or '' outside a run that provides one (nothing is recorded then). A hub some
+ * test starts in a child process imports this module outside any vitest worker, where `inject`
+ * throws: it records nothing.
+ */
 function runDirectory(): string {
-  directory ??= inject('runRecordDir') ?? '';
+  directory ??= providedDirectory();
   return directory;
+}
+
+function providedDirectory(): string {
+  try {
+    return inject('runRecordDir') ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** The running test file, relative and flattened, so a leak report names it. */
