@@ -222,9 +222,12 @@ describe('conformance server suite: direct, through /mcp/servers/:serverName and
     hub = await startTestHub({
       yaml: `
 mcpServers:
+  # User-level (startup: false): each user has a connection of their own, so logging/setLevel
+  # reaches it; on an app-level server's one shared connection the hub refuses it.
   fixtures:
     type: streamable-http
     url: ${fixtures.url}
+    startup: false
 `,
     });
     await hub.startup.firstPass;
