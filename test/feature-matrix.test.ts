@@ -298,6 +298,14 @@ mcpServers:
       const paged = listed.prompts.map((p) => p.name).filter((name) => name.startsWith('paged__'));
       expect(paged.sort()).toEqual(['paged__first', 'paged__second', 'paged__third']);
     });
+
+    it('/mcp lists the prompts of a per-user server the caller has not connected yet, as resources do', async () => {
+      // A user of their own, so nothing has connected `own-paged` for them before this list.
+      const client = await connect('/mcp', {}, undefined, await hub.userToken('prompts-first@example.com'));
+      const listed = await client.listPrompts();
+      const own = listed.prompts.map((p) => p.name).filter((name) => name.startsWith('own-paged__'));
+      expect(own.sort()).toEqual(['own-paged__first', 'own-paged__second', 'own-paged__third']);
+    });
   });
 
   describe('_meta', () => {

@@ -24,13 +24,14 @@ function isNamed(item: Record<string, unknown>): item is Prompt {
 }
 
 /**
- * The prompts of every connected server the caller may use, every page of each (as for resources),
+ * The prompts of every server the caller may use and is authenticated for (connected first when
+ * needed, as for resources), every page of each,
  * named over the whole list by the same rule as tools (one name per prompt, the caller's own and
  * the admin's servers first). A prompt without a string name is left out: it could not be got.
  */
 export async function promptCatalog(deps: GatewayDeps, caller: Identity): Promise<CatalogPrompt[]> {
   const items = [];
-  for (const connected of await connectedWith(deps, caller, 'prompts')) {
+  for (const connected of await connectedWith(deps, caller, 'prompts', true)) {
     const server = connected.server;
     const listed = await listAll(connected, 'prompts/list', 'prompts');
     for (const prompt of listed.filter(isNamed)) {
