@@ -200,6 +200,31 @@ describe.runIf(process.platform === 'linux')('graceful shutdown of `switchboard 
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
+  /** The hub serving one streamable HTTP probe server (whose `hang` tool never answers). */
+  async function serveWithProbe() {
+    const probe = await startProbeServer();
+    const hub = await serveWith(`mcpSettings:
+  allowedDomains: ['127.0.0.1']
+mcpServers:
+  probe:
+    type: streamable-http
+    url: ${probe.url}
+`);
+    return { probe, hub, base: `http://127.0.0.1:${hub.port}` };
+  }
+
+  /** A REST call to `hang`, streamed as events: it stays in flight until the hub ends it. */
+  const streamHangingCall = (base: string) =>
+    fetch(`${base}/api/mcp/probe/tools/hang/call`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'text/event-stream',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ arguments: {} }),
+    });
+
   it('with an SDK client holding a /mcp GET stream: the stream ends, both stubborn stdio groups die, exit 0', async () => {
     const stubborn = probeStdioCommand({ stubborn: true });
     const hub = await serveWith(`mcpServers:
@@ -261,26 +286,10 @@ describe.runIf(process.platform === 'linux')('graceful shutdown of `switchboard 
     }
   }, 60_000);
   it('drains calls in flight, then fails those still running at the deadline: their streams end, exit 0', async () => {
-    const probe = await startProbeServer();
-    const hub = await serveWith(`mcpSettings:
-  allowedDomains: ['127.0.0.1']
-mcpServers:
-  probe:
-    type: streamable-http
-    url: ${probe.url}
-`);
-    const base = `http://127.0.0.1:${hub.port}`;
+    const { probe, hub, base } = await serveWithProbe();
     try {
       // A REST call streamed as events, and a /mcp call: both to a tool that never answers.
-      const rest = await fetch(`${base}/api/mcp/probe/tools/hang/call`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'text/event-stream',
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ arguments: {} }),
-      });
+      const rest = await streamHangingCall(base);
       expect(rest.status).toBe(200);
       const restBody = readToEnd(rest);
       const sessionId = await openRawSession(base, token);
@@ -314,26 +323,10 @@ mcpServers:
     }
   }, 60_000);
   it('a request arriving while the hub drains gets 503 HUB_ERR_SHUTTING_DOWN with Retry-After and Connection: close', async () => {
-    const probe = await startProbeServer();
-    const hub = await serveWith(`mcpSettings:
-  allowedDomains: ['127.0.0.1']
-mcpServers:
-  probe:
-    type: streamable-http
-    url: ${probe.url}
-`);
-    const base = `http://127.0.0.1:${hub.port}`;
+    const { probe, hub, base } = await serveWithProbe();
     try {
       // A call that never answers keeps the drain going; a GET stream shows when closing began.
-      const call = await fetch(`${base}/api/mcp/probe/tools/hang/call`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'text/event-stream',
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ arguments: {} }),
-      });
+      const call = await streamHangingCall(base);
       expect(call.status).toBe(200);
       const callEnded = readToEnd(call);
       const sessionId = await openRawSession(base, token);
@@ -376,15 +369,7 @@ mcpServers:
     }
   }, 60_000);
   it('a call that finishes within the drain answers normally; nothing is failed', async () => {
-    const probe = await startProbeServer();
-    const hub = await serveWith(`mcpSettings:
-  allowedDomains: ['127.0.0.1']
-mcpServers:
-  probe:
-    type: streamable-http
-    url: ${probe.url}
-`);
-    const base = `http://127.0.0.1:${hub.port}`;
+    const { probe, hub, base } = await serveWithProbe();
     try {
       const call = await fetch(`${base}/api/mcp/probe/tools/slow/call`, {
         method: 'POST',
