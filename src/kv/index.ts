@@ -10,3 +10,12 @@ export type { KvErrorReporter, KvErrorSource } from './errors.js';
 export { createMemoryKv, type MemoryKvOptions } from './memory-kv.js';
 export { createRedisKv, type RedisKvOptions } from './redis-kv.js';
 export { createKv, type CreateKvOptions } from './create-kv.js';
+export {
+  describeRedisTopology,
+  openRedisConnection,
+  type RedisAddress,
+  type RedisClient,
+  type RedisConnectionTuning,
+  type RedisNodeAuth,
+  type RedisTopology,
+} from './redis-connection.js';

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import {
+  mustRunRedisSuites,
+  startRedisCluster,
+  type RedisClusterHandle,
+} from '../../test/support/redis-cluster.js';
+import { startRedisSentinel, type RedisSentinelHandle } from '../../test/support/redis-sentinel.js';
 import type { Clock } from '../core/index.js';
 import { isHubError } from '../errors/index.js';
 import type { KvErrorSource } from './errors.js';
-import { createKv, createMemoryKv, createRedisKv, type Kv } from './index.js';
+import { createKv, createMemoryKv, createRedisKv, type Kv, type RedisTopology } from './index.js';
 
 interface ReportedError {
   error: unknown;
@@ -312,6 +318,74 @@ function kvContract(backend: Backend): void {
   });
 }
 
+/**
+ * What two stores on one Redis with the same prefix share (values, events, locks), and that
+ * another prefix keeps them apart. `connect` opens a store whose keys sit under `prefix`.
+ */
+function sharedStoreContract(connect: (prefix: string, opts: OpenOptions) => Kv): void {
+  describe('two clients with the same prefix', () => {
+    const clients: Kv[] = [];
+    let pairs = 0;
+    const pair = (opts: OpenOptions = {}): [Kv, Kv] => {
+      const shared = `pair-${++pairs}:`;
+      const a = connect(shared, opts);
+      const b = connect(shared, opts);
+      clients.push(a, b);
+      return [a, b];
+    };
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((kv) => kv.close()));
+    });
+
+    it('share values, setIfAbsent and getAndDelete', async () => {
+      const [a, b] = pair();
+      expect(await a.setIfAbsent('shared-flow', 'from-a')).toBe(true);
+      expect(await b.setIfAbsent('shared-flow', 'from-b')).toBe(false);
+      expect(await b.get('shared-flow')).toBe('from-a');
+
+      await a.set('shared-code', 'once');
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).getAndDelete('shared-code')),
+      );
+      expect(results.filter((r) => r !== null)).toEqual(['once']);
+    });
+
+    it("see each other's publishes", async () => {
+      const [a, b] = pair();
+      const onB: string[] = [];
+      const onA: string[] = [];
+      await b.subscribe('events', (m) => void onB.push(m));
+      await a.subscribe('events', (m) => void onA.push(m));
+      await a.publish('events', 'from-a');
+      await b.publish('events', 'from-b');
+      await vi.waitFor(() => expect(onB).toEqual(['from-a', 'from-b']));
+      await vi.waitFor(() => expect(onA).toEqual(['from-a', 'from-b']));
+    });
+
+    it("respect each other's locks, and a release wakes the other's waiter", async () => {
+      const [a, b] = pair({ lockPollMs: 60_000 });
+      const held = await a.acquireLock('cross', 10_000);
+      expect(await b.acquireLock('cross', 10_000)).toBeNull();
+      const waiting = b.withLock('cross', { ttlMs: 1_000, waitMs: 20_000 }, () => Promise.resolve('b ran'));
+      await sleep(50);
+      expect(await held!.release()).toBe(true);
+      const started = performance.now();
+      await expect(waiting).resolves.toBe('b ran');
+      expect(performance.now() - started).toBeLessThan(5_000);
+    });
+
+    it('are isolated from a client with another prefix', async () => {
+      const [a] = pair();
+      const other = connect(`other-${pairs}:`, {});
+      clients.push(other);
+      await a.set('k', 'mine');
+      expect(await other.get('k')).toBeNull();
+      expect(await other.acquireLock('x', 1_000)).not.toBeNull();
+      expect(await a.acquireLock('x', 1_000)).not.toBeNull();
+    });
+  });
+}
+
 describe('memory kv', () => {
   let now = 1_700_000_000_000;
   const clock: Clock = { now: () => now };
@@ -396,67 +470,9 @@ describe.skipIf(!redisUrl)('redis kv', () => {
     elapse: sleep,
   });
 
-  describe('two clients with the same prefix', () => {
-    const clients: Kv[] = [];
-    let pairs = 0;
-    const pair = (opts: { lockPollMs?: number } = {}): [Kv, Kv] => {
-      const shared = `${keyPrefix}pair-${++pairs}:`;
-      const a = createRedisKv({ url: redisUrl, keyPrefix: shared, ...opts });
-      const b = createRedisKv({ url: redisUrl, keyPrefix: shared, ...opts });
-      clients.push(a, b);
-      return [a, b];
-    };
-    afterEach(async () => {
-      await Promise.all(clients.splice(0).map((kv) => kv.close()));
-    });
-
-    it('share values, setIfAbsent and getAndDelete', async () => {
-      const [a, b] = pair();
-      expect(await a.setIfAbsent('shared-flow', 'from-a')).toBe(true);
-      expect(await b.setIfAbsent('shared-flow', 'from-b')).toBe(false);
-      expect(await b.get('shared-flow')).toBe('from-a');
-
-      await a.set('shared-code', 'once');
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).getAndDelete('shared-code')),
-      );
-      expect(results.filter((r) => r !== null)).toEqual(['once']);
-    });
-
-    it("see each other's publishes", async () => {
-      const [a, b] = pair();
-      const onB: string[] = [];
-      const onA: string[] = [];
-      await b.subscribe('events', (m) => void onB.push(m));
-      await a.subscribe('events', (m) => void onA.push(m));
-      await a.publish('events', 'from-a');
-      await b.publish('events', 'from-b');
-      await vi.waitFor(() => expect(onB).toEqual(['from-a', 'from-b']));
-      await vi.waitFor(() => expect(onA).toEqual(['from-a', 'from-b']));
-    });
-
-    it("respect each other's locks, and a release wakes the other's waiter", async () => {
-      const [a, b] = pair({ lockPollMs: 60_000 });
-      const held = await a.acquireLock('cross', 10_000);
-      expect(await b.acquireLock('cross', 10_000)).toBeNull();
-      const waiting = b.withLock('cross', { ttlMs: 1_000, waitMs: 20_000 }, () => Promise.resolve('b ran'));
-      await sleep(50);
-      expect(await held!.release()).toBe(true);
-      const started = performance.now();
-      await expect(waiting).resolves.toBe('b ran');
-      expect(performance.now() - started).toBeLessThan(5_000);
-    });
-
-    it('are isolated from a client with another prefix', async () => {
-      const [a] = pair();
-      const other = createRedisKv({ url: redisUrl, keyPrefix: `${keyPrefix}other-${pairs}:` });
-      clients.push(other);
-      await a.set('k', 'mine');
-      expect(await other.get('k')).toBeNull();
-      expect(await other.acquireLock('x', 1_000)).not.toBeNull();
-      expect(await a.acquireLock('x', 1_000)).not.toBeNull();
-    });
-  });
+  sharedStoreContract((prefix, opts) =>
+    createRedisKv({ url: redisUrl, keyPrefix: `${keyPrefix}${prefix}`, ...opts }),
+  );
 
   it('reports, but survives, an unreachable server', async () => {
     const errors: ReportedError[] = [];
@@ -482,6 +498,112 @@ describe.skipIf(!redisUrl)('redis kv', () => {
       expect(await b.get('picked')).toBe('redis');
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+/** A Kv on `topology` under `keyPrefix`, reporting into `errors`. */
+function topologyStore(
+  topology: RedisTopology,
+  keyPrefix: string,
+  opts: OpenOptions,
+  errors?: ReportedError[],
+): Kv {
+  return createRedisKv({
+    topology,
+    keyPrefix,
+    ...opts,
+    ...(errors ? { onError: (error, source) => void errors.push({ error, source }) } : {}),
+  });
+}
+
+// Started by the test itself on loopback; under CI=true it must run, and fails if it cannot start.
+describe.runIf(mustRunRedisSuites)('redis kv on a 3-node Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  let topology: RedisTopology;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    topology = { kind: 'cluster', nodes: cluster.nodes, tls: false };
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  let stores = 0;
+  kvContract({
+    open: (opts, errors) => topologyStore(topology, `c${++stores}:`, opts, errors),
+    elapse: sleep,
+  });
+  sharedStoreContract((prefix, opts) => topologyStore(topology, `shared:${prefix}`, opts));
+
+  it("spreads one store's keys over the nodes (so the suite crosses slots)", async () => {
+    const kv = topologyStore(topology, 'spread:', {});
+    try {
+      for (let i = 0; i < 30; i++) await kv.set(`k${i}`, 'v');
+      const perNode = await Promise.all(
+        cluster.nodes.map(async ({ host, port }) => {
+          const node = new Redis({ host, port });
+          try {
+            return await node.dbsize();
+          } finally {
+            node.disconnect();
+          }
+        }),
+      );
+      expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1);
+    } finally {
+      await kv.close();
+    }
+  });
+
+  it('delivers 300 publishes from one client, and from another, each in its publish order', async () => {
+    const a = topologyStore(topology, 'order:', {});
+    const b = topologyStore(topology, 'order:', {});
+    try {
+      const received: string[] = [];
+      await b.subscribe('events', (m) => void received.push(m));
+      const send = async (kv: Kv, tag: string): Promise<void> => {
+        for (let i = 0; i < 300; i++) await kv.publish('events', `${tag}${i}`);
+      };
+      await Promise.all([send(a, 'a'), send(b, 'b')]);
+      await vi.waitFor(() => expect(received).toHaveLength(600));
+      for (const tag of ['a', 'b']) {
+        const mine = received.filter((m) => m.startsWith(tag));
+        expect(mine).toEqual(Array.from({ length: 300 }, (_, i) => `${tag}${i}`));
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+describe.runIf(mustRunRedisSuites)('redis kv through Redis Sentinel', () => {
+  let sentinel: RedisSentinelHandle;
+  let topology: RedisTopology;
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel();
+    topology = { kind: 'sentinel', sentinels: sentinel.sentinels, name: sentinel.name, tls: false };
+  }, 60_000);
+  afterAll(async () => {
+    await sentinel?.stop();
+  });
+
+  let stores = 0;
+  kvContract({
+    open: (opts, errors) => topologyStore(topology, `s${++stores}:`, opts, errors),
+    elapse: sleep,
+  });
+  sharedStoreContract((prefix, opts) => topologyStore(topology, `shared:${prefix}`, opts));
+
+  it('writes to the master the Sentinel names', async () => {
+    const kv = topologyStore(topology, 'where:', {});
+    const master = new Redis({ host: '127.0.0.1', port: sentinel.masterPort });
+    try {
+      await kv.set('k', 'through-sentinel');
+      expect(await master.get('where:k')).toBe('through-sentinel');
+    } finally {
+      master.disconnect();
+      await kv.close();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Redis, ReplyError } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import { systemRandom, type Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import {
@@ -10,13 +10,23 @@ import {
   type KvErrorSource,
 } from './errors.js';
 import { lockKey, lockReleasedChannel, newLockToken, runWithLock } from './locking.js';
+import { openRedisConnection, type RedisClient, type RedisTopology } from './redis-connection.js';
 import type { Kv, KvLock, KvMessageHandler, KvUnsubscribe } from './types.js';
 
-/** Options for {@link createRedisKv}. Expiry runs on the Redis server's clock, so none is injected. */
-export interface RedisKvOptions {
-  /** `redis://` or `rediss://` URL. */
-  url: string;
-  /** Prepended to every key and channel, so several hubs (or test files) can share one Redis; default `sb:`. */
+/**
+ * Options for {@link createRedisKv}: where Redis is (a `redis://` or `rediss://` URL for a single
+ * server, or any {@link RedisTopology}), and tuning. Expiry runs on the Redis server's clock, so
+ * none is injected.
+ */
+export type RedisKvOptions = ({ url: string } | { topology: RedisTopology }) & RedisKvTuning;
+
+/** How {@link createRedisKv} names, times and reports. */
+export interface RedisKvTuning {
+  /**
+   * Prepended to every key and channel (the namespace), so several deployments (or test files)
+   * can share one Redis: pub/sub ignores the database index, so only the name keeps them apart.
+   * Default `sb:`.
+   */
   keyPrefix?: string;
   /** Source of lock tokens. */
   random?: Random;
@@ -36,6 +46,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0`;
+
+/**
+ * PUBLISH with the channel named as the script's key. A keyless PUBLISH goes to a random node of a
+ * Cluster, so two publishes in a row could reach a subscriber out of order; as a key the channel
+ * picks one node (its slot's master) for every publish on it, whose bus link keeps their order.
+ * The key is never read.
+ */
+const PUBLISH_SCRIPT = `return redis.call('PUBLISH', KEYS[1], ARGV[1])`;
 
 // Compare-and-expire: a holder whose lock already passed to someone else must not prolong it.
 const EXTEND_SCRIPT = `
@@ -69,15 +87,22 @@ export function createRedisKv(options: RedisKvOptions): Kv {
   const closing = new AbortController();
   const lockWait = { pollMs: options.lockPollMs ?? 50, onError, closed: closing.signal };
 
-  const connect = (source: KvErrorSource): Redis => {
-    const connection = new Redis(options.url, { commandTimeout });
+  const topology: RedisTopology =
+    'topology' in options ? options.topology : { kind: 'standalone', url: options.url };
+
+  const connect = (source: KvErrorSource): RedisClient => {
+    // The offline queue holds commands sent before the first connection (see `open`).
+    const connection = openRedisConnection(topology, {
+      commandTimeoutMs: commandTimeout,
+      offlineQueue: true,
+    });
     // Without a listener an 'error' event would be thrown and take the process down.
     connection.on('error', (error: unknown) => onError(error, source));
     return connection;
   };
 
   const commands = connect('connection');
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   // Until Redis first answers, commands queue (start-up may issue some before the connection is up);
   // after that, a command sent while the connection is down fails at once instead of waiting out
   // the command timeout, and ioredis keeps reconnecting behind it.
@@ -86,14 +111,14 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     connectedOnce = true;
   });
 
-  const open = (): Redis => {
+  const open = (): RedisClient => {
     if (closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
     if (connectedOnce && commands.status !== 'ready') throw kvUnavailable();
     return commands;
   };
 
   /** Runs commands on the connection; a failure to reach Redis becomes HUB_ERR_KV_UNAVAILABLE. */
-  const run = async <T>(command: (connection: Redis) => Promise<T>): Promise<T> => {
+  const run = async <T>(command: (connection: RedisClient) => Promise<T>): Promise<T> => {
     try {
       return await command(open());
     } catch (error) {
@@ -101,7 +126,7 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     }
   };
 
-  const subscriberConnection = (): Redis => {
+  const subscriberConnection = (): RedisClient => {
     open();
     if (!subscriber) {
       subscriber = connect('subscriber-connection');
@@ -196,7 +221,7 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     delete: async (key) => (await run((c) => c.del(prefix + key))) > 0,
 
     publish: async (channel, message) => {
-      await run((c) => c.publish(prefix + channel, message));
+      await run((c) => c.eval(PUBLISH_SCRIPT, 1, prefix + channel, message));
     },
 
     subscribe,
@@ -237,7 +262,7 @@ function asKvError(error: unknown): unknown {
 }
 
 /** QUIT lets queued replies arrive; a connection that is not up has nothing to flush, so just drop it. */
-async function shutDown(connection: Redis): Promise<void> {
+async function shutDown(connection: RedisClient): Promise<void> {
   if (connection.status === 'end') return;
   if (connection.status !== 'ready') {
     connection.disconnect();
