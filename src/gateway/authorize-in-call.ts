@@ -32,27 +32,41 @@ export interface CallInProgress {
 
 const toolError = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
+/** How an authorization inside a request explains itself, and what the request answers when it is not given. */
+export interface InCallOptions<F> {
+  /** Why the authorization is needed, in a sentence (default: the server needs the user's authorization). */
+  reason?: string;
+  /**
+   * The request's answer when the user cannot be asked (no URL elicitation), declines, or the flow
+   * fails: `text` says why and carries `link`. Default: a tool error with `text` (a `tools/call`).
+   */
+  refuse?: (text: string, link: string) => F;
+}
+
 /**
  * The call's server needs an authorization the caller has not given. A client that declared URL
  * elicitation (MCP 2025-11-25) is asked to open the hub's sign-in link for the flow; once the user
  * accepts, the call waits for the flow to complete (progress keeps it alive), tells the client the
- * elicitation is complete, and runs `retry` once (its result is the call's). Any other client, or a user who declines, gets a
- * tool error carrying the link to open before calling again. `reason` says why, in a sentence
- * (default: the server needs the user's authorization).
+ * elicitation is complete, and runs `retry` once (its result is the call's). Any other client, or a
+ * user who declines, gets what `options.refuse` makes of the link to open before calling again (a
+ * tool error by default).
  */
-export async function authorizeInCall<R>(
+export async function authorizeInCall<R, F = CallToolResult>(
   request: CallInProgress,
   caller: Identity,
   target: RegisteredServer,
   deps: InCallAuthorizationDeps,
   retry: () => Promise<R>,
-  reason?: string,
-): Promise<R | CallToolResult> {
+  options: InCallOptions<F> = {},
+): Promise<R | F> {
   const { server, extra, progressToken } = request;
+  const { reason } = options;
+  // Without `refuse`, F is its default, CallToolResult: the tool error is that.
+  const refuse = options.refuse ?? ((text: string) => toolError(text) as F);
   const started = await deps.authorization.start(caller, target);
   const link = await deps.authorization.browserLink(caller, target, started.flowId);
   const instead = `${reason ?? `MCP server '${target.name}' needs your authorization.`} Open this link in a browser, sign in to Switchboard, then call the tool again: ${link}`;
-  if (server.getClientCapabilities()?.elicitation?.url === undefined) return toolError(instead);
+  if (server.getClientCapabilities()?.elicitation?.url === undefined) return refuse(instead, link);
 
   const elicitationId = deps.random.bytes(16).toString('hex');
   const answer = await extra.sendRequest(
@@ -69,14 +83,14 @@ export async function authorizeInCall<R>(
     { signal: extra.signal },
   );
   if (answer.action !== 'accept')
-    return toolError(`Authorization of '${target.name}' was not given. ${instead}`);
+    return refuse(`Authorization of '${target.name}' was not given. ${instead}`, link);
 
   const outcome = await withKeepalive(extra, progressToken, target.name, () =>
     deps.oauth.waitForFlow(started.flowId, AUTHORIZATION_WAIT_MS, extra.signal),
   );
   if (outcome?.status !== 'COMPLETED') {
     const why = outcome?.status === 'FAILED' ? 'failed' : 'did not finish in time';
-    return toolError(`Authorization of '${target.name}' ${why}. ${instead}`);
+    return refuse(`Authorization of '${target.name}' ${why}. ${instead}`, link);
   }
   await server
     .createElicitationCompletionNotifier(elicitationId, { relatedRequestId: extra.requestId })()

@@ -8,30 +8,24 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import type { UpstreamConnection } from '../connections/index.js';
-import { HubError, isHubError } from '../errors/index.js';
-import { insufficientScope } from '../oauth/index.js';
-import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
+import { isHubError } from '../errors/index.js';
+import type { RegisteredServer } from '../registry/index.js';
 import type { CallerConnection } from '../upstreams/index.js';
-import type { CallInProgress } from './authorize-in-call.js';
 import { relayTo, type DownstreamExtra } from './downstream-relay.js';
+import {
+  requestWithAuthorization,
+  toolCallWithAuthorization,
+  type ProxyDeps,
+  type Relay,
+} from './proxy-authorization.js';
 import { requestContextOf } from './request-context.js';
 import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
-import { currentServer, refOf } from './server-ref.js';
 import { isSharedConnection, sharedLogLevelError } from './shared-connection.js';
-import { stepUpInCall, type StepUpDeps } from './step-up.js';
 import { TaskOwners } from './task-owners.js';
 
 /** The caller's connection to a server, as the per-server endpoint asks for it on every request. */
 export type ProxyConnection = (caller: Identity, server: RegisteredServer) => Promise<CallerConnection>;
-
-/** What the per-server endpoint needs besides connections: the registry, and what a step-up asks with. */
-export interface ProxyDeps extends StepUpDeps {
-  registry: ServerRegistry;
-}
-
-/** A relayed request, run on the connection of the given server's lookup. */
-type Relay = (on: RegisteredServer) => Promise<Record<string, unknown>>;
 
 /** This process's relayed tasks, shared by every per-server session (a task outlives its session). */
 const processTaskOwners = new TaskOwners();
@@ -62,8 +56,9 @@ function proxiedContextOf(extra: DownstreamExtra): { caller: Identity; server: R
  * `connection` is asked on every request with that request's context, so the connection used is the
  * one of the caller and server config authenticated and looked up for that very request.
  *
- * A `tools/call` the upstream refuses for scope on the live connection gets a step-up inside the
- * call, as on `/mcp` ({@link toolCallWithStepUp}).
+ * A request the caller's authorization of the server is missing for (revoked mid-session), or a
+ * `tools/call` the upstream refuses for scope on the live connection, gets the user asked inside the
+ * request, as on `/mcp` (proxy-authorization.ts); never an internal error.
  *
  * Resource subscriptions are the exception to "unchanged": the upstream connection is shared with
  * the caller's other sessions (or everyone's, for an app-level server), so they are counted in
@@ -94,55 +89,23 @@ export function createProxyServer(
       const userId = caller.userId;
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
       const progressToken = request.params?._meta?.progressToken;
-      const relay: Relay = async (on) => {
+      const relay: Relay<Record<string, unknown>> = async (on) => {
         const { key, connection: upstream } = await connection(caller, on);
         if (ONE_TASK_METHODS.has(request.method)) tasks.check(key, params?.taskId, userId);
         const result = await upstream.forward(request.method, params, relayTo(server, extra, progressToken));
         return ownTasks(tasks, { key, userId, method: request.method, params }, result);
       };
-      if (request.method !== 'tools/call') return await relay(target);
-      return await toolCallWithStepUp({ server, extra, progressToken }, caller, target, deps, relay);
+      const asked = { server, extra, progressToken };
+      if (request.method !== 'tools/call')
+        return await requestWithAuthorization(asked, caller, target, deps, relay);
+      return await toolCallWithAuthorization(asked, caller, target, deps, relay);
     } catch (err) {
       throw relayedError(err);
     }
   };
-  if (capabilities.resources !== undefined) relaySubscriptions(server, connection, subscriptions);
-  if (capabilities.logging !== undefined) relayLogLevel(server, connection);
+  if (capabilities.resources !== undefined) relaySubscriptions(server, connection, subscriptions, deps);
+  if (capabilities.logging !== undefined) relayLogLevel(server, connection, deps);
   return server;
-}
-
-/**
- * A `tools/call` as `/mcp` runs it: refused on the live connection with 403 `insufficient_scope`,
- * the user is asked for the larger grant inside the call ({@link stepUpInCall}), and once granted
- * the call runs once more, on the server and connection looked up for the caller again (the grant
- * can take minutes, and access is decided per request). The step-up's own failures, such as a
- * server refusing again (HUB_ERR_OAUTH_STEP_UP_LIMIT), end the call with a tool error saying why,
- * as on `/mcp`; any other failure of the first try is relayed as before.
- */
-async function toolCallWithStepUp(
-  asked: CallInProgress,
-  caller: Identity,
-  target: RegisteredServer,
-  deps: ProxyDeps,
-  relay: Relay,
-): Promise<Record<string, unknown>> {
-  try {
-    return await relay(target);
-  } catch (err) {
-    const refusal = insufficientScope(err, target.name, deps.upstreams.lastChallenge(caller, target));
-    if (refusal === undefined) throw err;
-    const retry = async () => {
-      const now = await currentServer(deps.registry, refOf(target), caller);
-      if (!now) throw new HubError('HUB_ERR_SERVER_NOT_FOUND');
-      return relay(now);
-    };
-    try {
-      return await stepUpInCall(asked, caller, target, deps, refusal, retry);
-    } catch (failed) {
-      if (isHubError(failed)) return { isError: true, content: [{ type: 'text', text: failed.message }] };
-      throw failed;
-    }
-  }
 }
 
 /** `resources/subscribe` and `unsubscribe` through the shared counts; updates keep the upstream's URI. */
@@ -150,6 +113,7 @@ function relaySubscriptions(
   server: Server,
   connection: ProxyConnection,
   subscriptions: ResourceSubscriptions,
+  deps: ProxyDeps,
 ): void {
   const subscriber: ResourceSubscriber = {
     updated: (_serverName, uri) => {
@@ -159,9 +123,12 @@ function relaySubscriptions(
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     try {
       const { caller, server: target } = proxiedContextOf(extra);
-      const { key, connection: upstream } = await connection(caller, target);
       const uri = request.params.uri;
-      await subscriptions.subscribe({ key, connection: upstream, uri }, uri, subscriber);
+      const asked = { server, extra, progressToken: undefined };
+      await requestWithAuthorization(asked, caller, target, deps, async (on) => {
+        const { key, connection: upstream } = await connection(caller, on);
+        await subscriptions.subscribe({ key, connection: upstream, uri }, uri, subscriber);
+      });
       return {};
     } catch (err) {
       throw relayedError(err);
@@ -179,13 +146,16 @@ function relaySubscriptions(
  * handler): relayed to the upstream on the caller's own connection, refused with an error saying
  * why on an app-level server's shared one, where it would change what every user hears.
  */
-function relayLogLevel(server: Server, connection: ProxyConnection): void {
+function relayLogLevel(server: Server, connection: ProxyConnection, deps: ProxyDeps): void {
   server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
     try {
       const { caller, server: target } = proxiedContextOf(extra);
-      const { key, connection: upstream } = await connection(caller, target);
-      if (isSharedConnection(key)) throw sharedLogLevelError(target.name);
-      return await upstream.forward('logging/setLevel', request.params, relayTo(server, extra, undefined));
+      const asked = { server, extra, progressToken: undefined };
+      return await requestWithAuthorization(asked, caller, target, deps, async (on) => {
+        const { key, connection: upstream } = await connection(caller, on);
+        if (isSharedConnection(key)) throw sharedLogLevelError(on.name);
+        return upstream.forward('logging/setLevel', request.params, relayTo(server, extra, undefined));
+      });
     } catch (err) {
       throw relayedError(err);
     }

@@ -40,5 +40,5 @@ export function stepUpInCall<R>(
       });
     }
   };
-  return authorizeInCall(request, caller, target, deps, retryOnce, `${refusal.message}${asked}.`);
+  return authorizeInCall(request, caller, target, deps, retryOnce, { reason: `${refusal.message}${asked}.` });
 }
