@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { HubError } from '../errors/index.js';
+import { PoolerSafePostgresDialect } from './pooler-safe-dialect.js';
 import type { Database } from './tables.js';
 
 /** Which SQL engine a {@link StoreDatabase} talks to. */
@@ -111,7 +112,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Stor
   // Without a listener an idle connection's error would crash the process; the pool drops that
   // connection itself and the next query opens a new one.
   pool.on('error', (error) => onPoolError?.(error));
-  const dialect = new PostgresDialect({
+  const dialect = new PoolerSafePostgresDialect({
     pool,
     ...(schema === undefined
       ? {}

@@ -15,26 +15,37 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0003_sign_in': signIn,
 };
 
+/** Attempts at migrating: another instance migrating at the same moment makes one fail (see below). */
+const MIGRATION_ATTEMPTS = 3;
+
 /**
  * Brings the schema up to date and returns the names of the migrations it applied (none when
- * already current). Safe to call on every start and from several processes at once: Kysely holds
- * a lock while it migrates. Throws `HUB_ERR_INTERNAL` when a migration fails.
+ * already current). Safe to call on every start and from several processes at once. SQLite has one
+ * writer. On PostgreSQL each migration runs in a transaction that also records it under the
+ * migration table's primary key, so of two instances migrating at once one commits and the other
+ * fails (a duplicate, or a deadlock PostgreSQL breaks) and rolls back whole: it then reads the state
+ * again and goes on from there. No session lock is held, so this works behind PgBouncer in
+ * transaction pooling mode too. Throws `HUB_ERR_INTERNAL` when a migration keeps failing.
  */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: () => Promise.resolve(migrations) },
-    ...(await migrationTableSchema(db)),
-  });
-  const { error, results = [] } = await migrator.migrateToLatest();
-  if (error !== undefined) {
-    const failed = results.find((r) => r.status === 'Error')?.migrationName;
-    throw new HubError('HUB_ERR_INTERNAL', {
-      message: failed === undefined ? 'Database migration failed' : `Database migration ${failed} failed`,
-      cause: error,
+  const applied: string[] = [];
+  for (let attempt = 1; ; attempt += 1) {
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: () => Promise.resolve(migrations) },
+      ...(await migrationTableSchema(db)),
     });
+    const { error, results = [] } = await migrator.migrateToLatest();
+    applied.push(...results.filter((r) => r.status === 'Success').map((r) => r.migrationName));
+    if (error === undefined) return applied;
+    if (attempt >= MIGRATION_ATTEMPTS) {
+      const failed = results.find((r) => r.status === 'Error')?.migrationName;
+      throw new HubError('HUB_ERR_INTERNAL', {
+        message: failed === undefined ? 'Database migration failed' : `Database migration ${failed} failed`,
+        cause: error,
+      });
+    }
   }
-  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /**

@@ -36,9 +36,20 @@ export function createReconnector(deps: {
   const lastSeen = new Map<string, number>();
   let stopped = false;
 
-  async function connectQuietly(caller: Identity, server: RegisteredServer): Promise<void> {
+  /**
+   * `reinitialize` closes and reopens (new tokens, so tools are listed again); a returning user's
+   * servers are only opened, joining any connect a request of theirs began meanwhile: closing it
+   * would fail that request ("closed while connecting").
+   */
+  async function connectQuietly(
+    caller: Identity,
+    server: RegisteredServer,
+    how: 'reinitialize' | 'connect',
+  ): Promise<void> {
     try {
-      await deps.upstreams.reinitialize(caller, server);
+      await (how === 'reinitialize'
+        ? deps.upstreams.reinitialize(caller, server)
+        : deps.upstreams.connect(caller, server));
     } catch (err) {
       deps.logger.info({ err, server: server.name }, 'background reconnect failed');
     }
@@ -63,7 +74,8 @@ export function createReconnector(deps: {
     const queue = [...candidates];
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-        for (let s = queue.shift(); s && !stopped; s = queue.shift()) await connectQuietly(caller, s);
+        for (let s = queue.shift(); s && !stopped; s = queue.shift())
+          await connectQuietly(caller, s, 'connect');
       }),
     );
   }
@@ -83,7 +95,7 @@ export function createReconnector(deps: {
         const caller = await deps.identity.identityOf(userId);
         if (!caller || stopped) return;
         const server = await deps.registry.get(serverName, caller);
-        await connectQuietly(caller, server);
+        await connectQuietly(caller, server, 'reinitialize');
       })().catch((err: unknown) =>
         deps.logger.warn({ err, server: serverName }, 'reconnect after authorization failed'),
       );
