@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The cluster harness (three hub processes behind HAProxy) runs apart: npm run test:cluster.
+    exclude: [...configDefaults.exclude, 'test/cluster/**'],
     environment: 'node',
     testTimeout: 30_000,
     // expect.poll returns as soon as its condition holds; the wait only matters on a loaded machine
