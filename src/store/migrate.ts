@@ -3,6 +3,7 @@ import { HubError } from '../errors/index.js';
 import * as initial from './migrations/0001-initial.js';
 import * as accounts from './migrations/0002-accounts.js';
 import * as signIn from './migrations/0003-sign-in.js';
+import * as byteOrder from './migrations/0004-byte-order.js';
 import type { Database } from './tables.js';
 
 /**
@@ -13,6 +14,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_accounts': accounts,
   '0003_sign_in': signIn,
+  '0004_byte_order': byteOrder,
 };
 
 /** Attempts at migrating: another instance migrating at the same moment makes one fail (see below). */

@@ -109,7 +109,7 @@ for (const target of targets) {
       });
 
       it('applies the initial migration once, and nothing the second time', async () => {
-        expect(firstMigration).toEqual(['0001_initial', '0002_accounts', '0003_sign_in']);
+        expect(firstMigration).toEqual(['0001_initial', '0002_accounts', '0003_sign_in', '0004_byte_order']);
         expect(await migrateToLatest(store.db)).toEqual([]);
       });
 
@@ -134,7 +134,12 @@ for (const target of targets) {
           pgSchema: other,
         });
         try {
-          expect(await migrateToLatest(second.db)).toEqual(['0001_initial', '0002_accounts', '0003_sign_in']);
+          expect(await migrateToLatest(second.db)).toEqual([
+            '0001_initial',
+            '0002_accounts',
+            '0003_sign_in',
+            '0004_byte_order',
+          ]);
         } finally {
           await sql`drop schema if exists ${sql.id(other)} cascade`.execute(second.db);
           await second.close();
@@ -160,7 +165,11 @@ for (const target of targets) {
             await row('6650c0ffee0000000000beef', null);
             await row('1b4e28ba-2fa1-4d2e-883f-0016d3cca427', null);
             await row('with-password', 'hash');
-            expect(await migrateToLatest(old.db)).toEqual(['0002_accounts', '0003_sign_in']);
+            expect(await migrateToLatest(old.db)).toEqual([
+              '0002_accounts',
+              '0003_sign_in',
+              '0004_byte_order',
+            ]);
             const origins = await createRepositories({ db: old.db, clock }).users.list();
             expect(Object.fromEntries(origins.map((u) => [u.id, u.origin]))).toEqual({
               '6650c0ffee0000000000beef': 'legacy',
