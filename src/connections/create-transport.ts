@@ -9,14 +9,12 @@ import {
   type SpawnFunction,
   type StdioTransportOptions,
 } from './stdio-transport.js';
-import { observeRelatedRequests } from './related-requests.js';
 import type { FetchLike, UpstreamSpec, WebSocketDialer } from './types.js';
 import type { TransportHooks } from './upstream-connection.js';
 import { PermanentConnectError } from './upstream-errors.js';
-import { capResults } from './result-capped-fetch.js';
+import { PassThroughFetch } from './pass-through-fetch.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './result-limit.js';
 import { pingUpstream } from './upstream-ping.js';
-import { watchFetch } from './watched-fetch.js';
 import { GuardedWebSocketTransport } from './websocket-transport.js';
 
 /** The side effects a transport is built with. */
@@ -47,7 +45,7 @@ export interface TransportDeps {
 
 /**
  * Builds the client transport for a resolved spec. `hooks.onFault` hears of an upstream that went
- * away in ways the SDK's HTTP transports do not act on (see watched-fetch.ts); on streamable HTTP,
+ * away in ways the SDK's HTTP transports do not act on (see pass-through-fetch.ts); on streamable HTTP,
  * `hooks.onRelatedRequest` hears which call each server→client request belongs to.
  */
 export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: TransportHooks): Transport {
@@ -69,34 +67,32 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: 
         ...(deps.spawn === undefined ? {} : { spawn: deps.spawn }),
       });
     case 'streamable-http': {
-      const watched = watchFetch(
-        onRelatedRequest ? observeRelatedRequests(deps.fetch, onRelatedRequest) : deps.fetch,
+      const stage: PassThroughFetch = new PassThroughFetch(deps.fetch, {
+        maxResultBytes,
+        logger: deps.logger,
         onFault,
-        { streamEndIsFault: false },
-      );
+        streamEndIsFault: false,
+        // A POST stream answered in the upstream's place is followed by a ping: if the upstream
+        // is gone, the fault watch sees that and drops the connection.
+        onUnanswered: (url, init) => void pingUpstream(stage.probe, url, init, deps.logger),
+        ...(onRelatedRequest ? { onRelatedRequest } : {}),
+      });
       return new StreamableHTTPClientTransport(parseUrl(spec.url), {
         // requestInit headers go on every request the transport makes: POST, GET stream, DELETE.
         requestInit: { headers: { ...spec.headers } },
-        // Outermost, so a stream it cuts short is not taken for the upstream going away. A POST
-        // stream it answers in the upstream's place is followed by a ping: if the upstream is
-        // gone, the watch sees that and drops the connection.
-        fetch: capResults(
-          watched,
-          maxResultBytes,
-          deps.logger,
-          (url, init) => void pingUpstream(watched, url, init, deps.logger),
-        ),
+        fetch: stage.fetch,
       });
     }
     case 'sse':
       return new SSEClientTransport(parseUrl(spec.url), {
         // The SSE transport adds requestInit headers to its POSTs and to the event stream's GET.
         requestInit: { headers: { ...spec.headers } },
-        fetch: capResults(
-          watchFetch(deps.fetch, onFault, { streamEndIsFault: true }),
+        fetch: new PassThroughFetch(deps.fetch, {
           maxResultBytes,
-          deps.logger,
-        ),
+          logger: deps.logger,
+          onFault,
+          streamEndIsFault: true,
+        }).fetch,
       });
     case 'websocket':
       return new GuardedWebSocketTransport({

@@ -1,73 +1,47 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { createParser } from 'eventsource-parser';
-import type { FetchLike } from './types.js';
+import { fieldOf } from './unanswered-request.js';
 
 /** Hears that the upstream's request `serverRequestId` came on the stream answering `clientRequestId`. */
 export type RelatedRequestListener = (serverRequestId: RequestId, clientRequestId: RequestId) => void;
 
-/** A larger event is a result, not a request worth attributing; it is not buffered twice. */
-const MAX_SCANNED_EVENT_CHARS = 4 * 1024 * 1024;
+/** A larger event is a result, not a request worth attributing; it is never joined or parsed. */
+const MAX_SCANNED_EVENT_BYTES = 4 * 1024 * 1024;
+
+const METHOD_KEY = Buffer.from('"method"');
 
 /**
  * Streamable HTTP servers send the requests a client request leads to (sampling, elicitation) on
  * that request's own response stream (MCP 2025-06-18 basic/transports: "the server MAY send
  * JSON-RPC requests and notifications before sending the JSON-RPC response. These messages SHOULD
  * relate to the originating client request"). The SDK's transport does not say which stream a
- * message came on, so this fetch wrapper watches the event stream of every POSTed request and
- * reports each server→client request on it before the SDK reads that event: the one sure way to
- * tell which of several calls sharing a connection a request belongs to.
+ * message came on, so the pass-through stage reads each whole event of a POST's stream with this
+ * before the SDK sees it: the one sure way to tell which of several calls sharing a connection a
+ * request belongs to.
+ *
+ * The id of the JSON-RPC request one event carries (its lines, without line ends), or null when it
+ * carries none. Results are most events and may be large: only an event whose data mentions
+ * `"method"` is parsed.
  */
-export function observeRelatedRequests(base: FetchLike, onRelated: RelatedRequestListener): FetchLike {
-  return async (url, init) => {
-    const response = await base(url, init);
-    const posted = init?.body;
-    if (
-      (init?.method ?? 'GET').toUpperCase() !== 'POST' ||
-      typeof posted !== 'string' ||
-      response.body === null ||
-      !(response.headers.get('content-type') ?? '').toLowerCase().startsWith('text/event-stream')
-    )
-      return response;
-    // The POSTed message's id, read only when the stream carries a request (rare).
-    let ownId: RequestId | null | undefined;
-    const scan = scanForRequests((serverRequestId) => {
-      ownId ??= requestIdOf(posted);
-      if (ownId !== null) onRelated(serverRequestId, ownId);
-    });
-    const observed = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          scan(chunk);
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    return new Response(observed, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  };
-}
-
-/** Feeds event-stream bytes; calls `onRequest` with the id of each JSON-RPC request event. */
-function scanForRequests(onRequest: (id: RequestId) => void): (chunk: Uint8Array) => void {
-  const decoder = new TextDecoder();
-  const parser = createParser({
-    onEvent(event) {
-      if (event.event !== undefined && event.event !== 'message') return;
-      const data = event.data;
-      // Results are most events and may be large: parse only what can be a request.
-      if (data.length > MAX_SCANNED_EVENT_CHARS || !data.includes('"method"')) return;
-      const id = requestIdOf(data);
-      if (id !== null) onRequest(id);
-    },
-  });
-  return (chunk) => parser.feed(decoder.decode(chunk, { stream: true }));
+export function requestIdOfEvent(lines: readonly Buffer[]): RequestId | null {
+  let type: string | undefined;
+  const data: Buffer[] = [];
+  let bytes = 0;
+  for (const line of lines) {
+    const field = fieldOf(line);
+    if (field?.name === 'event') type = field.value.toString('utf8');
+    else if (field?.name === 'data') {
+      data.push(field.value);
+      bytes += field.value.length + 1;
+    }
+  }
+  if ((type !== undefined && type !== 'message' && type !== '') || data.length === 0) return null;
+  if (bytes > MAX_SCANNED_EVENT_BYTES || !data.some((part) => part.includes(METHOD_KEY))) return null;
+  // WHATWG HTML §9.2.6: an event's data is its data lines joined by line feeds.
+  return requestIdOf(data.map((part) => part.toString('utf8')).join('\n'));
 }
 
 /** The id of the JSON-RPC request in `text`, or null when it is not one (or not JSON). */
-function requestIdOf(text: string): RequestId | null {
+export function requestIdOf(text: string): RequestId | null {
   let message: unknown;
   try {
     message = JSON.parse(text);

@@ -61,7 +61,8 @@ describe('SseResultFilter', () => {
     const out: string[] = [];
     const dropped: unknown[] = [];
     const filter = new SseResultFilter(maxBytes, {
-      emit: (bytes) => out.push(bytes.toString()),
+      emit: (lines, complete) =>
+        out.push(lines.map((line) => `${line.toString()}\n`).join('') + (complete ? '\n' : '')),
       overflowed: () => undefined,
       dropped: (id) => dropped.push(id),
     });

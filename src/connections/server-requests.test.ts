@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { observeRelatedRequests } from './related-requests.js';
+import { createLogger } from '../observability/index.js';
+import { PassThroughFetch } from './pass-through-fetch.js';
+import type { RelatedRequestListener } from './related-requests.js';
+import type { FetchLike } from './types.js';
 import { ServerRequestRouter } from './server-requests.js';
 
 const answer = (who: string) => () => Promise.resolve({ who });
@@ -78,7 +81,18 @@ describe('ServerRequestRouter', () => {
   });
 });
 
-describe('observeRelatedRequests', () => {
+/** The transports' pass-through stage over `base`, seen for its related-request routing. */
+function observeRelatedRequests(base: FetchLike, onRelatedRequest: RelatedRequestListener): FetchLike {
+  return new PassThroughFetch(base, {
+    maxResultBytes: 1024 * 1024,
+    logger: createLogger({ level: 'silent' }),
+    onFault: () => undefined,
+    streamEndIsFault: false,
+    onRelatedRequest,
+  }).fetch;
+}
+
+describe('PassThroughFetch: related requests', () => {
   const sse = (chunks: string[]): Response =>
     new Response(
       new ReadableStream<Uint8Array>({
@@ -90,7 +104,7 @@ describe('observeRelatedRequests', () => {
       { headers: { 'content-type': 'text/event-stream' } },
     );
 
-  it('reports each server request on a POST stream before the reader sees it; bytes pass unchanged', async () => {
+  it('reports each server request on a POST stream before the reader sees it; events pass whole', async () => {
     const request = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'sampling/createMessage', params: {} });
     const result = JSON.stringify({
       jsonrpc: '2.0',
@@ -117,10 +131,8 @@ describe('observeRelatedRequests', () => {
     const reader = response.body.getReader();
     const text = (chunk: { value?: Uint8Array | undefined }): string => new TextDecoder().decode(chunk.value);
     const first = await reader.read();
-    // The first chunk holds no complete event yet; the request is known by the time its end is read.
-    expect(text(first)).toBe(chunks[0]);
-    await reader.read();
-    await reader.read();
+    // The first read is the whole request event (its lines, CRLF kept), reported before it was read.
+    expect(text(first)).toBe(`event: message\r\nid: 1\r\ndata: ${request}\r\n\n`);
     expect(related).toEqual([[9, 4]]);
     let rest = '';
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += text(chunk);

@@ -4,15 +4,18 @@ import { ID_SCAN_BYTES, idFromEnds } from './result-limit.js';
 
 /** Where a {@link SseResultFilter} sends what passes, and what it dropped. */
 export interface SseFilterSink {
-  /** Bytes of whole events, in order (an event is held until its blank line). */
-  emit(bytes: Buffer): void;
+  /**
+   * A whole event, held until its blank line: its lines without their `\n` (a trailing `\r`
+   * stays), by reference to the bytes they came in (nothing is copied to join them). `complete` is
+   * false for the unfinished event at the body's end.
+   */
+  emit(lines: readonly Buffer[], complete: boolean): void;
   /** An event just went past the limit: it will be skipped (a sink may stop reading here). */
   overflowed(): void;
   /** An event went past the limit and was dropped; `id` is the response's id when its ends tell it. */
   dropped(id: RequestId | undefined): void;
 }
 
-const NEWLINE = Buffer.from('\n');
 const DATA_PREFIX = /^data: ?/;
 
 /**
@@ -23,6 +26,7 @@ const DATA_PREFIX = /^data: ?/;
  */
 export class SseResultFilter {
   private readonly lines: BoundedLineReader;
+  /** The lines of the event so far (never past `maxBytes`, a byte for each `\n` counted). */
   private held: Buffer[] = [];
   private heldBytes = 0;
   /** Inside an oversized event: the start of its data, and the last bytes of its data so far. */
@@ -50,8 +54,9 @@ export class SseResultFilter {
   end(): void {
     this.lines.end();
     if (this.skipped !== undefined) this.endEvent();
-    else if (this.held.length > 0) this.sink.emit(Buffer.concat(this.held));
+    else if (this.held.length > 0) this.sink.emit(this.held, false);
     this.held = [];
+    this.heldBytes = 0;
   }
 
   private onLine(line: Buffer): void {
@@ -67,7 +72,7 @@ export class SseResultFilter {
       this.startSkipping(line);
       return;
     }
-    this.held.push(line, NEWLINE);
+    this.held.push(line);
     this.heldBytes += line.length + 1;
   }
 
@@ -84,7 +89,7 @@ export class SseResultFilter {
    * whole); keeps the start of the event's data and the data seen last.
    */
   private startSkipping(current: Buffer | undefined): void {
-    const data = this.held.filter((line) => line !== NEWLINE && isData(line));
+    const data = this.held.filter(isData);
     if (current !== undefined && isData(current)) data.push(current);
     const first = data[0];
     const final = data[data.length - 1];
@@ -104,9 +109,9 @@ export class SseResultFilter {
       this.sink.dropped(idFromEnds(skipped.head.toString('utf8'), skipped.tail.toString('utf8')));
       return;
     }
-    this.held.push(NEWLINE);
-    this.sink.emit(Buffer.concat(this.held));
+    const lines = this.held;
     this.held = [];
+    if (lines.length > 0) this.sink.emit(lines, true);
     this.heldBytes = 0;
   }
 }

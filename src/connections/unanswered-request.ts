@@ -29,11 +29,11 @@ export class UnansweredRequest {
 
   constructor(private readonly id: RequestId) {}
 
-  /** One whole event of the stream (its lines and the blank line that ends it). */
-  event(bytes: Buffer): void {
+  /** One whole event of the stream: its lines, without their line ends. */
+  event(lines: readonly Buffer[]): void {
     let firstData: Buffer | undefined;
     let lastData: Buffer | undefined;
-    for (const line of lines(bytes)) {
+    for (const line of lines) {
       const field = fieldOf(line);
       // An event id makes the stream resumable: the SDK reconnects with Last-Event-ID and the
       // answer may still come (streamable HTTP, "Resumability and Redelivery").
@@ -60,18 +60,9 @@ export class UnansweredRequest {
   }
 }
 
-function* lines(bytes: Buffer): Generator<Buffer> {
-  let start = 0;
-  while (start < bytes.length) {
-    const newline = bytes.indexOf(0x0a, start);
-    const end = newline === -1 ? bytes.length : newline;
-    yield bytes.subarray(start, end > start && bytes[end - 1] === 0x0d ? end - 1 : end);
-    start = end + 1;
-  }
-}
-
 /** A field line's name and value (WHATWG HTML §9.2.6: one optional space after the colon). */
-function fieldOf(line: Buffer): { name: string; value: Buffer } | undefined {
+export function fieldOf(raw: Buffer): { name: string; value: Buffer } | undefined {
+  const line = raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
   const colon = line.indexOf(0x3a);
   if (colon <= 0) return undefined;
   const valueStart = line[colon + 1] === 0x20 ? colon + 2 : colon + 1;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCutStreamServer, type CutStreamServer } from '../../test/peers/cut-stream-server.js';
 import { createLogger } from '../observability/index.js';
 import { pingUpstream } from './upstream-ping.js';
-import { watchFetch } from './watched-fetch.js';
+import { PassThroughFetch } from './pass-through-fetch.js';
 
 const logger = createLogger({ level: 'silent' });
 const JSON_AND_SSE = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -29,7 +29,13 @@ describe('pingUpstream through the fault watch', () => {
 
   const watched = () => {
     const faults: Error[] = [];
-    return { faults, fetch: watchFetch(fetch, (error) => faults.push(error), { streamEndIsFault: false }) };
+    const stage = new PassThroughFetch(fetch, {
+      maxResultBytes: 1024 * 1024,
+      logger,
+      onFault: (error) => faults.push(error),
+      streamEndIsFault: false,
+    });
+    return { faults, fetch: stage.probe };
   };
 
   it('an upstream that is gone (connection refused) is a fault', async () => {

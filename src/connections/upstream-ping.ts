@@ -8,7 +8,7 @@ export const PING_TIMEOUT_MS = 5_000;
 /**
  * Sends a JSON-RPC `ping` (MCP basic utilities, "Ping") on the session a broken POST stream
  * belonged to, with that POST's headers, and drops the answer. `fetch` is the fault-watching
- * one (watchFetch): a refused connection or a 404 for the session then drops the connection,
+ * one (`PassThroughFetch.probe`): a refused connection or a 404 for the session then drops the connection,
  * as when an upstream died; an upstream that answers keeps it, and the calls on it go on.
  * Settles when the ping is over; never rejects.
  */

@@ -2,7 +2,13 @@ import type { Readable } from 'node:stream';
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { HubError, isHubError } from '../errors/index.js';
 import { parseIpAddress } from './address-ranges.js';
-import { capResponse, type UpstreamResponse } from './capped-body.js';
+import {
+  type BodyStageFactory,
+  type ChunkSource,
+  bodyStageOf,
+  markStaged,
+  stagedStream,
+} from './body-stage.js';
 import { Deadline } from './deadline.js';
 import { egressFailed, hostNotAllowed } from './egress-errors.js';
 import type { EgressPolicy } from './egress-policy.js';
@@ -73,12 +79,12 @@ async function guardedFetch(
   try {
     for (let hops = 0; ; hops += 1) {
       const upstream = await sendOnce(url, request, deadline.signal, deps.dispatcher);
-      const location = upstream.headers.get('location');
+      const location = headerOf(upstream.headers, 'location');
       // Fetch standard: a redirect status without a Location is an ordinary response.
       if (!REDIRECT_STATUSES.has(upstream.status) || location === null || redirectMode === 'manual') {
-        return finish(upstream, url.href, hops > 0, deadline, deps.limits);
+        return finish(upstream, url.href, hops > 0, deadline, deps.limits, bodyStageOf(init));
       }
-      await upstream.body?.cancel().catch(() => undefined);
+      upstream.body.destroy();
       if (redirectMode === 'error') throw new TypeError('fetch failed: redirect with redirect mode "error"');
       if (upstream.status !== 307 && upstream.status !== 308) {
         // 301/302/303 may turn a POST into a GET and are how SSRF chains usually start (SS-08).
@@ -152,8 +158,20 @@ function normalizedMethod(method: string): string | undefined {
 }
 
 /** One hop's answer: what {@link finish} and the redirect loop read. */
-interface HopResponse extends UpstreamResponse {
-  headers: Headers;
+interface HopResponse {
+  status: number;
+  /** undici's header record (lower-case names), converted once, by the `Response` built from it. */
+  headers: IncomingHeaders;
+  body: Readable;
+}
+
+type IncomingHeaders = Dispatcher.ResponseData['headers'];
+
+/** A header of a hop (undici joins nothing: a repeated header is an array; the first counts here). */
+function headerOf(headers: IncomingHeaders, name: string): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 /**
@@ -181,66 +199,94 @@ async function sendOnce(
     if (isHubError(error) || signal.aborted) throw error;
     throw new TypeError('fetch failed', { cause: error });
   }
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(answer.headers)) {
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else if (value !== undefined) headers.append(name, value);
-  }
-  return { status: answer.statusCode, statusText: '', headers, body: webStreamOf(answer.body) };
+  // Errors reach the reader through the body's iterator; this listener only keeps a destroy after
+  // a cancel (undici then emits an AbortError) from becoming an uncaught exception.
+  answer.body.on('error', () => undefined);
+  return { status: answer.statusCode, headers: answer.headers, body: answer.body };
 }
+
+/** Statuses whose responses have no body (Fetch standard, "null body status"). */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 /**
- * Node's body stream as the web stream a Response needs: the one conversion, where fetch made
- * several. Pulled chunk by chunk; cancelling destroys the body (and frees its socket). Node 20's
- * `Readable.toWeb` is not used: it enqueues into a cancelled stream and throws outside any caller.
+ * The final hop as a global `Response`: its headers converted once (by the constructor), its body
+ * one stream over Node's body with the size cap and the request's {@link BodyStage} inside (SS-16:
+ * counted as it streams, never buffered whole; going over aborts the request). `url` and
+ * `redirected` describe the hops the guard followed.
  */
-function webStreamOf(body: Readable): ReadableStream<Uint8Array> {
-  // Errors reach the reader through the iterator; this listener only keeps a destroy after a
-  // cancel (undici then emits an AbortError) from becoming an uncaught exception.
-  body.on('error', () => undefined);
-  const chunks: AsyncIterator<Uint8Array> = body[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const next = await chunks.next();
-          if (next.done === true) controller.close();
-          else controller.enqueue(next.value);
-        } catch (error) {
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        body.destroy(reason instanceof Error ? reason : undefined);
-        await chunks.return?.()?.catch(() => undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 function finish(
   upstream: HopResponse,
   url: string,
   redirected: boolean,
   deadline: Deadline,
   limits: EgressLimits,
+  stages: BodyStageFactory | undefined,
 ): Response {
-  const contentType = upstream.headers.get('content-type') ?? '';
+  const contentType = headerOf(upstream.headers, 'content-type') ?? '';
   const endless = limits.streaming && contentType.toLowerCase().startsWith('text/event-stream');
   const maxBytes = endless ? Infinity : limits.maxResponseBytes;
-  const declared = Number(upstream.headers.get('content-length') ?? '0');
+  const declared = Number(headerOf(upstream.headers, 'content-length') ?? '0');
   if (declared > maxBytes) {
     const tooLarge = egressFailed('Upstream response is too large');
     deadline.abort(tooLarge);
     throw tooLarge;
   }
   if (limits.streaming) deadline.stopTimer();
-  return capResponse(
-    upstream,
-    { maxBytes, onSettled: () => deadline.dispose(), abort: (reason) => deadline.abort(reason) },
-    { url, redirected },
-  );
+  const hasBody = !NULL_BODY_STATUSES.has(upstream.status);
+  const stage = hasBody
+    ? stages?.({ status: upstream.status, header: (name) => headerOf(upstream.headers, name) })
+    : undefined;
+  // A stage may change the body, so its length no longer holds.
+  const init = { status: upstream.status, headers: headerPairs(upstream.headers, stage !== undefined) };
+  let response: Response;
+  if (hasBody) {
+    const body = stagedStream(nodeSource(upstream.body), stage, {
+      maxBytes,
+      tooLarge: () => egressFailed('Upstream response is too large'),
+      abort: (reason) => deadline.abort(reason),
+      onSettled: () => deadline.dispose(),
+    });
+    response = new Response(body, init);
+  } else {
+    upstream.body.destroy();
+    deadline.dispose();
+    response = new Response(null, init);
+  }
+  // The constructor leaves `url` empty and `redirected` false; callers resolve relative links
+  // against the URL that answered, as they would with fetch's own response.
+  Object.defineProperty(response, 'url', { value: url });
+  Object.defineProperty(response, 'redirected', { value: redirected });
+  return stages === undefined ? response : markStaged(response);
+}
+
+function headerPairs(headers: IncomingHeaders, dropLength: boolean): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || (dropLength && name === 'content-length')) continue;
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, item]);
+    else pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/**
+ * Node's body as a {@link ChunkSource}, pulled chunk by chunk; cancelling destroys it (and frees its
+ * socket). Node 20's `Readable.toWeb` is not used: it enqueues into a cancelled stream and throws
+ * outside any caller.
+ */
+function nodeSource(body: Readable): ChunkSource {
+  const chunks: AsyncIterator<Uint8Array> = body[Symbol.asyncIterator]();
+  return {
+    async read() {
+      const next = await chunks.next();
+      return next.done === true ? { done: true, value: undefined } : { done: false, value: next.value };
+    },
+    async cancel(reason) {
+      body.destroy(reason instanceof Error ? reason : undefined);
+      await chunks.return?.()?.catch(() => undefined);
+    },
+  };
 }
 
 /**

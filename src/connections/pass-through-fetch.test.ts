@@ -1,8 +1,9 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/index.js';
-import { capResults } from './result-capped-fetch.js';
+import { PassThroughFetch } from './pass-through-fetch.js';
 import { RESULT_TOO_LARGE_CODE } from './result-limit.js';
+import type { FetchLike } from './types.js';
 
 const logger = createLogger({ level: 'silent' });
 const LIMIT = 1024;
@@ -26,7 +27,23 @@ function upstreamBody(chunks: string[]): { body: ReadableStream<Uint8Array>; can
   return { body, cancelled: () => cancelled };
 }
 
-describe('capResults', () => {
+/** The pass-through stage over `base`, as the transports build it, seen for its result cap. */
+function capResults(
+  base: FetchLike,
+  maxResultBytes: number,
+  log: typeof logger,
+  onUnanswered?: (url: string | URL, init: RequestInit) => void,
+): FetchLike {
+  return new PassThroughFetch(base, {
+    maxResultBytes,
+    logger: log,
+    onFault: () => undefined,
+    streamEndIsFault: false,
+    ...(onUnanswered ? { onUnanswered } : {}),
+  }).fetch;
+}
+
+describe('PassThroughFetch: the result cap', () => {
   it('a JSON answer declared past the limit is replaced by the error response, unread', async () => {
     const upstream = upstreamBody(['{"result":']);
     const fetch = capResults(

@@ -1,0 +1,155 @@
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import {
+  BODY_STAGE,
+  type BodyStage,
+  type BodyStageFactory,
+  type ResponseHead,
+  type StagedRequestInit,
+  stagedStream,
+  wasStaged,
+} from '../net/body-stage.js';
+import type { Logger } from '../observability/index.js';
+import { type RelatedRequestListener, requestIdOf } from './related-requests.js';
+import type { FetchLike } from './types.js';
+import { UnansweredRequest } from './unanswered-request.js';
+import { CappedBytesStage, JsonAnswerStage, SseStage } from './upstream-body-stages.js';
+
+/** What the HTTP transports' pass-through stage watches, caps and reports. */
+export interface PassThroughOptions {
+  /** The largest message taken from the upstream (`mcpSettings.maxResultBytes`). */
+  maxResultBytes: number;
+  logger: Logger;
+  /** The upstream went away (see {@link PassThroughFetch}). */
+  onFault: (error: Error) => void;
+  /**
+   * Legacy SSE: the event stream is the session, so its end (even a clean one) means the session
+   * is gone. Streamable HTTP servers may end a GET stream and expect a reconnect.
+   */
+  streamEndIsFault: boolean;
+  /** A POST's stream was answered in the upstream's place: check the upstream (its URL and init). */
+  onUnanswered?: (url: string | URL, init: RequestInit) => void;
+  /** Streamable HTTP: hears which call each server→client request belongs to. */
+  onRelatedRequest?: RelatedRequestListener;
+}
+
+/**
+ * The one stage every upstream HTTP response of an MCP transport goes through, between the hub's
+ * fetch (the egress guard, with OAuth and header wrappers around it) and the SDK's transport:
+ * - faults: a request that fails at the network level without our abort, a 404 to a request that
+ *   carried a session id (the server forgot the session), and a GET event stream that breaks (or,
+ *   per `streamEndIsFault`, ends) without our abort mean the upstream went away, which the SDK's
+ *   HTTP transports only report through `onerror` and never act on;
+ * - the result cap, cut-stream answers and related-request routing of {@link SseStage},
+ *   {@link JsonAnswerStage} and {@link CappedBytesStage}.
+ *
+ * The stage rides on the request (`init[BODY_STAGE]`), so the guarded fetch runs it inside the one
+ * body stream it builds anyway: one `Response`, headers converted once, no stream per concern. A
+ * base fetch that does not run stages (a plain `fetch`) gets one stream and one `Response` here.
+ */
+export class PassThroughFetch {
+  /** The transports' fetch. */
+  readonly fetch: FetchLike = (url, init) => this.send(url, init, true);
+  /** Faults only, no stage: the liveness ping's, whose answer is dropped unread. */
+  readonly probe: FetchLike = (url, init) => this.send(url, init, false);
+
+  constructor(
+    private readonly base: FetchLike,
+    private readonly options: PassThroughOptions,
+  ) {}
+
+  private async send(url: string | URL, init: RequestInit | undefined, staged: boolean): Promise<Response> {
+    const signal = init?.signal ?? undefined;
+    const stages: BodyStageFactory | undefined = staged
+      ? (head) => this.stageFor(head, url, init)
+      : undefined;
+    const sent: StagedRequestInit | undefined =
+      stages === undefined ? init : { ...init, [BODY_STAGE]: stages };
+    let response: Response;
+    try {
+      response = await this.base(url, sent);
+    } catch (error) {
+      if (signal?.aborted !== true)
+        this.options.onFault(new Error('request to the MCP server failed', { cause: error }));
+      throw error;
+    }
+    if (response.status === 404 && carriesSession(init?.headers)) {
+      this.options.onFault(new Error('MCP server no longer knows this session (HTTP 404)'));
+      return response;
+    }
+    if (stages === undefined || response.body === null || wasStaged(response)) return response;
+    return restaged(response, stages);
+  }
+
+  private stageFor(head: ResponseHead, url: string | URL, init: RequestInit | undefined): BodyStage {
+    const { maxResultBytes: maxBytes, logger } = this.options;
+    const type = (head.header('content-type') ?? '').toLowerCase();
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const posted = method === 'POST' ? init?.body : undefined;
+    let parsed: { id: RequestId | undefined } | undefined;
+    const ownId = (): RequestId | undefined => (parsed ??= { id: postedId(posted) }).id;
+    const ok = head.status >= 200 && head.status < 300;
+    if (type.startsWith('text/event-stream')) {
+      const id = posted === undefined ? undefined : ownId();
+      const onRelated = this.options.onRelatedRequest;
+      return new SseStage({
+        maxBytes,
+        logger,
+        ...(posted === undefined ? {} : { ownId }),
+        ...(id === undefined || init === undefined
+          ? {}
+          : {
+              owed: {
+                request: new UnansweredRequest(id),
+                signal: init.signal ?? undefined,
+                onCut: () => this.options.onUnanswered?.(url, init),
+              },
+            }),
+        ...(onRelated === undefined || id === undefined
+          ? {}
+          : { onRelated: (serverRequestId: RequestId) => onRelated(serverRequestId, id) }),
+        ...(ok && method === 'GET'
+          ? {
+              fault: {
+                signal: init?.signal ?? undefined,
+                endIsFault: this.options.streamEndIsFault,
+                onFault: this.options.onFault,
+              },
+            }
+          : {}),
+      });
+    }
+    if (posted !== undefined && ok && type.startsWith('application/json'))
+      return new JsonAnswerStage(maxBytes, declaredLength(head), ownId);
+    return new CappedBytesStage(maxBytes);
+  }
+}
+
+/** A response from a base that ran no stage, with `stages`' one stream as its body. */
+function restaged(response: Response, stages: BodyStageFactory): Response {
+  const body = response.body;
+  const stage = stages({ status: response.status, header: (name) => response.headers.get(name) });
+  if (body === null || stage === undefined) return response;
+  const headers = new Headers(response.headers);
+  headers.delete('content-length'); // the stage may change the body
+  return new Response(stagedStream(body.getReader(), stage), {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+function carriesSession(headers: RequestInit['headers']): boolean {
+  if (headers === undefined) return false;
+  if (headers instanceof Headers) return headers.has('mcp-session-id');
+  return new Headers(headers).has('mcp-session-id');
+}
+
+function declaredLength(head: ResponseHead): number | undefined {
+  const value = Number(head.header('content-length') ?? Number.NaN);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The id of the single JSON-RPC request POSTed, if the body is one. */
+function postedId(posted: unknown): RequestId | undefined {
+  return typeof posted === 'string' ? (requestIdOf(posted) ?? undefined) : undefined;
+}
