@@ -1,4 +1,8 @@
-import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  ClientCapabilities,
+  Implementation,
+  LoggingMessageNotification,
+} from '@modelcontextprotocol/sdk/types.js';
 import { systemClock, systemRandom, type Clock, type Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
@@ -11,6 +15,9 @@ import type { SpawnFunction } from './stdio-transport.js';
 import type { ConnectionOptions, ConnectionState, FetchLike, UpstreamSpec } from './types.js';
 import { UpstreamConnection, type CloseReason } from './upstream-connection.js';
 import { toConnectError } from './upstream-errors.js';
+
+/** A log message of an upstream that no one request claimed. */
+export type UnclaimedLog = LoggingMessageNotification['params'];
 
 /** The side effects and tuning of a {@link ConnectionPool}. */
 export interface ConnectionPoolDeps {
@@ -71,6 +78,7 @@ export class ConnectionPool {
   private readonly toolsListeners: ListenerSet<[key: string]>;
   private readonly resourceListeners: ListenerSet<[key: string, updatedUri: string | undefined]>;
   private readonly promptsListeners: ListenerSet<[key: string]>;
+  private readonly logListeners: ListenerSet<[key: string, params: UnclaimedLog]>;
   private readonly stateListeners: ListenerSet<[key: string, state: ConnectionState]>;
   /** Keys whose connections stay open past their idle timeout, and how many holders each has. */
   private readonly holds = new Map<string, number>();
@@ -89,6 +97,7 @@ export class ConnectionPool {
     this.toolsListeners = new ListenerSet(deps.logger);
     this.resourceListeners = new ListenerSet(deps.logger);
     this.promptsListeners = new ListenerSet(deps.logger);
+    this.logListeners = new ListenerSet(deps.logger);
     this.stateListeners = new ListenerSet(deps.logger);
     this.transportDeps = {
       clock: this.clock,
@@ -188,6 +197,14 @@ export class ConnectionPool {
   /** Subscribes to `notifications/prompts/list_changed` of any key; returns the unsubscribe. */
   onPromptsChanged(listener: (key: string) => void): () => void {
     return this.promptsListeners.add(listener);
+  }
+
+  /**
+   * Subscribes to the log messages (`notifications/message`) of any key that no one request in flight
+   * claims (see UpstreamConnectionInit.onLog); returns the unsubscribe.
+   */
+  onLogMessage(listener: (key: string, params: UnclaimedLog) => void): () => void {
+    return this.logListeners.add(listener);
   }
 
   /**
@@ -323,6 +340,9 @@ export class ConnectionPool {
         },
         onPromptsChanged: () => {
           if (current()) this.promptsListeners.emit(entry.key);
+        },
+        onLog: (params) => {
+          if (current()) this.logListeners.emit(entry.key, params);
         },
         onClosed: (reason) => {
           if (current()) this.onDropped(entry, reason);

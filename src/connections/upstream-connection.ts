@@ -87,6 +87,11 @@ export interface UpstreamConnectionInit {
   onResourcesChanged?: (updatedUri: string | undefined) => void;
   /** The upstream announced `notifications/prompts/list_changed`. */
   onPromptsChanged?: () => void;
+  /**
+   * A log message (`notifications/message`) no one request claims: none in flight asked for logs, or
+   * several did (a notification names no request, so it is never guessed onto one of them).
+   */
+  onLog?: (params: LoggingMessageNotification['params']) => void;
   /** The connection ended (once, and only for a connection that had opened). */
   onClosed?: (reason: CloseReason, error: Error | undefined) => void;
   /** A request started or ended (idle tracking). */
@@ -184,7 +189,10 @@ export class UpstreamConnection {
       if (!this.closedFlag) init.onPromptsChanged?.();
     });
     this.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      if (this.logSinks.size !== 1) return;
+      if (this.logSinks.size !== 1) {
+        if (!this.closedFlag) init.onLog?.(notification.params);
+        return;
+      }
       for (const sink of this.logSinks) sink(notification.params);
     });
     const relays = this.router.installOn(this.client, capabilities);

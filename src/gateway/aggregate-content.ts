@@ -18,6 +18,7 @@ import { requestContextOf } from './request-context.js';
 import { isSharedConnection } from './shared-connection.js';
 import { resourceTarget, targetOf } from './session-targets.js';
 import { ShownNames } from './shown-names.js';
+import { sessionLogsOf } from './session-logs.js';
 
 /**
  * Prompts, completions and logging of an aggregated session (resources: aggregate-resources.ts):
@@ -76,6 +77,7 @@ export function registerContentHandlers(server: Server, deps: AggregateDeps): vo
   // The level is set on the caller's own connections only: on an app-level server's shared one it
   // would change what every user hears (the per-server endpoint refuses it there; REST answers 409).
   server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+    if (deps.pool) sessionLogsOf(deps.pool).setLevel(server, extra, null, request.params.level);
     for (const { key, forward } of await connectedWith(deps, requestContextOf(extra).caller, 'logging')) {
       if (isSharedConnection(key)) continue;
       await forward('logging/setLevel', { level: request.params.level }).catch(() => undefined);

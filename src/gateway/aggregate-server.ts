@@ -1,4 +1,5 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { ConnectionPool } from '../connections/index.js';
 import type { GatewayDeps } from './aggregate-catalog.js';
 import { registerContentHandlers } from './aggregate-content.js';
 import { registerResourceHandlers } from './aggregate-resources.js';
@@ -8,7 +9,10 @@ import type { ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
 
 /** Deps of the aggregated session server. */
-export interface AggregateDeps extends GatewayDeps, InCallAuthorizationDeps {}
+export interface AggregateDeps extends GatewayDeps, InCallAuthorizationDeps {
+  /** Whose log messages outside calls reach the session (session-logs.ts); none without it. */
+  pool?: Pick<ConnectionPool, 'onLogMessage'>;
+}
 
 const SERVER_INFO = { name: 'switchboard', version: '0.1.0' };
 

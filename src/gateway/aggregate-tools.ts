@@ -21,6 +21,7 @@ import { exposeToolResult } from './exposed-content.js';
 import { requestContextOf } from './request-context.js';
 import { currentServer } from './server-ref.js';
 import { targetOf } from './session-targets.js';
+import { sessionLogsOf } from './session-logs.js';
 import { ShownNames } from './shown-names.js';
 import { stepUpInCall } from './step-up.js';
 
@@ -32,8 +33,11 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
   const shownTools = new ShownNames<ToolBinding>();
   const toolEntries = async (caller: Identity) =>
     (await toolCatalog(deps, caller)).map((t) => [t.exposed, t.binding] as const);
+  // The session hears its user's log messages sent outside calls once it made a request.
+  const logs = deps.pool && sessionLogsOf(deps.pool);
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    logs?.join(server, extra, null);
     const catalog = await toolCatalog(deps, requestContextOf(extra).caller);
     shownTools.replace(catalog.map((t) => [t.exposed, t.binding] as const));
     return { tools: catalog.map((t) => t.tool) };
@@ -41,6 +45,7 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { caller } = requestContextOf(extra);
+    logs?.join(server, extra, null);
     const { binding, target } = await targetOf(
       deps.registry,
       shownTools,

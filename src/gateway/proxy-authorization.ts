@@ -1,5 +1,6 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
+import type { ConnectionPool } from '../connections/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import { insufficientScope } from '../oauth/index.js';
 import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
@@ -10,6 +11,8 @@ import { stepUpInCall, type StepUpDeps } from './step-up.js';
 /** What the per-server endpoint needs besides connections: the registry, and what an authorization asks with. */
 export interface ProxyDeps extends StepUpDeps {
   registry: ServerRegistry;
+  /** Whose log messages outside calls reach the session (session-logs.ts); none without it. */
+  pool?: Pick<ConnectionPool, 'onLogMessage'>;
 }
 
 /** A relayed request, run on the connection of the given server's lookup. */

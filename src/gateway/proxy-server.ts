@@ -21,6 +21,7 @@ import {
 import { requestContextOf } from './request-context.js';
 import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subscriptions.js';
 import { sharedSchemaValidator } from './schema-validator.js';
+import { sessionLogsOf, type SessionLogs } from './session-logs.js';
 import { isSharedConnection, sharedLogLevelError } from './shared-connection.js';
 import { TaskOwners } from './task-owners.js';
 
@@ -83,9 +84,12 @@ export function createProxyServer(
       ...(first.instructions === undefined ? {} : { instructions: first.instructions }),
     },
   );
+  // The session hears its own connection's log messages sent outside calls once it made a request.
+  const logs = deps.pool && sessionLogsOf(deps.pool);
   server.fallbackRequestHandler = async (request, extra) => {
     try {
       const { caller, server: target } = proxiedContextOf(extra);
+      logs?.join(server, extra, target.name);
       const userId = caller.userId;
       const params = request.params as Record<string, unknown> | undefined; // a JSON-RPC params object
       const progressToken = request.params?._meta?.progressToken;
@@ -104,7 +108,7 @@ export function createProxyServer(
     }
   };
   if (capabilities.resources !== undefined) relaySubscriptions(server, connection, subscriptions, deps);
-  if (capabilities.logging !== undefined) relayLogLevel(server, connection, deps);
+  if (capabilities.logging !== undefined) relayLogLevel(server, connection, deps, logs);
   return server;
 }
 
@@ -146,7 +150,12 @@ function relaySubscriptions(
  * handler): relayed to the upstream on the caller's own connection, refused with an error saying
  * why on an app-level server's shared one, where it would change what every user hears.
  */
-function relayLogLevel(server: Server, connection: ProxyConnection, deps: ProxyDeps): void {
+function relayLogLevel(
+  server: Server,
+  connection: ProxyConnection,
+  deps: ProxyDeps,
+  logs: SessionLogs | undefined,
+): void {
   server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
     try {
       const { caller, server: target } = proxiedContextOf(extra);
@@ -154,7 +163,13 @@ function relayLogLevel(server: Server, connection: ProxyConnection, deps: ProxyD
       return await requestWithAuthorization(asked, caller, target, deps, async (on) => {
         const { key, connection: upstream } = await connection(caller, on);
         if (isSharedConnection(key)) throw sharedLogLevelError(on.name);
-        return upstream.forward('logging/setLevel', request.params, relayTo(server, extra, undefined));
+        const set = await upstream.forward(
+          'logging/setLevel',
+          request.params,
+          relayTo(server, extra, undefined),
+        );
+        logs?.setLevel(server, extra, on.name, request.params.level);
+        return set;
       });
     } catch (err) {
       throw relayedError(err);
