@@ -1,4 +1,5 @@
 import { spawn as nodeSpawn } from 'node:child_process';
+import { GroupReaper } from './group-reaper.js';
 import type { SpawnFunction } from './stdio-transport.js';
 
 /**
@@ -6,9 +7,12 @@ import type { SpawnFunction } from './stdio-transport.js';
  * is spawned detached, so it leads its own group; the group is tracked from spawn until the
  * child's pipes have closed (the transport has seen it exit and signalled its group). On its way
  * out by any path (a shutdown past its deadline, an uncaught error) the process kills every group
- * still tracked, so no child or grandchild outlives the hub under PID 1.
+ * still tracked, so no child or grandchild outlives the hub under PID 1. A way out that runs no
+ * handler (SIGKILL, the OOM killer) is covered by the reaper's watchdog process, which is told
+ * every tracked group and kills those left once the hub is gone.
  */
 const groups = new Set<number>();
+const reaper = new GroupReaper();
 
 /**
  * A spawn that tracks the group of each detached child it starts (the stdio transport spawns
@@ -20,7 +24,11 @@ export function groupTrackingSpawn(base: SpawnFunction = nodeSpawn): SpawnFuncti
     const pid = child.pid;
     if (pid !== undefined && options.detached === true) {
       groups.add(pid);
-      child.once('close', () => groups.delete(pid));
+      reaper.track(pid);
+      child.once('close', () => {
+        groups.delete(pid);
+        reaper.untrack(pid);
+      });
     }
     return child;
   };
@@ -38,6 +46,7 @@ export function trackedChildGroups(): number[] {
 export function killChildGroups(): number {
   let signalled = 0;
   for (const pgid of groups) {
+    reaper.untrack(pgid);
     try {
       process.kill(-pgid, 'SIGKILL');
       signalled += 1;
