@@ -13,7 +13,7 @@ import { systemClock, systemRandom, type Clock } from '../core/index.js';
 import { ConnectionPool, groupTrackingSpawn } from '../connections/index.js';
 import { createUserVarsStore, keyringFromCredentialsKey, parseCredentialsKey } from '../credentials/index.js';
 import { HubError } from '../errors/index.js';
-import { createKv, type Kv } from '../kv/index.js';
+import { createKv, describeRedisTopology, type Kv } from '../kv/index.js';
 import { createAccountsService, type AccountsService } from '../accounts/index.js';
 import {
   CATALOG_CHANNEL,
@@ -140,7 +140,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     const repos = createRepositories({ db: database.db, clock });
 
     const kv = createKv({
-      ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}),
+      redis: env.redis,
+      keyPrefix: env.redisKeyPrefix,
       clock,
       onError: (err) => logger.warn({ err }, 'kv error'),
     });
@@ -155,7 +156,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     // Without a shared KV the account is read on every request (one primary-key read), so a change
     // made by the CLI in another process applies from the next request; with one, changes are announced.
-    const accountChanges = new AccountChangeFeed(env.redisUrl !== undefined, logger);
+    const accountChanges = new AccountChangeFeed(env.redis !== undefined, logger);
     const baseIdentity = createIdentityService({
       tokens,
       users: repos.users,
@@ -399,7 +400,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         rateLimits: resolveRateLimits({
           file: config.mcpSettings.rateLimits,
           defaults: options.rateLimitDefaults,
-          redisUrl: env.redisUrl,
+          redis: env.redis,
+          keyPrefix: env.redisKeyPrefix,
         }),
       },
     });
@@ -417,7 +419,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     logger.info(
       {
         database: database.dialect,
-        kv: env.redisUrl ? 'redis' : 'memory',
+        kv: env.redis ? 'redis' : 'memory',
+        ...(env.redis ? { redis: describeRedisTopology(env.redis), namespace: env.redisKeyPrefix } : {}),
         servers: Object.keys(config.mcpServers).length,
       },
       'hub ready',

@@ -45,7 +45,9 @@ export async function openAdminContext(config: HubConfig): Promise<AdminContext>
   });
   // Hubs sharing Redis cache accounts and hear of changes on it; hubs without it read the
   // database on every request, so there is nobody to tell and no connection to open.
-  const kv = env.redisUrl ? createKv({ redisUrl: env.redisUrl, clock: systemClock }) : undefined;
+  const kv = env.redis
+    ? createKv({ redis: env.redis, keyPrefix: env.redisKeyPrefix, clock: systemClock })
+    : undefined;
   const accounts = createAccountsService({
     repos,
     announce: kv ? announceAccountChanges({ kv, identity }) : () => Promise.resolve(),

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { EnvSource } from './env-expansion.js';
 import type { ConfigIssue, ConfigResult } from './issues.js';
+import { redisSettingsFrom, type RedisSettings } from './redis-settings.js';
 
 /** The issuer name of HS256 tokens from the application sharing `JWT_SECRET` (the auth module uses the same). */
 const SHARED_SECRET_ISSUER = 'jwt-secret';
@@ -15,7 +16,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * Settings taken from environment variables (the README lists them). Secrets are here too (`jwtSecret`,
  * `credentialsKey`, passwords inside `databaseUrl` / `redisUrl`): never log this object whole.
  */
-export interface EnvSettings {
+export interface EnvSettings extends RedisSettings {
   /** `PORT`; 0 lets the OS choose (tests). */
   port: number;
   /** `HOST`: the address to listen on. */
@@ -26,7 +27,10 @@ export interface EnvSettings {
   dataDir: string;
   /** `DATABASE_URL` (postgres://…); unset means SQLite under `dataDir`. */
   databaseUrl: string | undefined;
-  /** `REDIS_URL` (redis:// or rediss://); unset means in-process flows, caches and locks. */
+  /**
+   * `REDIS_URL` (redis:// or rediss://) alone. Whether state is shared (Sentinel and Cluster too)
+   * and where: `redis` (see {@link RedisSettings}).
+   */
   redisUrl: string | undefined;
   /** `JWT_SECRET` for HS256 tokens; unset means the embedded mode generates one into `dataDir`. */
   jwtSecret: string | undefined;
@@ -188,10 +192,8 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
     problem('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave unset for SQLite)');
   }
 
-  const redisUrl = read(env, 'REDIS_URL');
-  if (redisUrl !== undefined && urlWithScheme(redisUrl, ['redis:', 'rediss:']) === undefined) {
-    problem('REDIS_URL', 'must be a redis:// or rediss:// URL');
-  }
+  const redisSettings = redisSettingsFrom(env, read, problem);
+  const redisUrl = redisSettings.redis?.kind === 'standalone' ? redisSettings.redis.url : undefined;
 
   const jwtSecret = read(env, 'JWT_SECRET');
   if (jwtSecret !== undefined && jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
@@ -252,6 +254,7 @@ export function loadEnvSettings(env: EnvSource, cwd: string): ConfigResult<EnvSe
       dataDir: path.resolve(cwd, read(env, 'DATA_DIR') ?? './data'),
       databaseUrl,
       redisUrl,
+      ...redisSettings,
       jwtSecret,
       credentialsKey,
       logLevel,

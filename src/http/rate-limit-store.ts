@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../kv/index.js';
 
 /** One count as `@fastify/rate-limit` reads it: requests so far in the window, and ms until it ends. */
 export interface WindowCount {
@@ -105,7 +105,7 @@ return {count, ttl}`;
 /** Where the shared counts live, and who hears that Redis could not count. */
 export interface SharedCounts {
   /** A connection without an offline queue: while Redis is away a count fails at once. */
-  redis: Redis;
+  redis: RedisClient;
   /** Prepended to every counter key, e.g. `sb:rl:`. */
   keyPrefix: string;
   /** Told each time a count fell back to memory (the caller throttles its warnings). */

@@ -1,7 +1,7 @@
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import { HubError } from '../errors/index.js';
+import { openRedisConnection, type RedisClient, type RedisTopology } from '../kv/index.js';
 import {
   rateLimitStoreClass,
   type BudgetTag,
@@ -51,26 +51,35 @@ const WARN_INTERVAL_MS = 10_000;
 export interface RateLimitConfig {
   limits: RateLimitSettings;
   /** The hub's Redis: counts are shared by every instance using it. Absent: counts stay in memory. */
-  redis?: { url: string; keyPrefix: string } | undefined;
+  redis?: SharedRedis | undefined;
 }
 
 /**
- * Counter keys sit under the KV's own prefix (`sb:`), as `sb:rl:<kind>:<user or address>` (a kind
- * of {@link RateLimitSettings}; a route with a limit of its own: `sb:rl:<method><route>:…`).
+ * Where shared counts go: the KV's Redis, under the KV's own namespace (`keyPrefix`, default
+ * `sb:`), as `<prefix>rl:<kind>:<user or address>` (a kind of {@link RateLimitSettings}; a route
+ * with a limit of its own: `<prefix>rl:<method><route>:…`). One key per count, so a Cluster needs
+ * no hash tags.
  */
-const REDIS_KEY_PREFIX = 'sb:';
+export interface SharedRedis {
+  topology: RedisTopology;
+  keyPrefix: string;
+}
+
+/** The KV's default namespace, for callers that set none. */
+const DEFAULT_KEY_PREFIX = 'sb:';
 
 /** A partial set of limits, as the YAML or a caller gives them (unset keys may be `undefined`). */
 export type PartialRateLimits = { readonly [K in keyof RateLimitSettings]?: number | undefined };
 
 /**
  * The limits in force: the file's, else the caller's defaults, else {@link DEFAULT_RATE_LIMITS};
- * counts are shared through Redis when a URL is given.
+ * counts are shared through Redis when one is given, under `keyPrefix` (the KV's namespace).
  */
 export function resolveRateLimits(sources: {
   file?: PartialRateLimits | undefined;
   defaults?: PartialRateLimits | undefined;
-  redisUrl?: string | undefined;
+  redis?: RedisTopology | undefined;
+  keyPrefix?: string | undefined;
 }): RateLimitConfig {
   const limits = { ...DEFAULT_RATE_LIMITS };
   for (const key of Object.keys(limits) as Array<keyof RateLimitSettings>) {
@@ -79,7 +88,9 @@ export function resolveRateLimits(sources: {
   return {
     limits,
     redis:
-      sources.redisUrl === undefined ? undefined : { url: sources.redisUrl, keyPrefix: REDIS_KEY_PREFIX },
+      sources.redis === undefined
+        ? undefined
+        : { topology: sources.redis, keyPrefix: sources.keyPrefix ?? DEFAULT_KEY_PREFIX },
   };
 }
 
@@ -174,17 +185,15 @@ function budgetsOf(root: RateLimitStore, limits: RateLimitSettings): RateLimitBu
 }
 
 /**
- * Opens the counters' own Redis connection. It has no offline queue, so while Redis is away a count
- * fails at once and is made in memory; ioredis keeps reconnecting behind it. Waits briefly for the
- * first connection so the first requests are already counted in Redis.
+ * Opens the counters' own Redis connection, from the KV's connection factory (so Sentinel and
+ * Cluster work here too). It has no offline queue, so while Redis is away a count fails at once and
+ * is made in memory; ioredis keeps reconnecting behind it. Waits briefly for the first connection
+ * so the first requests are already counted in Redis.
  */
-async function openSharedCounts(
-  app: FastifyInstance,
-  redis: { url: string; keyPrefix: string },
-): Promise<SharedCounts> {
-  const connection = new Redis(redis.url, {
-    enableOfflineQueue: false,
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+async function openSharedCounts(app: FastifyInstance, redis: SharedRedis): Promise<SharedCounts> {
+  const connection = openRedisConnection(redis.topology, {
+    offlineQueue: false,
+    commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
   });
   let lastWarning = -Infinity;
@@ -208,7 +217,7 @@ async function openSharedCounts(
 }
 
 /** Resolves once the connection is ready, fails to connect, or a short wait ends, whichever is first. */
-async function firstConnection(connection: Redis): Promise<void> {
+async function firstConnection(connection: RedisClient): Promise<void> {
   if (connection.status === 'ready') return;
   await new Promise<void>((resolve) => {
     const done = (): void => {

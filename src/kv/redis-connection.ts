@@ -48,13 +48,13 @@ export interface RedisConnectionTuning {
  * from here, so each follows failovers and slot moves the same way.
  */
 export function openRedisConnection(topology: RedisTopology, tuning: RedisConnectionTuning): RedisClient {
-  const common: RedisOptions = {
+  const perNode: RedisOptions = {
     commandTimeout: tuning.commandTimeoutMs,
-    enableOfflineQueue: tuning.offlineQueue,
     ...(tuning.maxRetriesPerRequest === undefined
       ? {}
       : { maxRetriesPerRequest: tuning.maxRetriesPerRequest }),
   };
+  const common: RedisOptions = { ...perNode, enableOfflineQueue: tuning.offlineQueue };
   switch (topology.kind) {
     case 'standalone':
       return new Redis(topology.url, common);
@@ -73,7 +73,9 @@ export function openRedisConnection(topology: RedisTopology, tuning: RedisConnec
           enableOfflineQueue: tuning.offlineQueue,
           // Writes and reads of one key go to its master: replicas may lag behind a lock or a flow.
           scaleReads: 'master',
-          redisOptions: { ...common, ...nodeAuth(topology) },
+          // The offline queue is the cluster's: a node's own connection opens on its first command
+          // (lazily), which a node-level refusal would fail every time.
+          redisOptions: { ...perNode, ...nodeAuth(topology) },
         },
       );
   }
