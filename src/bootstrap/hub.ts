@@ -34,6 +34,7 @@ import {
 import { createOAuthService } from '../oauth/index.js';
 import { createHmac } from 'node:crypto';
 import { AccountChangeFeed, revokeOnRemoval } from './account-wiring.js';
+import { CredentialCaches } from './credential-cache-wiring.js';
 import { countConnections } from './connection-metrics.js';
 import { createEgressGuards } from './egress-allowlist.js';
 import { watchToolChanges } from './tool-refresh.js';
@@ -188,7 +189,12 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     const key = parseCredentialsKey(secrets.credentialsKey);
     if (!key.ok) throw new HubError('HUB_ERR_CONFIG_INVALID', { message: key.message });
     const keyring = keyringFromCredentialsKey(key.value);
-    const userVars = createUserVarsStore({ credentials: repos.credentials, keyring });
+    const credentialCaches = new CredentialCaches(kv, logger);
+    const userVars = createUserVarsStore({
+      credentials: repos.credentials,
+      keyring,
+      cache: credentialCaches.feed.cache(),
+    });
     const tools = createToolCache(kv, { logger });
     // Users' servers reach only what the admin allowlisted, not every host the admin's YAML names.
     const { admin: egress, users: userEgress } = createEgressGuards(config);
@@ -259,7 +265,10 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         oauthCallbackUrl(env.publicUrl, yamlNames.has(serverName) ? serverName : null),
       secret: oauthSecret,
       clientMetadataUrl: env.oauthClientMetadataUrl,
+      tokenCache: credentialCaches.feed.cache(),
     });
+    credentialCaches.start();
+    cleanups.push(() => credentialCaches.stop());
     const upstreams = createUpstreamService({
       pool,
       userVars,

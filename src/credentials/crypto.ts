@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { systemRandom, type Random } from '../core/index.js';
 import { fail, HubError, ok, type Result } from '../errors/index.js';
+import { countDecryption } from './counters.js';
 
 /** One AES-256 key and the id written into every envelope it seals. */
 export interface CipherKey {
@@ -75,6 +76,7 @@ export function createCipherKeyring(options: CipherKeyringOptions): CipherKeyrin
     },
 
     decrypt(envelope, aad) {
+      countDecryption();
       const parts = parseEnvelope(envelope);
       const key = parts && keys.get(parts.keyId);
       if (!parts || !key) throw decryptFailed();

@@ -1,5 +1,7 @@
 import type { ServerConfig } from '../config/index.js';
 import type { CredentialsRepository } from '../store/index.js';
+import { countStoreRead } from './counters.js';
+import type { CredentialCache } from './credential-cache.js';
 import type { CipherKeyring } from './crypto.js';
 import { destinationDigest } from './destination.js';
 
@@ -16,7 +18,7 @@ export interface CredentialTarget {
  */
 export interface UserVarsStore {
   /** The user's values for the server; empty when none are set or they were set for another destination. */
-  get(userId: string, server: CredentialTarget): Promise<Record<string, string>>;
+  get(userId: string, server: CredentialTarget): Promise<Readonly<Record<string, string>>>;
   /**
    * Merges values into the stored ones (those bound to the server's current destination) and
    * binds the result to it; an empty string removes that variable. Returns the result.
@@ -36,7 +38,7 @@ function aad(userId: string, serverName: string): string {
 }
 
 /** What is sealed: the values and the destination digest they were set for. */
-interface SealedVars {
+export interface SealedVars {
   binding: string;
   values: Record<string, string>;
 }
@@ -59,43 +61,77 @@ function readSealed(plaintext: string): SealedVars | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const record = parsed as Record<string, unknown>;
   if (typeof record.binding !== 'string') return null;
-  return { binding: record.binding, values: stringValues(record.values) };
+  // Frozen: the same object is handed to every call while cached, and stands for its version.
+  return Object.freeze({ binding: record.binding, values: Object.freeze(stringValues(record.values)) });
 }
+
+/** What `get` answers when nothing fits: one shared empty record. */
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Creates the store over the credentials repository and the keyring. */
 export function createUserVarsStore(deps: {
   credentials: CredentialsRepository;
   keyring: CipherKeyring;
+  /** Decrypted values kept in memory, forgotten on every instance by each merge and clear. */
+  cache?: CredentialCache<SealedVars | null> | undefined;
 }): UserVarsStore {
   const key = (userId: string, serverName: string) => ({ userId, serverName, kind: 'user_vars' as const });
 
-  async function get(userId: string, server: CredentialTarget): Promise<Record<string, string>> {
-    const row = await deps.credentials.get(key(userId, server.name));
-    if (!row) return {};
-    const sealed = readSealed(deps.keyring.decrypt(row.ciphertext, aad(userId, server.name)));
-    return sealed?.binding === destinationDigest(server.config) ? sealed.values : {};
+  async function readRow(userId: string, serverName: string): Promise<SealedVars | null> {
+    countStoreRead();
+    const row = await deps.credentials.get(key(userId, serverName));
+    if (!row) return null;
+    return readSealed(deps.keyring.decrypt(row.ciphertext, aad(userId, serverName)));
   }
 
+  /** The values bound to the server's current destination; frozen, the same object while unchanged. */
+  async function get(
+    userId: string,
+    server: CredentialTarget,
+    fresh = false,
+  ): Promise<Readonly<Record<string, string>>> {
+    const sealed = await (fresh || deps.cache === undefined
+      ? readRow(userId, server.name)
+      : deps.cache.get(userId, server.name, () => readRow(userId, server.name)));
+    return sealed?.binding === destinationDigest(server.config) ? sealed.values : NONE;
+  }
+
+  /** After a write or delete: forgotten here and on every instance. */
+  const changed = async (userId: string, serverName: string): Promise<void> => {
+    await deps.cache?.changed(userId, serverName);
+  };
+
   return {
-    get,
+    get: (userId, server) => get(userId, server),
     async merge(userId, server, values) {
-      const next = { ...(await get(userId, server)) };
+      // Merged into what the store holds, never into a cached copy another instance may have replaced.
+      const next = { ...(await get(userId, server, true)) };
       for (const [name, value] of Object.entries(values)) {
         if (value === '') delete next[name];
         else next[name] = value;
       }
-      if (Object.keys(next).length === 0) {
-        await deps.credentials.delete(key(userId, server.name));
+      try {
+        if (Object.keys(next).length === 0) {
+          await deps.credentials.delete(key(userId, server.name));
+          return next;
+        }
+        const sealed: SealedVars = { binding: destinationDigest(server.config), values: next };
+        await deps.credentials.put({
+          ...key(userId, server.name),
+          keyId: deps.keyring.activeKeyId,
+          ciphertext: deps.keyring.encrypt(JSON.stringify(sealed), aad(userId, server.name)),
+        });
         return next;
+      } finally {
+        await changed(userId, server.name);
       }
-      const sealed: SealedVars = { binding: destinationDigest(server.config), values: next };
-      await deps.credentials.put({
-        ...key(userId, server.name),
-        keyId: deps.keyring.activeKeyId,
-        ciphertext: deps.keyring.encrypt(JSON.stringify(sealed), aad(userId, server.name)),
-      });
-      return next;
     },
-    clear: (userId, serverName) => deps.credentials.delete(key(userId, serverName)),
+    async clear(userId, serverName) {
+      try {
+        return await deps.credentials.delete(key(userId, serverName));
+      } finally {
+        await changed(userId, serverName);
+      }
+    },
   };
 }

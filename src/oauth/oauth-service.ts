@@ -33,7 +33,12 @@ export function createOAuthService(deps: OAuthServiceDeps): OAuthService {
   }
   const binding = createFlowBinding(deps.secret, { clock: deps.clock, random: deps.random });
   const fetchFor = deps.fetchFor ?? ((): FetchLike => deps.fetch);
-  const tokens = createTokenStore({ credentials: deps.credentials, keyring: deps.keyring, logger });
+  const tokens = createTokenStore({
+    credentials: deps.credentials,
+    keyring: deps.keyring,
+    logger,
+    cache: deps.tokenCache,
+  });
   const parts: OAuthParts = {
     kv: deps.kv,
     clock: deps.clock,

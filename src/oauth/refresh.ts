@@ -62,7 +62,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
     const ttlMs = settings.refreshLockTtlMs;
     const waitMs = refreshWaitMs(ctx.config, settings.refreshLockWaitMs);
     const theirs = async (): Promise<string | null> => {
-      const current = await tokens.load(ctx);
+      const current = await tokens.load(ctx, { fresh: true });
       return current && goodEnough(current) ? current.access_token : null;
     };
     let as: AuthorizationServerInfo;
@@ -81,7 +81,7 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
         { ttlMs, waitMs },
         async () => {
           // LD-04/05: re-read under the lock; another instance may have refreshed (and rotated) already.
-          const current = await tokens.load(ctx);
+          const current = await tokens.load(ctx, { fresh: true });
           if (!current) return null;
           if (goodEnough(current)) return current.access_token;
           if (current.refresh_token === undefined) return giveUp(ctx);
@@ -225,7 +225,8 @@ export function createTokenRefresher(parts: OAuthParts): TokenRefresher {
     },
 
     async refreshAfterUnauthorized(ctx) {
-      const current = await tokens.load(ctx);
+      // The store, not this instance's cache: another instance may have refreshed since.
+      const current = await tokens.load(ctx, { fresh: true });
       if (!current) return null;
       // FT-08: someone refreshed since the request went out; use theirs, do not refresh again.
       if (current.access_token !== ctx.rejectedToken) return current.access_token;

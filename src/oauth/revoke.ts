@@ -18,7 +18,8 @@ import type { AuthorizationServerInfo, OAuthServerContext } from './types.js';
 export async function revokeTokens(parts: OAuthParts, ctx: OAuthServerContext): Promise<void> {
   const { userId, serverName } = ctx;
   try {
-    const current = await parts.tokens.load(ctx);
+    // The stored set, not a cached one: the token to revoke is the one the AS holds now.
+    const current = await parts.tokens.load(ctx, { fresh: true });
     if (current) await revokeAtIssuer(parts, ctx, current);
   } catch (error) {
     parts.logger.warn(

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { CipherKeyring } from '../credentials/index.js';
+import { countStoreRead, type CipherKeyring, type CredentialCache } from '../credentials/index.js';
 import { isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { CredentialsRepository } from '../store/index.js';
 import { clientRefSchema, type ClientRef } from './clients.js';
-import { tokenMisfit } from './token-binding.js';
+import { TokenFits } from './token-fits.js';
 import type { OAuthServerContext } from './types.js';
 
 /** One user's token set for one server, as sealed in the `oauth_tokens` row. */
@@ -61,13 +61,22 @@ export function parseStoredTokens(text: string): StoredTokens | null {
   };
 }
 
+/** How {@link TokenStore.load} reads. */
+export interface LoadOptions {
+  /**
+   * Read the database, not this instance's cache: under the refresh lock (another instance may
+   * have rotated the tokens a moment ago), after a 401, and before revoking.
+   */
+  fresh?: boolean;
+}
+
 /** Encrypted token sets, one row per (user, server, issuer); the newest issuer's row is current. */
 export interface TokenStore {
   /**
    * The current token set when it may be sent for this connection, or null: none, a row that
    * fails to decrypt (SE-02/03), or tokens issued for another destination or resource.
    */
-  load(ctx: OAuthServerContext): Promise<StoredTokens | null>;
+  load(ctx: OAuthServerContext, options?: LoadOptions): Promise<StoredTokens | null>;
   /** The current token set whatever its destination: for non-secret metadata only, never to send. */
   peek(userId: string, serverName: string): Promise<UncheckedTokens | null>;
   /**
@@ -95,7 +104,11 @@ export function createTokenStore(deps: {
   credentials: CredentialsRepository;
   keyring: CipherKeyring;
   logger: Logger;
+  /** Decrypted sets kept in memory, invalidated on every instance by each save and delete. */
+  cache?: CredentialCache<UncheckedTokens | null> | undefined;
 }): TokenStore {
+  const cache = deps.cache;
+  const fits = new TokenFits();
   // Which issuer's row is current, so the hot path is one indexed read instead of a listing.
   // Issuers are not secret; a stale hint only costs the listing it saves.
   const issuerHints = new Map<string, string>();
@@ -117,6 +130,7 @@ export function createTokenStore(deps: {
   };
 
   async function issuersOf(userId: string, serverName: string): Promise<string[]> {
+    countStoreRead();
     const rows = await deps.credentials.listForUser(userId);
     return rows
       .filter((r) => r.serverName === serverName && r.kind === 'oauth_tokens')
@@ -127,19 +141,21 @@ export function createTokenStore(deps: {
   async function currentRow(userId: string, serverName: string) {
     const hinted = issuerHints.get(hintKey(userId, serverName));
     if (hinted !== undefined) {
+      countStoreRead();
       const row = await deps.credentials.get(rowKey(userId, serverName, hinted));
       if (row) return row;
       issuerHints.delete(hintKey(userId, serverName));
     }
     const [newest] = await issuersOf(userId, serverName);
     if (newest === undefined) return null;
+    countStoreRead();
     const row = await deps.credentials.get(rowKey(userId, serverName, newest));
     if (row) remember(userId, serverName, newest);
     return row;
   }
 
   /** The current row, opened and checked for shape; its binding may be missing (an old row). */
-  async function read(userId: string, serverName: string): Promise<UncheckedTokens | null> {
+  async function readRow(userId: string, serverName: string): Promise<UncheckedTokens | null> {
     const row = await currentRow(userId, serverName);
     if (!row) return null;
     let plaintext: string;
@@ -160,19 +176,28 @@ export function createTokenStore(deps: {
       return null;
     }
     const { refresh_token, binding, ...rest } = parsed.data;
-    return {
+    return Object.freeze({
       ...rest,
+      clientRef: Object.freeze(rest.clientRef),
       ...(refresh_token === undefined ? {} : { refresh_token }),
       ...(binding === undefined ? {} : { binding }),
-    };
+    });
+  }
+
+  /** The current set: from the cache when warm, else read (and kept unless it changed meanwhile). */
+  function read(userId: string, serverName: string, fresh = false): Promise<UncheckedTokens | null> {
+    if (cache === undefined) return readRow(userId, serverName);
+    // A fresh read replaces what this instance held, so the next warm read agrees with it.
+    if (fresh) cache.forget({ userId, serverName });
+    return cache.get(userId, serverName, () => readRow(userId, serverName));
   }
 
   return {
-    async load(ctx) {
-      const current = await read(ctx.userId, ctx.serverName);
+    async load(ctx, options) {
+      const current = await read(ctx.userId, ctx.serverName, options?.fresh === true);
       if (!current) return null;
-      const misfit = tokenMisfit(current, ctx);
-      if (misfit === null && current.binding !== undefined) return { ...current, binding: current.binding };
+      const misfit = fits.misfit(current, ctx);
+      if (misfit === null && current.binding !== undefined) return current as StoredTokens;
       // Not deleted: another instance may hold a newer config, and re-authorizing replaces the row.
       deps.logger.debug(
         { userId: ctx.userId, serverName: ctx.serverName, misfit },
@@ -181,7 +206,7 @@ export function createTokenStore(deps: {
       return null;
     },
 
-    peek: read,
+    peek: (userId, serverName) => read(userId, serverName),
 
     async save(userId, serverName, tokens) {
       await deps.credentials.put({
@@ -194,17 +219,26 @@ export function createTokenStore(deps: {
         expiresAt: tokens.expires_at,
       });
       remember(userId, serverName, tokens.issuer);
-      // Tokens of an AS the server no longer uses are dead weight, and must never be sent anywhere.
-      for (const issuer of await issuersOf(userId, serverName)) {
-        if (issuer !== tokens.issuer) await deps.credentials.delete(rowKey(userId, serverName, issuer));
+      try {
+        // Tokens of an AS the server no longer uses are dead weight, and must never be sent anywhere.
+        for (const issuer of await issuersOf(userId, serverName)) {
+          if (issuer !== tokens.issuer) await deps.credentials.delete(rowKey(userId, serverName, issuer));
+        }
+      } finally {
+        await cache?.changed(userId, serverName);
       }
     },
 
     async deleteAll(userId, serverName) {
       issuerHints.delete(hintKey(userId, serverName));
       let deleted = 0;
-      for (const issuer of await issuersOf(userId, serverName)) {
-        if (await deps.credentials.delete(rowKey(userId, serverName, issuer))) deleted += 1;
+      try {
+        for (const issuer of await issuersOf(userId, serverName)) {
+          if (await deps.credentials.delete(rowKey(userId, serverName, issuer))) deleted += 1;
+        }
+      } finally {
+        // Even after a failed delete: what this and every instance holds may be gone from the store.
+        await cache?.changed(userId, serverName);
       }
       return deleted;
     },

@@ -1,10 +1,11 @@
 import type { ServerConfig } from '../config/index.js';
 import type { FetchLike } from '../connections/index.js';
 import type { Clock, Random } from '../core/index.js';
-import type { CipherKeyring } from '../credentials/index.js';
+import type { CipherKeyring, CredentialCache } from '../credentials/index.js';
 import type { Kv } from '../kv/index.js';
 import type { Logger } from '../observability/index.js';
 import type { CredentialsRepository } from '../store/index.js';
+import type { UncheckedTokens } from './token-store.js';
 
 /** Tunables of the OAuth client; every field has a default (see `DEFAULT_OAUTH_SETTINGS`). */
 export interface OAuthSettings {
@@ -61,6 +62,11 @@ export interface OAuthServiceDeps {
   clientMetadataUrl?: string | undefined;
   /** Waits between refresh retries; real timers unless a test passes its own. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Decrypted token sets kept in memory (each save and delete forgets them on every instance);
+   * without it every use reads and decrypts the row.
+   */
+  tokenCache?: CredentialCache<UncheckedTokens | null> | undefined;
 }
 
 /** The parameters of a `WWW-Authenticate: Bearer` challenge that steer authorization. */

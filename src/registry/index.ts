@@ -15,7 +15,8 @@ export {
   userVarFields,
   type UserVarField,
 } from './server-view.js';
-export { resolveServer, type ResolvedServer } from './resolve-spec.js';
+export { resolutionCount, resolveServerOnce, type ResolvedServer } from './resolve-spec.js';
+export { resolveServer } from './resolution-cache.js';
 export {
   substitute,
   hasPlaceholder,

@@ -4,6 +4,16 @@ import type { ConnectionOptions, UpstreamSpec } from '../connections/index.js';
 import { substitute, type PlaceholderContext } from './placeholders.js';
 import { API_KEY_VAR } from './server-view.js';
 
+let resolutions = 0;
+const countResolution = (): void => {
+  resolutions += 1;
+};
+
+/** Specs resolved since the process started (a test seam: a warm call resolves none). */
+export function resolutionCount(): number {
+  return resolutions;
+}
+
 /** What the connection pool needs to open one server for one caller. */
 export interface ResolvedServer {
   spec: UpstreamSpec;
@@ -41,9 +51,10 @@ function apiKeyHeader(server: ServerConfig, ctx: PlaceholderContext): Record<str
 
 /**
  * Turns a server config into a concrete upstream spec for one caller: placeholders filled, timeouts
- * chosen (server value, then `mcpSettings`, then defaults).
+ * chosen (server value, then `mcpSettings`, then defaults). Every call computes it anew; the hub
+ * calls {@link resolveServer}, which reuses an earlier answer.
  */
-export function resolveServer(
+export function resolveServerOnce(
   server: ServerConfig,
   ctx: PlaceholderContext,
   settings: McpSettings,
@@ -81,5 +92,6 @@ export function resolveServer(
     idleTimeoutMs: server.idleTimeout ?? settings.idleTimeout,
   };
   const fingerprint = createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 22);
+  countResolution();
   return { spec, options, fingerprint };
 }

@@ -11,8 +11,24 @@ export interface UserVarField {
 /** The variable name an `apiKey: {source: user}` server stores the user's key under (as LibreChat does). */
 export const API_KEY_VAR = 'MCP_API_KEY';
 
-/** The custom variables a server asks each user for, including a user-provided API key. */
+/** Answers about a frozen config (the admin's file), computed once: it cannot change under them. */
+const fieldsOf = new WeakMap<ServerConfig, readonly UserVarField[]>();
+const scopes = new WeakMap<ServerConfig, 'app' | 'user'>();
+
+/**
+ * The custom variables a server asks each user for, including a user-provided API key. For a
+ * frozen config they are collected once (asked on every call); each caller gets its own array.
+ */
 export function userVarFields(server: ServerConfig): UserVarField[] {
+  const known = fieldsOf.get(server);
+  if (known !== undefined) return known.slice();
+  const fields = collectFields(server);
+  if (Object.isFrozen(server))
+    fieldsOf.set(server, Object.freeze(fields.map((f) => Object.freeze({ ...f }))));
+  return fields;
+}
+
+function collectFields(server: ServerConfig): UserVarField[] {
   const fields = Object.entries(server.customUserVars ?? {}).map(([authField, v]) => ({
     authField,
     label: v.title,
@@ -42,6 +58,14 @@ export function needsOAuth(server: ServerConfig): boolean {
  * or that must not run unattended (`startup: false`) is user-level.
  */
 export function connectionScope(server: ServerConfig): 'app' | 'user' {
+  const known = scopes.get(server);
+  if (known !== undefined) return known;
+  const scope = scopeOf(server);
+  if (Object.isFrozen(server)) scopes.set(server, scope);
+  return scope;
+}
+
+function scopeOf(server: ServerConfig): 'app' | 'user' {
   if (needsOAuth(server) || userVarFields(server).length > 0 || server.startup === false) return 'user';
   const texts: string[] = [];
   if (server.type === 'stdio') {
