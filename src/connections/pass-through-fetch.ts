@@ -1,6 +1,7 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import {
   BODY_STAGE,
+  type BodyMeter,
   type BodyStage,
   type BodyStageFactory,
   type ResponseHead,
@@ -30,6 +31,8 @@ export interface PassThroughOptions {
   onUnanswered?: (url: string | URL, init: RequestInit) => void;
   /** Streamable HTTP: hears which call each server→client request belongs to. */
   onRelatedRequest?: RelatedRequestListener;
+  /** Sees what each body's stage reads and hands on (tests count copies with it). */
+  meter?: BodyMeter;
 }
 
 /**
@@ -81,7 +84,7 @@ export class PassThroughFetch {
   }
 
   private stageFor(head: ResponseHead, url: string | URL, init: RequestInit | undefined): BodyStage {
-    const { maxResultBytes: maxBytes, logger } = this.options;
+    const { maxResultBytes: maxBytes, logger, meter } = this.options;
     const type = (head.header('content-type') ?? '').toLowerCase();
     const method = (init?.method ?? 'GET').toUpperCase();
     const posted = method === 'POST' ? init?.body : undefined;
@@ -94,6 +97,7 @@ export class PassThroughFetch {
       return new SseStage({
         maxBytes,
         logger,
+        meter,
         ...(posted === undefined ? {} : { ownId }),
         ...(id === undefined || init === undefined
           ? {}
@@ -119,8 +123,8 @@ export class PassThroughFetch {
       });
     }
     if (posted !== undefined && ok && type.startsWith('application/json'))
-      return new JsonAnswerStage(maxBytes, declaredLength(head), ownId);
-    return new CappedBytesStage(maxBytes);
+      return new JsonAnswerStage(maxBytes, declaredLength(head), ownId, meter);
+    return new CappedBytesStage(maxBytes, meter);
   }
 }
 

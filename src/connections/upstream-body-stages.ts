@@ -1,5 +1,5 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { BodyStage, StageOutput, StageStop } from '../net/body-stage.js';
+import type { BodyMeter, BodyStage, StageOutput, StageStop } from '../net/body-stage.js';
 import type { Logger } from '../observability/index.js';
 import { requestIdOfEvent } from './related-requests.js';
 import { resultTooLargeResponse } from './result-limit.js';
@@ -48,6 +48,7 @@ export interface SseStageOptions {
   /** Hears each server→client request on a POST's stream (its id), before the reader gets it. */
   onRelated?: (serverRequestId: RequestId) => void;
   fault?: StreamFaultWatch;
+  meter?: BodyMeter | undefined;
 }
 
 /**
@@ -66,6 +67,7 @@ export interface SseStageOptions {
  * - Each server→client request on a POST's stream is reported with the POST's id (related-requests.ts).
  */
 export class SseStage implements BodyStage {
+  readonly meter: BodyMeter | undefined;
   private readonly filter: SseResultFilter;
   /** The output of the write or end in progress (the filter calls back synchronously). */
   private out: StageOutput | undefined;
@@ -75,6 +77,7 @@ export class SseStage implements BodyStage {
   private readerCancelled = false;
 
   constructor(private readonly options: SseStageOptions) {
+    this.meter = options.meter;
     this.filter = new SseResultFilter(options.maxBytes, {
       emit: (lines, complete) => this.emit(lines, complete),
       overflowed: () => {
@@ -200,6 +203,7 @@ export class JsonAnswerStage implements BodyStage {
     private readonly maxBytes: number,
     private readonly declared: number | undefined,
     private readonly ownId: () => RequestId | undefined,
+    readonly meter?: BodyMeter,
   ) {}
 
   start(out: StageOutput): StageStop | undefined {
@@ -241,7 +245,10 @@ export class JsonAnswerStage implements BodyStage {
 export class CappedBytesStage implements BodyStage {
   private received = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    readonly meter?: BodyMeter,
+  ) {}
 
   write(chunk: Uint8Array, out: StageOutput): StageStop | undefined {
     this.received += chunk.byteLength;

@@ -15,8 +15,18 @@ export interface StageStop {
   clean: boolean;
 }
 
+/**
+ * Sees every chunk read from upstream and every buffer the reader is given: a test's seam to count
+ * what a stage holds and copies (a pushed buffer on no chunk's memory was copied).
+ */
+export interface BodyMeter {
+  read(chunk: Uint8Array): void;
+  pushed(bytes: Uint8Array): void;
+}
+
 /** What a stage does with the body's events; every method runs synchronously inside the body's pull. */
 export interface BodyStage {
+  readonly meter?: BodyMeter | undefined;
   /** Before the first read: a {@link StageStop} ends the body unread (a length declared too large, say). */
   start?(out: StageOutput): StageStop | undefined;
   /** A chunk from upstream. A {@link StageStop} cancels the upstream body after what was pushed. */
@@ -110,9 +120,11 @@ export function stagedStream(
     {
       async pull(controller) {
         let pushed = false;
+        const meter = stage?.meter;
         const out: StageOutput = {
           push(bytes) {
             if (bytes.byteLength === 0) return;
+            meter?.pushed(bytes);
             controller.enqueue(bytes);
             pushed = true;
           },
@@ -144,6 +156,7 @@ export function stagedStream(
             controller.close();
             return;
           }
+          meter?.read(chunk.value);
           received += chunk.value.byteLength;
           if (received > limits.maxBytes) {
             const reason = limits.tooLarge();
