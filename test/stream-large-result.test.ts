@@ -101,7 +101,9 @@ describe('a 1 MiB result through the pass-through stage', () => {
         const body = (await stage.fetch('http://127.0.0.1/mcp', POST)).body;
         if (body === null) throw new Error('no body');
         const decoder = new TextDecoder();
-        for await (const part of body) text += decoder.decode(part, { stream: true });
+        const reader = (body as ReadableStream<Uint8Array>).getReader();
+        for (let part = await reader.read(); !part.done; part = await reader.read())
+          text += decoder.decode(part.value, { stream: true });
       });
       expect(text).toBe(event);
       // One join of the 1 MiB data line (it spans chunks) is the whole allowance.
