@@ -50,59 +50,32 @@ export class ClusterDatabase {
   }
 }
 
-const CLAIM_KEY = 'switchboard-cluster-test:claimed-by';
-
 /**
- * A Redis keyspace of its own for one cluster run: the first empty logical database from 15 down
- * to 1, claimed with a marker key. Logical databases do not separate pub/sub channels; keys are
- * what this keeps apart. Its keys are deleted at the end (only in the claimed database).
+ * A Redis namespace of its own for one cluster run (REDIS_NAMESPACE): every key and pub/sub
+ * channel the hubs use starts with `<namespace>:`, so the run shares the machine's Redis with
+ * other tests without hearing or touching them. Its keys are deleted at the end.
  */
 export class ClusterRedis {
-  private constructor(
-    private readonly baseUrl: string,
-    readonly db: number,
+  readonly namespace = `sbcluster-${process.pid}-${Date.now()}`;
+
+  constructor(
+    /** The hubs' REDIS_URL. */
+    readonly url: string,
   ) {}
 
-  static async claim(baseUrl: string): Promise<ClusterRedis> {
-    const owner = `${process.pid}-${Date.now()}`;
-    for (let db = 15; db >= 1; db--) {
-      const redis = new Redis(ClusterRedis.urlFor(baseUrl, db), { lazyConnect: true });
-      await redis.connect();
-      try {
-        if ((await redis.dbsize()) === 0 && (await redis.set(CLAIM_KEY, owner, 'EX', 3600, 'NX')) === 'OK') {
-          return new ClusterRedis(baseUrl, db);
-        }
-      } finally {
-        redis.disconnect();
-      }
-    }
-    throw new Error('no empty Redis logical database (1-15) to run the cluster in');
-  }
-
-  /** The hubs' REDIS_URL. */
-  get url(): string {
-    return ClusterRedis.urlFor(this.baseUrl, this.db);
-  }
-
-  /** Deletes every key of the claimed database (the hubs' and the claim). */
+  /** Deletes every key under the namespace. */
   async release(): Promise<void> {
     const redis = new Redis(this.url, { lazyConnect: true });
     await redis.connect();
     try {
       let cursor = '0';
       do {
-        const [next, keys] = await redis.scan(cursor, 'COUNT', 500);
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.namespace}:*`, 'COUNT', 500);
         if (keys.length > 0) await redis.del(...keys);
         cursor = next;
       } while (cursor !== '0');
     } finally {
       redis.disconnect();
     }
-  }
-
-  private static urlFor(baseUrl: string, db: number): string {
-    const url = new URL(baseUrl);
-    url.pathname = `/${db}`;
-    return url.toString();
   }
 }

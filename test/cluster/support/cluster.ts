@@ -31,8 +31,8 @@ export interface ClusterOptions {
 
 /**
  * Three hub instances (`node dist/main.js serve`, `npm run build:hub` first) on loopback ports
- * behind HAProxy running deploy/haproxy.cfg, over a PostgreSQL database and a Redis keyspace of
- * their own. Everything it starts, it stops; the database is dropped and the keys deleted.
+ * behind HAProxy running deploy/haproxy.cfg, over a PostgreSQL database and a Redis namespace of
+ * their own. Everything it starts, it stops; the database is dropped and the namespace's keys deleted.
  */
 export class Cluster {
   /** Every pid the cluster started or saw its hubs start, for the clean-up check. */
@@ -49,10 +49,8 @@ export class Cluster {
 
   static async start(options: ClusterOptions): Promise<Cluster> {
     const runDir = await mkdtemp(path.join(tmpdir(), 'switchboard-cluster-'));
-    const [database, redis] = [
-      await ClusterDatabase.create(options.postgresUrl),
-      await ClusterRedis.claim(options.redisUrl),
-    ];
+    const database = await ClusterDatabase.create(options.postgresUrl);
+    const redis = new ClusterRedis(options.redisUrl);
     const [lbPort, ...hubPorts] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const configPath = path.join(runDir, 'switchboard.yaml');
     await writeFile(configPath, options.yaml);
@@ -65,6 +63,8 @@ export class Cluster {
       SWITCHBOARD_CONFIG: configPath,
       DATABASE_URL: database.url,
       REDIS_URL: redis.url,
+      // Keys and pub/sub channels of this run only.
+      REDIS_NAMESPACE: redis.namespace,
       JWT_SECRET: `cluster-${runDir.slice(-6)}-shared-jwt-secret-0123456789`,
       CREDENTIALS_KEY: '5c'.repeat(32),
       LOG_LEVEL: 'info',

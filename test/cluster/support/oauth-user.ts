@@ -28,6 +28,8 @@ export async function authorizeUser(
   const { callbackUrl } = await authorizeInBrowser(oauthUrl, {
     loginHint: 'alice',
     redirectUriPrefix: `${site}/api/mcp/${server}/oauth/callback`,
+    // 50 at once against an AS in the test's own process, on two cores: allow far more than 10 s.
+    timeoutMs: 60_000,
   });
   const redirect = new URL(callbackUrl);
   const done = await client.browse(`${route.callback}${redirect.pathname}${redirect.search}`);
