@@ -27,12 +27,12 @@ export interface PhaseResult {
 /** An error's message with its causes (fetch failed → the socket error under it). */
 function describe(error: unknown): string {
   const parts: string[] = [];
-  for (
-    let e: unknown = error;
-    e !== undefined && parts.length < 4;
-    e = e instanceof Error ? e.cause : undefined
-  )
-    parts.push(e instanceof Error ? e.message : String(e));
+  let current: unknown = error;
+  while (current instanceof Error && parts.length < 4) {
+    parts.push(current.message);
+    current = current.cause;
+  }
+  if (parts.length === 0) parts.push(typeof error === 'string' ? error : 'unknown error');
   return parts.join(' ← ');
 }
 
