@@ -12,6 +12,8 @@ import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 export class CredentialCaches {
   readonly feed: CredentialFeed;
   private offs: Array<() => Promise<void>> = [];
+  /** Settles once the caches may fill, or once subscribing failed (they then stay empty). */
+  subscribed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kv: Kv,
@@ -25,7 +27,7 @@ export class CredentialCaches {
    * stop the hub from starting, and until this is done every use reads the store.
    */
   start(): void {
-    this.subscribe().catch((err: unknown) =>
+    this.subscribed = this.subscribe().catch((err: unknown) =>
       this.logger.error({ err }, 'cannot hear credential changes: credentials are read on every use'),
     );
   }
