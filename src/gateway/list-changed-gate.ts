@@ -5,7 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 export type ListKind = 'tools' | 'resources' | 'prompts';
 
 /** The list requests of each kind: answering one makes the client's view current again. */
-const LIST_METHODS: Readonly<Record<string, ListKind>> = {
+export const LIST_METHODS: Readonly<Record<string, ListKind>> = {
   'tools/list': 'tools',
   'resources/list': 'resources',
   'resources/templates/list': 'resources',

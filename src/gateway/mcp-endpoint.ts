@@ -1,26 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { watchUserChanges } from '../accounts/index.js';
 import type { Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
 import type { Clock } from '../core/index.js';
 import { checkServerName } from '../config/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
-import type { Kv, KvUnsubscribe } from '../kv/index.js';
+import type { Kv } from '../kv/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 import { CATALOG_CHANNEL, parseCatalogChange } from '../servers/index.js';
 import { parseConnectionKey } from '../upstreams/index.js';
-import { createAggregateServer, type AggregateDeps } from './aggregate-server.js';
-import { gateListChanged, type ListKind } from './list-changed-gate.js';
+import type { AggregateDeps } from './aggregate-server.js';
+import type { ListKind } from './list-changed-gate.js';
 import { createOriginCheck } from './origin-check.js';
-import { createProxyServer } from './proxy-server.js';
-import { attachRequestContext } from './request-context.js';
+import { attachRequestContext, type AuthenticatedRequest } from './request-context.js';
 import { ResourceSubscriptions } from './resource-subscriptions.js';
-import { refOf } from './server-ref.js';
-import { SessionUpstreams } from './session-upstreams.js';
-import { GatewaySessions, type GatewaySession } from './sessions.js';
+import { refOf, type ServerRef } from './server-ref.js';
+import { SessionBuilder } from './session-builder.js';
+import { BackgroundSubscriptions } from './session-channels.js';
+import {
+  SESSION_EVENTS_CHANNEL,
+  parseSessionEvent,
+  type DistributiveOmit,
+  type SessionEvent,
+} from './session-events.js';
+import { serveRequest } from './session-http.js';
+import { SessionStore } from './session-store.js';
+import { GatewaySessions, sameEndpoint, type GatewaySession } from './sessions.js';
 import { refuseOverToolCallLimit } from './tool-call-limit.js';
 
 /** What the MCP endpoints need. */
@@ -36,8 +44,11 @@ export interface GatewayOptions extends AggregateDeps {
    * only bearer JWTs are accepted.
    */
   hubTokens?: HubTokenVerifier | undefined;
-  /** Where servers' catalog changes are announced, by any instance ({@link CATALOG_CHANNEL}). */
-  kv: Pick<Kv, 'subscribe'>;
+  /**
+   * Where servers' catalog changes are announced, by any instance ({@link CATALOG_CHANNEL}), and
+   * where downstream sessions live (session-store.ts) and tell each other about their clients.
+   */
+  kv: Pick<Kv, 'subscribe' | 'publish' | 'get' | 'set' | 'delete'>;
 }
 
 /** Checks an access token of the hub's own authorization server for one MCP endpoint. */
@@ -45,6 +56,11 @@ export interface HubTokenVerifier {
   /** The caller, or null unless the token is live and bound to a resource covering `resource`. */
   identityOf(token: string, resource: string): Promise<Identity | null>;
 }
+
+/** A session unused this long ends (its record expires); a copy unused this long on one instance is dropped there. */
+const SESSION_IDLE_MS = 30 * 60_000;
+/** How often one instance writes a session's expiry again while it uses it: not on every request. */
+const SESSION_TOUCH_EVERY_MS = 60_000;
 
 const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
 /** The scope the hub's authorization server issues for its MCP endpoints. */
@@ -69,7 +85,14 @@ function rpcError(reply: FastifyReply, status: number, code: number, message: st
  * RFC 9728 metadata so clients can discover how to get a token.
  */
 export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, options) => {
-  const sessions = new GatewaySessions(options.clock, { idleMs: 30 * 60_000, perUser: 50 });
+  const sessions = new GatewaySessions(options.clock, { idleMs: SESSION_IDLE_MS, perUser: 50 });
+  const store = new SessionStore(options.kv, options.clock, SESSION_IDLE_MS, SESSION_TOUCH_EVERY_MS);
+  const instance = randomUUID();
+  const publish = (event: DistributiveOmit<SessionEvent, 'from'>): void => {
+    options.kv
+      .publish(SESSION_EVENTS_CHANNEL, JSON.stringify({ ...event, from: instance }))
+      .catch((err: unknown) => app.log.warn({ err }, 'could not announce a session event'));
+  };
   const checkOrigin = createOriginCheck({ publicUrl: options.publicUrl });
   const resourceMetadataUrl = `${options.publicUrl}${PRM_PATH}`;
   // Shutdown: the GET streams end first (they would hold the server open); in-flight calls drain.
@@ -77,6 +100,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   app.addHook('onClose', async () => sessions.closeAll());
 
   const subscriptions = new ResourceSubscriptions(options.pool);
+  const origin = new URL(options.publicUrl).origin;
+  const builder = new SessionBuilder({ gateway: options, subscriptions, sessions, store, publish, origin });
   /**
    * Tells the sessions of these users (null: everyone) that the server's tools, resources or prompts
    * may have changed (MCP `notifications/{tools,resources,prompts}/list_changed`), through each
@@ -88,47 +113,68 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     lists: ListKind | 'all' = 'all',
   ): void => {
     const targets = userIds === null ? sessions.all() : userIds.flatMap((u) => sessions.ofUser(u));
+    const kinds: readonly ListKind[] = lists === 'all' ? ['tools', 'resources', 'prompts'] : [lists];
     for (const s of targets) {
       if (s.endpoint !== null && s.endpoint.name !== serverName) continue;
-      const all = lists === 'all';
-      if (all || lists === 'tools') void s.server.sendToolListChanged().catch(() => undefined);
-      if (all || lists === 'resources') void s.server.sendResourceListChanged().catch(() => undefined);
-      if (all || lists === 'prompts') void s.server.sendPromptListChanged().catch(() => undefined);
+      for (const kind of kinds) s.gate.changed(kind);
     }
   };
-  // An upstream list changed, or a connection (re)opened (all): the sessions of the key's users.
-  const notify = (key: string, lists?: ListKind): void => {
+  // An upstream list changed, or a connection (re)opened (all): the sessions of the key's users, on
+  // every instance (the connection is this instance's; their GET streams may be anywhere).
+  const notify = (key: string, lists: ListKind | 'all' = 'all'): void => {
     const parts = parseConnectionKey(key);
     // A connection of one session's own (session-upstreams.ts) concerns that session alone: it tells it.
-    if (parts && parts.sessionId === null)
-      announce(parts.userId === null ? null : [parts.userId], parts.serverName, lists);
+    if (!parts || parts.sessionId !== null) return;
+    const users = parts.userId === null ? null : [parts.userId];
+    announce(users, parts.serverName, lists);
+    publish({ type: 'announce', users, serverName: parts.serverName, lists });
   };
   const offTools = options.pool.onToolsChanged((key) => notify(key, 'tools'));
   const offResources = options.pool.onResourcesChanged((key, updatedUri) => {
     if (updatedUri === undefined) notify(key, 'resources');
   });
   const offPrompts = options.pool.onPromptsChanged((key) => notify(key, 'prompts'));
-  // A server created, edited, deleted or shared (on any instance): its users' catalogs changed.
   // Subscribed in the background: the hub starts (and reports itself not ready) while Redis is down.
-  let offCatalog: KvUnsubscribe | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  const subscribeCatalog = async (attempt: number): Promise<void> => {
-    try {
-      const off = await options.kv.subscribe(CATALOG_CHANNEL, (message) => {
-        const change = parseCatalogChange(message);
-        if (change) announce(change.users, change.serverName);
-      });
-      if (closed) await off();
-      else offCatalog = off;
-    } catch (err) {
-      if (closed) return;
-      app.log.warn({ err }, 'could not subscribe to catalog changes; retrying');
-      retry = setTimeout(() => void subscribeCatalog(attempt + 1), Math.min(30_000, 1_000 * 2 ** attempt));
-      retry.unref();
-    }
+  const channels = new BackgroundSubscriptions((err, what) =>
+    app.log.warn({ err }, `could not subscribe to ${what}; retrying`),
+  );
+  // A server created, edited, deleted or shared (on any instance): its users' catalogs changed.
+  channels.add('catalog changes', () =>
+    options.kv.subscribe(CATALOG_CHANNEL, (message) => {
+      const change = parseCatalogChange(message);
+      if (change) announce(change.users, change.serverName);
+    }),
+  );
+  // What another instance tells the copies of sessions held here.
+  channels.add('session events', () =>
+    options.kv.subscribe(SESSION_EVENTS_CHANNEL, (message) => {
+      const event = parseSessionEvent(message);
+      if (event && event.from !== instance) applyEvent(event);
+    }),
+  );
+  // A removed account's sessions end: each instance ends those it holds, the rest expire unused.
+  channels.add('account changes', () =>
+    watchUserChanges(options.kv, async ({ userId, change }) => {
+      if (change !== 'removed') return;
+      await Promise.all(sessions.ofUser(userId).map((s) => endSession(s.id)));
+    }),
+  );
+  const applyEvent = (event: SessionEvent): void => {
+    if (event.type === 'announce') return announce(event.users, event.serverName, event.lists);
+    const copy = sessions.get(event.id);
+    if (!copy) return;
+    if (event.type === 'ended') void sessions.close(event.id);
+    else if (event.type === 'changed') copy.gate.changed(event.kind);
+    else if (event.type === 'listed') copy.gate.listed(event.kind);
+    else if (event.type === 'updated') copy.deliverUpdated(event.uri);
+    else void builder.unsubscribed(copy, event.uri);
   };
-  void subscribeCatalog(0);
+  /** Ends a session everywhere: its record, this copy, and the other instances' (told). */
+  const endSession = async (id: string): Promise<void> => {
+    await store.remove(id).catch((err: unknown) => app.log.warn({ err }, 'could not remove a session'));
+    publish({ type: 'ended', id });
+    await sessions.close(id);
+  };
   const offState = options.pool.onStateChange((key, state) => {
     if (state === 'connected') notify(key);
   });
@@ -138,9 +184,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     offPrompts();
     subscriptions.close();
     offState();
-    closed = true;
-    clearTimeout(retry);
-    await offCatalog?.();
+    await channels.close();
   });
 
   // RFC 9728 §3: the metadata of the aggregated endpoint, and of each server's (its own resource).
@@ -223,17 +267,26 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     const caller = callers.get(request);
     if (!caller) throw new HubError('HUB_ERR_UNAUTHENTICATED'); // admit answered already
     const server = serverName === null ? null : await options.registry.get(serverName, caller);
+    // Each message of this request is handled as this caller, with this lookup of the server.
+    const raw: AuthenticatedRequest = request.raw;
+    attachRequestContext(raw, { caller, server });
     const sessionId = request.headers['mcp-session-id'];
     let session: GatewaySession | undefined;
     if (typeof sessionId === 'string') {
-      session = sessions.find(sessionId, caller.userId, server === null ? null : refOf(server));
+      const endpoint = server === null ? null : refOf(server);
+      const found = await findSession(sessionId, caller, endpoint, request.method === 'DELETE');
+      if (found === 'ended') {
+        await reply.status(200).send();
+        return;
+      }
+      session = found ?? (await rebuildSession(sessionId, caller, server, raw));
       if (!session) {
         rpcError(reply, 404, -32001, 'Session not found');
         return;
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
       try {
-        session = await openSession(caller, server);
+        session = await builder.open(caller, server, request.body.params);
       } catch (err) {
         // The per-server endpoint needs the upstream at once; no session exists yet to ask in.
         if (server === null || !isHubError(err, 'HUB_ERR_OAUTH_REQUIRED')) throw err;
@@ -253,66 +306,58 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     }
     if (request.method === 'POST' && (await refuseOverToolCallLimit(app, caller.userId, request.body, reply)))
       return;
-    // Each message of this request is handled as this caller, with this lookup of the server.
-    attachRequestContext(request.raw, { caller, server });
     reply.hijack();
-    await session.transport.handleRequest(request.raw, reply.raw, request.body);
+    const http = { raw, res: reply.raw, body: request.body, authInfo: raw.auth };
+    await serveRequest(session.transport, http, origin);
   }
 
-  /** The caller's `relay` connection to a server, and its pool key. */
-  const relayOf = (caller: Identity, server: RegisteredServer, own?: SessionUpstreams) =>
-    (own?.upstreams ?? options.upstreams).connect(caller, server, 'relay');
-
   /**
-   * A new session: of the aggregated endpoint (`server` null), or of one server's (already looked
-   * up). It holds no identity and no server config: its handlers read both from each request.
+   * This instance's copy of the caller's session on this endpoint, decided on the session's current
+   * state: undefined when no copy is held here (or the record is gone: the copy is dropped), and
+   * `ended` for a DELETE of a session held elsewhere (its record is removed, the others told).
    */
-  async function openSession(caller: Identity, server: RegisteredServer | null): Promise<GatewaySession> {
-    const endpoint = server === null ? null : refOf(server);
-    const sessionId = randomUUID();
-    const own = new SessionUpstreams(options.upstreams, options.pool, sessionId, options.logger);
-    let mcpServer;
-    if (server === null) {
-      const deps = { ...options, upstreams: own.upstreams, sharedUpstreams: options.upstreams };
-      mcpServer = createAggregateServer(deps, subscriptions);
-    } else {
-      mcpServer = createProxyServer(
-        (who, on) => relayOf(who, on, own),
-        (await relayOf(caller, server)).connection,
-        subscriptions,
-        options,
-      );
+  async function findSession(
+    id: string,
+    caller: Identity,
+    endpoint: ServerRef | null,
+    deleting: boolean,
+  ): Promise<GatewaySession | 'ended' | undefined> {
+    const copy = sessions.find(id, caller.userId, endpoint);
+    if (copy) {
+      if (await store.touch(id)) return copy;
+      await sessions.close(id); // ended on another instance, or expired
+      return undefined;
     }
-    own.attach(mcpServer);
-    const holder: { session?: GatewaySession } = {};
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => sessionId,
-      onsessioninitialized: (id) => {
-        holder.session = {
-          id,
-          userId: caller.userId,
-          endpoint,
-          server: mcpServer,
-          transport,
-          lastActive: options.clock.now(),
-        };
-        sessions.add(holder.session);
-      },
-    });
-    transport.onclose = () => {
-      if (holder.session) sessions.forget(holder.session.id);
-      void own.close(); // never rejects
-    };
-    await mcpServer.connect(transport);
-    gateListChanged(mcpServer, transport);
-    return {
-      id: '',
-      userId: caller.userId,
-      endpoint,
-      server: mcpServer,
-      transport,
-      lastActive: options.clock.now(),
-    };
+    if (!deleting || sessions.get(id)) return undefined;
+    const record = await store.load(id);
+    if (!record || record.userId !== caller.userId || !sameEndpoint(record.endpoint, endpoint))
+      return undefined;
+    await endSession(id);
+    return 'ended';
+  }
+
+  /** Rebuilds from the KV a session of this caller and endpoint this instance does not hold; one build per id at a time. */
+  const building = new Map<string, Promise<GatewaySession | undefined>>();
+  function rebuildSession(
+    id: string,
+    caller: Identity,
+    server: RegisteredServer | null,
+    raw: AuthenticatedRequest,
+  ): Promise<GatewaySession | undefined> {
+    const endpoint = server === null ? null : refOf(server);
+    if (sessions.get(id)) return Promise.resolve(undefined); // held here, for someone else
+    const pending =
+      building.get(id) ??
+      (async () => {
+        const record = await store.load(id);
+        if (!record || record.userId !== caller.userId || !sameEndpoint(record.endpoint, endpoint))
+          return undefined;
+        return builder.rebuild(id, record, { caller, server, authInfo: raw.auth });
+      })().finally(() => building.delete(id));
+    building.set(id, pending);
+    return pending.then((copy) =>
+      copy && copy.userId === caller.userId && sameEndpoint(copy.endpoint, endpoint) ? copy : undefined,
+    );
   }
 
   for (const url of ['/mcp', '/mcp/servers/:serverName']) {

@@ -1,9 +1,15 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Clock } from '../core/index.js';
+import type { ListChangedGate } from './list-changed-gate.js';
 import type { ServerRef } from './server-ref.js';
 
-/** One downstream MCP session: its own SDK server and transport, owned by one user. */
+/**
+ * This instance's copy of one downstream MCP session: its own SDK server and transport, owned by
+ * one user. The session itself is its record in the KV (session-store.ts); any instance builds a
+ * copy of it on demand, and a copy dropped here (idle, or past the per-user cap) is built again
+ * when the session is used here next.
+ */
 export interface GatewaySession {
   id: string;
   userId: string;
@@ -13,26 +19,30 @@ export interface GatewaySession {
    */
   endpoint: ServerRef | null;
   server: Server;
-  transport: StreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
+  /** The session's list_changed notifications, coalesced; they reach its client on this copy's GET stream. */
+  gate: ListChangedGate;
+  /** Sends `notifications/resources/updated` for `uri` on this copy's GET stream, if it holds one. */
+  deliverUpdated: (uri: string) => void;
   lastActive: number;
 }
 
-function sameEndpoint(a: ServerRef | null, b: ServerRef | null): boolean {
+export function sameEndpoint(a: ServerRef | null, b: ServerRef | null): boolean {
   if (a === null || b === null) return a === b;
   return a.name === b.name && a.source === b.source && a.ownerId === b.ownerId;
 }
 
 /** Limits on downstream sessions. */
 export interface SessionLimits {
-  /** A session unused this long is closed. */
+  /** A copy unused this long here is dropped (the session's record expires on its own clock). */
   idleMs: number;
-  /** Sessions one user may hold at once; the oldest is closed beyond it. */
+  /** Copies of one user's sessions this instance holds at once; the least recently used is dropped beyond it. */
   perUser: number;
 }
 
 /**
- * The live downstream sessions of this instance. A session id is random and bound to the user who
- * created it and to its endpoint: another user presenting it finds nothing (AZ-07).
+ * The copies of downstream sessions this instance holds. A session id is random and bound to the
+ * user who created it and to its endpoint: another user presenting it finds nothing (AZ-07).
  */
 export class GatewaySessions {
   private readonly sessions = new Map<string, GatewaySession>();
@@ -46,7 +56,7 @@ export class GatewaySessions {
     this.sweep.unref();
   }
 
-  /** The session, if it exists and belongs to this user and endpoint; refreshes its idle clock. */
+  /** The copy, if this instance holds it and it belongs to this user and endpoint; refreshes its idle clock. */
   find(id: string, userId: string, endpoint: ServerRef | null): GatewaySession | undefined {
     const session = this.sessions.get(id);
     if (!session || session.userId !== userId || !sameEndpoint(session.endpoint, endpoint)) return undefined;
@@ -70,6 +80,11 @@ export class GatewaySessions {
 
   all(): GatewaySession[] {
     return [...this.sessions.values()];
+  }
+
+  /** This instance's copy of a session, whoever it belongs to. */
+  get(id: string): GatewaySession | undefined {
+    return this.sessions.get(id);
   }
 
   forget(id: string): void {
