@@ -41,6 +41,7 @@ import {
 import { failureText } from './failure-text.js';
 import { sessionCapReached, sessionCapsOf, type SessionCapReached } from './session-caps.js';
 import { addRequestHeaders } from './call-headers.js';
+import { ProfileSharing } from './profile-sharing.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
@@ -215,11 +216,15 @@ export function createUpstreamService(deps: {
   /** Whose tokens a connection uses: the caller's own, or the shared `system` set. */
   const tokenOwner = (server: RegisteredServer, caller: Pick<Identity, 'userId'>): string =>
     isShared(server) ? SYSTEM_USER_ID : caller.userId;
+  // App-level stdio servers that answer REST and /mcp alike share one process (profile-sharing.ts).
+  const sharing = new ProfileSharing(deps.pool);
+  const profileOf = (server: RegisteredServer, profile: ConnectionProfile): ConnectionProfile =>
+    sharing.profileFor(server, scopeOf(server) === 'app', profile);
   const keyFor = (
     caller: Pick<Identity, 'userId'>,
     server: RegisteredServer,
     profile: ConnectionProfile = 'rest',
-  ): string => connectionKeyFor(scopeOf(server), server.name, caller.userId, profile);
+  ): string => connectionKeyFor(scopeOf(server), server.name, caller.userId, profileOf(server, profile));
   /**
    * What closing or forgetting the caller's connection covers: their keys of every profile, or
    * for an app-level server the shared ones.
@@ -295,6 +300,11 @@ export function createUpstreamService(deps: {
       await deps.tools.refresh(key, connection);
       catalogued.add(connection);
     }
+    // Both profiles of an app-level stdio server up for the first time: judged once, and a REST
+    // caller whose connection just retired takes the shared relay one.
+    const judged = session || scopeOf(server) !== 'app' ? false : sharing.consider(server);
+    if (judged !== false && (await judged) && profile === 'rest')
+      return open(connectionKeyFor('app', server.name, '', 'relay'), server, ctx, userId, 'relay', relist);
     return { key, connection };
   }
 
@@ -352,7 +362,7 @@ export function createUpstreamService(deps: {
   ): Promise<CallerConnection> {
     const key = keyFor(caller, server, profile);
     const ctx = await authorizedContext(caller, server, key);
-    return open(key, server, ctx, tokenOwner(server, caller), profile, relist);
+    return open(key, server, ctx, tokenOwner(server, caller), profileOf(server, profile), relist);
   }
 
   async function connectBound(
@@ -412,7 +422,14 @@ export function createUpstreamService(deps: {
           new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }),
         );
       }
-      return open(connectionKeyFor('app', server.name, ''), server, NO_CALLER, SYSTEM_USER_ID, 'rest');
+      const profile = profileOf(server, 'rest');
+      return open(
+        connectionKeyFor('app', server.name, '', profile),
+        server,
+        NO_CALLER,
+        SYSTEM_USER_ID,
+        profile,
+      );
     },
     status(caller, server, profile) {
       return {
