@@ -5,8 +5,10 @@ export type ConnectionScope = 'app' | 'user';
  * Which kind of downstream a connection serves. `rest`: the REST API, whose callers cannot answer
  * server→client requests, so the connection declares no client capabilities. `relay`: MCP
  * sessions (`/mcp`), whose connection declares sampling, elicitation and roots and relays those
- * requests to the downstream client of the call. Servers offer different tools to the two (e.g.
- * server-everything's sampling tools), so they never share a connection or a tool list.
+ * requests to the downstream client of the call. Servers may offer different tools to the two
+ * (e.g. server-everything's sampling tools), so each profile has its own key and tool list; an
+ * app-level stdio server found to answer both alike is served by its relay key for both
+ * (profile-sharing.ts).
  */
 export type ConnectionProfile = 'rest' | 'relay';
 
