@@ -3,6 +3,7 @@ import type { ConnectionPool } from '../connections/index.js';
 import type { GatewayDeps } from './aggregate-catalog.js';
 import { registerContentHandlers } from './aggregate-content.js';
 import { registerResourceHandlers } from './aggregate-resources.js';
+import { AGGREGATE_TASKS, registerTaskHandlers } from './aggregate-tasks.js';
 import { registerToolHandlers } from './aggregate-tools.js';
 import type { InCallAuthorizationDeps } from './authorize-in-call.js';
 import type { ResourceSubscriptions } from './resource-subscriptions.js';
@@ -36,12 +37,14 @@ export function createAggregateServer(deps: AggregateDeps, subscriptions: Resour
       prompts: { listChanged: true },
       logging: {},
       completions: {},
+      tasks: AGGREGATE_TASKS,
     },
     jsonSchemaValidator: sharedSchemaValidator,
     instructions: 'Tools of every MCP server you may use through Switchboard, named <server>__<tool>.',
   });
   registerToolHandlers(server, deps);
   registerContentHandlers(server, deps);
+  registerTaskHandlers(server, deps);
   const endSubscriptions = registerResourceHandlers(server, deps, subscriptions);
   server.onclose = endSubscriptions;
   return server;

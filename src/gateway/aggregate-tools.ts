@@ -5,6 +5,7 @@ import {
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type CreateTaskResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import { isHubError } from '../errors/index.js';
@@ -14,6 +15,7 @@ import { callTool } from '../tools/index.js';
 import { forwardableHeaders } from '../upstreams/index.js';
 import { toolCatalog, type ToolBinding } from './aggregate-catalog.js';
 import type { AggregateDeps } from './aggregate-server.js';
+import { clientHoldsTasks, createToolTask } from './aggregate-tasks.js';
 import { authorizeInCall, type CallInProgress } from './authorize-in-call.js';
 import { upstreamMeta } from './caller-meta.js';
 import { relayTo } from './downstream-relay.js';
@@ -24,6 +26,9 @@ import { targetOf } from './session-targets.js';
 import { sessionLogsOf } from './session-logs.js';
 import { ShownNames } from './shown-names.js';
 import { stepUpInCall } from './step-up.js';
+
+/** A call's result, or the task it created when the client asked for one. */
+type ToolCallAnswer = CallToolResult | CreateTaskResult;
 
 /**
  * `tools/list` and `tools/call` of an aggregated session: a call is routed by the names this
@@ -40,10 +45,12 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
     logs?.join(server, extra, null);
     const catalog = await toolCatalog(deps, requestContextOf(extra).caller);
     shownTools.replace(catalog.map((t) => [t.exposed, t.binding] as const));
-    return { tools: catalog.map((t) => t.tool) };
+    // A client that holds no tasks gets task-only tools as plain ones: the hub runs them as tasks.
+    if (clientHoldsTasks(server)) return { tools: catalog.map((t) => t.tool) };
+    return { tools: catalog.map(({ tool: { execution: _hidden, ...tool } }) => tool) };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<ToolCallAnswer> => {
     const { caller } = requestContextOf(extra);
     logs?.join(server, extra, null);
     const { binding, target } = await targetOf(
@@ -62,6 +69,9 @@ export function registerToolHandlers(server: Server, deps: AggregateDeps): void 
       return now;
     };
     const meta = upstreamMeta(request.params._meta);
+    // A client holding tasks asked for one (MCP 2025-11-25): the upstream creates it, the client polls it.
+    if (request.params.task !== undefined && binding.kind === 'upstream' && clientHoldsTasks(server))
+      return createToolTask(deps, asked, target, binding.toolName, request.params);
     try {
       if (binding.kind === 'authorize') return await connectServer(caller, target, asked, again);
       const callOn = (on: RegisteredServer) =>

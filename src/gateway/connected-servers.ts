@@ -19,7 +19,7 @@ export interface ConnectedServer {
 export async function connectedWith(
   deps: Pick<GatewayDeps, 'registry' | 'upstreams'>,
   caller: Identity,
-  capability: 'resources' | 'prompts' | 'logging',
+  capability: 'resources' | 'prompts' | 'logging' | 'tasks',
   open = false,
 ): Promise<ConnectedServer[]> {
   const servers = await deps.registry.list(caller);

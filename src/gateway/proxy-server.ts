@@ -23,13 +23,11 @@ import type { ResourceSubscriber, ResourceSubscriptions } from './resource-subsc
 import { sharedSchemaValidator } from './schema-validator.js';
 import { sessionLogsOf, type SessionLogs } from './session-logs.js';
 import { isSharedConnection, sharedLogLevelError } from './shared-connection.js';
-import { TaskOwners } from './task-owners.js';
+import { processTaskOwners, type TaskOwners } from './task-owners.js';
 
 /** The caller's connection to a server, as the per-server endpoint asks for it on every request. */
 export type ProxyConnection = (caller: Identity, server: RegisteredServer) => Promise<CallerConnection>;
 
-/** This process's relayed tasks, shared by every per-server session (a task outlives its session). */
-const processTaskOwners = new TaskOwners();
 /** Requests naming one task by `params.taskId` (MCP 2025-11-25 "tasks"). */
 const ONE_TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/cancel']);
 

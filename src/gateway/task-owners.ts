@@ -41,3 +41,6 @@ export class TaskOwners {
     throw new McpError(ErrorCode.InvalidParams, 'Task not found');
   }
 }
+
+/** This process's relayed tasks, shared by every MCP session of either endpoint (a task outlives its session). */
+export const processTaskOwners = new TaskOwners();

@@ -16,6 +16,8 @@ export interface CachedTool {
   annotations?: unknown;
   /** Icons (MCP 2025-11-25): `{src, mimeType?, sizes?, theme?}` each. */
   icons?: unknown;
+  /** Execution hints (MCP 2025-11-25): `taskSupport` says whether the tool runs as a task. */
+  execution?: unknown;
 }
 
 /** Anything that can list an upstream's tools: a live connection. */
@@ -60,7 +62,7 @@ const KV_TIMEOUT_MS = 1_000;
 /** A KV outage fails every read and write: one warning of each kind per this long is enough. */
 const WARN_EVERY_MS = 10_000;
 
-/** The keys of a tool the cache keeps; anything else an upstream sent (`_meta`, `execution`) is dropped. */
+/** The keys of a tool the cache keeps; anything else an upstream sent (`_meta`) is dropped. */
 const KEPT_KEYS = [
   'name',
   'description',
@@ -69,6 +71,7 @@ const KEPT_KEYS = [
   'outputSchema',
   'annotations',
   'icons',
+  'execution',
 ] as const satisfies readonly (keyof CachedTool)[];
 
 /** The kept keys of one tool, leaving out those the upstream did not give. */
