@@ -18,8 +18,10 @@ export function announceAccountChanges(deps: {
 }
 
 /**
- * Applies every announced change on this instance: the user's cached account is dropped, and a
- * removed or disabled user's live connections are closed (`closeConnections`).
+ * Applies every announced change on this instance: the user's cached account is dropped, and the
+ * live connections of a removed or disabled user, or of one whose role changed (which may take away
+ * servers their role reached), are closed (`closeConnections`). The next request decides access
+ * from the account as it now is, and reconnects what the user may still use.
  */
 export function applyAccountChanges(deps: {
   kv: Pick<Kv, 'subscribe'>;
@@ -29,7 +31,7 @@ export function applyAccountChanges(deps: {
 }): Promise<KvUnsubscribe> {
   return watchUserChanges(deps.kv, async ({ userId, change }) => {
     deps.identity.forget(userId);
-    if (change !== 'removed' && change !== 'disabled') return;
+    if (change !== 'removed' && change !== 'disabled' && change !== 'role') return;
     try {
       await deps.closeConnections(userId);
     } catch (err) {

@@ -28,6 +28,7 @@ import {
   createReconnector,
   createServerHealthService,
   createUpstreamService,
+  LearnedOAuth,
   type AuthorizationStarter,
   type StartupConnector,
 } from '../upstreams/index.js';
@@ -228,6 +229,8 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       // Moving a server cancels its pending OAuth flows; the OAuth service is built below and is
       // only called on a request, long after this function returned.
       oauthFlows: { cancel: (flowId) => oauth.cancel(flowId) },
+      // Deletions, edits and unsharing close connections on every instance.
+      events: kv,
       // Every instance's MCP sessions hear of it (tools/list_changed).
       onCatalogChanged: (change) => {
         kv.publish(CATALOG_CHANNEL, JSON.stringify(change)).catch((err: unknown) =>
@@ -235,6 +238,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
         );
       },
     });
+    cleanups.push(() => serversFeature.stop());
     const registry = serversFeature.registry;
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
     const stopWatching = watchToolChanges({ pool, tools, logger });
@@ -269,7 +273,14 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     credentialCaches.start();
     cleanups.push(() => credentialCaches.stop());
+    // What one instance learns of a server's OAuth need reaches the others; a deletion forgets it everywhere.
+    const learnedOAuth = new LearnedOAuth({ kv, logger });
+    cleanups.push(() => learnedOAuth.stop());
+    learnedOAuth
+      .start()
+      .catch((err: unknown) => logger.warn({ err }, 'cannot hear servers learned by other instances'));
     const upstreams = createUpstreamService({
+      learnedOAuth,
       pool,
       userVars,
       tools,

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/index.js';
 import type { ToolCache } from '../tools/index.js';
-import { allProfileKeys, isKeyOfServer, parseConnectionKey } from '../upstreams/index.js';
+import { allProfileKeys, isKeyOfServer, parseConnectionKey, type ServerChange } from '../upstreams/index.js';
 
 /** The part of the connection pool this feature uses; `ConnectionPool` satisfies it. */
 export interface PoolHandle {
@@ -34,23 +34,26 @@ export function parseCatalogChange(message: string): CatalogChange | null {
 }
 
 /**
- * Closes live connections and drops cached tools when a server changes, goes, or is unshared, and
- * announces every change to the catalog listeners (the MCP endpoint's `tools/list_changed`).
+ * Closes live connections and drops cached tools when a server changes, goes, or is unshared, on
+ * this instance and (through {@link SERVER_CHANGES_CHANNEL}) on every other, and announces every
+ * change to the catalog listeners (the MCP endpoint's `tools/list_changed`).
  */
 export interface ServerConnections {
   /** A server was created: only its owner can see it yet. */
   added(serverName: string, ownerId: string): void;
   /**
-   * Every connection to the server on this instance, and the cached tools of those keys and of
-   * `alsoUsers` (users known to have used it: the owner and the ACL's users).
+   * Every connection to the server and their cached tools, here and on every instance, and the
+   * cached tools of `alsoUsers` (users known to have used it: the owner and the ACL's users) and of
+   * the shared keys, which no instance may hold a connection for any more.
    */
   closeServer(serverName: string, alsoUsers: readonly string[]): Promise<void>;
-  /** The connections (and cached tools) of the users `lostAccess` picks, plus those of `alsoUsers`. */
-  closeUsers(
-    serverName: string,
-    lostAccess: (userId: string) => Promise<boolean>,
-    alsoUsers: readonly string[],
-  ): Promise<void>;
+  /**
+   * The connections (and cached tools) of every user who can no longer see the server, here and on
+   * every instance, plus the cached tools of `alsoUsers`.
+   */
+  closeUsers(serverName: string, alsoUsers: readonly string[]): Promise<void>;
+  /** Applies a change announced by any instance (this one included) to this instance's pool. */
+  apply(change: ServerChange): Promise<void>;
 }
 
 /** The pool keys (every profile) of one user's connections to a user-level server. */
@@ -64,18 +67,25 @@ function userOf(key: string, serverName: string): string | null {
   return parts?.serverName === serverName ? parts.userId : null;
 }
 
-/**
- * Builds {@link ServerConnections}. Tool lists live in the shared KV, so dropping them reaches every
- * instance; live connections are per instance, and those on other instances stop being used at
- * once because every request re-checks access in the registry.
- */
-export function createServerConnections(deps: {
+/** What {@link createServerConnections} is built from. */
+export interface ServerConnectionsDeps {
   pool: PoolHandle;
   tools: Pick<ToolCache, 'invalidate'>;
   logger: Logger;
+  /** True when the user may no longer see the server (read from the database, as a request would). */
+  lostAccess: (serverName: string, userId: string) => Promise<boolean>;
+  /** Tells every instance (this one too) of a change; without it, only this instance acts. */
+  publish?: ((change: ServerChange) => Promise<void>) | undefined;
   /** Hears of every change to who sees which server; never awaited, must not throw. */
-  onCatalogChanged?: (change: CatalogChange) => void;
-}): ServerConnections {
+  onCatalogChanged?: ((change: CatalogChange) => void) | undefined;
+}
+
+/**
+ * Builds {@link ServerConnections}. Tool lists live in the shared KV; live connections are per
+ * instance, so each instance closes its own when it hears the change (within a second), and
+ * every request re-checks access in the registry meanwhile.
+ */
+export function createServerConnections(deps: ServerConnectionsDeps): ServerConnections {
   const announce = (change: CatalogChange): void => deps.onCatalogChanged?.(change);
   const forget = async (keys: Iterable<string>): Promise<void> => {
     const results = await Promise.allSettled([...new Set(keys)].map((key) => deps.tools.invalidate(key)));
@@ -85,6 +95,44 @@ export function createServerConnections(deps: {
       }
     }
   };
+  /** The change reaches the other instances at best: the change itself already happened. */
+  const tellOthers = async (change: ServerChange): Promise<void> => {
+    try {
+      await deps.publish?.(change);
+    } catch (err) {
+      deps.logger.warn(
+        { err, server: change.serverName },
+        'could not announce a server change to other instances',
+      );
+    }
+  };
+
+  /** This instance's connections to the server, closed, and their cached tools dropped. */
+  const closeHere = async (serverName: string): Promise<void> => {
+    const keys = deps.pool.keys().filter((key) => isKeyOfServer(key, serverName));
+    await deps.pool.disconnectWhere((key) => keys.includes(key));
+    await forget(keys);
+  };
+
+  /** This instance's connections of users who lost the server, closed, and their cached tools dropped. */
+  const closeLostHere = async (serverName: string): Promise<void> => {
+    const verdicts = new Map<string, Promise<boolean>>();
+    const lost = (userId: string): Promise<boolean> => {
+      let verdict = verdicts.get(userId);
+      if (verdict === undefined) {
+        verdict = deps.lostAccess(serverName, userId);
+        verdicts.set(userId, verdict);
+      }
+      return verdict;
+    };
+    const closing = new Set<string>();
+    for (const key of deps.pool.keys()) {
+      const userId = userOf(key, serverName);
+      if (userId !== null && (await lost(userId))) closing.add(key);
+    }
+    await deps.pool.disconnectWhere((key) => closing.has(key));
+    await forget(closing);
+  };
 
   return {
     added(serverName, ownerId) {
@@ -92,26 +140,26 @@ export function createServerConnections(deps: {
     },
 
     async closeServer(serverName, alsoUsers) {
-      const keys = deps.pool.keys().filter((key) => isKeyOfServer(key, serverName));
-      await deps.pool.disconnectWhere((key) => isKeyOfServer(key, serverName));
+      await closeHere(serverName);
       await forget([
-        ...keys,
         ...allProfileKeys('app', serverName, ''),
         ...alsoUsers.flatMap((id) => userKeys(id, serverName)),
       ]);
       announce({ serverName, users: null });
+      await tellOthers({ serverName, change: 'closed' });
     },
 
-    async closeUsers(serverName, lostAccess, alsoUsers) {
-      const closing = new Set<string>();
-      for (const key of deps.pool.keys()) {
-        const userId = userOf(key, serverName);
-        if (userId !== null && (await lostAccess(userId))) closing.add(key);
-      }
-      await deps.pool.disconnectWhere((key) => closing.has(key));
-      await forget([...closing, ...alsoUsers.flatMap((id) => userKeys(id, serverName))]);
+    async closeUsers(serverName, alsoUsers) {
+      await closeLostHere(serverName);
+      await forget(alsoUsers.flatMap((id) => userKeys(id, serverName)));
       // Sharing changed: some may have lost the server and others (a user, a group, everyone) gained it.
       announce({ serverName, users: null });
+      await tellOthers({ serverName, change: 'access' });
+    },
+
+    async apply(change) {
+      if (change.change === 'closed') await closeHere(change.serverName);
+      else await closeLostHere(change.serverName);
     },
   };
 }

@@ -256,13 +256,9 @@ export function createSharingService(deps: {
     // AZ-11: whoever can no longer see the server loses their connection now, not at idle time.
     const before = current.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : []));
     const after = new Set(requested.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : [])));
+    // On every instance: the ACL is read again there for each user holding a connection.
     await deps.connections.closeUsers(
       record.name,
-      async (userId) => {
-        const user = await repos.users.findById(userId);
-        if (user === null) return true;
-        return ((await access.bitsFor(record, { userId, role: user.role })) & aclBits.VIEW) === 0;
-      },
       before.filter((id) => id !== record.ownerId && !after.has(id)),
     );
     return saved;

@@ -1,12 +1,14 @@
 import type { HubConfig } from '../config/index.js';
 import type { Clock } from '../core/index.js';
+import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import type { CipherKeyring } from '../credentials/index.js';
 import type { OAuthService } from '../oauth/index.js';
 import type { Logger } from '../observability/index.js';
 import { createServerRegistry, type ServerRegistry } from '../registry/index.js';
-import type { Repositories } from '../store/index.js';
+import { aclBits, type Repositories } from '../store/index.js';
 import type { ToolCache } from '../tools/index.js';
-import { createServerAccess } from './access.js';
+import { publishServerChange, watchServerChanges } from '../upstreams/index.js';
+import { createServerAccess, type ServerAccess } from './access.js';
 import { createAuditLog, type AuditLog } from './audit-log.js';
 import { createDbServerTier } from './db-tier.js';
 import type { UrlCheck } from './inspect-server.js';
@@ -38,6 +40,11 @@ export interface ServersFeatureDeps {
   onCatalogChanged?: (change: CatalogChange) => void;
   /** Pending OAuth flows: moving a server cancels its users' flows. */
   oauthFlows?: Pick<OAuthService, 'cancel'>;
+  /**
+   * The KV shared by every instance: a deletion, an edit or an unsharing closes connections on all
+   * of them. Without it, only this instance's connections close.
+   */
+  events?: Pick<Kv, 'publish' | 'subscribe'>;
 }
 
 /** The feature's services: the registry (YAML and DB tiers) replaces the YAML-only one. */
@@ -46,6 +53,21 @@ export interface ServersFeature {
   servers: ServersService;
   sharing: SharingService;
   audit: AuditLog;
+  /** Resolves once this instance hears other instances' server changes (at once without `events`). */
+  listening: Promise<void>;
+  /** Stops hearing them. */
+  stop(): Promise<void>;
+}
+
+/** True when the user may no longer see the server: gone, or no VIEW bit left (as a request decides). */
+function accessCheck(repos: Repositories, access: ServerAccess) {
+  return async (serverName: string, userId: string): Promise<boolean> => {
+    const record = await repos.servers.findByName(serverName);
+    if (record === null) return true;
+    const user = await repos.users.findById(userId);
+    if (user === null || user.disabledAt !== null) return true;
+    return ((await access.bitsFor(record, { userId, role: user.role })) & aclBits.VIEW) === 0;
+  };
 }
 
 /** Builds the servers feature: the one place its parts are put together. */
@@ -55,12 +77,27 @@ export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
   const db = createDbServerTier({ servers: repos.servers, access, keyring: deps.keyring, logger });
   const registry = createServerRegistry(deps.config, { db });
   const yaml = registry.yamlServers();
+  const events = deps.events;
   const connections = createServerConnections({
     pool: deps.pool,
     tools: deps.tools,
     logger,
-    ...(deps.onCatalogChanged ? { onCatalogChanged: deps.onCatalogChanged } : {}),
+    lostAccess: accessCheck(repos, access),
+    publish: events ? (change) => publishServerChange(events, change) : undefined,
+    onCatalogChanged: deps.onCatalogChanged,
   });
+  const subscription: Promise<KvUnsubscribe | undefined> = events
+    ? watchServerChanges(events, async (change) => {
+        try {
+          await connections.apply(change);
+        } catch (err) {
+          logger.warn({ err, server: change.serverName }, 'could not apply a server change');
+        }
+      }).catch((err: unknown) => {
+        logger.error({ err }, 'cannot hear server changes: other instances close connections at idle time');
+        return undefined;
+      })
+    : Promise.resolve(undefined);
   const servers = createServersService({
     repos,
     keyring: deps.keyring,
@@ -79,5 +116,16 @@ export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
     oauthFlows: deps.oauthFlows,
   });
   const sharing = createSharingService({ repos, yaml, access, connections });
-  return { registry, servers, sharing, audit: createAuditLog({ audit: repos.audit, users: repos.users }) };
+  return {
+    registry,
+    servers,
+    sharing,
+    audit: createAuditLog({ audit: repos.audit, users: repos.users }),
+    listening: subscription.then(() => undefined),
+    stop: async () => {
+      await (
+        await subscription
+      )?.();
+    },
+  };
 }

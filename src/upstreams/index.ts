@@ -37,3 +37,11 @@ export {
 } from './authorization.js';
 export { createReconnector, type Reconnector } from './reconnector.js';
 export { forwardableHeaders, withCallHeaders, type CallHeaders } from './call-headers.js';
+export {
+  SERVER_CHANGES_CHANNEL,
+  parseServerChange,
+  publishServerChange,
+  watchServerChanges,
+  type ServerChange,
+} from './server-changes.js';
+export { LearnedOAuth, LEARNED_OAUTH_CHANNEL, serverIdentity } from './learned-oauth.js';

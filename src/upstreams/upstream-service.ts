@@ -42,6 +42,7 @@ import { failureText } from './failure-text.js';
 import { sessionCapReached, sessionCapsOf, type SessionCapReached } from './session-caps.js';
 import { addRequestHeaders } from './call-headers.js';
 import { ProfileSharing } from './profile-sharing.js';
+import { LearnedOAuth } from './learned-oauth.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
@@ -179,6 +180,11 @@ export function createUpstreamService(deps: {
   proxiedFetch?: (proxyUrl: string) => FetchLike;
   /** When failures happened; default the system clock. */
   clock?: Clock;
+  /**
+   * Servers that turned out to need OAuth, shared by the instances; default one of this instance's
+   * own (see {@link LearnedOAuth}).
+   */
+  learnedOAuth?: LearnedOAuth;
 }): UpstreamService {
   const clock = deps.clock ?? systemClock;
   const sessionCaps = sessionCapsOf(deps.settings);
@@ -196,15 +202,15 @@ export function createUpstreamService(deps: {
     });
   }
 
-  // Servers that answered 401 with a challenge though their config did not say OAuth.
-  const learnedOAuth = new Set<string>();
+  // Servers that answered 401 though their config did not say OAuth, by identity (not name).
+  const learnedOAuth = deps.learnedOAuth ?? new LearnedOAuth({});
   const catalogued = new WeakSet<UpstreamConnection>();
   // Each challenge with the destination digest of the config it was heard under: one from before
   // the server moved names the old resource's metadata, and must not steer the next authorization.
   const challenges = new Map<string, { challenge: OAuthChallenge; destination: string }>();
 
   const requiresOAuth = (server: RegisteredServer): boolean =>
-    needsOAuth(server.config) || learnedOAuth.has(server.name);
+    needsOAuth(server.config) || learnedOAuth.has(server);
   /** An admin's shared authorization (`sharedOAuth`) makes an OAuth server app-level again. */
   const isShared = (server: RegisteredServer): boolean =>
     server.source === 'yaml' && server.config.sharedOAuth === true && requiresOAuth(server);
@@ -288,7 +294,7 @@ export function createUpstreamService(deps: {
       noteFailure(server.name, err);
       // A 401 that survived the token refresh (or came from a server nobody said needed OAuth).
       if (isHubError(err) && err.details?.upstreamStatus === 401 && resolved.spec.transport !== 'stdio') {
-        if (!learnedOAuth.has(server.name) && !needsOAuth(server.config)) learnedOAuth.add(server.name);
+        if (!needsOAuth(server.config)) learnedOAuth.learn(server);
         throw new HubError('HUB_ERR_OAUTH_REQUIRED', { cause: err });
       }
       throw err;
