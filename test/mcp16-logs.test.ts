@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
+  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  type ClientCapabilities,
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,13 +28,18 @@ describe('log messages outside calls', () => {
   const clients: Client[] = [];
 
   /** A client of `path` as `email` that keeps every log message it hears. */
-  async function listening(path: string, email: string): Promise<{ client: Client; heard: Heard[] }> {
+  async function listening(
+    path: string,
+    email: string,
+    capabilities: ClientCapabilities = {},
+  ): Promise<{ client: Client; heard: Heard[] }> {
     const transport = new StreamableHTTPClientTransport(new URL(`${base}${path}`), {
       requestInit: { headers: { authorization: `Bearer ${await hub.userToken(email)}` } },
     });
-    const client = new Client({ name: 'mcp16-logs', version: '1.0.0' }, { capabilities: {} });
+    const client = new Client({ name: 'mcp16-logs', version: '1.0.0' }, { capabilities });
     const heard: Heard[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.push(n.params));
+    if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [] }));
     clients.push(client);
     await client.connect(transport);
     return { client, heard };
@@ -118,5 +125,16 @@ mcpServers:
     await expect.poll(() => texts(aggregated.heard)).toContain('own-after');
     expect(texts(aggregated.heard)).toEqual(['own-after']);
     expect(perServer.heard).toEqual([]);
+  });
+
+  it('a session’s own connection to an app-level server (a client with roots): its messages outside calls reach that session only', async () => {
+    const mine = await listening('/mcp/servers/late-shared', 'grace@example.com', { roots: {} });
+    const sibling = await listening('/mcp/servers/late-shared', 'grace@example.com', { roots: {} });
+    await sibling.client.setLoggingLevel('debug'); // opens the sibling's own connection
+    expect(await logLater(mine.client, 'log-later', 'bound-after')).toBe('scheduled');
+    await expect.poll(() => texts(mine.heard)).toEqual(['bound-after']);
+    expect(await logLater(sibling.client, 'log-later', 'sibling-after')).toBe('scheduled');
+    await expect.poll(() => texts(sibling.heard)).toEqual(['sibling-after']);
+    expect(texts(mine.heard)).toEqual(['bound-after']);
   });
 });
