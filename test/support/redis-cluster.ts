@@ -88,16 +88,31 @@ export interface RedisClusterHandle {
   nodes: RedisAddress[];
   /** `REDIS_CLUSTER_NODES` for a hub: `127.0.0.1:p1,127.0.0.1:p2,…`. */
   nodesEnv: string;
+  /** Kills one node by pid, as a crash (by its port). */
+  kill(port: number): Promise<void>;
   /** Kills every node by pid and removes their directory. */
   stop(): Promise<void>;
 }
 
+/** Options for {@link startRedisCluster}. */
+export interface RedisClusterOptions {
+  /** How many masters; 3 by default, the fewest `redis-cli --cluster create` accepts. */
+  masters?: number;
+  /**
+   * Whether the cluster refuses every command once a slot has no live master (Redis's default,
+   * true). False keeps the surviving nodes serving their own slots after one is killed.
+   */
+  requireFullCoverage?: boolean;
+}
+
 /**
- * Starts `masters` (3 by default, the fewest Redis Cluster accepts) `redis-server --cluster-enabled
- * yes` processes on free loopback ports in a temporary directory, joins them with `redis-cli
- * --cluster create`, and resolves once every node reports `cluster_state:ok`.
+ * Starts `redis-server --cluster-enabled yes` processes on free loopback ports in a temporary
+ * directory, joins them with `redis-cli --cluster create`, and resolves once every node reports
+ * `cluster_state:ok`.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
+  const masters = options.masters ?? 3;
+  const coverage = options.requireFullCoverage === false ? 'no' : 'yes';
   const dir = await mkdtemp(path.join(tmpdir(), 'switchboard-redis-cluster-'));
   const processes: RedisProcess[] = [];
   const stop = async (): Promise<void> => {
@@ -112,7 +127,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
           ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
           ...['--cluster-enabled', 'yes', '--cluster-port', String(busPort)],
           ...['--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000'],
-          ...['--save', '', '--appendonly', 'no'],
+          ...['--cluster-require-full-coverage', coverage, '--save', '', '--appendonly', 'no'],
         ]),
       );
     }
@@ -122,7 +137,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       timeout: READY_WITHIN_MS,
     });
     await Promise.all(nodes.map(waitForClusterOk));
-    return { nodes, nodesEnv: list.join(','), stop };
+    const kill = async (port: number): Promise<void> => {
+      await processes.find((p) => p.port === port)?.kill();
+    };
+    return { nodes, nodesEnv: list.join(','), kill, stop };
   } catch (error) {
     await stop();
     throw error;
