@@ -1,6 +1,5 @@
 import type { FetchLike } from '../connections/index.js';
 import type { TokenRefresher } from './refresh.js';
-import { sameOrigin } from './safe-urls.js';
 import type { OAuthServerContext } from './types.js';
 
 function withBearer(init: RequestInit | undefined, token: string | null): RequestInit | undefined {
@@ -8,6 +7,16 @@ function withBearer(init: RequestInit | undefined, token: string | null): Reques
   const headers = new Headers(init?.headers);
   headers.set('Authorization', `Bearer ${token}`);
   return { ...init, headers };
+}
+
+/** The origin of a URL, or null when it does not parse (then no token goes with it). */
+function originOf(url: string | URL): string | null {
+  if (url instanceof URL) return url.origin;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }
 
 /** A body that can be sent twice: absent, text, bytes or form data, but not a one-shot stream. */
@@ -28,9 +37,12 @@ export function createAuthorizedFetch(
   base: FetchLike,
   ctx: OAuthServerContext,
 ): FetchLike {
+  // Parsed once per connection, not on every request.
+  const serverOrigin = originOf(ctx.serverUrl);
   return async (url, init) => {
     // A request elsewhere (an SSE endpoint on another origin, say) never carries the token.
-    if (!sameOrigin(url.toString(), ctx.serverUrl)) return base(url, init);
+    const origin = originOf(url);
+    if (origin === null || origin !== serverOrigin) return base(url, init);
     const token = await refresher.getAccessToken(ctx);
     const first = await base(url, withBearer(init, token));
     if (first.status !== 401 || token === null || !replayable(init?.body)) return first;

@@ -98,9 +98,10 @@ export function createServerRegistry(
       return [...visible, ...mine].sort((a, b) => a.name.localeCompare(b.name));
     },
     async get(name, caller) {
-      assertServerName(name);
-      if (!caller.permissions.USE) throw notFound(name);
       const server = byKey.get(name.toLowerCase());
+      // A name of the admin's file (any case) passed the name rule when the file was loaded.
+      if (!server) assertServerName(name);
+      if (!caller.permissions.USE) throw notFound(name);
       if (server) {
         if (!mayAccessYaml(server.config, caller)) throw notFound(name);
         return server;
