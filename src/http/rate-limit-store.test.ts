@@ -1,4 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  mustRunRedisSuites,
+  startRedisCluster,
+  type RedisClusterHandle,
+} from '../../test/support/redis-cluster.js';
+import { openRedisConnection, type RedisClient } from '../kv/index.js';
 import { MemoryCounter, RateLimitStore, rateLimitStoreClass } from './rate-limit-store.js';
 
 describe('MemoryCounter', () => {
@@ -44,5 +50,45 @@ describe('RateLimitStore without Redis', () => {
     // A batch of three calls counts three.
     expect((await outside.count('user:1', 60_000, 3)).current).toBe(5);
     expect((await rest.count('user:2', 60_000)).current).toBe(1);
+  });
+});
+
+// Issue 17: the counters' connection comes from the KV's factory, so a Cluster counts too.
+describe.runIf(mustRunRedisSuites)('RateLimitStore on a 3-node Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  let connection: RedisClient;
+  const fallbacks: unknown[] = [];
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    connection = openRedisConnection(
+      { kind: 'cluster', nodes: cluster.nodes, tls: false },
+      { offlineQueue: false, commandTimeoutMs: 1_000, maxRetriesPerRequest: 0 },
+    );
+    connection.on('error', () => undefined);
+    await new Promise((resolve) => connection.once('ready', resolve));
+  }, 60_000);
+
+  afterAll(async () => {
+    connection?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('two stores (two instances) share counts in the cluster, under the namespace', async () => {
+    const shared = {
+      redis: connection,
+      keyPrefix: 'team-a:rl:',
+      onFallback: (e: unknown) => void fallbacks.push(e),
+    };
+    const one = new (rateLimitStoreClass(shared))().child({ budget: 'toolCalls' });
+    const two = new (rateLimitStoreClass(shared))().child({ budget: 'toolCalls' });
+    const counts: number[] = [];
+    for (let user = 0; user < 20; user++) {
+      await one.count(`user:${user}`, 60_000);
+      counts.push((await two.count(`user:${user}`, 60_000, 2)).current);
+    }
+    expect(counts).toEqual(Array.from({ length: 20 }, () => 3));
+    expect(fallbacks).toEqual([]);
+    expect(await connection.get('team-a:rl:toolCalls:user:7')).toBe('3');
   });
 });

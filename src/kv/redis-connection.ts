@@ -73,8 +73,8 @@ export function openRedisConnection(topology: RedisTopology, tuning: RedisConnec
           enableOfflineQueue: tuning.offlineQueue,
           // Writes and reads of one key go to its master: replicas may lag behind a lock or a flow.
           scaleReads: 'master',
-          // The offline queue is the cluster's: a node's own connection opens on its first command
-          // (lazily), which a node-level refusal would fail every time.
+          // Whether a command waits for the cluster is the cluster's option (above); node
+          // connections, opened lazily by ioredis, keep its defaults.
           redisOptions: { ...perNode, ...nodeAuth(topology) },
         },
       );
