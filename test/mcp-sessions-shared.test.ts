@@ -146,14 +146,20 @@ describe.skipIf(!postgresUrl || !redisUrl)('/mcp sessions shared by instances be
     };
     // The first creates the schema; the others start against it.
     instances.push(await startInstance('A', ports[0], env));
-    instances.push(
-      ...(await Promise.all([startInstance('B', ports[1], env), startInstance('C', ports[2], env)])),
-    );
-    await cli('users', 'add', 'alice@example.com');
-    await cli('users', 'add', 'bob@example.com');
-    alice = await cli('token', 'alice@example.com');
-    bob = await cli('token', 'bob@example.com');
-  }, 120_000);
+    const users = async (email: string) => {
+      await cli('users', 'add', email);
+      return cli('token', email);
+    };
+    const [b, c, aliceToken, bobToken] = await Promise.all([
+      startInstance('B', ports[1], env),
+      startInstance('C', ports[2], env),
+      users('alice@example.com'),
+      users('bob@example.com'),
+    ]);
+    instances.push(b, c);
+    alice = aliceToken;
+    bob = bobToken;
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all(
@@ -256,6 +262,14 @@ describe.skipIf(!postgresUrl || !redisUrl)('/mcp sessions shared by instances be
       });
       expect(textOf(sampled)).toContain('sampled by the client');
     }
+    // With round-robin, the client's answer (a POST of its own) landed on the other instance at
+    // least once, which passed it to the one whose call asked.
+    const crossed = lb.log.some(
+      (r, i) =>
+        r.rpc === 'tools/call' &&
+        lb.log.slice(i + 1).find((n) => n.method === 'POST' && n.rpc === '-')?.instance !== r.instance,
+    );
+    expect(crossed).toBe(true);
     const afterKill = lb.log.slice(lb.log.findLastIndex((r) => r.instance === 'A') + 1);
     expect(new Set(afterKill.filter((r) => r.method === 'POST').map((r) => r.instance))).toEqual(
       new Set(['B', 'C']),
@@ -276,5 +290,5 @@ describe.skipIf(!postgresUrl || !redisUrl)('/mcp sessions shared by instances be
       expect(res.status).toBe(404);
     }
     await client.close();
-  }, 120_000);
+  }, 240_000);
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { watchUserChanges } from '../accounts/index.js';
 import type { Identity, IdentityService } from '../auth/index.js';
@@ -101,7 +101,15 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
 
   const subscriptions = new ResourceSubscriptions(options.pool);
   const origin = new URL(options.publicUrl).origin;
-  const builder = new SessionBuilder({ gateway: options, subscriptions, sessions, store, publish, origin });
+  const builder = new SessionBuilder({
+    gateway: options,
+    subscriptions,
+    sessions,
+    store,
+    publish,
+    origin,
+    instance,
+  });
   /**
    * Tells the sessions of these users (null: everyone) that the server's tools, resources or prompts
    * may have changed (MCP `notifications/{tools,resources,prompts}/list_changed`), through each
@@ -167,7 +175,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     else if (event.type === 'changed') copy.gate.changed(event.kind);
     else if (event.type === 'listed') copy.gate.listed(event.kind);
     else if (event.type === 'updated') copy.deliverUpdated(event.uri);
-    else void builder.unsubscribed(copy, event.uri);
+    else if (event.type === 'response') {
+      // An answer to a request this instance's copy sent (routeAnswers), POSTed to another one.
+      if (event.to === instance) copy.transport.onmessage?.(event.message as JSONRPCMessage);
+    } else void builder.unsubscribed(copy, event.uri);
   };
   /** Ends a session everywhere: its record, this copy, and the other instances' (told). */
   const endSession = async (id: string): Promise<void> => {

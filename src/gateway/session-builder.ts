@@ -13,6 +13,7 @@ import { createProxyServer } from './proxy-server.js';
 import type { ResourceSubscriptions } from './resource-subscriptions.js';
 import { refOf } from './server-ref.js';
 import type { DistributiveOmit, SessionEvent } from './session-events.js';
+import { routeAnswers } from './session-answers.js';
 import { replayMessage } from './session-http.js';
 import type { SessionRecord, SessionStore } from './session-store.js';
 import { SessionUpstreams } from './session-upstreams.js';
@@ -28,6 +29,8 @@ export interface SessionBuilderDeps {
   publish: (event: DistributiveOmit<SessionEvent, 'from'>) => void;
   /** The hub's own origin, for requests made up from stored messages. */
   origin: string;
+  /** This instance's id in the events it publishes. */
+  instance: string;
 }
 
 /** Ids of the requests a rebuild replays; their state is in the record already. */
@@ -161,6 +164,9 @@ export class SessionBuilder {
     };
     await mcpServer.connect(transport);
     const gate = gateListChanged(mcpServer, transport);
+    routeAnswers(transport, this.deps.instance, (to, message) =>
+      this.deps.publish({ type: 'response', id, to, message: message }),
+    );
     const copy: GatewaySession = {
       id,
       userId: caller.userId,

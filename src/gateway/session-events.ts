@@ -15,6 +15,8 @@ export type SessionEvent =
   | { from: string; type: 'listed'; id: string; kind: ListKind }
   /** A resource the session subscribed to changed (`uri` as the client named it). */
   | { from: string; type: 'updated'; id: string; uri: string }
+  /** The client's answer to a request the copy on instance `to` sent it (sampling, elicitation, roots). */
+  | { from: string; type: 'response'; id: string; to: string; message: Record<string, unknown> }
   /** The client ended its subscription to `uri`: copies that subscribed it again on rebuild end theirs. */
   | { from: string; type: 'unsubscribed'; id: string; uri: string }
   /** An upstream's lists changed for these users (null: everyone) on `serverName`. */
@@ -54,6 +56,9 @@ export function parseSessionEvent(message: string): SessionEvent | null {
   }
   if (!isString(id)) return null;
   if (type === 'ended') return { from, type, id };
+  const { to, message: answer } = value;
+  if (type === 'response' && isString(to) && typeof answer === 'object' && answer !== null)
+    return { from, type, id, to, message: answer as Record<string, unknown> }; // an object, checked above
   if ((type === 'changed' || type === 'listed') && isKind(value.kind))
     return { from, type, id, kind: value.kind };
   if ((type === 'updated' || type === 'unsubscribed') && isString(value.uri))
