@@ -93,7 +93,7 @@ async function makeUsers(
 }
 
 async function waitUntilReady(base: string, hub: BenchChild): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 1200; i++) {
     const ok = await fetch(`${base}/readyz`).then(
       (res) => res.ok,
       () => false,

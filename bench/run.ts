@@ -2,8 +2,8 @@
  * `npm run bench`: echo calls side by side on every path in one run (see bench/README.md):
  * direct HTTP, mcp-proxy and supergateway in front of a stdio echo, the hub's /mcp and REST in front
  * of the stdio and the HTTP echo, and the hub's /mcp in front of an OAuth-protected echo with a warm
- * token. Rounds interleave the paths (each cell runs every path, in an order that rotates by round),
- * and the summary is the median of rounds, with ratios to direct HTTP taken within each round.
+ * token. Rounds interleave the paths (within each cell, every round runs every path, in an order that
+ * rotates by round), and the summary is the median of rounds, with ratios to direct HTTP taken within each round.
  *
  * Environment: BENCH_PHASE_MS (default 10000), BENCH_ROUNDS (3), BENCH_CONCURRENCY ("1,16,64"),
  * BENCH_PAYLOADS (bytes, "64,16384,1000000"), BENCH_PATHS (path ids, default all), BENCH_QUICK=1
@@ -61,9 +61,11 @@ async function main(): Promise<void> {
   );
   let done = 0;
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const cell of cells) {
-        const text = 'x'.repeat(cell.payloadBytes);
+    // Cell by cell, and within a cell round by round over every path (the order rotating each
+    // round): drift hits every path of a cell alike, and a run stopped early keeps whole cells.
+    for (const cell of cells) {
+      const text = 'x'.repeat(cell.payloadBytes);
+      for (let round = 0; round < ROUNDS; round++) {
         const order = fronts.paths.map((_, i) => fronts.paths[(i + round) % fronts.paths.length]!);
         for (const each of order) {
           await warmUp(each, cell.concurrency, text);
@@ -80,39 +82,55 @@ async function main(): Promise<void> {
           );
         }
       }
+      await writeResults(startedAt, [...measured.values()], ROUNDS);
     }
   } finally {
     await fronts.stop();
   }
-  const rows = summarize([...measured.values()]);
   let frames: Frame[] = [];
   let profileFile: string | undefined;
   if (PROFILE) {
     profileFile = await newestProfile(startedAt);
     if (profileFile !== undefined) frames = await topFrames(profileFile, windows, 25);
   }
+  const markdown = await writeResults(startedAt, [...measured.values()], ROUNDS, {
+    file: profileFile,
+    frames,
+  });
+  console.log(`\n${markdown}`);
+}
+
+/**
+ * Writes latest.json and latest.md from the rounds done so far (after every round, so a run
+ * stopped early still leaves its complete rounds) and returns the markdown.
+ */
+async function writeResults(
+  startedAt: number,
+  measured: readonly Measured[],
+  roundsDone: number,
+  profile: { file?: string | undefined; frames: readonly Frame[] } = { frames: [] },
+): Promise<string> {
+  const rows = summarize(measured);
   const meta = {
     date: new Date(startedAt).toISOString(),
     node: process.version,
     cpus: os.cpus().length,
     loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
     phaseMs: PHASE_MS,
-    rounds: ROUNDS,
+    rounds: roundsDone,
+    roundsPlanned: ROUNDS,
     concurrency: CONCURRENCY,
     payloadBytes: PAYLOADS,
     method:
       'closed loop, C workers per phase over one session (MCP) or C parallel fetches (REST); median of rounds; ratios per round to direct HTTP in the same cell, then the median; CPU from /proc/<pid>/stat of the front process alone, upstream processes separately',
   };
-  const heading = `Echo benchmark ${meta.date}: ${ROUNDS} round(s) of ${PHASE_MS} ms phases, node ${meta.node}, ${meta.cpus} CPUs, load average at the end ${meta.loadAverageAtEnd.join(' ')}`;
+  const heading = `Echo benchmark ${meta.date}: ${roundsDone} of ${ROUNDS} round(s) of ${PHASE_MS} ms phases, node ${meta.node}, ${meta.cpus} CPUs, load average at the end ${meta.loadAverageAtEnd.join(' ')}`;
   let markdown = `${heading}\n\n${markdownTable(rows)}\n`;
-  if (frames.length > 0)
-    markdown += `\nTop ${frames.length} self-time frames of the hub during the ${PROFILED_PATH} phases (${path.basename(profileFile ?? '')}):\n\n${framesTable(frames)}\n`;
-  console.log(`\n${markdown}`);
-  await writeFile(
-    path.join(OUT, 'latest.json'),
-    `${JSON.stringify({ meta, rows, profile: { file: profileFile, frames } }, null, 2)}\n`,
-  );
+  if (profile.frames.length > 0)
+    markdown += `\nTop ${profile.frames.length} self-time frames of the hub during the ${PROFILED_PATH} phases (${path.basename(profile.file ?? '')}):\n\n${framesTable(profile.frames)}\n`;
+  await writeFile(path.join(OUT, 'latest.json'), `${JSON.stringify({ meta, rows, profile }, null, 2)}\n`);
   await writeFile(path.join(OUT, 'latest.md'), markdown);
+  return markdown;
 }
 
 await main();
