@@ -63,8 +63,12 @@ export class SessionBuilder {
       subscriptions: [],
     };
     return this.build(randomUUID(), caller, server, async (copy) => {
-      await this.deps.store.save(copy.id, record);
       this.deps.sessions.add(copy);
+      // Without the KV the session still works here; other instances cannot rebuild it until the
+      // next expiry write (SessionStore.touch) stores it.
+      await this.deps.store.save(copy.id, record).catch((err: unknown) => {
+        this.deps.gateway.logger.warn({ err }, 'could not store a new MCP session; it is served here only');
+      });
     });
   }
 

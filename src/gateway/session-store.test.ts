@@ -45,6 +45,8 @@ describe('SessionStore', () => {
     }
     expect(await store.load('idle')).toBeNull();
     expect(await store.load('used')).toEqual(record);
+    // The instance's copy was dropped as idle too (GatewaySessions' sweep): nothing writes it back.
+    store.forgetLocal('idle');
     expect(await store.touch('idle')).toBe(false);
   });
 
@@ -67,5 +69,33 @@ describe('SessionStore', () => {
     expect(parseSessionRecord('not json')).toBeNull();
     expect(parseSessionRecord(JSON.stringify({ ...record, endpoint: { name: 'x' } }))).toBeNull();
     expect(parseSessionRecord(JSON.stringify(record))).toEqual(record);
+  });
+});
+
+describe('SessionStore when the KV loses or refuses', () => {
+  it('writes a record the KV lost back at the next expiry write; an ended session stays ended', async () => {
+    const { kv, store, advance } = setUp();
+    await store.save('lost', record);
+    await store.save('ended', record);
+    await kv.delete('mcp-session:lost'); // a Redis restarted empty
+    const other = new SessionStore(kv, { now: () => 0 }, IDLE, TOUCH);
+    await other.remove('ended'); // DELETE on another instance, whose announcement was missed
+    advance(TOUCH);
+    expect(await store.touch('lost')).toBe(true);
+    expect(await store.load('lost')).toEqual(record);
+    expect(await store.touch('ended')).toBe(false);
+    expect(await store.load('ended')).toBeNull();
+  });
+
+  it('goes on serving while the KV is unreachable', async () => {
+    let now = 0;
+    const failing = {
+      get: () => Promise.reject(new Error('down')),
+      set: () => Promise.reject(new Error('down')),
+      delete: () => Promise.reject(new Error('down')),
+    };
+    const store = new SessionStore(failing, { now: () => now }, IDLE, TOUCH);
+    now += TOUCH;
+    expect(await store.touch('s1')).toBe(true);
   });
 });

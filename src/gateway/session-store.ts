@@ -22,6 +22,8 @@ export interface SessionRecord {
 type StoreKv = Pick<Kv, 'get' | 'set' | 'delete'>;
 
 const KEY_PREFIX = 'mcp-session:';
+/** What an ended session's key holds until it would have expired: not a record, and not missing. */
+const ENDED = '"ended"';
 
 function keyOf(id: string): string {
   return `${KEY_PREFIX}${id}`;
@@ -67,6 +69,8 @@ export function parseSessionRecord(text: string): SessionRecord | null {
 export class SessionStore {
   /** Session id → when this instance last wrote its expiry. */
   private readonly written = new Map<string, number>();
+  /** Session id → its record as this instance last read or wrote it (to write it back if the KV lost it). */
+  private readonly known = new Map<string, SessionRecord>();
   /** KV writes made, for the measurement in the tests and the docs. */
   writes = 0;
 
@@ -79,13 +83,16 @@ export class SessionStore {
 
   async load(id: string): Promise<SessionRecord | null> {
     const text = await this.kv.get(keyOf(id));
-    return text === null ? null : parseSessionRecord(text);
+    const record = text === null ? null : parseSessionRecord(text);
+    if (record) this.known.set(id, record);
+    return record;
   }
 
   async save(id: string, record: SessionRecord): Promise<void> {
     this.writes += 1;
     await this.kv.set(keyOf(id), JSON.stringify(record), { ttlMs: this.idleMs });
     this.written.set(id, this.clock.now());
+    this.known.set(id, record);
   }
 
   /** Changes the stored record (read afresh, so another instance's change is kept); false when it is gone. */
@@ -99,22 +106,35 @@ export class SessionStore {
 
   /**
    * The session was used here: its expiry is written again when this instance last wrote it more
-   * than `touchEveryMs` ago. Resolves false when the record is gone (ended elsewhere, or expired).
+   * than `touchEveryMs` ago. Resolves false when the session ended (on another instance, whose
+   * announcement this one missed). A record the KV lost (a Redis restarted empty) is written back
+   * as this instance knows it; with the KV unreachable the copy goes on serving.
    */
   async touch(id: string): Promise<boolean> {
     const last = this.written.get(id);
     if (last !== undefined && this.clock.now() - last < this.touchEveryMs) return true;
     this.written.set(id, this.clock.now()); // one write in flight, not one per concurrent request
-    return this.update(id, () => undefined);
+    try {
+      const text = await this.kv.get(keyOf(id));
+      if (text === ENDED) return false;
+      const record = (text === null ? undefined : parseSessionRecord(text)) ?? this.known.get(id);
+      if (!record) return false;
+      await this.save(id, record);
+    } catch {
+      // the KV is unreachable: the next use tries again after touchEveryMs
+    }
+    return true;
   }
 
   /** This instance no longer holds the session; the record stays for the others. */
   forgetLocal(id: string): void {
     this.written.delete(id);
+    this.known.delete(id);
   }
 
+  /** The session ended: its key says so until it would have expired, so no copy writes it back. */
   async remove(id: string): Promise<void> {
-    this.written.delete(id);
-    await this.kv.delete(keyOf(id));
+    this.forgetLocal(id);
+    await this.kv.set(keyOf(id), ENDED, { ttlMs: this.idleMs });
   }
 }
