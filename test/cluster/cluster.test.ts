@@ -7,7 +7,7 @@ import { PROBE_STDIO_SCRIPT } from '../peers/probe-stdio.js';
 import { startProtectedMcpServer, type ProtectedMcpServer } from '../peers/protected-mcp.js';
 import { Cluster } from './support/cluster.js';
 import { firstText, UserClient, type Answer } from './support/http.js';
-import { authorizeUser } from './support/oauth-user.js';
+import { authorizeUser, beginAuthorization, completeAuthorization } from './support/oauth-user.js';
 import { groupMembers, isRunning } from './support/processes.js';
 import { measureThroughput } from './support/throughput.js';
 
@@ -191,12 +191,22 @@ describe.skipIf(!postgresUrl || !redisUrl)('cluster: three instances behind HAPr
 
   it('d: 50 concurrent OAuth callbacks for 50 users, round-robin, all succeed', async () => {
     const crowd = Array.from({ length: 50 }, (_, i) => user(`crowd${i}@example.com`));
+    // The flows start and the users log in at the AS ten at a time; then all 50 callbacks at once.
+    const redirects: string[] = [];
+    for (let i = 0; i < crowd.length; i += 10) {
+      const batch = crowd.slice(i, i + 10);
+      redirects.push(
+        ...(await Promise.all(batch.map((client) => beginAuthorization(client, lb, 'secure', lb)))),
+      );
+    }
     const grantsBefore = as.counts.authorizationCodeGrants;
     const results = await Promise.allSettled(
-      crowd.map((client) => authorizeUser(client, lb, 'secure', { start: lb, callback: lb })),
+      crowd.map((client, i) => completeAuthorization(client, lb, 'secure', lb, redirects[i]!)),
     );
     const failed = results.filter((result) => result.status === 'rejected');
     expect(failed.map((result) => String(result.reason))).toEqual([]);
+    const servedBy = results.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+    expect(new Set(servedBy)).toEqual(new Set(['a', 'b', 'c']));
     expect(as.counts.authorizationCodeGrants - grantsBefore).toBe(50);
     const calls = await Promise.all(crowd.map((client) => client.callTool(lb, 'secure', 'whoami')));
     expect(calls.map((answer) => answer.status)).toEqual(crowd.map(() => 200));
