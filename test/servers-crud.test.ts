@@ -412,7 +412,7 @@ mcpServers:
       expect(moved.json()).toMatchObject({ url: everything.url, toolCount: expect.any(Number) });
       expect(moved.json()).not.toHaveProperty('headers');
       expect(hub.pool.state(key)).toBe('disconnected');
-      expect(await hub.tools.get(key)).toBeNull();
+      expect(await hub.kv.get(`tools:${key}`)).toBeNull();
       const echo = await call('probe-one', 'echo', alice, { message: 'moved' });
       expect(responseText(echo)).toBe('Echo: moved');
     });
@@ -462,7 +462,7 @@ mcpServers:
         expect(
           await hub.repos.credentials.get({ userId: id, serverName: 'doomed', kind: 'user_vars' }),
         ).toBeNull();
-        expect(await hub.tools.get(`user|${id}|doomed`)).toBeNull();
+        expect(await hub.kv.get(`tools:user|${id}|doomed`)).toBeNull();
       }
       expect((await api.get('/api/mcp/servers/doomed', alice)).statusCode).toBe(404);
       expect((await call('doomed', 'echo', bob, { message: 'x' })).statusCode).toBe(404);

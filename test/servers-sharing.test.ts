@@ -200,7 +200,7 @@ describe('user-created servers: sharing and the ACL', () => {
       const res = await share(name, { principals: [] });
       expect(res.json()).toMatchObject({ principals: [{ id: ids.alice, role: 'owner' }] });
       expect(hub.pool.state(keyOf('bob', name))).toBe('disconnected');
-      expect(await hub.tools.get(keyOf('bob', name))).toBeNull();
+      expect(await hub.kv.get(`tools:${keyOf('bob', name)}`)).toBeNull();
       expect(hub.pool.state(keyOf('alice', name))).toBe('connected'); // the owner's stays
       expect((await call(name, tokens.bob)).statusCode).toBe(404);
       expect(await listed(tokens.bob)).not.toContain(name);

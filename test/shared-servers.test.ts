@@ -109,10 +109,10 @@ mcpServers:
     expect((await call(apiB, name, 'bob')).statusCode).toBe(200);
     const bobKey = `user|${ids.bob}|${name}`;
     expect(openOn(b, name)).toContain(bobKey);
-    expect(await b.tools.get(bobKey)).not.toBeNull();
+    expect(await b.kv.get(`tools:${bobKey}`)).not.toBeNull();
 
     expect((await apiA.del(`/api/mcp/servers/${name}`, tokens.alice!)).statusCode).toBe(200);
-    await within(async () => openOn(b, name).length === 0 && (await b.tools.get(bobKey)) === null);
+    await within(async () => openOn(b, name).length === 0 && (await b.kv.get(`tools:${bobKey}`)) === null);
     expect((await call(apiB, name, 'bob')).statusCode).toBe(404);
   });
 

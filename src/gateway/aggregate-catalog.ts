@@ -73,11 +73,11 @@ async function toolsOf(deps: GatewayDeps, caller: Identity, server: RegisteredSe
       return { server, kind: 'authorize', tools: offer ? [authorizeTool(server)] : [] };
     }
     const key = deps.upstreams.keyFor(caller, server, 'relay');
-    let tools = await deps.tools.get(key);
+    let tools = await deps.tools.get(key, server);
     if (tools === null) {
       // No shared copy (never listed, or lost with the KV): the live connection's own list.
       const opened = await (deps.sharedUpstreams ?? deps.upstreams).connect(caller, server, 'relay');
-      tools = await deps.tools.fromConnection(opened.key, opened.connection);
+      tools = await deps.tools.fromConnection(opened.key, opened.connection, server);
     }
     return {
       server,

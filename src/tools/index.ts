@@ -4,7 +4,9 @@ export {
   type CachedTool,
   type ToolCache,
   type ToolCacheLogger,
+  toolListIdentity,
   type ToolCacheOptions,
+  type ToolListServer,
   type ToolSource,
 } from './tool-cache.js';
 export {

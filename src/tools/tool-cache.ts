@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { destinationDigest } from '../credentials/index.js';
 import type { Kv } from '../kv/index.js';
+import type { RegisteredServer } from '../registry/index.js';
 
 /**
  * One upstream tool as the hub caches it: what the upstream's `tools/list` said about it, as is.
@@ -25,30 +28,56 @@ export interface ToolSource {
   listTools(): Promise<readonly CachedTool[]>;
 }
 
+/** The server a list is listed from and read for: its source, owner, name and config. */
+export type ToolListServer = Pick<RegisteredServer, 'source' | 'ownerId' | 'name' | 'config'>;
+
+/**
+ * Which server a list was listed from: where it comes from and who owns it, its name, and where it
+ * points (the destination digest: transport, URL or command line, headers, OAuth). A server
+ * deleted and recreated under the same name by someone else, or pointing elsewhere, or edited to
+ * point elsewhere, is another server, whose readers must not get the old one's tools. Hashed: the
+ * KV holds no owner id and no config.
+ */
+export function toolListIdentity(server: ToolListServer): string {
+  const parts = [server.source, server.ownerId ?? '', server.name, destinationDigest(server.config)];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}
+
 /**
  * The tool lists of live connections. The shared copy lives in the KV, so every instance sees the
  * same catalog and an invalidation on one instance (a delete) reaches all; each instance also keeps
  * the list of its own live connections in memory. The KV copy is only a cache: a missing entry
  * (Redis restarted or flushed, TTL lapsed) or an unreadable one (Redis down) means "unknown", never
  * "no tools", and readers then take the list from the live connection. Keyed like connections:
- * `app|server` or `user|<id>|server`.
+ * `app|server` or `user|<id>|server`; each entry also names the server it was listed from
+ * ({@link toolListIdentity}), and one listed from another server of that name reads as missing
+ * (a delete reaches only the keys an instance knows of, so an entry may outlive its server).
  */
 export interface ToolCache {
-  /** The shared copy; null when it is missing, unreadable or not answered in time (unknown). */
-  get(connectionKey: string): Promise<CachedTool[] | null>;
   /**
-   * The tools of a live connection after the shared copy was missing: this instance's list of that
-   * connection, else listed from it once; then written back to the KV in the background.
+   * The shared copy of `server`'s tools; null when it is missing, unreadable, not answered in time
+   * (unknown) or listed from another server of that name (stale).
    */
-  fromConnection(connectionKey: string, connection: ToolSource): Promise<CachedTool[]>;
+  get(connectionKey: string, server: ToolListServer): Promise<CachedTool[] | null>;
+  /**
+   * The tools of a live connection to `server` after the shared copy was missing: this instance's
+   * list of that connection, else listed from it once; then written back to the KV in the background.
+   */
+  fromConnection(
+    connectionKey: string,
+    connection: ToolSource,
+    server: ToolListServer,
+  ): Promise<CachedTool[]>;
   /**
    * Lists the connection's tools afresh (a connect, a reinitialize, `list_changed`) and stores them:
-   * in memory at once, in the KV at best within a bound. Rejects only when the upstream cannot list
-   * its tools, never because the KV failed.
+   * in memory at once, in the KV at best within a bound. `server` is the one the connection was
+   * opened for; without it (a `list_changed`) the one it was last listed for, and when none is known
+   * the KV is left alone. Rejects only when the upstream cannot list its tools, never because the
+   * KV failed.
    */
-  refresh(connectionKey: string, connection: ToolSource): Promise<CachedTool[]>;
-  /** Writes the shared copy at best within a bound; never rejects. */
-  put(connectionKey: string, tools: readonly CachedTool[]): Promise<void>;
+  refresh(connectionKey: string, connection: ToolSource, server?: ToolListServer): Promise<CachedTool[]>;
+  /** Writes the shared copy of `server`'s tools at best within a bound; never rejects. */
+  put(connectionKey: string, tools: readonly CachedTool[], server: ToolListServer): Promise<void>;
   /** Drops the shared copy (rejects when the KV fails: a stale copy must not be left unnoticed). */
   invalidate(connectionKey: string): Promise<void>;
 }
@@ -116,6 +145,8 @@ export function createToolCache(kv: Kv, options: ToolCacheOptions = {}): ToolCac
 class KvToolCache implements ToolCache {
   /** Each connection's latest list (single-flight while it is being listed). */
   private readonly lists = new WeakMap<ToolSource, Promise<CachedTool[]>>();
+  /** The server each connection was last listed for ({@link toolListIdentity}). */
+  private readonly servers = new WeakMap<ToolSource, string>();
   /** When each kind of warning was last logged. */
   private readonly warnedAt = new Map<string, number>();
 
@@ -125,7 +156,7 @@ class KvToolCache implements ToolCache {
     private readonly logger: ToolCacheLogger | undefined,
   ) {}
 
-  async get(connectionKey: string): Promise<CachedTool[] | null> {
+  async get(connectionKey: string, server: ToolListServer): Promise<CachedTool[] | null> {
     let raw: string | null;
     try {
       raw = await this.bounded(this.kv.get(kvKey(connectionKey)));
@@ -133,23 +164,50 @@ class KvToolCache implements ToolCache {
       this.warn(err, connectionKey, 'could not read the shared tool list; using the live connection');
       return null;
     }
-    return raw === null ? null : parseList(raw);
+    return raw === null ? null : parseEntry(raw, toolListIdentity(server));
   }
 
-  async fromConnection(connectionKey: string, connection: ToolSource): Promise<CachedTool[]> {
+  async fromConnection(
+    connectionKey: string,
+    connection: ToolSource,
+    server: ToolListServer,
+  ): Promise<CachedTool[]> {
+    const identity = this.remember(connection, server);
     const tools = await (this.lists.get(connection) ?? this.list(connection));
-    void this.put(connectionKey, tools);
+    void this.write(connectionKey, tools, identity);
     return tools;
   }
 
-  async refresh(connectionKey: string, connection: ToolSource): Promise<CachedTool[]> {
+  async refresh(
+    connectionKey: string,
+    connection: ToolSource,
+    server?: ToolListServer,
+  ): Promise<CachedTool[]> {
+    const identity = server ? this.remember(connection, server) : this.servers.get(connection);
     const tools = await this.list(connection);
-    await this.put(connectionKey, tools);
+    if (identity !== undefined) await this.write(connectionKey, tools, identity);
     return tools;
   }
 
-  async put(connectionKey: string, tools: readonly CachedTool[]): Promise<void> {
-    const value = JSON.stringify(tools.map(cacheableTool));
+  put(connectionKey: string, tools: readonly CachedTool[], server: ToolListServer): Promise<void> {
+    return this.write(connectionKey, tools, toolListIdentity(server));
+  }
+
+  async invalidate(connectionKey: string): Promise<void> {
+    await this.kv.delete(kvKey(connectionKey));
+  }
+
+  /** Notes which server the connection serves; returns its identity. */
+  private remember(connection: ToolSource, server: ToolListServer): string {
+    const identity = toolListIdentity(server);
+    this.servers.set(connection, identity);
+    return identity;
+  }
+
+  /** Writes the shared copy, naming the server it was listed from; never rejects. */
+  private async write(connectionKey: string, tools: readonly CachedTool[], server: string): Promise<void> {
+    const entry: StoredEntry = { server, tools: tools.map(cacheableTool) };
+    const value = JSON.stringify(entry);
     try {
       await this.bounded(this.kv.set(kvKey(connectionKey), value, { ttlMs: TOOL_CACHE_TTL_MS }));
     } catch (err) {
@@ -159,10 +217,6 @@ class KvToolCache implements ToolCache {
         'could not write the shared tool list; the live connection still serves it',
       );
     }
-  }
-
-  async invalidate(connectionKey: string): Promise<void> {
-    await this.kv.delete(kvKey(connectionKey));
   }
 
   /** Lists the connection's tools and keeps the list as the connection's latest. */
@@ -199,11 +253,22 @@ class KvToolCache implements ToolCache {
 /** The KV key of a connection's list. */
 const kvKey = (connectionKey: string): string => `tools:${connectionKey}`;
 
-/** A stored list, or null when the value is not one (unknown, like a missing entry). */
-function parseList(raw: string): CachedTool[] | null {
+/** What the KV holds under a key: the list and the {@link toolListIdentity} of its server. */
+interface StoredEntry {
+  server: string;
+  tools: CachedTool[];
+}
+
+/**
+ * The stored list when it was listed from `server`; null when the value is not an entry (unknown,
+ * like a missing one; a bare list written before entries named their server is one) or names
+ * another server (stale: the next write overwrites it).
+ */
+function parseEntry(raw: string, server: string): CachedTool[] | null {
   try {
-    const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) ? (parsed as CachedTool[]) : null;
+    const parsed = JSON.parse(raw) as Partial<StoredEntry> | null;
+    if (typeof parsed !== 'object' || parsed === null || parsed.server !== server) return null;
+    return Array.isArray(parsed.tools) ? parsed.tools : null;
   } catch {
     return null;
   }

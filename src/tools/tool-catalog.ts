@@ -48,8 +48,9 @@ export interface CatalogDeps {
 }
 
 /**
- * The caller's known tools of one server: the shared list, else (lost with the KV, or its TTL
- * lapsed) the list of the caller's live connection on this instance. Taking that connection checks
+ * The caller's known tools of one server: the shared list when it was listed from this server,
+ * else (lost with the KV, its TTL lapsed, or listed from an earlier server of this name) the list
+ * of the caller's live connection on this instance. Taking that connection checks
  * it against the current config; a server without one is listed without tools (never connected).
  */
 async function knownTools(
@@ -57,12 +58,12 @@ async function knownTools(
   caller: Identity,
   server: RegisteredServer,
 ): Promise<CachedTool[]> {
-  const shared = await deps.tools.get(deps.upstreams.keyFor(caller, server));
+  const shared = await deps.tools.get(deps.upstreams.keyFor(caller, server), server);
   if (shared !== null) return shared;
   if (deps.upstreams.status(caller, server).connectionState !== 'connected') return [];
   try {
     const live = await deps.upstreams.connect(caller, server);
-    return await deps.tools.fromConnection(live.key, live.connection);
+    return await deps.tools.fromConnection(live.key, live.connection, server);
   } catch {
     return []; // it dropped meanwhile: as a server not connected
   }

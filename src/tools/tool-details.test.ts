@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cacheableTool, createToolCache } from './tool-cache.js';
+import { cacheableTool, createToolCache, type ToolListServer } from './tool-cache.js';
+
+const EVERYTHING: ToolListServer = {
+  source: 'yaml',
+  name: 'everything',
+  config: { type: 'streamable-http', url: 'http://127.0.0.1:1/mcp' },
+};
 import { toolDetails } from './tool-details.js';
 import { createMemoryKv } from '../kv/index.js';
 
@@ -60,8 +66,8 @@ describe('tool cache', () => {
       execution: { taskSupport: 'forbidden' },
       _meta: { secret: 'x' },
     };
-    await cache.put('app|everything', [upstream, { name: 'plain' }]);
-    expect(await cache.get('app|everything')).toEqual([
+    await cache.put('app|everything', [upstream, { name: 'plain' }], EVERYTHING);
+    expect(await cache.get('app|everything', EVERYTHING)).toEqual([
       {
         name: 'get-sum',
         description: 'Adds',
@@ -70,6 +76,7 @@ describe('tool cache', () => {
         outputSchema: { type: 'object' },
         annotations: { readOnlyHint: true },
         icons: [{ src: 'data:image/png;base64,AAAA' }],
+        execution: { taskSupport: 'forbidden' },
       },
       { name: 'plain' },
     ]);

@@ -303,7 +303,7 @@ export function createUpstreamService(deps: {
     // reinitialize lists them again; later calls never touch the KV, and `list_changed` refreshes
     // are the tool watcher's. Writing the shared copy is bounded and never fails the connect.
     if (!session && (relist || !catalogued.has(connection))) {
-      await deps.tools.refresh(key, connection);
+      await deps.tools.refresh(key, connection, server);
       catalogued.add(connection);
     }
     // Both profiles of an app-level stdio server up for the first time: judged once, and a REST
