@@ -140,8 +140,10 @@ mcpServers:
       headers: { authorization: `Bearer ${alice}` },
     });
     expect(res.statusCode).toBe(200);
-    const stored = JSON.parse((await inspect.get('sb:tools:app|shared')) ?? '[]') as { name: string }[];
-    expect(stored.map((t) => t.name)).toContain('echo');
+    const stored = JSON.parse((await inspect.get('sb:tools:app|shared')) ?? '{}') as {
+      tools?: { name: string }[];
+    };
+    expect((stored.tools ?? []).map((t) => t.name)).toContain('echo');
   });
 
   it('with Redis down, a new per-user connection connects and lists its tools from the live connection', async () => {
