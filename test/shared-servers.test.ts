@@ -135,15 +135,25 @@ mcpServers:
     expect((await call(apiB, name, 'carol')).statusCode).toBe(200);
   });
 
-  it('a role change made through A: B closes the user’s connections, and refuses what the role no longer reaches', async () => {
+  it('a role change made through A: B closes the connections the role no longer reaches, keeps the others, and refuses', async () => {
     const dave = await a.repos.users.create({ email: 'dave@example.com', role: 'ADMIN' });
     tokens.dave = await a.identity.issueToken(dave);
+    const own = await apiA.post('/api/mcp/servers', tokens.dave, {
+      config: { type: 'streamable-http', url: probe.url, title: 'Dave Keeps' },
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    const kept = own.json<{ serverName: string }>().serverName;
     expect((await call(apiB, 'admins-only', 'dave')).statusCode).toBe(200);
+    expect((await call(apiB, kept, 'dave')).statusCode).toBe(200);
     expect(openOn(b, 'admins-only')).toContain(`user|${dave.id}|admins-only`);
+    expect(openOn(b, kept)).toContain(`user|${dave.id}|${kept}`);
 
     await a.accounts.update(null, dave.id, { role: 'USER' });
     await within(() => openOn(b, 'admins-only').length === 0);
+    // Their own server is still theirs as a USER: that connection stays open.
+    expect(openOn(b, kept)).toContain(`user|${dave.id}|${kept}`);
     expect((await call(apiB, 'admins-only', 'dave')).statusCode).toBe(404);
+    expect((await call(apiB, kept, 'dave')).statusCode).toBe(200);
   });
 
   it('a server found to need OAuth through A is known as such on B, by identity, never by name alone', async () => {

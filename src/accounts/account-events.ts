@@ -18,22 +18,22 @@ export function announceAccountChanges(deps: {
 }
 
 /**
- * Applies every announced change on this instance: the user's cached account is dropped, and the
- * live connections of a removed or disabled user, or of one whose role changed (which may take away
- * servers their role reached), are closed (`closeConnections`). The next request decides access
- * from the account as it now is, and reconnects what the user may still use.
+ * Applies every announced change on this instance: the user's cached account is dropped, and
+ * `closeConnections` hears of a removed or disabled user (every connection of theirs closes) and of
+ * a role change (the connections to servers the new role no longer reaches close). Requests decide
+ * access from the account as it now is in any case.
  */
 export function applyAccountChanges(deps: {
   kv: Pick<Kv, 'subscribe'>;
   identity: Pick<IdentityService, 'forget'>;
-  closeConnections: (userId: string) => Promise<void>;
+  closeConnections: (userId: string, change: 'removed' | 'disabled' | 'role') => Promise<void>;
   logger: Logger;
 }): Promise<KvUnsubscribe> {
   return watchUserChanges(deps.kv, async ({ userId, change }) => {
     deps.identity.forget(userId);
     if (change !== 'removed' && change !== 'disabled' && change !== 'role') return;
     try {
-      await deps.closeConnections(userId);
+      await deps.closeConnections(userId, change);
     } catch (err) {
       deps.logger.warn({ err, change }, 'could not close the connections of a changed account');
     }

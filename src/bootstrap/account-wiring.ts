@@ -5,7 +5,7 @@ import {
   type BeforeRemoval,
   type UserChange,
 } from '../accounts/index.js';
-import type { IdentityService } from '../auth/index.js';
+import type { Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import { flowIdFor, type OAuthService } from '../oauth/index.js';
@@ -58,23 +58,19 @@ export class AccountChangeFeed {
    * Starts announcing and hearing over the KV. Not awaited by the caller: an unreachable Redis must
    * not stop the hub from starting (readiness reports it).
    */
-  start(deps: { kv: Kv; identity: IdentityService; pool: ConnectionPool; tools: ToolCache }): void {
+  start(deps: {
+    kv: Kv;
+    identity: IdentityService;
+    pool: ConnectionPool;
+    tools: ToolCache;
+    registry: ServerRegistry;
+  }): void {
     this.announceTo = announceAccountChanges(deps);
     applyAccountChanges({
       kv: deps.kv,
       identity: deps.identity,
       logger: this.logger,
-      // A removed or disabled user's upstream connections close on every instance.
-      closeConnections: async (userId) => {
-        // A session's own connection to an app-level server names its user only as the session's owner.
-        const theirs = (key: string): boolean => {
-          const parts = parseConnectionKey(key);
-          return parts?.userId === userId || parts?.sessionOwner === userId;
-        };
-        const keys = deps.pool.keys().filter(theirs);
-        await deps.pool.disconnectWhere(theirs);
-        await Promise.all(keys.map((key) => deps.tools.invalidate(key)));
-      },
+      closeConnections: (userId, change) => this.closeConnections(deps, userId, change),
     }).then(
       (unsubscribe) => {
         this.unsubscribe = unsubscribe;
@@ -85,9 +81,49 @@ export class AccountChangeFeed {
     );
   }
 
+  /**
+   * A removed or disabled user's upstream connections close on this instance; after a role change,
+   * only those to servers the user can no longer see (asked of the registry, as a request would), so
+   * a demotion never costs the user the connections their new role still reaches.
+   */
+  private async closeConnections(
+    deps: { identity: IdentityService; pool: ConnectionPool; tools: ToolCache; registry: ServerRegistry },
+    userId: string,
+    change: 'removed' | 'disabled' | 'role',
+  ): Promise<void> {
+    // A session's own connection to an app-level server names its user only as the session's owner.
+    const theirs = (key: string): boolean => {
+      const parts = parseConnectionKey(key);
+      return parts?.userId === userId || parts?.sessionOwner === userId;
+    };
+    let closing = deps.pool.keys().filter(theirs);
+    if (change === 'role') {
+      const caller = await deps.identity.identityOf(userId);
+      const servers = new Set(closing.map((key) => parseConnectionKey(key)!.serverName));
+      const lost = new Set<string>();
+      for (const serverName of servers) {
+        if (caller === null || !(await sees(deps.registry, serverName, caller))) lost.add(serverName);
+      }
+      closing = closing.filter((key) => lost.has(parseConnectionKey(key)!.serverName));
+    }
+    const keys = new Set(closing);
+    await deps.pool.disconnectWhere((key) => keys.has(key));
+    await Promise.all(closing.map((key) => deps.tools.invalidate(key)));
+  }
+
   async stop(): Promise<void> {
     this.hearing = false;
     await this.unsubscribe?.();
+  }
+}
+
+/** True when the registry lets the caller see the server; a refusal or a failure is a no (closing is the safe side). */
+async function sees(registry: ServerRegistry, serverName: string, caller: Identity): Promise<boolean> {
+  try {
+    await registry.get(serverName, caller);
+    return true;
+  } catch {
+    return false;
   }
 }
 

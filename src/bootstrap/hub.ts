@@ -327,7 +327,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       announce: (change) => accountChanges.announce(change),
       beforeRemove: upstreamCleanup,
     });
-    accountChanges.start({ kv, identity, pool, tools });
+    accountChanges.start({ kv, identity, pool, tools, registry });
     // A subscription still pending ends with the KV, closed after this.
     cleanups.push(() => accountChanges.stop());
     // Identity providers are the admin's word: reached through the admin egress path, tightly capped.
