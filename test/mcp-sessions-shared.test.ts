@@ -242,7 +242,11 @@ describe.skipIf(!postgresUrl || !redisUrl)('/mcp sessions shared by instances be
     const added = textOf(await client.callTool({ name: 'fm__change-tools', arguments: {} }));
     lb.pinned = undefined;
     await expect.poll(() => listChanged.length, { timeout: 10_000 }).toBeGreaterThan(before);
+    // `fm` is a stdio server: each instance runs its own process, and only A's gained the tool, so
+    // A is asked (another instance's listing answers for its own process).
+    lb.pinned = byName('A');
     expect((await client.listTools()).tools.map((t) => t.name)).toContain(`fm__${added}`);
+    lb.pinned = undefined;
 
     // SIGKILL the instance that created the session: it goes on against the others, same id.
     const a = byName('A');

@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import type { Logger } from '../observability/index.js';
 import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
-import type { ToolCache } from '../tools/index.js';
+import type { CachedTool, ToolCache } from '../tools/index.js';
 import { mayActFor, type UpstreamService } from '../upstreams/index.js';
 import { assignExposedNames } from './names.js';
 import { refOf, trustOf, type ServerRef } from './server-ref.js';
@@ -72,12 +72,22 @@ async function toolsOf(deps: GatewayDeps, caller: Identity, server: RegisteredSe
       const offer = deps.upstreams.requiresOAuth(server) && mayStart;
       return { server, kind: 'authorize', tools: offer ? [authorizeTool(server)] : [] };
     }
+    const shared = deps.sharedUpstreams ?? deps.upstreams;
     const key = deps.upstreams.keyFor(caller, server, 'relay');
-    let tools = await deps.tools.get(key, server);
-    if (tools === null) {
-      // No shared copy (never listed, or lost with the KV): the live connection's own list.
-      const opened = await (deps.sharedUpstreams ?? deps.upstreams).connect(caller, server, 'relay');
-      tools = await deps.tools.fromConnection(opened.key, opened.connection, server);
+    // A session with a connection of its own to the server lists that one's tools (a server may
+    // change its tools for one session); a listing alone never opens such a connection.
+    const own = key !== shared.keyFor(caller, server, 'relay');
+    let tools: CachedTool[] | null;
+    if (own) {
+      const opened = await deps.upstreams.connect(caller, server, 'relay');
+      tools = await deps.tools.ofConnection(opened.connection);
+    } else {
+      tools = await deps.tools.get(key, server);
+      if (tools === null) {
+        // No shared copy (never listed, or lost with the KV): the live connection's own list.
+        const opened = await shared.connect(caller, server, 'relay');
+        tools = await deps.tools.fromConnection(opened.key, opened.connection, server);
+      }
     }
     return {
       server,

@@ -53,6 +53,8 @@ export class SessionUpstreams {
   /** The service this session's handlers use: relay connections go through {@link connect}. */
   readonly upstreams: UpstreamService;
   private readonly keys = new Set<string>();
+  /** The key of this session's own connection to each server that has one. */
+  private readonly ownKeys = new Map<string, string>();
   /** Servers this session was already logged as capped for: once each, not once per call. */
   private readonly capped = new Set<string>();
   private server: Server | undefined;
@@ -73,6 +75,8 @@ export class SessionUpstreams {
       ...base,
       connect: (caller, target, profile) =>
         profile === 'relay' ? this.connect(caller, target) : base.connect(caller, target, profile),
+      keyFor: (caller, target, profile) =>
+        (profile === 'relay' && this.ownKey(target)) || base.keyFor(caller, target, profile),
     };
   }
 
@@ -122,7 +126,17 @@ export class SessionUpstreams {
       throw new HubError('HUB_ERR_UPSTREAM_UNAVAILABLE', { message: 'MCP session closed' });
     }
     this.keys.add(opened.key);
+    this.ownKeys.set(target.name, opened.key);
     return opened;
+  }
+
+  /**
+   * The key of this session's own live connection to `target`, if it has one: its tools are that
+   * connection's (a server may change them for this session alone), not the shared connection's.
+   */
+  private ownKey(target: RegisteredServer): string | undefined {
+    const key = this.ownKeys.get(target.name);
+    return key !== undefined && this.keys.has(key) && this.pool.peek(key) !== undefined ? key : undefined;
   }
 
   /**
@@ -154,6 +168,7 @@ export class SessionUpstreams {
     this.unsubscribe();
     const keys = [...this.keys];
     this.keys.clear();
+    this.ownKeys.clear();
     await Promise.allSettled(keys.map((key) => this.pool.disconnect(key)));
   }
 }

@@ -69,6 +69,12 @@ export interface ToolCache {
     server: ToolListServer,
   ): Promise<CachedTool[]>;
   /**
+   * The latest list of a live connection whose tools are not shared (a session's own connection:
+   * what its server lists may be that session's alone), listed once and kept in memory only; a
+   * `list_changed` refresh of the connection replaces it.
+   */
+  ofConnection(connection: ToolSource): Promise<CachedTool[]>;
+  /**
    * Lists the connection's tools afresh (a connect, a reinitialize, `list_changed`) and stores them:
    * in memory at once, in the KV at best within a bound. `server` is the one the connection was
    * opened for; without it (a `list_changed`) the one it was last listed for, and when none is known
@@ -176,6 +182,10 @@ class KvToolCache implements ToolCache {
     const tools = await (this.lists.get(connection) ?? this.list(connection));
     void this.write(connectionKey, tools, identity);
     return tools;
+  }
+
+  ofConnection(connection: ToolSource): Promise<CachedTool[]> {
+    return this.lists.get(connection) ?? this.list(connection);
   }
 
   async refresh(
