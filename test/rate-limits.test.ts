@@ -357,16 +357,22 @@ mcpServers:
       await redis.start();
       const inspect = new Redis(redis.url);
       try {
-        // The counter connection reconnects on its own; until then counts stay in memory.
-        await expect
-          .poll(async () => {
-            await callback(one, '127.0.0.4');
-            return inspect.get('sb:rl:oauthCallback:ip:127.0.0.4');
-          })
-          .not.toBeNull();
-        const counted = Number(await inspect.get('sb:rl:oauthCallback:ip:127.0.0.4'));
-        for (let i = counted; i < 3; i++) expect((await callback(two, '127.0.0.4')).statusCode).toBe(302);
-        expectLimited(await callback(two, '127.0.0.4'), 3, 'message');
+        // Each instance's counter connection reconnects on its own; until then it counts in memory.
+        // Wait until both count in Redis again, each on an address of its own.
+        const countsInRedis = (hub: TestHub, ip: string) =>
+          expect
+            .poll(async () => {
+              await callback(hub, ip);
+              return inspect.get(`sb:rl:oauthCallback:ip:${ip}`);
+            })
+            .not.toBeNull();
+        await countsInRedis(one, '127.0.0.4');
+        await countsInRedis(two, '127.0.0.5');
+        expect((await callback(one, '127.0.0.6')).statusCode).toBe(302);
+        expect((await callback(two, '127.0.0.6')).statusCode).toBe(302);
+        expect((await callback(one, '127.0.0.6')).statusCode).toBe(302);
+        expectLimited(await callback(two, '127.0.0.6'), 3, 'message');
+        expect(await inspect.get('sb:rl:oauthCallback:ip:127.0.0.6')).toBe('4');
       } finally {
         inspect.disconnect();
       }
