@@ -5,6 +5,7 @@ import { CompiledQuery, Kysely, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { HubError } from '../errors/index.js';
 import { PoolerSafePostgresDialect } from './pooler-safe-dialect.js';
+import { StatementCache } from './statement-cache.js';
 import type { Database } from './tables.js';
 
 /** Which SQL engine a {@link StoreDatabase} talks to. */
@@ -85,7 +86,7 @@ function openSqlite(sqlitePath: string): StoreDatabase {
   connection.pragma('journal_mode = WAL');
   connection.pragma('foreign_keys = ON');
   connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
   return handle(db, 'sqlite');
 }
 
