@@ -35,11 +35,20 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /**
+ * How long a POST's SSE answer may stay silent before its headers go out alone. Until then they
+ * wait for the first event and leave in the same write (most calls answer well within this), and
+ * a quiet long call still tells its client promptly that the request was taken, before any
+ * client-side header timeout.
+ */
+export const QUIET_POST_HEADERS_MS = 1_000;
+
+/**
  * Writes a Fetch API response to the Node one, streaming its body (an SSE stream stays open until
  * the transport ends it). A client that goes away cancels the body, which is how the transport
- * learns that a stream is gone.
+ * learns that a stream is gone. A GET stream's headers go out at once (the client waits for them to
+ * know the stream is open); a POST's go with its first event, or after {@link QUIET_POST_HEADERS_MS}.
  */
-async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
+async function sendResponse(response: Response, res: ServerResponse, method: string): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
@@ -50,7 +59,9 @@ async function sendResponse(response: Response, res: ServerResponse): Promise<vo
     res.end();
     return;
   }
-  res.flushHeaders();
+  const flushLater =
+    method === 'POST' ? setTimeout(() => res.flushHeaders(), QUIET_POST_HEADERS_MS) : undefined;
+  if (flushLater === undefined) res.flushHeaders();
   const reader = body.getReader();
   const cancel = () => void reader.cancel().catch(() => undefined);
   res.on('close', cancel);
@@ -58,12 +69,14 @@ async function sendResponse(response: Response, res: ServerResponse): Promise<vo
     for (;;) {
       // The transport's bodies are byte streams.
       const chunk = (await reader.read()) as { done: boolean; value?: Uint8Array };
+      clearTimeout(flushLater);
       if (chunk.done || chunk.value === undefined || res.destroyed) break;
       if (!res.write(chunk.value)) await drained(res);
     }
   } catch {
     // the body failed or was cancelled: nothing more to send
   } finally {
+    clearTimeout(flushLater);
     res.off('close', cancel);
     if (!res.writableEnded && !res.destroyed) res.end();
   }
@@ -81,7 +94,7 @@ export async function serveRequest(
     ...(http.body === undefined ? {} : { parsedBody: http.body }),
     ...(http.authInfo === undefined ? {} : { authInfo: http.authInfo }),
   });
-  await sendResponse(response, http.res);
+  await sendResponse(response, http.res, request.method);
 }
 
 /**
