@@ -48,7 +48,7 @@ export async function requestFromServer<T>(
   }
   let result: Record<string, unknown>;
   try {
-    result = await withCallHeaders(target.callHeaders, () =>
+    result = await withCallHeaders(target.server.config, target.callHeaders, () =>
       connection.forward(method, params, target.signal ? { signal: target.signal } : {}),
     );
   } catch (err) {

@@ -81,10 +81,18 @@ export function forwardableHeaders(
 /**
  * Runs one upstream call with the calling request's headers in scope. The SDK sends the request
  * from inside the call's own promise chain, so only that call's HTTP requests see them; others on
- * the same shared connection run outside this scope.
+ * the same shared connection run outside this scope. Only a server with `requestHeaders` reads
+ * them, and only a non-empty set can fill one: otherwise the call runs as is, since entering an
+ * async context turns on promise tracking for the rest of the process.
  */
-export function withCallHeaders<T>(headers: CallHeaders | undefined, run: () => Promise<T>): Promise<T> {
-  return headers ? current.run(headers, run) : run();
+export function withCallHeaders<T>(
+  config: object,
+  headers: CallHeaders | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  const templated = 'requestHeaders' in config && config.requestHeaders !== undefined;
+  if (!templated || headers === undefined || Object.keys(headers).length === 0) return run();
+  return current.run(headers, run);
 }
 
 /** The source header a placeholder names, or undefined when it names none the allowlist holds. */
