@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { FORWARDABLE_REQUEST_HEADERS } from '../upstreams/index.js';
 
 /**
  * The hub's side of the SDK's web-standard streamable HTTP transport (Fetch API `Request` and
@@ -10,10 +11,27 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
  * instance rebuilds a session another one created).
  */
 
+/**
+ * The request headers the transport reads (content negotiation, session, protocol version, resume,
+ * DNS-rebinding checks), plus those a server's `requestHeaders` may forward. No others are copied:
+ * the caller's bearer token and cookies never reach the transport or the handlers it calls.
+ */
+const TRANSPORT_HEADERS: readonly string[] = [
+  'accept',
+  'content-type',
+  'host',
+  'origin',
+  'last-event-id',
+  'mcp-protocol-version',
+  'mcp-session-id',
+  ...FORWARDABLE_REQUEST_HEADERS,
+];
+
 /** The Node request as a Fetch API request, without its body (the endpoint has parsed it already). */
 function webRequestOf(raw: IncomingMessage, origin: string): Request {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(raw.headers)) {
+  for (const name of TRANSPORT_HEADERS) {
+    const value = raw.headers[name];
     if (typeof value === 'string') headers.set(name, value);
     else if (Array.isArray(value)) for (const one of value) headers.append(name, one);
   }

@@ -36,7 +36,12 @@ export {
   type StartedAuthorization,
 } from './authorization.js';
 export { createReconnector, type Reconnector } from './reconnector.js';
-export { forwardableHeaders, withCallHeaders, type CallHeaders } from './call-headers.js';
+export {
+  FORWARDABLE_REQUEST_HEADERS,
+  forwardableHeaders,
+  withCallHeaders,
+  type CallHeaders,
+} from './call-headers.js';
 export {
   SERVER_CHANGES_CHANNEL,
   parseServerChange,
