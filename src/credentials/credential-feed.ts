@@ -30,9 +30,10 @@ function parseChange(message: string): CredentialChange | null {
 export class CredentialFeed {
   private readonly caches: CredentialCache<unknown>[] = [];
   private unsubscribe: (() => Promise<void>) | undefined;
+  private stopGapWatch: (() => void) | undefined;
 
   constructor(
-    private readonly kv: Pick<Kv, 'publish' | 'subscribe'>,
+    private readonly kv: Pick<Kv, 'publish' | 'subscribe' | 'onDeliveryGap'>,
     private readonly logger: Logger,
     private readonly limits: CredentialCacheLimits = DEFAULT_CREDENTIAL_CACHE_LIMITS,
     private readonly clock?: Clock,
@@ -69,18 +70,30 @@ export class CredentialFeed {
 
   /**
    * Subscribes to the announcements, then lets the caches keep values. Rejects (and nothing is
-   * ever cached) when the subscription cannot be made.
+   * ever cached) when the subscription cannot be made. While announcements cannot arrive (the
+   * subscriber connection is down), nothing is kept either: what is cached is dropped when the gap
+   * opens, and caching resumes once the subscription is back.
    */
   async listen(): Promise<void> {
     this.unsubscribe = await this.kv.subscribe(CREDENTIAL_CHANGES_CHANNEL, (message) => {
       // A message that does not parse could have named anything: everything is read again.
       this.forget(parseChange(message) ?? { userId: null, serverName: null });
     });
+    this.stopGapWatch = this.kv.onDeliveryGap((gap) => {
+      if (gap === 'lost') {
+        this.logger.warn(
+          'credential announcements cannot arrive: credentials are read on every use until they can',
+        );
+      }
+      for (const cache of this.caches) cache.setEnabled(gap === 'resumed');
+    });
     for (const cache of this.caches) cache.setEnabled(true);
   }
 
   /** Stops caching (everything is dropped) and hearing. */
   async stop(): Promise<void> {
+    this.stopGapWatch?.();
+    this.stopGapWatch = undefined;
     for (const cache of this.caches) cache.setEnabled(false);
     await this.unsubscribe?.();
     this.unsubscribe = undefined;

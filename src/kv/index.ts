@@ -1,5 +1,6 @@
 export type {
   Kv,
+  KvDeliveryGap,
   KvLock,
   KvMessageHandler,
   KvSetOptions,

@@ -118,6 +118,9 @@ export function createMemoryKv(options: MemoryKvOptions): Kv {
   const kv: Kv = {
     get: (key) => atomically(() => live(key)?.value ?? null),
 
+    // Delivery happens in this process: nothing published can go missing.
+    onDeliveryGap: () => () => undefined,
+
     set: (key, value, opts) =>
       atomically(() => {
         entries.set(key, { value, expiresAt: expiryFor(opts) });

@@ -11,7 +11,7 @@ import {
 } from './errors.js';
 import { lockKey, lockReleasedChannel, newLockToken, runWithLock } from './locking.js';
 import { openRedisConnection, type RedisClient, type RedisTopology } from './redis-connection.js';
-import type { Kv, KvLock, KvMessageHandler, KvUnsubscribe } from './types.js';
+import type { Kv, KvDeliveryGap, KvLock, KvMessageHandler, KvUnsubscribe } from './types.js';
 
 /**
  * Options for {@link createRedisKv}: where Redis is (a `redis://` or `rediss://` URL for a single
@@ -126,6 +126,8 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     }
   };
 
+  const gaps = new DeliveryGaps(onError);
+
   const subscriberConnection = (): RedisClient => {
     open();
     if (!subscriber) {
@@ -138,6 +140,7 @@ export function createRedisKv(options: RedisKvOptions): Kv {
           if (subscription.active) deliverSafely(subscription.handler, message, onError);
         }
       });
+      gaps.watch(subscriber, () => closed);
     }
     return subscriber;
   };
@@ -226,6 +229,8 @@ export function createRedisKv(options: RedisKvOptions): Kv {
 
     subscribe,
 
+    onDeliveryGap: (listener) => gaps.add(listener),
+
     acquireLock: async (name, ttlMs) => {
       const token = newLockToken(random);
       return (await setIfAbsent(lockKey(name), token, ttlMs)) ? heldLock(name, token) : null;
@@ -250,6 +255,60 @@ export function createRedisKv(options: RedisKvOptions): Kv {
     },
   };
   return kv;
+}
+
+/**
+ * Tells listeners when the subscriber connection drops (messages published from then on are lost to
+ * this instance) and when it is subscribed again. ioredis re-sends SUBSCRIBE for every channel after
+ * it reconnects, just after its 'ready' event; a PING sent behind those answers once they are done.
+ * (On a Cluster the PING may go to another node, so `resumed` can come a moment early there.)
+ */
+class DeliveryGaps {
+  private readonly listeners = new Set<(gap: KvDeliveryGap) => void>();
+  /** Whether the connection was up once: its first 'ready' ends no gap. */
+  private upOnce = false;
+  private lost = false;
+
+  constructor(private readonly onError: (error: unknown, source: KvErrorSource) => void) {}
+
+  add(listener: (gap: KvDeliveryGap) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  watch(connection: RedisClient, closed: () => boolean): void {
+    connection.on('close', () => {
+      if (!this.upOnce || this.lost || closed()) return;
+      this.lost = true;
+      this.tell('lost');
+    });
+    connection.on('ready', () => {
+      if (!this.upOnce) {
+        this.upOnce = true;
+        return;
+      }
+      if (!this.lost) return;
+      // A failed PING means the connection dropped again; its next 'ready' tries again.
+      connection.ping().then(
+        () => {
+          if (!this.lost || closed()) return;
+          this.lost = false;
+          this.tell('resumed');
+        },
+        () => undefined,
+      );
+    });
+  }
+
+  private tell(gap: KvDeliveryGap): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(gap);
+      } catch (error) {
+        this.onError(error, 'handler');
+      }
+    }
+  }
 }
 
 /**

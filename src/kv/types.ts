@@ -31,6 +31,9 @@ export interface KvLock {
   extend(ttlMs: number): Promise<boolean>;
 }
 
+/** See {@link Kv.onDeliveryGap}. */
+export type KvDeliveryGap = 'lost' | 'resumed';
+
 /**
  * The hub's key-value store: flows, OAuth state, caches, cross-instance events and locks.
  * Two implementations share this contract (`kv.contract.test.ts`): in-process memory for a single
@@ -58,6 +61,13 @@ export interface Kv {
    * never called again.
    */
   subscribe(channel: string, handler: KvMessageHandler): Promise<KvUnsubscribe>;
+  /**
+   * Calls `listener` when published messages may go missing: `'lost'` when the connection that
+   * receives them drops, `'resumed'` once it is back and subscribed again. Whatever was published
+   * in between never arrives, so state kept current by messages must be dropped at `'lost'`. A
+   * store that cannot miss a message never calls it. Returns the function that stops the calls.
+   */
+  onDeliveryGap(listener: (gap: KvDeliveryGap) => void): () => void;
   /** A lock with expiry; null when someone else holds it. */
   acquireLock(name: string, ttlMs: number): Promise<KvLock | null>;
   /**
