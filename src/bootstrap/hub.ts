@@ -19,6 +19,7 @@ import {
   CATALOG_CHANNEL,
   createServerInspector,
   createServersFeature,
+  type Reopen,
   type ServersFeature,
 } from '../servers/index.js';
 import { createToolCache, type ToolCache } from '../tools/index.js';
@@ -176,6 +177,9 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     let endClientAuthorizations: (userId: string) => Promise<void> = async () => undefined;
     // Every authenticated request tells the reconnector the user is here (set once it exists, below).
     let onAuthenticated: (who: Identity) => void = () => undefined;
+    // An edit reopens its users' connections through the reconnector (set once it exists, below);
+    // until then, nothing reopens and connections come back on their users' next requests.
+    let reopen: Reopen = async () => undefined;
     const identity: IdentityService = {
       ...baseIdentity,
       async authenticate(token) {
@@ -231,6 +235,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
       oauthFlows: { cancel: (flowId) => oauth.cancel(flowId) },
       // Deletions, edits and unsharing close connections on every instance.
       events: kv,
+      reopen: (serverName, userId, profile) => reopen(serverName, userId, profile),
       // Every instance's MCP sessions hear of it (tools/list_changed).
       onCatalogChanged: (change) => {
         kv.publish(CATALOG_CHANNEL, JSON.stringify(change)).catch((err: unknown) =>
@@ -299,6 +304,7 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
     });
     const reconnector = createReconnector({ registry, upstreams, identity, logger, clock });
     onAuthenticated = (who) => reconnector.noticed(who);
+    reopen = (serverName, userId, profile) => reconnector.reopen(userId, serverName, profile);
     // Browser sessions live in the database, so any instance serves any browser.
     cleanups.push(async () => reconnector.stop());
     const signIn = await createSignIn({

@@ -37,11 +37,8 @@ export { type UrlCheck } from './inspect-server.js';
 export { type ListOptions, type ListPage } from './listing.js';
 export { type ServerView } from './views.js';
 export { type ShareRole } from './access.js';
-export {
-  CATALOG_CHANNEL,
-  parseCatalogChange,
-  type CatalogChange,
-  type PoolHandle,
-} from './server-connections.js';
+export { CATALOG_CHANNEL, parseCatalogChange, type CatalogChange } from './catalog-change.js';
+export { type PoolHandle } from './server-connections.js';
+export { type Reopen } from './reopen-connections.js';
 export { SECRET_MASK } from './secrets.js';
 export { parseUserServerInput, type UserServerConfig, type UserInputResult } from './user-input.js';

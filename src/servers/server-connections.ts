@@ -1,36 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/index.js';
 import type { ToolCache } from '../tools/index.js';
 import { allProfileKeys, isKeyOfServer, parseConnectionKey, type ServerChange } from '../upstreams/index.js';
+import type { CatalogChange } from './catalog-change.js';
+import { accessVerdicts, reopenConnections, type Reopen } from './reopen-connections.js';
 
 /** The part of the connection pool this feature uses; `ConnectionPool` satisfies it. */
 export interface PoolHandle {
   keys(): string[];
   disconnectWhere(predicate: (key: string) => boolean): Promise<void>;
-}
-
-/**
- * Which users' tool catalogs a change may have touched: the listed ones, or (null) anyone, as when
- * a server shared with a group or everyone changes.
- */
-export interface CatalogChange {
-  serverName: string;
-  users: string[] | null;
-}
-
-/** The KV channel on which catalog changes reach every instance's MCP sessions. */
-export const CATALOG_CHANNEL = 'servers:catalog-changed';
-
-/** A {@link CatalogChange} read back from {@link CATALOG_CHANNEL}; null for anything malformed. */
-export function parseCatalogChange(message: string): CatalogChange | null {
-  try {
-    const value = JSON.parse(message) as { serverName?: unknown; users?: unknown }; // checked field by field
-    if (typeof value.serverName !== 'string') return null;
-    if (value.users === null) return { serverName: value.serverName, users: null };
-    if (!Array.isArray(value.users) || !value.users.every((u) => typeof u === 'string')) return null;
-    return { serverName: value.serverName, users: value.users };
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -42,11 +20,17 @@ export interface ServerConnections {
   /** A server was created: only its owner can see it yet. */
   added(serverName: string, ownerId: string): void;
   /**
-   * Every connection to the server and their cached tools, here and on every instance, and the
-   * cached tools of `alsoUsers` (users known to have used it: the owner and the ACL's users) and of
-   * the shared keys, which no instance may hold a connection for any more.
+   * A deleted server: every connection to it and their cached tools, here and on every instance,
+   * and the cached tools of `alsoUsers` (users known to have used it: the owner and the ACL's
+   * users) and of the shared keys, which no instance may hold a connection for any more.
    */
   closeServer(serverName: string, alsoUsers: readonly string[]): Promise<void>;
+  /**
+   * An edited server: what {@link closeServer} closes and forgets, after which every instance
+   * reopens in the background the connections it closed whose users still see the server, with
+   * the new config.
+   */
+  replaceServer(serverName: string, alsoUsers: readonly string[]): Promise<void>;
   /**
    * The connections (and cached tools) of every user who can no longer see the server, here and on
    * every instance, plus the cached tools of `alsoUsers`.
@@ -76,6 +60,11 @@ export interface ServerConnectionsDeps {
   lostAccess: (serverName: string, userId: string) => Promise<boolean>;
   /** Tells every instance (this one too) of a change; without it, only this instance acts. */
   publish?: ((change: ServerChange) => Promise<void>) | undefined;
+  /**
+   * Opens a user's connection again after an edit (the upstream service's connect); without it,
+   * an edit only closes, and connections reopen on their users' next requests.
+   */
+  reopen?: Reopen | undefined;
   /** Hears of every change to who sees which server; never awaited, must not throw. */
   onCatalogChanged?: ((change: CatalogChange) => void) | undefined;
 }
@@ -107,24 +96,17 @@ export function createServerConnections(deps: ServerConnectionsDeps): ServerConn
     }
   };
 
-  /** This instance's connections to the server, closed, and their cached tools dropped. */
-  const closeHere = async (serverName: string): Promise<void> => {
+  /** This instance's connections to the server, closed, and their cached tools dropped; their keys. */
+  const closeHere = async (serverName: string): Promise<string[]> => {
     const keys = deps.pool.keys().filter((key) => isKeyOfServer(key, serverName));
     await deps.pool.disconnectWhere((key) => keys.includes(key));
     await forget(keys);
+    return keys;
   };
 
   /** This instance's connections of users who lost the server, closed, and their cached tools dropped. */
   const closeLostHere = async (serverName: string): Promise<void> => {
-    const verdicts = new Map<string, Promise<boolean>>();
-    const lost = (userId: string): Promise<boolean> => {
-      let verdict = verdicts.get(userId);
-      if (verdict === undefined) {
-        verdict = deps.lostAccess(serverName, userId);
-        verdicts.set(userId, verdict);
-      }
-      return verdict;
-    };
+    const lost = accessVerdicts(deps.lostAccess, serverName);
     const closing = new Set<string>();
     for (const key of deps.pool.keys()) {
       const userId = userOf(key, serverName);
@@ -134,6 +116,21 @@ export function createServerConnections(deps: ServerConnectionsDeps): ServerConn
     await forget(closing);
   };
 
+  /** The shared keys' and the known users' cached tools, wherever their connections were. */
+  const forgetServer = (serverName: string, alsoUsers: readonly string[]): Promise<void> =>
+    forget([...allProfileKeys('app', serverName, ''), ...alsoUsers.flatMap((id) => userKeys(id, serverName))]);
+
+  /** Started, not awaited: an edit's answer (or the next change heard) does not wait for upstreams. */
+  const reopenInBackground = (serverName: string, closed: readonly string[]): void => {
+    const reopen = deps.reopen;
+    if (reopen === undefined || closed.length === 0) return;
+    void reopenConnections({ reopen, lostAccess: deps.lostAccess, logger: deps.logger }, serverName, closed);
+  };
+
+  // Names this instance's own `replaced` announcements: it applied them before publishing, and
+  // applying them again would close the connections it is reopening.
+  const self = randomUUID();
+
   return {
     added(serverName, ownerId) {
       announce({ serverName, users: [ownerId] });
@@ -141,12 +138,18 @@ export function createServerConnections(deps: ServerConnectionsDeps): ServerConn
 
     async closeServer(serverName, alsoUsers) {
       await closeHere(serverName);
-      await forget([
-        ...allProfileKeys('app', serverName, ''),
-        ...alsoUsers.flatMap((id) => userKeys(id, serverName)),
-      ]);
+      await forgetServer(serverName, alsoUsers);
       announce({ serverName, users: null });
       await tellOthers({ serverName, change: 'closed' });
+    },
+
+    async replaceServer(serverName, alsoUsers) {
+      // Closed before the edit is answered: no call after it reaches the old config here.
+      const closed = await closeHere(serverName);
+      await forgetServer(serverName, alsoUsers);
+      announce({ serverName, users: null });
+      reopenInBackground(serverName, closed);
+      await tellOthers({ serverName, change: 'replaced', origin: self });
     },
 
     async closeUsers(serverName, alsoUsers) {
@@ -158,8 +161,10 @@ export function createServerConnections(deps: ServerConnectionsDeps): ServerConn
     },
 
     async apply(change) {
-      if (change.change === 'closed') await closeHere(change.serverName);
-      else await closeLostHere(change.serverName);
+      if (change.change === 'access') return closeLostHere(change.serverName);
+      if (change.change === 'replaced' && change.origin === self) return;
+      const closed = await closeHere(change.serverName);
+      if (change.change === 'replaced') reopenInBackground(change.serverName, closed);
     },
   };
 }

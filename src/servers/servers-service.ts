@@ -247,8 +247,9 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       });
       const users = await knownUsers(record);
       if (moved.length > 0) await cancelFlows(record.name, [...users, ...holders]);
-      // New calls must use the new config: close what is open and forget the old tool lists.
-      await deps.connections.closeServer(record.name, users);
+      // New calls must use the new config: close what is open and forget the old tool lists; what
+      // was open reopens in the background, on every instance, for users who still see the server.
+      await deps.connections.replaceServer(record.name, users);
       return editableUserView(record.name, masked, inspection, record.id);
     },
 

@@ -13,7 +13,9 @@ import { createAuditLog, type AuditLog } from './audit-log.js';
 import { createDbServerTier } from './db-tier.js';
 import type { UrlCheck } from './inspect-server.js';
 import type { ServerInspector } from './inspector.js';
-import { createServerConnections, type CatalogChange, type PoolHandle } from './server-connections.js';
+import type { CatalogChange } from './catalog-change.js';
+import type { Reopen } from './reopen-connections.js';
+import { createServerConnections, type PoolHandle } from './server-connections.js';
 import { createServersService, type ServersService } from './servers-service.js';
 import { createSharingService, type SharingService } from './sharing-service.js';
 
@@ -36,6 +38,12 @@ export interface ServersFeatureDeps {
   clock: Clock;
   logger: Logger;
   inspectionTimeoutMs?: number;
+  /**
+   * Opens a user's connection again as their request would (the upstream service's connect): after
+   * an edit, the connections closed for it reopen with the new config. Without it, they reopen on
+   * their users' next requests.
+   */
+  reopen?: Reopen;
   /** Hears of every change to who sees which server (see {@link CatalogChange}). */
   onCatalogChanged?: (change: CatalogChange) => void;
   /** Pending OAuth flows: moving a server cancels its users' flows. */
@@ -84,6 +92,7 @@ export function createServersFeature(deps: ServersFeatureDeps): ServersFeature {
     logger,
     lostAccess: accessCheck(repos, access),
     publish: events ? (change) => publishServerChange(events, change) : undefined,
+    reopen: deps.reopen,
     onCatalogChanged: deps.onCatalogChanged,
   });
   const subscription: Promise<KvUnsubscribe | undefined> = events

@@ -48,5 +48,6 @@ export {
   publishServerChange,
   watchServerChanges,
   type ServerChange,
+  type ServerChangeKind,
 } from './server-changes.js';
 export { LearnedOAuth, LEARNED_OAUTH_CHANNEL, serverIdentity } from './learned-oauth.js';

@@ -42,6 +42,19 @@ describe('LearnedOAuth', () => {
     await Promise.all([a.stop(), b.stop()]);
     await kv.close();
   });
+
+  it('an edited (replaced) server is forgotten everywhere too', async () => {
+    const kv = createMemoryKv({ clock: systemClock });
+    const a = new LearnedOAuth({ kv });
+    const b = new LearnedOAuth({ kv });
+    await Promise.all([a.start(), b.start()]);
+    a.learn(server());
+    await expect.poll(() => b.has(server())).toBe(true);
+    await publishServerChange(kv, { serverName: 'tools', change: 'replaced', origin: 'elsewhere' });
+    await expect.poll(() => a.has(server()) || b.has(server())).toBe(false);
+    await Promise.all([a.stop(), b.stop()]);
+    await kv.close();
+  });
 });
 
 describe('parseServerChange', () => {
@@ -50,11 +63,22 @@ describe('parseServerChange', () => {
       serverName: 'x',
       change: 'closed',
     });
+    expect(parseServerChange('{"serverName":"x","change":"replaced","origin":"i-1"}')).toEqual({
+      serverName: 'x',
+      change: 'replaced',
+      origin: 'i-1',
+    });
+    expect(parseServerChange('{"serverName":"x","change":"replaced"}')).toEqual({
+      serverName: 'x',
+      change: 'replaced',
+    });
     for (const bad of [
       '',
       'null',
       '{"serverName":1,"change":"closed"}',
       '{"serverName":"x","change":"gone"}',
+      '{"serverName":"x","change":"Replaced"}',
+      '{"serverName":"x","change":"replaced","origin":7}',
     ]) {
       expect(parseServerChange(bad)).toBeNull();
     }

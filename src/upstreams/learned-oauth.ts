@@ -60,7 +60,7 @@ export class LearnedOAuth {
         if (nameOf(identity) !== null) this.add(identity);
       }),
       await watchServerChanges(kv, ({ serverName, change }) => {
-        if (change === 'closed') this.forget(serverName);
+        if (change === 'closed' || change === 'replaced') this.forget(serverName);
       }),
     );
   }

@@ -1,8 +1,10 @@
 import type { Identity, IdentityService } from '../auth/index.js';
 import type { Clock } from '../core/index.js';
+import { isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { RegisteredServer, ServerRegistry } from '../registry/index.js';
 import { SYSTEM_USER_ID } from '../store/index.js';
+import type { ConnectionProfile } from './connection-keys.js';
 import type { UpstreamService } from './upstream-service.js';
 
 /** Background (re)connection of users' own connections. */
@@ -11,6 +13,13 @@ export interface Reconnector {
   afterAuthorization(userId: string, serverName: string): void;
   /** A request from this user: after a while away, their authorized servers reconnect in the background. */
   noticed(caller: Identity): void;
+  /**
+   * The user's connection of one profile, opened again as their request would open it (the
+   * server's current config, tools listed into the cache), after an edit closed the old one.
+   * Resolves without connecting when the user is gone or must act first (authorize, set values);
+   * rejects when the connect fails.
+   */
+  reopen(userId: string, serverName: string, profile: ConnectionProfile): Promise<void>;
   stop(): void;
 }
 
@@ -112,6 +121,18 @@ export function createReconnector(deps: {
       void warm(caller).catch((err: unknown) =>
         deps.logger.warn({ err }, 'background reconnect of a returning user failed'),
       );
+    },
+    async reopen(userId, serverName, profile) {
+      const caller = await deps.identity.identityOf(userId);
+      if (!caller || stopped) return;
+      const server = await deps.registry.get(serverName, caller);
+      try {
+        await deps.upstreams.connect(caller, server, profile);
+      } catch (err) {
+        // Tokens or values the edit made void wait for the user, whose next request asks for them.
+        if (isHubError(err, 'HUB_ERR_OAUTH_REQUIRED') || isHubError(err, 'HUB_ERR_MISSING_USER_VARS')) return;
+        throw err;
+      }
     },
     stop() {
       stopped = true;

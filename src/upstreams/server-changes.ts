@@ -7,14 +7,26 @@ import type { Kv, KvUnsubscribe } from '../kv/index.js';
 export const SERVER_CHANGES_CHANNEL = 'servers:connections-changed';
 
 /**
- * `closed`: the server was deleted or edited; every connection to it closes, its cached tools and
- * what was learned about it (its OAuth need) are forgotten. `access`: who may use it changed; the
- * connections of users who lost it close.
+ * `closed`: the server was deleted; every connection to it closes, its cached tools and what was
+ * learned about it (its OAuth need) are forgotten. `replaced`: it was edited; the same, and then the
+ * connections of users who still see it reopen in the background with the new config (so their
+ * tool lists are filled again). `access`: who may use it changed; the connections of users who
+ * lost it close.
  */
+export type ServerChangeKind = 'closed' | 'replaced' | 'access';
+
+/** One change to a server's connections, as published on {@link SERVER_CHANGES_CHANNEL}. */
 export interface ServerChange {
   serverName: string;
-  change: 'closed' | 'access';
+  change: ServerChangeKind;
+  /**
+   * The instance that made the change, when it already applied the change to its own pool (a
+   * `replaced` one: its reopening must not be closed again by its own announcement).
+   */
+  origin?: string;
 }
+
+const KINDS: ReadonlySet<unknown> = new Set<ServerChangeKind>(['closed', 'replaced', 'access']);
 
 /** Tells every instance (this one too) of a change. */
 export function publishServerChange(kv: Pick<Kv, 'publish'>, change: ServerChange): Promise<void> {
@@ -32,14 +44,16 @@ export function watchServerChanges(
   });
 }
 
-/** A {@link ServerChange} read back from the channel; null for anything malformed. */
+/** A {@link ServerChange} read back from the channel; null for anything malformed or of an unknown kind. */
 export function parseServerChange(message: string): ServerChange | null {
   try {
     const value: unknown = JSON.parse(message);
     if (typeof value !== 'object' || value === null) return null;
-    const { serverName, change } = value as Record<string, unknown>;
-    if (typeof serverName !== 'string' || (change !== 'closed' && change !== 'access')) return null;
-    return { serverName, change };
+    const { serverName, change, origin } = value as Record<string, unknown>;
+    if (typeof serverName !== 'string' || !KINDS.has(change)) return null;
+    if (origin !== undefined && typeof origin !== 'string') return null;
+    const kind = change as ServerChangeKind;
+    return origin === undefined ? { serverName, change: kind } : { serverName, change: kind, origin };
   } catch {
     return null;
   }
