@@ -395,10 +395,17 @@ mcpServers:
       expect(keyed.lastHeaders().some((h) => h['x-api-key'] === 'new-secret-2')).toBe(false);
     });
 
-    it('an update closes live connections and drops cached tools; the next call uses the new config', async () => {
+    it('an update closes live connections and drops cached tools, then reopens them with the new config', async () => {
       const owner = await hub.repos.users.findByEmail('alice@example.com');
       const key = `user|${owner!.id}|probe-one`;
       expect(hub.pool.state(key)).toBe('connected');
+      const old = hub.pool.peek(key);
+      const listedTools = async (): Promise<string[]> => {
+        const res = await api.get('/api/mcp/tools', alice);
+        const servers = res.json<{ servers: Record<string, { tools: Array<{ name: string }> }> }>().servers;
+        return (servers['probe-one']?.tools ?? []).map((t) => t.name);
+      };
+      expect(await listedTools()).toContain('whoami');
       const res = await api.patch('/api/mcp/servers/probe-one', alice, {
         config: { type: 'sse', url: everything.url.replace('/mcp', '/sse'), title: 'Probe One' },
       });
@@ -411,8 +418,12 @@ mcpServers:
       expect(moved.statusCode).toBe(200);
       expect(moved.json()).toMatchObject({ url: everything.url, toolCount: expect.any(Number) });
       expect(moved.json()).not.toHaveProperty('headers');
-      expect(hub.pool.state(key)).toBe('disconnected');
-      expect(await hub.kv.get(`tools:${key}`)).toBeNull();
+      // The old connection is closed and the probe's tool list gone before the answer; the
+      // connection reopens in the background and lists server-everything's tools, with no call.
+      expect(hub.pool.peek(key)).not.toBe(old);
+      expect(await listedTools()).not.toContain('whoami');
+      await expect.poll(listedTools, { timeout: 5_000 }).toContain('echo');
+      expect(hub.pool.state(key)).toBe('connected');
       const echo = await call('probe-one', 'echo', alice, { message: 'moved' });
       expect(responseText(echo)).toBe('Echo: moved');
     });

@@ -21,6 +21,7 @@ describe.skipIf(!postgresUrl || !redisUrl)('every instance hears server changes'
   let admin: pg.Client;
   let probe: ProbeServer;
   let locked: ProbeServer;
+  let edited: ProbeServer;
   let a: TestHub;
   let b: TestHub;
   let apiA: ApiClient;
@@ -32,8 +33,9 @@ describe.skipIf(!postgresUrl || !redisUrl)('every instance hears server changes'
     admin = new pg.Client({ connectionString: postgresUrl });
     await admin.connect();
     await admin.query(`CREATE SCHEMA ${schema}`);
-    [probe, locked] = await Promise.all([startProbeServer(), startProbeServer()]);
+    [probe, locked, edited] = await Promise.all([startProbeServer(), startProbeServer(), startProbeServer()]);
     locked.setMode('reject-401');
+    edited.addTool('only-after-the-edit');
     const url = new URL(postgresUrl);
     url.searchParams.set('options', `-c search_path=${schema}`);
     const env = {
@@ -42,7 +44,7 @@ describe.skipIf(!postgresUrl || !redisUrl)('every instance hears server changes'
       JWT_SECRET: 'shared-servers-secret-0123456789abcdefghij',
       CREDENTIALS_KEY: '4d'.repeat(32),
     };
-    const allowed = [probe, locked].map((p) => `'127.0.0.1:${new URL(p.url).port}'`).join(', ');
+    const allowed = [probe, locked, edited].map((p) => `'127.0.0.1:${new URL(p.url).port}'`).join(', ');
     const yaml = `
 mcpSettings:
   allowedDomains: [${allowed}]
@@ -73,7 +75,7 @@ mcpServers:
   afterAll(async () => {
     await a?.dispose();
     await b?.dispose();
-    await Promise.all([probe?.stop(), locked?.stop()]);
+    await Promise.all([probe?.stop(), locked?.stop(), edited?.stop()]);
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
   });
@@ -89,6 +91,12 @@ mcpServers:
     api.post(`/api/mcp/${server}/tools/echo/call`, tokens[user]!, { arguments: { message: 'hi' } });
   const openOn = (hub: TestHub, server: string): string[] =>
     hub.pool.keys().filter((key) => isKeyOfServer(key, server) && hub.pool.state(key) !== 'disconnected');
+  /** The tool names of one server in the user's REST listing, which opens no connection. */
+  const restTools = async (api: ApiClient, user: string, server: string): Promise<string[]> => {
+    const res = await api.get('/api/mcp/tools', tokens[user]!);
+    const servers = res.json<{ servers: Record<string, { tools: { name: string }[] }> }>().servers;
+    return (servers[server]?.tools ?? []).map((t) => t.name);
+  };
   /** Polls until `condition` holds, failing after {@link WITHIN_MS}. */
   const within = async (condition: () => boolean | Promise<boolean>): Promise<void> => {
     const deadline = Date.now() + WITHIN_MS;
@@ -133,6 +141,38 @@ mcpServers:
     expect(openOn(b, name)).toContain(carolKey);
     expect((await call(apiB, name, 'bob')).statusCode).toBe(404);
     expect((await call(apiB, name, 'carol')).statusCode).toBe(200);
+  });
+
+  it('an edit through A: B reopens with the new config the connections of users who still see the server, no one else’s', async () => {
+    const name = await create('Edited Everywhere');
+    const viewer = (user: string) => ({ type: 'user', id: ids[user], role: 'viewer' });
+    const shared = await apiA.put(`/api/mcp/servers/${name}/permissions`, tokens.alice!, {
+      principals: [viewer('bob'), viewer('carol')],
+    });
+    expect(shared.statusCode, shared.body).toBe(200);
+    expect((await call(apiB, name, 'bob')).statusCode).toBe(200);
+    expect((await call(apiB, name, 'carol')).statusCode).toBe(200);
+    const bobKey = `user|${ids.bob}|${name}`;
+    const carolKey = `user|${ids.carol}|${name}`;
+    expect(openOn(b, name)).toEqual(expect.arrayContaining([bobKey, carolKey]));
+    expect(await restTools(apiB, 'bob', name)).not.toContain('only-after-the-edit');
+    // Carol loses the server in the database only, as if B had not heard that change yet: the
+    // edit's reopening must ask the database, not trust what B holds.
+    const record = (await a.repos.servers.findByName(name))!;
+    expect(await a.repos.acl.revoke(record.id, { type: 'user', id: ids.carol! })).toBe(true);
+
+    const edit = await apiA.patch(`/api/mcp/servers/${name}`, tokens.alice!, {
+      config: { type: 'streamable-http', url: edited.url, title: 'Edited Everywhere' },
+    });
+    expect(edit.statusCode, edit.body).toBe(200);
+    // No call first: B reopened bob's connection in the background, and it listed the new tools.
+    await expect
+      .poll(() => restTools(apiB, 'bob', name), { timeout: 5_000 })
+      .toContain('only-after-the-edit');
+    expect(openOn(b, name)).toContain(bobKey);
+    expect(openOn(b, name)).not.toContain(carolKey);
+    expect(await b.kv.get(`tools:${carolKey}`)).toBeNull();
+    expect((await call(apiB, name, 'carol')).statusCode).toBe(404);
   });
 
   it('a role change made through A: B closes the connections the role no longer reaches, keeps the others, and refuses', async () => {

@@ -40,7 +40,13 @@ describe('ServerConnections after an edit (replaced)', () => {
   it('closes the old connections, reopens those of users who still see the server, not the others', async () => {
     const { open, published, reopened, connections } = setUp({ lost: ['bob'] });
     const session = sessionConnectionKey('relay|user|carol|mine', 'session-1', 'carol');
-    for (const key of ['user|alice|mine', 'relay|user|alice|mine', 'user|bob|mine', session, 'user|alice|other'])
+    for (const key of [
+      'user|alice|mine',
+      'relay|user|alice|mine',
+      'user|bob|mine',
+      session,
+      'user|alice|other',
+    ])
       open.add(key);
 
     await connections.replaceServer('mine', ['alice', 'bob']);

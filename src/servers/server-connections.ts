@@ -118,7 +118,10 @@ export function createServerConnections(deps: ServerConnectionsDeps): ServerConn
 
   /** The shared keys' and the known users' cached tools, wherever their connections were. */
   const forgetServer = (serverName: string, alsoUsers: readonly string[]): Promise<void> =>
-    forget([...allProfileKeys('app', serverName, ''), ...alsoUsers.flatMap((id) => userKeys(id, serverName))]);
+    forget([
+      ...allProfileKeys('app', serverName, ''),
+      ...alsoUsers.flatMap((id) => userKeys(id, serverName)),
+    ]);
 
   /** Started, not awaited: an edit's answer (or the next change heard) does not wait for upstreams. */
   const reopenInBackground = (serverName: string, closed: readonly string[]): void => {
