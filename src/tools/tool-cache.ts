@@ -39,9 +39,19 @@ export type ToolListServer = Pick<RegisteredServer, 'source' | 'ownerId' | 'name
  * KV holds no owner id and no config.
  */
 export function toolListIdentity(server: ToolListServer): string {
+  // Asked for every server of every catalog read: a frozen config (an admin server's, alive as long
+  // as the process) keeps its identity, as its destination digest is kept.
+  const frozen = Object.isFrozen(server.config);
+  const who = `${server.source}\u0000${server.ownerId ?? ''}\u0000${server.name}`;
+  const known = frozen ? identities.get(server.config) : undefined;
+  if (known !== undefined && known.who === who) return known.identity;
   const parts = [server.source, server.ownerId ?? '', server.name, destinationDigest(server.config)];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  const identity = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  if (frozen) identities.set(server.config, { who, identity });
+  return identity;
 }
+
+const identities = new WeakMap<object, { who: string; identity: string }>();
 
 /**
  * The tool lists of live connections. The shared copy lives in the KV, so every instance sees the
@@ -155,6 +165,12 @@ class KvToolCache implements ToolCache {
   private readonly servers = new WeakMap<ToolSource, string>();
   /** When each kind of warning was last logged. */
   private readonly warnedAt = new Map<string, number>();
+  /**
+   * The last entry read per key, parsed and frozen: a warm catalog reads the same text again and
+   * again, and parsing it was the largest share of a warm `tools/list`. Compared by text, so any
+   * change (another instance's write) is parsed afresh.
+   */
+  private readonly parsed = new Map<string, { raw: string; server: string; tools: CachedTool[] | null }>();
 
   constructor(
     private readonly kv: Kv,
@@ -170,7 +186,14 @@ class KvToolCache implements ToolCache {
       this.warn(err, connectionKey, 'could not read the shared tool list; using the live connection');
       return null;
     }
-    return raw === null ? null : parseEntry(raw, toolListIdentity(server));
+    if (raw === null) return null;
+    const identity = toolListIdentity(server);
+    const seen = this.parsed.get(connectionKey);
+    if (seen !== undefined && seen.raw === raw && seen.server === identity) return seen.tools;
+    const tools = frozen(parseEntry(raw, identity));
+    if (this.parsed.size >= MAX_PARSED_ENTRIES) this.parsed.clear();
+    this.parsed.set(connectionKey, { raw, server: identity, tools });
+    return tools;
   }
 
   async fromConnection(
@@ -274,6 +297,16 @@ interface StoredEntry {
  * like a missing one; a bare list written before entries named their server is one) or names
  * another server (stale: the next write overwrites it).
  */
+/** Parsed entries kept ({@link KvToolCache}); past this many, the memo starts again. */
+const MAX_PARSED_ENTRIES = 10_000;
+
+/** The list and its tools made read-only, so one parsed copy can serve every reader. */
+function frozen(tools: CachedTool[] | null): CachedTool[] | null {
+  if (tools === null) return null;
+  for (const tool of tools) Object.freeze(tool);
+  return Object.freeze(tools) as CachedTool[];
+}
+
 function parseEntry(raw: string, server: string): CachedTool[] | null {
   try {
     const parsed = JSON.parse(raw) as Partial<StoredEntry> | null;
