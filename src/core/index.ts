@@ -1,2 +1,3 @@
 export { type Clock, systemClock } from './clock.js';
 export { type Random, systemRandom } from './random.js';
+export { FrozenMemo } from './frozen-memo.js';

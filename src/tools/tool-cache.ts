@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { destinationDigest } from '../credentials/index.js';
+import { FrozenMemo } from '../core/index.js';
 import type { Kv } from '../kv/index.js';
 import type { RegisteredServer } from '../registry/index.js';
 
@@ -39,19 +40,15 @@ export type ToolListServer = Pick<RegisteredServer, 'source' | 'ownerId' | 'name
  * KV holds no owner id and no config.
  */
 export function toolListIdentity(server: ToolListServer): string {
-  // Asked for every server of every catalog read: a frozen config (an admin server's, alive as long
-  // as the process) keeps its identity, as its destination digest is kept.
-  const frozen = Object.isFrozen(server.config);
+  // Asked for every server of every catalog read: a frozen config keeps its identity.
   const who = `${server.source}\u0000${server.ownerId ?? ''}\u0000${server.name}`;
-  const known = frozen ? identities.get(server.config) : undefined;
-  if (known !== undefined && known.who === who) return known.identity;
-  const parts = [server.source, server.ownerId ?? '', server.name, destinationDigest(server.config)];
-  const identity = createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
-  if (frozen) identities.set(server.config, { who, identity });
-  return identity;
+  return identities.get(server.config, who, () => {
+    const parts = [server.source, server.ownerId ?? '', server.name, destinationDigest(server.config)];
+    return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  });
 }
 
-const identities = new WeakMap<object, { who: string; identity: string }>();
+const identities = new FrozenMemo<string>();
 
 /**
  * The tool lists of live connections. The shared copy lives in the KV, so every instance sees the

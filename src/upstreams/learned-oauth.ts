@@ -1,3 +1,4 @@
+import { FrozenMemo } from '../core/index.js';
 import { destinationDigest } from '../credentials/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import type { Logger } from '../observability/index.js';
@@ -16,8 +17,14 @@ const MAX_LEARNED = 10_000;
  * one deleted and recreated by the same owner at the same address is forgotten by the deletion.
  */
 export function serverIdentity(server: RegisteredServer): string {
-  return JSON.stringify([server.source, server.ownerId ?? '', server.name, destinationDigest(server.config)]);
+  // Asked on every call (does this server need OAuth?): a frozen config keeps its identity.
+  const who = `${server.source}\u0000${server.ownerId ?? ''}\u0000${server.name}`;
+  return identities.get(server.config, who, () =>
+    JSON.stringify([server.source, server.ownerId ?? '', server.name, destinationDigest(server.config)]),
+  );
 }
+
+const identities = new FrozenMemo<string>();
 
 /**
  * Servers that answered 401 though their config did not say OAuth, shared by every instance: what
