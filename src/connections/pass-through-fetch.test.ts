@@ -154,3 +154,82 @@ function dataOf(text: string): unknown[] {
     .filter((line) => line.startsWith('data: '))
     .map((line) => JSON.parse(line.slice(6)) as unknown);
 }
+
+describe('PassThroughFetch: a connection the upstream closed before answering', () => {
+  /** A base failing as undici does (fetch's TypeError over the socket's error), then answering. */
+  function failingOnce(cause: Error): { base: FetchLike; calls: () => number } {
+    let calls = 0;
+    const base: FetchLike = async () => {
+      calls += 1;
+      if (calls === 1) throw new TypeError('fetch failed', { cause });
+      return new Response('{"jsonrpc":"2.0","id":4,"result":{}}', {
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    return { base, calls: () => calls };
+  }
+  const socketError = (code: string): Error => Object.assign(new Error(code), { code });
+  const stage = (base: FetchLike, faults: Error[]): FetchLike =>
+    new PassThroughFetch(base, {
+      maxResultBytes: LIMIT,
+      logger,
+      onFault: (error) => faults.push(error),
+      streamEndIsFault: false,
+    }).fetch;
+
+  it.each(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])(
+    '%s: the request is sent once more, and its answer is no fault',
+    async (code) => {
+      const upstream = failingOnce(socketError(code));
+      const faults: Error[] = [];
+      const response = await stage(upstream.base, faults)('http://127.0.0.1/mcp', POST);
+      expect(await response.json()).toMatchObject({ id: 4, result: {} });
+      expect(upstream.calls()).toBe(2);
+      expect(faults).toEqual([]);
+    },
+  );
+
+  it('a refused connection is not resent, and is a fault', async () => {
+    const upstream = failingOnce(socketError('ECONNREFUSED'));
+    const faults: Error[] = [];
+    await expect(stage(upstream.base, faults)('http://127.0.0.1/mcp', POST)).rejects.toThrow('fetch failed');
+    expect(upstream.calls()).toBe(1);
+    expect(faults).toHaveLength(1);
+  });
+
+  it('a second close is a fault (one resend only)', async () => {
+    let calls = 0;
+    const faults: Error[] = [];
+    const base: FetchLike = () => {
+      calls += 1;
+      return Promise.reject(new TypeError('fetch failed', { cause: socketError('ECONNRESET') }));
+    };
+    await expect(stage(base, faults)('http://127.0.0.1/mcp', POST)).rejects.toThrow('fetch failed');
+    expect(calls).toBe(2);
+    expect(faults).toHaveLength(1);
+  });
+
+  it('a body that cannot be sent again (a stream) is not resent', async () => {
+    const upstream = failingOnce(socketError('ECONNRESET'));
+    const faults: Error[] = [];
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+    await expect(
+      stage(upstream.base, faults)('http://127.0.0.1/mcp', { method: 'POST', body, duplex: 'half' }),
+    ).rejects.toThrow('fetch failed');
+    expect(upstream.calls()).toBe(1);
+  });
+
+  it('a request the transport aborted is not resent', async () => {
+    const abort = new AbortController();
+    let calls = 0;
+    const base: FetchLike = () => {
+      calls += 1;
+      abort.abort();
+      return Promise.reject(new TypeError('fetch failed', { cause: socketError('ECONNRESET') }));
+    };
+    await expect(stage(base, [])('http://127.0.0.1/mcp', { ...POST, signal: abort.signal })).rejects.toThrow(
+      'fetch failed',
+    );
+    expect(calls).toBe(1);
+  });
+});

@@ -69,7 +69,7 @@ export class PassThroughFetch {
       stages === undefined ? init : { ...init, [BODY_STAGE]: stages };
     let response: Response;
     try {
-      response = await this.base(url, sent);
+      response = await this.sendOrResend(url, sent);
     } catch (error) {
       if (signal?.aborted !== true)
         this.options.onFault(new Error('request to the MCP server failed', { cause: error }));
@@ -81,6 +81,24 @@ export class PassThroughFetch {
     }
     if (stages === undefined || response.body === null || wasStaged(response)) return response;
     return restaged(response, stages);
+  }
+
+  /**
+   * Sends once, and once more when the first try met a connection the upstream closed before any
+   * answer (see {@link closedBeforeAnswer}). Without the second try, that one request failing is a
+   * fault: the connection and every call in flight on it are dropped, for an upstream that is fine.
+   */
+  private async sendOrResend(url: string | URL, init: RequestInit | undefined): Promise<Response> {
+    try {
+      return await this.base(url, init);
+    } catch (error) {
+      if (init?.signal?.aborted === true || !resendable(init) || !closedBeforeAnswer(error)) throw error;
+      this.options.logger.debug(
+        { err: error },
+        'upstream closed the connection before answering; sending again',
+      );
+      return this.base(url, init);
+    }
   }
 
   private stageFor(head: ResponseHead, url: string | URL, init: RequestInit | undefined): BodyStage {
@@ -140,6 +158,36 @@ function restaged(response: Response, stages: BodyStageFactory): Response {
     statusText: response.statusText,
     headers,
   });
+}
+
+/**
+ * How a kept-alive connection the upstream closed while idle shows when a request is sent on it
+ * as the close crosses it (RFC 9112 §9.3.1: a connection may close at any time): the request fails
+ * before any response, with the connection ended ("other side closed"), reset, or broken mid-write.
+ * A loaded hub meets it against Node's default 5 s keep-alive (its own idle timer runs late and it
+ * reuses a socket the server has closed). A server that closed the connection while idle never read
+ * the request, so sending it once more applies it once (RFC 9110 §9.2.2 allows a retry of a
+ * non-idempotent request when the first was never applied). The codes alone cannot tell that case
+ * from a server that read the request and then died unanswering; that one is either gone (the
+ * resend is refused: a fault, as before) or restarted without the session (a 404: a fault). A
+ * refused connection or a DNS or egress failure is not this, and is a fault at once.
+ */
+const CLOSED_BEFORE_ANSWER: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+function closedBeforeAnswer(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && CLOSED_BEFORE_ANSWER.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** A request whose body can be sent again as it is (the transports send JSON text, or none). */
+function resendable(init: RequestInit | undefined): boolean {
+  const body = init?.body;
+  return body === undefined || body === null || typeof body === 'string';
 }
 
 function carriesSession(headers: RequestInit['headers']): boolean {
