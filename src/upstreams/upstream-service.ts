@@ -12,14 +12,12 @@ import { destinationDigest, type UserVarsStore } from '../credentials/index.js';
 import { systemClock, type Clock } from '../core/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import {
-  challengeFromResponse,
   type OAuthAuthState,
   type OAuthChallenge,
   type OAuthServerContext,
   type OAuthService,
 } from '../oauth/index.js';
 import {
-  connectionScope,
   missingUserVars,
   needsOAuth,
   userVarFields,
@@ -31,18 +29,19 @@ import {
 import { SYSTEM_USER_ID } from '../store/index.js';
 import type { ToolCache } from '../tools/index.js';
 import {
-  allProfileKeys,
   connectionKeyFor,
-  parseConnectionKey,
   sessionConnectionKey,
   type ConnectionProfile,
   type ConnectionScope,
 } from './connection-keys.js';
-import { failureText } from './failure-text.js';
 import { sessionCapReached, sessionCapsOf, type SessionCapReached } from './session-caps.js';
 import { addRequestHeaders } from './call-headers.js';
 import { ProfileSharing } from './profile-sharing.js';
 import { LearnedOAuth } from './learned-oauth.js';
+import { ChallengeLog } from './challenge-log.js';
+import { ConnectFailures, type ConnectFailure } from './connect-failures.js';
+import { countConnectionsByServer, type ConnectionCounts } from './connection-counts.js';
+import { ServerScopes } from './server-scopes.js';
 
 /** What the status routes report for one server and caller. */
 export interface ServerStatus {
@@ -50,24 +49,7 @@ export interface ServerStatus {
   requiresOAuth: boolean;
 }
 
-/** One server's connections in this instance's pool (other instances hold their own). */
-export interface ConnectionCounts {
-  connected: number;
-  connecting: number;
-  error: number;
-  /** Distinct users with at least one live (connected) connection; 0 for a shared (app-level) server. */
-  usersConnected: number;
-}
-
-/**
- * The last time this instance failed to connect to a server: the hub's own safe message (never
- * the upstream's words, a URL or a token), when, and how many failures since the hub started.
- */
-export interface ConnectFailure {
-  message: string;
-  at: number;
-  count: number;
-}
+export type { ConnectFailure, ConnectionCounts };
 
 /** An admin's shared authorization (`sharedOAuth`) as facts, never the token. */
 export interface SharedAuthorization {
@@ -150,11 +132,6 @@ export interface UpstreamService {
   sharedAuthorization(server: RegisteredServer): Promise<SharedAuthorization | null>;
 }
 
-/** Remembered challenges are few per user; the map is simply reset past this many. */
-const MAX_CHALLENGES = 10_000;
-/** Servers whose last failure is remembered; the oldest record goes first past this many. */
-const MAX_FAILURES = 2_000;
-
 const NO_CALLER: PlaceholderContext = { userId: '', email: '', userVars: {} };
 
 /**
@@ -186,57 +163,17 @@ export function createUpstreamService(deps: {
    */
   learnedOAuth?: LearnedOAuth;
 }): UpstreamService {
-  const clock = deps.clock ?? systemClock;
   const sessionCaps = sessionCapsOf(deps.settings);
-  const failures = new Map<string, ConnectFailure>();
-  /** Keeps the server's latest connect failure; a refusal by its open circuit is not a new one. */
-  function noteFailure(serverName: string, err: unknown): void {
-    if (isHubError(err, 'HUB_ERR_CIRCUIT_OPEN') || isHubError(err, 'HUB_ERR_NOT_READY')) return;
-    const previous = failures.get(serverName);
-    failures.delete(serverName);
-    if (failures.size >= MAX_FAILURES) failures.delete(failures.keys().next().value ?? '');
-    failures.set(serverName, {
-      message: failureText(err),
-      at: clock.now(),
-      count: (previous?.count ?? 0) + 1,
-    });
-  }
-
-  // Servers that answered 401 though their config did not say OAuth, by identity (not name).
+  const failures = new ConnectFailures(deps.clock ?? systemClock);
   const learnedOAuth = deps.learnedOAuth ?? new LearnedOAuth({});
   const catalogued = new WeakSet<UpstreamConnection>();
-  // Each challenge with the destination digest of the config it was heard under: one from before
-  // the server moved names the old resource's metadata, and must not steer the next authorization.
-  const challenges = new Map<string, { challenge: OAuthChallenge; destination: string }>();
-
-  const requiresOAuth = (server: RegisteredServer): boolean =>
-    needsOAuth(server.config) || learnedOAuth.has(server);
-  /** An admin's shared authorization (`sharedOAuth`) makes an OAuth server app-level again. */
-  const isShared = (server: RegisteredServer): boolean =>
-    server.source === 'yaml' && server.config.sharedOAuth === true && requiresOAuth(server);
-  const scopeOf = (server: RegisteredServer): ConnectionScope => {
-    if (isShared(server))
-      return connectionScope({ ...server.config, requiresOAuth: false, oauth: undefined });
-    return server.source === 'db' || requiresOAuth(server) ? 'user' : connectionScope(server.config);
-  };
-  /** Whose tokens a connection uses: the caller's own, or the shared `system` set. */
-  const tokenOwner = (server: RegisteredServer, caller: Pick<Identity, 'userId'>): string =>
-    isShared(server) ? SYSTEM_USER_ID : caller.userId;
+  const challenges = new ChallengeLog();
   // App-level stdio servers that answer REST and /mcp alike share one process (profile-sharing.ts).
   const sharing = new ProfileSharing(deps.pool);
-  const profileOf = (server: RegisteredServer, profile: ConnectionProfile): ConnectionProfile =>
-    sharing.profileFor(server, scopeOf(server) === 'app', profile);
-  const keyFor = (
-    caller: Pick<Identity, 'userId'>,
-    server: RegisteredServer,
-    profile: ConnectionProfile = 'rest',
-  ): string => connectionKeyFor(scopeOf(server), server.name, caller.userId, profileOf(server, profile));
-  /**
-   * What closing or forgetting the caller's connection covers: their keys of every profile, or
-   * for an app-level server the shared ones.
-   */
-  const keysOf = (caller: Pick<Identity, 'userId'>, server: RegisteredServer): string[] =>
-    allProfileKeys(scopeOf(server), server.name, caller.userId);
+  const scopes = new ServerScopes(learnedOAuth, sharing);
+  const scopeOf = (server: RegisteredServer): ConnectionScope => scopes.scopeOf(server);
+  const tokenOwner = (server: RegisteredServer, caller: Pick<Identity, 'userId'>): string =>
+    scopes.tokenOwner(server, caller);
 
   /** The caller's variables for the server; no store read for a server that asks for none (the common case). */
   async function varsOf(caller: Identity, server: RegisteredServer): Promise<Record<string, string>> {
@@ -291,7 +228,7 @@ export function createUpstreamService(deps: {
     try {
       connection = await deps.pool.acquire(key, resolved.fingerprint, resolved.spec, options);
     } catch (err) {
-      noteFailure(server.name, err);
+      failures.note(server.name, err);
       // A 401 that survived the token refresh (or came from a server nobody said needed OAuth).
       if (isHubError(err) && err.details?.upstreamStatus === 401 && resolved.spec.transport !== 'stdio') {
         if (!needsOAuth(server.config)) learnedOAuth.learn(server);
@@ -332,8 +269,8 @@ export function createUpstreamService(deps: {
       const proxy = !userServer && 'proxy' in server.config ? server.config.proxy : undefined;
       const admin = proxy !== undefined && deps.proxiedFetch ? deps.proxiedFetch(proxy) : base;
       const path = userServer ? deps.userServerFetch : admin;
-      const authorized = requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
-      const heard = rememberChallenges(
+      const authorized = scopes.requiresOAuth(server) ? deps.oauth.authorizedFetch(path, ctx) : path;
+      const heard = challenges.remembering(
         authorized,
         `${userId}|${server.name}`,
         destinationDigest(server.config),
@@ -345,30 +282,15 @@ export function createUpstreamService(deps: {
     return { ...resolved.options, wrapFetch };
   }
 
-  /**
-   * Keeps the latest `WWW-Authenticate` challenge an upstream sent (401/403), so the next
-   * authorization starts from its `resource_metadata` and `scope` (RFC 9728 §5.1, step-up).
-   */
-  function rememberChallenges(fetch: FetchLike, owner: string, destination: string): FetchLike {
-    return async (url, init) => {
-      const response = await fetch(url, init);
-      if ((response.status === 401 || response.status === 403) && response.headers.has('www-authenticate')) {
-        if (challenges.size >= MAX_CHALLENGES) challenges.clear();
-        challenges.set(owner, { challenge: challengeFromResponse(response), destination });
-      }
-      return response;
-    };
-  }
-
   async function connect(
     caller: Identity,
     server: RegisteredServer,
     profile: ConnectionProfile = 'rest',
     relist = false,
   ): Promise<CallerConnection> {
-    const key = keyFor(caller, server, profile);
+    const key = scopes.keyFor(caller, server, profile);
     const ctx = await authorizedContext(caller, server, key);
-    return open(key, server, ctx, tokenOwner(server, caller), profileOf(server, profile), relist);
+    return open(key, server, ctx, tokenOwner(server, caller), scopes.profileOf(server, profile), relist);
   }
 
   async function connectBound(
@@ -376,7 +298,7 @@ export function createUpstreamService(deps: {
     server: RegisteredServer,
     session: SessionBinding,
   ): Promise<CallerConnection | SessionCapReached> {
-    const shared = keyFor(caller, server, 'relay');
+    const shared = scopes.keyFor(caller, server, 'relay');
     const key = sessionConnectionKey(shared, session.sessionId, caller.userId);
     const ctx = await authorizedContext(caller, server, key);
     // No await from the count to the pool's acquire in `open`, which marks the key connecting at
@@ -393,7 +315,7 @@ export function createUpstreamService(deps: {
     key: string,
   ): Promise<PlaceholderContext> {
     const ctx = await contextFor(caller, server);
-    if (requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
+    if (scopes.requiresOAuth(server) && deps.pool.state(key) !== 'connected') {
       const state = await deps.oauth.authState(oauthContext(server, ctx, tokenOwner(server, caller)));
       if (state === 'none' || state === 'needs_auth') throw new HubError('HUB_ERR_OAUTH_REQUIRED');
     }
@@ -406,21 +328,18 @@ export function createUpstreamService(deps: {
     if (forgetTools) await Promise.all(keys.map((key) => deps.tools.invalidate(key)));
   }
 
-  const mayTouch = (caller: Identity, server: RegisteredServer) =>
-    scopeOf(server) === 'user' || caller.role === 'ADMIN';
-
   return {
     connect,
     connectBound,
-    keyFor,
-    requiresOAuth,
+    keyFor: (caller, server, profile) => scopes.keyFor(caller, server, profile),
+    requiresOAuth: (server) => scopes.requiresOAuth(server),
     tokenOwner,
     lastChallenge(caller, server) {
-      const heard = challenges.get(`${tokenOwner(server, caller)}|${server.name}`);
-      return heard?.destination === destinationDigest(server.config) ? heard.challenge : undefined;
+      const owner = `${tokenOwner(server, caller)}|${server.name}`;
+      return challenges.last(owner, destinationDigest(server.config));
     },
     async disconnectApp(server) {
-      await closeKeys(keysOf({ userId: '' }, server), true);
+      await closeKeys(scopes.keysOf({ userId: '' }, server), true);
     },
     connectApp(server) {
       if (scopeOf(server) !== 'app') {
@@ -428,7 +347,7 @@ export function createUpstreamService(deps: {
           new HubError('HUB_ERR_INTERNAL', { message: `'${server.name}' is not an app-level server` }),
         );
       }
-      const profile = profileOf(server, 'rest');
+      const profile = scopes.profileOf(server, 'rest');
       return open(
         connectionKeyFor('app', server.name, '', profile),
         server,
@@ -439,67 +358,44 @@ export function createUpstreamService(deps: {
     },
     status(caller, server, profile) {
       return {
-        connectionState: deps.pool.state(keyFor(caller, server, profile)),
-        requiresOAuth: requiresOAuth(server),
+        connectionState: deps.pool.state(scopes.keyFor(caller, server, profile)),
+        requiresOAuth: scopes.requiresOAuth(server),
       };
     },
     async reinitialize(caller, server) {
-      if (mayTouch(caller, server)) await closeKeys(keysOf(caller, server), true);
+      if (scopes.mayTouch(caller, server)) await closeKeys(scopes.keysOf(caller, server), true);
       // A connection left open (a shared one, for a user) lists its tools again all the same.
       return connect(caller, server, 'rest', true);
     },
     async disconnect(caller, server) {
-      if (!mayTouch(caller, server)) return false;
-      const keys = keysOf(caller, server);
+      if (!scopes.mayTouch(caller, server)) return false;
+      const keys = scopes.keysOf(caller, server);
       const wasOpen = keys.some((key) => deps.pool.state(key) !== 'disconnected');
       await closeKeys(keys, false);
       return wasOpen;
     },
     async forgetCaller(caller, server) {
       if (scopeOf(server) !== 'user') return;
-      await closeKeys(keysOf(caller, server), true);
+      await closeKeys(scopes.keysOf(caller, server), true);
     },
     async isAuthenticated(caller, server) {
-      if (isShared(server)) {
+      if (scopes.isShared(server)) {
         const state = await deps.oauth.authState(oauthContext(server, NO_CALLER, SYSTEM_USER_ID));
         return state === 'authorized' || state === 'expiring';
       }
       if (scopeOf(server) === 'app') return true;
       const vars = await varsOf(caller, server);
       if (missingUserVars(server.config, vars).length > 0) return false;
-      if (!requiresOAuth(server)) return true;
+      if (!scopes.requiresOAuth(server)) return true;
       const ctx: PlaceholderContext = { userId: caller.appUserId, email: caller.email, userVars: vars };
       const state = await deps.oauth.authState(oauthContext(server, ctx, caller.userId));
       return state === 'authorized' || state === 'expiring';
     },
     scope: scopeOf,
-    connectionCounts() {
-      const counts = new Map<string, ConnectionCounts>();
-      const users = new Map<string, Set<string>>();
-      for (const key of deps.pool.keys()) {
-        const parts = parseConnectionKey(key);
-        const state = deps.pool.state(key);
-        if (parts === null || state === 'disconnected') continue;
-        const entry = counts.get(parts.serverName) ?? {
-          connected: 0,
-          connecting: 0,
-          error: 0,
-          usersConnected: 0,
-        };
-        entry[state] += 1;
-        counts.set(parts.serverName, entry);
-        if (state === 'connected' && parts.userId !== null) {
-          const seen = users.get(parts.serverName) ?? new Set<string>();
-          seen.add(parts.userId);
-          users.set(parts.serverName, seen);
-          entry.usersConnected = seen.size;
-        }
-      }
-      return counts;
-    },
-    lastFailure: (serverName) => failures.get(serverName),
+    connectionCounts: () => countConnectionsByServer(deps.pool),
+    lastFailure: (serverName) => failures.last(serverName),
     async sharedAuthorization(server) {
-      if (!isShared(server)) return null;
+      if (!scopes.isShared(server)) return null;
       const state = await deps.oauth.authState(oauthContext(server, NO_CALLER, SYSTEM_USER_ID));
       const tokens = state === 'none' ? null : await deps.oauth.tokenMetadata(SYSTEM_USER_ID, server.name);
       return { state, expiresAt: tokens?.expires_at ?? null, scope: tokens?.scope ?? null };
