@@ -65,6 +65,11 @@ export function openRedisConnection(topology: RedisTopology, tuning: RedisConnec
         sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
         name: topology.name,
         ...(topology.sentinelPassword === undefined ? {} : { sentinelPassword: topology.sentinelPassword }),
+        // A failover asked of Sentinel (or done while the old master still runs) leaves that master
+        // up and writable until Sentinel demotes it, seconds later; writes sent there meanwhile are
+        // dropped by its resync. Listening for +switch-master makes the connection move at once.
+        failoverDetector: true,
+        reconnectOnError: retryOnDemotedMaster,
       });
     case 'cluster':
       return new Cluster(
@@ -79,6 +84,15 @@ export function openRedisConnection(topology: RedisTopology, tuning: RedisConnec
         },
       );
   }
+}
+
+/**
+ * A READONLY reply means the node this connection is on is a replica now (a demoted master, when
+ * +switch-master was missed): reconnect, which asks Sentinel for the master again, and send the
+ * command there (2). A refused write had no effect, so sending it again is safe.
+ */
+function retryOnDemotedMaster(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
 }
 
 function nodeAuth(auth: RedisNodeAuth): RedisOptions {

@@ -1,4 +1,3 @@
-import { ReplyError } from 'ioredis';
 import { systemRandom, type Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import {
@@ -11,6 +10,7 @@ import {
 } from './errors.js';
 import { lockKey, lockReleasedChannel, newLockToken, runWithLock } from './locking.js';
 import { openRedisConnection, type RedisClient, type RedisTopology } from './redis-connection.js';
+import { asKvError } from './redis-errors.js';
 import type { Kv, KvDeliveryGap, KvLock, KvMessageHandler, KvUnsubscribe } from './types.js';
 
 /**
@@ -309,15 +309,6 @@ class DeliveryGaps {
       }
     }
   }
-}
-
-/**
- * A command's failure as callers see it: Redis's own refusal (a `ReplyError`, e.g. a wrong type)
- * and the hub's errors stay as they are; anything else means Redis could not be reached in time.
- */
-function asKvError(error: unknown): unknown {
-  if (error instanceof HubError || error instanceof ReplyError) return error;
-  return kvUnavailable(error);
 }
 
 /** QUIT lets queued replies arrive; a connection that is not up has nothing to flush, so just drop it. */
