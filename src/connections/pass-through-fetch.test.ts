@@ -1,5 +1,5 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../observability/index.js';
 import { PassThroughFetch } from './pass-through-fetch.js';
 import { RESULT_TOO_LARGE_CODE } from './result-limit.js';
@@ -113,6 +113,34 @@ describe('PassThroughFetch: the result cap', () => {
       await expect(response.text()).rejects.toThrow('terminated');
       expect(cuts).toEqual([]);
     });
+  });
+
+  it('a POST of 1 MB: its id is read at its ends, never by parsing it whole, and a cut stream still answers it', async () => {
+    const posted = JSON.stringify({
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'x'.repeat(1_000_000) } },
+      jsonrpc: '2.0',
+      id: 9,
+    });
+    const parse = JSON.parse.bind(JSON);
+    const parsedLengths: number[] = [];
+    vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof parse>[1]) => {
+      parsedLengths.push(text.length);
+      return parse(text, reviver) as unknown;
+    });
+    const upstream = async () =>
+      new Response(endingBody(['event: message\ndata: {"result":{"t":"zz']), {
+        headers: { 'content-type': 'text/event-stream' },
+      });
+    try {
+      const text = await (
+        await capResults(upstream, LIMIT, logger)('http://127.0.0.1/mcp', { method: 'POST', body: posted })
+      ).text();
+      expect(Math.max(0, ...parsedLengths)).toBeLessThan(64 * 1024);
+      expect(dataOf(text)).toMatchObject([{ id: 9, error: { code: ErrorCode.ConnectionClosed } }]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('any other body fails to read past the limit', async () => {

@@ -12,6 +12,7 @@ import {
 import type { Logger } from '../observability/index.js';
 import { type RelatedRequestListener, requestIdOf } from './related-requests.js';
 import type { FetchLike } from './types.js';
+import { ID_SCAN_BYTES, requestIdFromEnds } from './result-limit.js';
 import { UnansweredRequest } from './unanswered-request.js';
 import { CappedBytesStage, JsonAnswerStage, SseStage } from './upstream-body-stages.js';
 
@@ -201,7 +202,15 @@ function declaredLength(head: ResponseHead): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/**
+ * A POSTed body up to this size is parsed whole for its id; a larger one (a tool call with 1 MB of
+ * arguments) is read at its ends, which costs nothing, where a parse cost a copy of it per call.
+ */
+const PARSED_POST_BYTES = 64 * 1024;
+
 /** The id of the single JSON-RPC request POSTed, if the body is one. */
 function postedId(posted: unknown): RequestId | undefined {
-  return typeof posted === 'string' ? (requestIdOf(posted) ?? undefined) : undefined;
+  if (typeof posted !== 'string') return undefined;
+  if (posted.length <= PARSED_POST_BYTES) return requestIdOf(posted) ?? undefined;
+  return requestIdFromEnds(posted.slice(0, ID_SCAN_BYTES), posted.slice(-ID_SCAN_BYTES));
 }

@@ -3,6 +3,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { BoundedLineReader } from './bounded-lines.js';
 import {
   idFromEnds,
+  requestIdFromEnds,
   RESULT_TOO_LARGE_CODE,
   resultTooLargeError,
   resultTooLargeResponse,
@@ -87,5 +88,26 @@ describe('SseResultFilter', () => {
     const { out, dropped } = run(`data: {"id":9,\n${lines}\n\n`, 1024, 64);
     expect(out).toBe('');
     expect(dropped).toEqual([9]);
+  });
+});
+
+describe('requestIdFromEnds', () => {
+  it('reads a request’s top-level id last (as the TypeScript SDK writes it) or first', () => {
+    const params = '"params":{"name":"echo","arguments":{"text":"xx';
+    expect(requestIdFromEnds(`{"method":"tools/call",${params}`, 'xx"}},"jsonrpc":"2.0","id":5}')).toBe(5);
+    expect(requestIdFromEnds(`{"jsonrpc":"2.0","id":"r-1","method":"tools/call",${params}`, 'xx"}}}')).toBe(
+      'r-1',
+    );
+  });
+
+  it('reads nothing from a response, a nested id, or a request whose id is in the middle', () => {
+    expect(
+      requestIdFromEnds('{"result":{"content":[{"text":"xx', 'xx"}]},"jsonrpc":"2.0","id":12}'),
+    ).toBeUndefined();
+    expect(
+      requestIdFromEnds('{"method":"tools/call","params":{"a":"xx', 'xx","b":{"id":3}}}'),
+    ).toBeUndefined();
+    expect(requestIdFromEnds('{"method":"tools/call","id":4,"params":{"a":"xx', 'xx"}}')).toBeUndefined();
+    expect(requestIdFromEnds('[{"method":"tools/call"', '"id":1}]')).toBeUndefined();
   });
 });

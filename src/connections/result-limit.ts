@@ -92,3 +92,22 @@ export function idFromEnds(head: string, tail: string): RequestId | undefined {
     return undefined;
   }
 }
+
+/**
+ * The id of a JSON-RPC request read from its first and last bytes only, for a request too large to
+ * parse for it: a message that starts as a request (`"method"` first, after `"jsonrpc"` and `"id"`
+ * if they come first) whose top-level `"id"` is first or last in the object (the TypeScript SDK
+ * writes `{method, params, jsonrpc, id}`). Anything else reads as undefined.
+ */
+export function requestIdFromEnds(head: string, tail: string): RequestId | undefined {
+  const start = STARTS_AS_REQUEST.exec(head);
+  if (start === null) return undefined;
+  const token = start[1] ?? ID_AT_END.exec(tail)?.[1];
+  if (token === undefined) return undefined;
+  try {
+    const id: unknown = JSON.parse(token);
+    return typeof id === 'number' || typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
