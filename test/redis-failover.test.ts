@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRedisKv } from '../src/kv/index.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { mustRunRedisSuites, startRedisCluster, type RedisClusterHandle } from './support/redis-cluster.js';
 import { startRedisSentinel, type RedisSentinelHandle } from './support/redis-sentinel.js';
@@ -124,6 +125,56 @@ describe.runIf(mustRunRedisSuites)('two hubs on Redis Sentinel through a failove
     });
     await expectFollowed(pair, pair.sentinel.replicaPort!, 15_000);
   }, 90_000);
+});
+
+/**
+ * The KV's Sentinel connections each watch the Sentinel for `+switch-master`; closing the KV while
+ * its master is down (its connections waiting to reconnect) must end those watches too, or they
+ * would keep a stopped hub's process alive.
+ */
+describe.runIf(mustRunRedisSuites)('a KV on Sentinel closed while its master is down', () => {
+  let sentinel: RedisSentinelHandle;
+
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel('closemaster');
+  }, 60_000);
+
+  afterAll(async () => {
+    await sentinel?.stop();
+  });
+
+  /** Clients subscribed on the Sentinel (CLIENT LIST, `sub=` > 0). */
+  const watching = async (): Promise<number> =>
+    onNode(sentinel.sentinels[0]!.port, async (node) => {
+      const list = (await node.call('CLIENT', 'LIST')) as string;
+      return list.split('\n').filter((line) => /\bsub=[1-9]/.test(line)).length;
+    });
+
+  it('leaves no subscription on the Sentinel', async () => {
+    const kv = createRedisKv({
+      topology: { kind: 'sentinel', sentinels: sentinel.sentinels, name: sentinel.name, tls: false },
+      keyPrefix: 'close:',
+    });
+    await kv.subscribe('events', () => undefined);
+    await kv.ping();
+    await vi.waitFor(async () => expect(await watching()).toBe(2), { timeout: 10_000 });
+
+    await sentinel.kill(sentinel.masterPort);
+    await vi.waitFor(
+      async () =>
+        expect(
+          await kv.ping().then(
+            () => 'up',
+            () => 'down',
+          ),
+        ).toBe('down'),
+      {
+        timeout: 10_000,
+      },
+    );
+    await kv.close();
+    await vi.waitFor(async () => expect(await watching()).toBe(0), { timeout: 10_000 });
+  }, 60_000);
 });
 
 /** An OAuth server: a call first reads the caller's authorization state from the KV. */

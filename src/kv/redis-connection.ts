@@ -112,9 +112,20 @@ function followSwitchMaster(connection: Redis, topology: Extract<RedisTopology, 
     watcher.subscribe('+switch-master').catch(() => undefined);
     return watcher;
   });
-  connection.once('end', () => {
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
     for (const watcher of watchers) watcher.disconnect();
-  });
+  };
+  connection.once('end', stop);
+  // A connection closed while it waits to reconnect never reaches 'end' (ioredis only clears its
+  // timer), so closing it stops the watchers too; otherwise they would keep the process alive.
+  const disconnect = connection.disconnect.bind(connection);
+  connection.disconnect = (reconnect = false): void => {
+    if (!reconnect) stop();
+    disconnect(reconnect);
+  };
 }
 
 /**
