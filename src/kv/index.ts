@@ -20,3 +20,4 @@ export {
   type RedisNodeAuth,
   type RedisTopology,
 } from './redis-connection.js';
+export { withOverrides } from './kv-overrides.js';

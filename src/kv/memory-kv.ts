@@ -2,7 +2,14 @@ import { systemRandom, type Clock, type Random } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 import { checkTtlMs, deliverSafely, ignoreKvError, type KvErrorReporter } from './errors.js';
 import { lockKey, lockReleasedChannel, newLockToken, runWithLock } from './locking.js';
-import type { Kv, KvLock, KvMessageHandler, KvSetOptions } from './types.js';
+import type {
+  Kv,
+  KvLock,
+  KvMessageHandler,
+  KvSetOptions,
+  KvUnsubscribe,
+  KvWithLockOptions,
+} from './types.js';
 
 /** Options for {@link createMemoryKv}. */
 export interface MemoryKvOptions {
@@ -34,160 +41,190 @@ interface Subscription {
  * inside its promise, which is what makes setIfAbsent, getAndDelete and lock release atomic here.
  */
 export function createMemoryKv(options: MemoryKvOptions): Kv {
-  const { clock } = options;
-  const random = options.random ?? systemRandom;
-  const onError = options.onError ?? ignoreKvError;
-  const entries = new Map<string, Entry>();
-  const channels = new Map<string, Set<Subscription>>();
-  // Deliveries not yet run; close() cancels them so no handler fires after close.
-  const pendingDeliveries = new Set<NodeJS.Immediate>();
-  let closed = false;
-  const closing = new AbortController();
-  const lockWait = { pollMs: options.lockPollMs ?? 50, onError, closed: closing.signal };
+  return new MemoryKv(options);
+}
 
-  // Lazy expiry alone would keep keys that are never read again; the sweep bounds memory.
-  const sweepTimer = setInterval(() => {
-    const now = clock.now();
-    for (const [key, entry] of entries) {
-      if (entry.expiresAt !== undefined && entry.expiresAt <= now) entries.delete(key);
+/** See {@link createMemoryKv}. */
+class MemoryKv implements Kv {
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly onError: KvErrorReporter;
+  private readonly entries = new Map<string, Entry>();
+  private readonly channels = new Map<string, Set<Subscription>>();
+  /** Deliveries not yet run; close() cancels them so no handler fires after close. */
+  private readonly pendingDeliveries = new Set<NodeJS.Immediate>();
+  private closed = false;
+  private readonly closing = new AbortController();
+  private readonly lockWait: { pollMs: number; onError: KvErrorReporter; closed: AbortSignal };
+  /** Lazy expiry alone would keep keys that are never read again; the sweep bounds memory. */
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(options: MemoryKvOptions) {
+    this.clock = options.clock;
+    this.random = options.random ?? systemRandom;
+    this.onError = options.onError ?? ignoreKvError;
+    this.lockWait = { pollMs: options.lockPollMs ?? 50, onError: this.onError, closed: this.closing.signal };
+    this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
+    this.sweepTimer.unref();
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.atomically(() => this.live(key)?.value ?? null);
+  }
+
+  // Delivery happens in this process: nothing published can go missing.
+  onDeliveryGap(): () => void {
+    return () => undefined;
+  }
+
+  set(key: string, value: string, opts?: KvSetOptions): Promise<void> {
+    return this.atomically(() => {
+      this.entries.set(key, { value, expiresAt: this.expiryFor(opts) });
+    });
+  }
+
+  setIfAbsent(key: string, value: string, opts?: KvSetOptions): Promise<boolean> {
+    return this.atomically(() => this.setIfAbsentNow(key, value, opts));
+  }
+
+  getAndDelete(key: string): Promise<string | null> {
+    return this.atomically(() => {
+      const entry = this.live(key);
+      if (!entry) return null;
+      this.entries.delete(key);
+      return entry.value;
+    });
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.atomically(() => {
+      const existed = this.live(key) !== undefined;
+      this.entries.delete(key);
+      return existed;
+    });
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    return this.atomically(() => this.publishNow(channel, message));
+  }
+
+  subscribe(channel: string, handler: KvMessageHandler): Promise<KvUnsubscribe> {
+    return this.atomically(() => {
+      const subscription: Subscription = { handler, active: true };
+      let subscribers = this.channels.get(channel);
+      if (!subscribers) {
+        subscribers = new Set();
+        this.channels.set(channel, subscribers);
+      }
+      subscribers.add(subscription);
+      const owners = subscribers;
+      return () => {
+        subscription.active = false;
+        owners.delete(subscription);
+        if (owners.size === 0 && this.channels.get(channel) === owners) this.channels.delete(channel);
+        return Promise.resolve();
+      };
+    });
+  }
+
+  acquireLock(name: string, ttlMs: number): Promise<KvLock | null> {
+    return this.atomically(() => {
+      const token = newLockToken(this.random);
+      return this.setIfAbsentNow(lockKey(name), token, { ttlMs }) ? this.heldLock(name, token) : null;
+    });
+  }
+
+  withLock<T>(name: string, opts: KvWithLockOptions, fn: () => Promise<T>): Promise<T> {
+    return runWithLock(this, this.lockWait, name, opts, fn);
+  }
+
+  ping(): Promise<void> {
+    return this.atomically(() => undefined);
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.closing.abort();
+      clearInterval(this.sweepTimer);
+      for (const delivery of this.pendingDeliveries) clearImmediate(delivery);
+      this.pendingDeliveries.clear();
+      for (const subscribers of this.channels.values()) {
+        for (const subscription of subscribers) subscription.active = false;
+      }
+      this.channels.clear();
+      this.entries.clear();
     }
-  }, options.sweepIntervalMs ?? 60_000);
-  sweepTimer.unref();
+    return Promise.resolve();
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.entries.delete(key);
+    }
+  }
 
   /** Runs a synchronous body as one atomic step; a throw becomes a rejection. */
-  const atomically = <T>(body: () => T): Promise<T> =>
-    new Promise<T>((resolve) => {
-      if (closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
+  private atomically<T>(body: () => T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      if (this.closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
       resolve(body());
     });
+  }
 
-  const live = (key: string): Entry | undefined => {
-    const entry = entries.get(key);
-    if (entry?.expiresAt !== undefined && entry.expiresAt <= clock.now()) {
-      entries.delete(key);
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry?.expiresAt !== undefined && entry.expiresAt <= this.clock.now()) {
+      this.entries.delete(key);
       return undefined;
     }
     return entry;
-  };
+  }
 
-  const expiryFor = (opts: KvSetOptions | undefined): number | undefined =>
-    opts?.ttlMs === undefined ? undefined : clock.now() + checkTtlMs(opts.ttlMs);
+  private expiryFor(opts: KvSetOptions | undefined): number | undefined {
+    return opts?.ttlMs === undefined ? undefined : this.clock.now() + checkTtlMs(opts.ttlMs);
+  }
 
-  const setIfAbsentNow = (key: string, value: string, opts: KvSetOptions | undefined): boolean => {
-    const expiresAt = expiryFor(opts);
-    if (live(key)) return false;
-    entries.set(key, { value, expiresAt });
+  private setIfAbsentNow(key: string, value: string, opts: KvSetOptions | undefined): boolean {
+    const expiresAt = this.expiryFor(opts);
+    if (this.live(key)) return false;
+    this.entries.set(key, { value, expiresAt });
     return true;
-  };
+  }
 
-  const publishNow = (channel: string, message: string): void => {
-    const subscribers = channels.get(channel);
+  private publishNow(channel: string, message: string): void {
+    const subscribers = this.channels.get(channel);
     if (!subscribers || subscribers.size === 0) return;
     // Like Redis: those subscribed at publish time receive it, later, never inside publish().
     const recipients = [...subscribers];
     const delivery = setImmediate(() => {
-      pendingDeliveries.delete(delivery);
+      this.pendingDeliveries.delete(delivery);
       for (const subscription of recipients) {
-        if (subscription.active) deliverSafely(subscription.handler, message, onError);
+        if (subscription.active) deliverSafely(subscription.handler, message, this.onError);
       }
     });
-    pendingDeliveries.add(delivery);
-  };
+    this.pendingDeliveries.add(delivery);
+  }
 
-  const heldLock = (name: string, token: string): KvLock => {
+  private heldLock(name: string, token: string): KvLock {
     const key = lockKey(name);
     return {
       name,
       release: () =>
-        atomically(() => {
-          if (live(key)?.value !== token) return false;
-          entries.delete(key);
-          publishNow(lockReleasedChannel(name), '');
+        this.atomically(() => {
+          if (this.live(key)?.value !== token) return false;
+          this.entries.delete(key);
+          this.publishNow(lockReleasedChannel(name), '');
           return true;
         }),
       extend: (ttlMs) =>
-        atomically(() => {
-          const entry = live(key);
+        this.atomically(() => {
+          const entry = this.live(key);
           if (entry?.value !== token) return false;
-          entry.expiresAt = clock.now() + checkTtlMs(ttlMs);
+          entry.expiresAt = this.clock.now() + checkTtlMs(ttlMs);
           return true;
         }),
     };
-  };
-
-  const kv: Kv = {
-    get: (key) => atomically(() => live(key)?.value ?? null),
-
-    // Delivery happens in this process: nothing published can go missing.
-    onDeliveryGap: () => () => undefined,
-
-    set: (key, value, opts) =>
-      atomically(() => {
-        entries.set(key, { value, expiresAt: expiryFor(opts) });
-      }),
-
-    setIfAbsent: (key, value, opts) => atomically(() => setIfAbsentNow(key, value, opts)),
-
-    getAndDelete: (key) =>
-      atomically(() => {
-        const entry = live(key);
-        if (!entry) return null;
-        entries.delete(key);
-        return entry.value;
-      }),
-
-    delete: (key) =>
-      atomically(() => {
-        const existed = live(key) !== undefined;
-        entries.delete(key);
-        return existed;
-      }),
-
-    publish: (channel, message) => atomically(() => publishNow(channel, message)),
-
-    subscribe: (channel, handler) =>
-      atomically(() => {
-        const subscription: Subscription = { handler, active: true };
-        let subscribers = channels.get(channel);
-        if (!subscribers) {
-          subscribers = new Set();
-          channels.set(channel, subscribers);
-        }
-        subscribers.add(subscription);
-        const owners = subscribers;
-        return () => {
-          subscription.active = false;
-          owners.delete(subscription);
-          if (owners.size === 0 && channels.get(channel) === owners) channels.delete(channel);
-          return Promise.resolve();
-        };
-      }),
-
-    acquireLock: (name, ttlMs) =>
-      atomically(() => {
-        const token = newLockToken(random);
-        return setIfAbsentNow(lockKey(name), token, { ttlMs }) ? heldLock(name, token) : null;
-      }),
-
-    withLock: (name, opts, fn) => runWithLock(kv, lockWait, name, opts, fn),
-
-    ping: () => atomically(() => undefined),
-
-    close: () => {
-      if (!closed) {
-        closed = true;
-        closing.abort();
-        clearInterval(sweepTimer);
-        for (const delivery of pendingDeliveries) clearImmediate(delivery);
-        pendingDeliveries.clear();
-        for (const subscribers of channels.values()) {
-          for (const subscription of subscribers) subscription.active = false;
-        }
-        channels.clear();
-        entries.clear();
-      }
-      return Promise.resolve();
-    },
-  };
-  return kv;
+  }
 }

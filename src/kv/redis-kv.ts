@@ -11,7 +11,15 @@ import {
 import { lockKey, lockReleasedChannel, newLockToken, runWithLock } from './locking.js';
 import { openRedisConnection, type RedisClient, type RedisTopology } from './redis-connection.js';
 import { asKvError } from './redis-errors.js';
-import type { Kv, KvDeliveryGap, KvLock, KvMessageHandler, KvUnsubscribe } from './types.js';
+import type {
+  Kv,
+  KvDeliveryGap,
+  KvLock,
+  KvMessageHandler,
+  KvSetOptions,
+  KvUnsubscribe,
+  KvWithLockOptions,
+} from './types.js';
 
 /**
  * Options for {@link createRedisKv}: where Redis is (a `redis://` or `rediss://` URL for a single
@@ -78,112 +86,85 @@ interface ChannelState {
  * opened on first subscribe, because a Redis connection in subscriber mode cannot run commands.
  */
 export function createRedisKv(options: RedisKvOptions): Kv {
-  const prefix = options.keyPrefix ?? 'sb:';
-  const random = options.random ?? systemRandom;
-  const onError = options.onError ?? ignoreKvError;
-  const commandTimeout = options.commandTimeoutMs ?? 5_000;
-  const channels = new Map<string, ChannelState>();
-  let closed = false;
-  const closing = new AbortController();
-  const lockWait = { pollMs: options.lockPollMs ?? 50, onError, closed: closing.signal };
+  return new RedisKv(options);
+}
 
-  const topology: RedisTopology =
-    'topology' in options ? options.topology : { kind: 'standalone', url: options.url };
+/** See {@link createRedisKv}. */
+class RedisKv implements Kv {
+  private readonly prefix: string;
+  private readonly random: Random;
+  private readonly onError: KvErrorReporter;
+  private readonly commandTimeout: number;
+  private readonly topology: RedisTopology;
+  /** Subscribed channels (full names), each with its local subscriptions. */
+  private readonly channels = new Map<string, ChannelState>();
+  private closed = false;
+  private readonly closing = new AbortController();
+  private readonly lockWait: { pollMs: number; onError: KvErrorReporter; closed: AbortSignal };
+  private readonly commands: RedisClient;
+  /** Opened on first subscribe. */
+  private subscriber: RedisClient | undefined;
+  /**
+   * Until Redis first answers, commands queue (start-up may issue some before the connection is
+   * up); after that, a command sent while the connection is down fails at once instead of waiting
+   * out the command timeout, and ioredis keeps reconnecting behind it.
+   */
+  private connectedOnce = false;
+  private readonly gaps: DeliveryGaps;
 
-  const connect = (source: KvErrorSource): RedisClient => {
-    // The offline queue holds commands sent before the first connection (see `open`).
-    const connection = openRedisConnection(topology, {
-      commandTimeoutMs: commandTimeout,
-      offlineQueue: true,
+  constructor(options: RedisKvOptions) {
+    this.prefix = options.keyPrefix ?? 'sb:';
+    this.random = options.random ?? systemRandom;
+    this.onError = options.onError ?? ignoreKvError;
+    this.commandTimeout = options.commandTimeoutMs ?? 5_000;
+    this.lockWait = { pollMs: options.lockPollMs ?? 50, onError: this.onError, closed: this.closing.signal };
+    this.topology = 'topology' in options ? options.topology : { kind: 'standalone', url: options.url };
+    this.gaps = new DeliveryGaps(this.onError);
+    this.commands = this.connect('connection');
+    this.commands.on('ready', () => {
+      this.connectedOnce = true;
     });
-    // Without a listener an 'error' event would be thrown and take the process down.
-    connection.on('error', (error: unknown) => onError(error, source));
-    return connection;
-  };
+  }
 
-  const commands = connect('connection');
-  let subscriber: RedisClient | undefined;
-  // Until Redis first answers, commands queue (start-up may issue some before the connection is up);
-  // after that, a command sent while the connection is down fails at once instead of waiting out
-  // the command timeout, and ioredis keeps reconnecting behind it.
-  let connectedOnce = false;
-  commands.on('ready', () => {
-    connectedOnce = true;
-  });
+  get(key: string): Promise<string | null> {
+    return this.run((c) => c.get(this.prefix + key));
+  }
 
-  const open = (): RedisClient => {
-    if (closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
-    if (connectedOnce && commands.status !== 'ready') throw kvUnavailable();
-    return commands;
-  };
+  async set(key: string, value: string, opts?: KvSetOptions): Promise<void> {
+    const ttl = opts?.ttlMs === undefined ? undefined : checkTtlMs(opts.ttlMs);
+    const full = this.prefix + key;
+    await this.run((c) => (ttl === undefined ? c.set(full, value) : c.set(full, value, 'PX', ttl)));
+  }
 
-  /** Runs commands on the connection; a failure to reach Redis becomes HUB_ERR_KV_UNAVAILABLE. */
-  const run = async <T>(command: (connection: RedisClient) => Promise<T>): Promise<T> => {
-    try {
-      return await command(open());
-    } catch (error) {
-      throw asKvError(error);
-    }
-  };
+  setIfAbsent(key: string, value: string, opts?: KvSetOptions): Promise<boolean> {
+    return this.setIfAbsentFor(key, value, opts?.ttlMs);
+  }
 
-  const gaps = new DeliveryGaps(onError);
+  getAndDelete(key: string): Promise<string | null> {
+    return this.run((c) => c.getdel(this.prefix + key));
+  }
 
-  const subscriberConnection = (): RedisClient => {
-    open();
-    if (!subscriber) {
-      subscriber = connect('subscriber-connection');
-      subscriber.on('message', (channel: string, message: string) => {
-        const state = channels.get(channel);
-        if (!state) return;
-        // A snapshot: subscriptions added by a handler start with the next message.
-        for (const subscription of [...state.subscriptions]) {
-          if (subscription.active) deliverSafely(subscription.handler, message, onError);
-        }
-      });
-      gaps.watch(subscriber, () => closed);
-    }
-    return subscriber;
-  };
+  async delete(key: string): Promise<boolean> {
+    return (await this.run((c) => c.del(this.prefix + key))) > 0;
+  }
 
-  const heldLock = (name: string, token: string): KvLock => {
-    const key = prefix + lockKey(name);
-    return {
-      name,
-      release: async () => {
-        const result = await run((c) =>
-          c.eval(RELEASE_SCRIPT, 1, key, token, prefix + lockReleasedChannel(name)),
-        );
-        return result === 1;
-      },
-      extend: async (ttlMs) => {
-        const ttl = String(checkTtlMs(ttlMs));
-        const result = await run((c) => c.eval(EXTEND_SCRIPT, 1, key, token, ttl));
-        return result === 1;
-      },
-    };
-  };
+  async publish(channel: string, message: string): Promise<void> {
+    await this.run((c) => c.eval(PUBLISH_SCRIPT, 1, this.prefix + channel, message));
+  }
 
-  const setIfAbsent = async (key: string, value: string, ttlMs: number | undefined): Promise<boolean> => {
-    const ttl = ttlMs === undefined ? undefined : checkTtlMs(ttlMs);
-    const reply = await run((c) =>
-      ttl === undefined ? c.set(prefix + key, value, 'NX') : c.set(prefix + key, value, 'PX', ttl, 'NX'),
-    );
-    return reply === 'OK';
-  };
-
-  const subscribe = async (channel: string, handler: KvMessageHandler): Promise<KvUnsubscribe> => {
-    const connection = subscriberConnection();
-    const fullChannel = prefix + channel;
+  async subscribe(channel: string, handler: KvMessageHandler): Promise<KvUnsubscribe> {
+    const connection = this.subscriberConnection();
+    const fullChannel = this.prefix + channel;
     const subscription: Subscription = { handler, active: true };
-    let state = channels.get(fullChannel);
+    let state = this.channels.get(fullChannel);
     if (!state) {
       const ready = connection.subscribe(fullChannel).then(() => undefined);
       const created: ChannelState = { subscriptions: new Set(), ready };
       // A failed SUBSCRIBE must not stay cached: the next subscriber should try again.
       ready.catch(() => {
-        if (channels.get(fullChannel) === created) channels.delete(fullChannel);
+        if (this.channels.get(fullChannel) === created) this.channels.delete(fullChannel);
       });
-      channels.set(fullChannel, created);
+      this.channels.set(fullChannel, created);
       state = created;
     }
     const owner = state;
@@ -199,62 +180,112 @@ export function createRedisKv(options: RedisKvOptions): Kv {
       if (!subscription.active) return;
       subscription.active = false;
       owner.subscriptions.delete(subscription);
-      if (owner.subscriptions.size === 0 && channels.get(fullChannel) === owner) {
-        channels.delete(fullChannel);
+      if (owner.subscriptions.size === 0 && this.channels.get(fullChannel) === owner) {
+        this.channels.delete(fullChannel);
         // Commands on one connection run in order, so a later SUBSCRIBE to this channel still wins.
-        if (!closed) await connection.unsubscribe(fullChannel);
+        if (!this.closed) await connection.unsubscribe(fullChannel);
       }
     };
-  };
+  }
 
-  const kv: Kv = {
-    get: async (key) => run((c) => c.get(prefix + key)),
+  onDeliveryGap(listener: (gap: KvDeliveryGap) => void): () => void {
+    return this.gaps.add(listener);
+  }
 
-    set: async (key, value, opts) => {
-      const ttl = opts?.ttlMs === undefined ? undefined : checkTtlMs(opts.ttlMs);
-      await run((c) =>
-        ttl === undefined ? c.set(prefix + key, value) : c.set(prefix + key, value, 'PX', ttl),
-      );
-    },
+  async acquireLock(name: string, ttlMs: number): Promise<KvLock | null> {
+    const token = newLockToken(this.random);
+    return (await this.setIfAbsentFor(lockKey(name), token, ttlMs)) ? this.heldLock(name, token) : null;
+  }
 
-    setIfAbsent: async (key, value, opts) => setIfAbsent(key, value, opts?.ttlMs),
+  withLock<T>(name: string, opts: KvWithLockOptions, fn: () => Promise<T>): Promise<T> {
+    return runWithLock(this, this.lockWait, name, opts, fn);
+  }
 
-    getAndDelete: async (key) => run((c) => c.getdel(prefix + key)),
+  async ping(): Promise<void> {
+    await this.run((c) => c.ping());
+  }
 
-    delete: async (key) => (await run((c) => c.del(prefix + key))) > 0,
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    for (const state of this.channels.values()) {
+      for (const subscription of state.subscriptions) subscription.active = false;
+    }
+    this.channels.clear();
+    const connections = this.subscriber ? [this.commands, this.subscriber] : [this.commands];
+    await Promise.all(connections.map(shutDown));
+  }
 
-    publish: async (channel, message) => {
-      await run((c) => c.eval(PUBLISH_SCRIPT, 1, prefix + channel, message));
-    },
+  private connect(source: KvErrorSource): RedisClient {
+    // The offline queue holds commands sent before the first connection (see `open`).
+    const connection = openRedisConnection(this.topology, {
+      commandTimeoutMs: this.commandTimeout,
+      offlineQueue: true,
+    });
+    // Without a listener an 'error' event would be thrown and take the process down.
+    connection.on('error', (error: unknown) => this.onError(error, source));
+    return connection;
+  }
 
-    subscribe,
+  private open(): RedisClient {
+    if (this.closed) throw new HubError('HUB_ERR_NOT_READY', { message: 'KV store is closed' });
+    if (this.connectedOnce && this.commands.status !== 'ready') throw kvUnavailable();
+    return this.commands;
+  }
 
-    onDeliveryGap: (listener) => gaps.add(listener),
+  /** Runs commands on the connection; a failure to reach Redis becomes HUB_ERR_KV_UNAVAILABLE. */
+  private async run<T>(command: (connection: RedisClient) => Promise<T>): Promise<T> {
+    try {
+      return await command(this.open());
+    } catch (error) {
+      throw asKvError(error);
+    }
+  }
 
-    acquireLock: async (name, ttlMs) => {
-      const token = newLockToken(random);
-      return (await setIfAbsent(lockKey(name), token, ttlMs)) ? heldLock(name, token) : null;
-    },
+  private subscriberConnection(): RedisClient {
+    this.open();
+    if (!this.subscriber) {
+      const subscriber = this.connect('subscriber-connection');
+      subscriber.on('message', (channel: string, message: string) => {
+        const state = this.channels.get(channel);
+        if (!state) return;
+        // A snapshot: subscriptions added by a handler start with the next message.
+        for (const subscription of [...state.subscriptions]) {
+          if (subscription.active) deliverSafely(subscription.handler, message, this.onError);
+        }
+      });
+      this.gaps.watch(subscriber, () => this.closed);
+      this.subscriber = subscriber;
+    }
+    return this.subscriber;
+  }
 
-    withLock: (name, opts, fn) => runWithLock(kv, lockWait, name, opts, fn),
+  private heldLock(name: string, token: string): KvLock {
+    const key = this.prefix + lockKey(name);
+    const released = this.prefix + lockReleasedChannel(name);
+    return {
+      name,
+      release: async () => {
+        const result = await this.run((c) => c.eval(RELEASE_SCRIPT, 1, key, token, released));
+        return result === 1;
+      },
+      extend: async (ttlMs) => {
+        const ttl = String(checkTtlMs(ttlMs));
+        const result = await this.run((c) => c.eval(EXTEND_SCRIPT, 1, key, token, ttl));
+        return result === 1;
+      },
+    };
+  }
 
-    ping: async () => {
-      await run((c) => c.ping());
-    },
-
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      closing.abort();
-      for (const state of channels.values()) {
-        for (const subscription of state.subscriptions) subscription.active = false;
-      }
-      channels.clear();
-      const connections = subscriber ? [commands, subscriber] : [commands];
-      await Promise.all(connections.map(shutDown));
-    },
-  };
-  return kv;
+  private async setIfAbsentFor(key: string, value: string, ttlMs: number | undefined): Promise<boolean> {
+    const ttl = ttlMs === undefined ? undefined : checkTtlMs(ttlMs);
+    const full = this.prefix + key;
+    const reply = await this.run((c) =>
+      ttl === undefined ? c.set(full, value, 'NX') : c.set(full, value, 'PX', ttl, 'NX'),
+    );
+    return reply === 'OK';
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMemoryKv, type Kv } from '../kv/index.js';
+import { createMemoryKv, withOverrides, type Kv } from '../kv/index.js';
 import type { CredentialsRepository } from '../store/index.js';
 import { stateClaimKey, stateKey } from './flow-ids.js';
 import {
@@ -166,13 +166,12 @@ describe('callback: tokens that can be neither stored nor held', () => {
     as = installStubAs(stub);
     kv = createMemoryKv({ clock: { now: () => Date.now() } });
     // The KV refuses the write that would hold the tokens; everything else works.
-    const refusing: Kv = {
-      ...kv,
+    const refusing: Kv = withOverrides(kv, {
       set: (key, value, opts) =>
         key.startsWith('oauth:state-claim:')
           ? Promise.reject(new Error('KV down'))
           : kv.set(key, value, opts),
-    };
+    });
     kit = await makeServiceKit({ kv: refusing, credentials: failingWrites(failures) });
   });
   afterEach(async () => {

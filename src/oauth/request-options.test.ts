@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/index.js';
 import { isHubError } from '../errors/index.js';
-import { createMemoryKv, type Kv } from '../kv/index.js';
+import { createMemoryKv, withOverrides, type Kv } from '../kv/index.js';
 import { refreshLockName } from './flow-ids.js';
 import {
   installStubAs,
@@ -18,13 +18,12 @@ import type { OAuthServerContext } from './types.js';
 function recordingKv(): { kv: Kv; waits: number[] } {
   const inner = createMemoryKv({ clock: systemClock });
   const waits: number[] = [];
-  const kv: Kv = {
-    ...inner,
+  const kv: Kv = withOverrides(inner, {
     withLock: (name, opts, fn) => {
       if (name.startsWith('oauth:refresh:')) waits.push(opts.waitMs);
       return inner.withLock(name, opts, fn);
     },
-  };
+  });
   return { kv, waits };
 }
 
