@@ -38,6 +38,23 @@ describe('CredentialCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('never keeps absence: a credential stored elsewhere counts at the next read', async () => {
+    const cache = new CredentialCache<string | null>(limits, silent);
+    cache.setEnabled(true);
+    let stored: string | null = null;
+    let reads = 0;
+    const load = async () => ((reads += 1), stored);
+    expect(await cache.get('u', 's', load)).toBeNull();
+    expect(await cache.get('u', 's', load)).toBeNull();
+    expect(reads).toBe(2);
+    expect(cache.size).toBe(0);
+    // Another instance stores it; no announcement has arrived here yet.
+    stored = 'token';
+    expect(await cache.get('u', 's', load)).toBe('token');
+    expect(await cache.get('u', 's', load)).toBe('token');
+    expect(reads).toBe(3);
+  });
+
   it('is bounded: least recently used first, and nothing past its TTL', async () => {
     let now = 0;
     const cache = new CredentialCache<string>(limits, silent, { now: () => now });

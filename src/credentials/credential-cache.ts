@@ -45,7 +45,11 @@ export class CredentialCache<T> {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** The cached value, or what `load` reads (kept when nothing changed meanwhile). */
+  /**
+   * The cached value, or what `load` reads (kept when nothing changed meanwhile). Absence (null) is
+   * never kept: a credential stored on another instance (a sign-in called back there) must count on
+   * this one at once, not once its announcement arrives.
+   */
   async get(userId: string, serverName: string, load: () => Promise<T>): Promise<T> {
     const key = keyOf(userId, serverName);
     const hit = this.entries.get(key);
@@ -58,7 +62,8 @@ export class CredentialCache<T> {
     }
     const started = this.generation;
     const value = await load();
-    if (this.enabled && started === this.generation) this.keep(key, { value, userId, serverName });
+    if (value !== null && this.enabled && started === this.generation)
+      this.keep(key, { value, userId, serverName });
     return value;
   }
 
