@@ -73,6 +73,17 @@ const STARTS_AS_REQUEST = new RegExp(
     String.raw`\s*,\s*)?"method"\s*:`,
 );
 
+/** A matched id token as a JSON-RPC id; undefined when absent or not a number or string. */
+function parsedId(token: string | undefined): RequestId | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const id: unknown = JSON.parse(token);
+    return typeof id === 'number' || typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The id of a JSON-RPC response read from its first and last bytes only, for a message too large
  * to parse: a top-level `"id"` first or last in the object (where every common SDK writes it).
@@ -84,13 +95,7 @@ export function idFromEnds(head: string, tail: string): RequestId | undefined {
   if (STARTS_AS_REQUEST.test(head)) return undefined;
   const match = ID_AT_START.exec(head) ?? ID_AT_END.exec(tail);
   const token = match?.[1];
-  if (token === undefined) return undefined;
-  try {
-    const id: unknown = JSON.parse(token);
-    return typeof id === 'number' || typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  return parsedId(token);
 }
 
 /**
@@ -103,11 +108,5 @@ export function requestIdFromEnds(head: string, tail: string): RequestId | undef
   const start = STARTS_AS_REQUEST.exec(head);
   if (start === null) return undefined;
   const token = start[1] ?? ID_AT_END.exec(tail)?.[1];
-  if (token === undefined) return undefined;
-  try {
-    const id: unknown = JSON.parse(token);
-    return typeof id === 'number' || typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  return parsedId(token);
 }
