@@ -7,11 +7,11 @@ import { startProbeServer, type ProbeServer } from './peers/probe-server.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 
 /**
- * When the headers of a POST's SSE answer leave: with its first event, in one write (a call that
- * answers at once costs one socket write, not two), or alone once the call has been quiet for a
- * while, so a client waiting for headers learns that its request was taken.
+ * The shape of a POST's answer: one JSON body, written once with its length, when the answer comes
+ * before anything else; an SSE stream when a related message (progress) comes first, or when the
+ * call stays quiet for a while, so a client waiting for headers learns that its request was taken.
  */
-describe('/mcp POST answers: headers leave with the first event', () => {
+describe('/mcp POST answers: JSON when the answer comes first, SSE otherwise', () => {
   let hub: TestHub;
   let probe: ProbeServer;
   let port: number;
@@ -58,25 +58,67 @@ mcpServers:
     'content-type': 'application/json',
   });
 
-  it('a call that answers arrives as headers and its event together, in the first bytes read', async () => {
-    const body = callBody(901, 'probe__echo', { message: 'together' });
+  /** Sends one raw POST and resolves with the first bytes the hub writes back. */
+  function firstBytes(body: string): Promise<string> {
     const head = Object.entries({ ...sessionHeaders(), 'content-length': String(Buffer.byteLength(body)) })
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
     const socket = connect(port, '127.0.0.1');
-    try {
-      const first = await new Promise<string>((resolve, reject) => {
-        socket.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8')));
-        socket.once('error', reject);
-        socket.write(`POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${head}\r\n${body}`);
-      });
-      expect(first).toMatch(/^HTTP\/1\.1 200 /);
-      expect(first).toContain('content-type: text/event-stream');
-      expect(first).toContain('event: message');
-      expect(first).toContain('Echo: together');
-    } finally {
-      socket.destroy();
-    }
+    return new Promise<string>((resolve, reject) => {
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8')));
+      socket.once('error', reject);
+      socket.write(`POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${head}\r\n${body}`);
+    }).finally(() => socket.destroy());
+  }
+
+  it('a call whose answer comes first gets one JSON body, headers and all in the first bytes read', async () => {
+    const first = await firstBytes(callBody(901, 'probe__echo', { message: 'together' }));
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(first).toContain('content-type: application/json');
+    const length = /content-length: (\d+)/.exec(first)?.[1];
+    const body = first.slice(first.indexOf('\r\n\r\n') + 4);
+    expect(Number(length)).toBe(Buffer.byteLength(body));
+    expect(JSON.parse(body)).toEqual({
+      jsonrpc: '2.0',
+      id: 901,
+      result: { content: [{ type: 'text', text: 'Echo: together' }] },
+    });
+  });
+
+  it('a batch of calls gets one JSON array with every answer', async () => {
+    const batch = `[${callBody(911, 'probe__echo', { message: 'a' })},${callBody(912, 'probe__echo', { message: 'b' })}]`;
+    const response = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: 'POST',
+      headers: sessionHeaders(),
+      body: batch,
+    });
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const answers = (await response.json()) as { id: number; result: { content: { text: string }[] } }[];
+    expect(answers.map((a) => [a.id, a.result.content[0]?.text]).sort()).toEqual([
+      [911, 'Echo: a'],
+      [912, 'Echo: b'],
+    ]);
+  });
+
+  it('a call that sends progress first becomes an SSE stream carrying the progress, then the answer', async () => {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 921,
+      method: 'tools/call',
+      params: { name: 'probe__slow', arguments: { ms: 250 }, _meta: { progressToken: 'p921' } },
+    });
+    const response = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: 'POST',
+      headers: sessionHeaders(),
+      body,
+    });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const events = (await response.text())
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { method?: string; id?: number });
+    expect(events[0]?.method).toBe('notifications/progress');
+    expect(events.at(-1)?.id).toBe(921);
   });
 
   it('a quiet call still gets its headers, before any answer', async () => {

@@ -100,14 +100,12 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
   app.addHook('onClose', async () => sessions.closeAll());
 
   const subscriptions = new ResourceSubscriptions(options.pool);
-  const origin = new URL(options.publicUrl).origin;
   const builder = new SessionBuilder({
     gateway: options,
     subscriptions,
     sessions,
     store,
     publish,
-    origin,
     instance,
   });
   /**
@@ -319,7 +317,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
       return;
     reply.hijack();
     const http = { raw, res: reply.raw, body: request.body, authInfo: raw.auth };
-    await serveRequest(session.transport, http, origin);
+    await serveRequest(session.transport, http);
   }
 
   /**

@@ -1,10 +1,5 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  type JSONRPCMessage,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** Between the instance id and the SDK's own request id in what the client sees. */
 const SEPARATOR = '~';
@@ -25,13 +20,15 @@ export function routeAnswers(
   const send = transport.send.bind(transport);
   transport.send = (message, options) =>
     send(
-      isJSONRPCRequest(message) ? { ...message, id: `${instance}${SEPARATOR}${message.id}` } : message,
+      'method' in message && 'id' in message
+        ? { ...message, id: `${instance}${SEPARATOR}${message.id}` }
+        : message,
       options,
     );
   const onmessage = transport.onmessage;
   transport.onmessage = (message, extra) => {
-    const answer = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
-    const id = answer ? message.id : undefined;
+    // The messages are JSON-RPC already (the transport parsed them): a result or an error is an answer.
+    const id = 'result' in message || 'error' in message ? message.id : undefined;
     if (typeof id !== 'string' || !id.includes(SEPARATOR)) return onmessage?.(message, extra);
     const at = id.lastIndexOf(SEPARATOR);
     const to = id.slice(0, at);

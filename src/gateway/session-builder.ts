@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
@@ -14,8 +13,9 @@ import type { ResourceSubscriptions } from './resource-subscriptions.js';
 import { refOf } from './server-ref.js';
 import type { DistributiveOmit, SessionEvent } from './session-events.js';
 import { routeAnswers } from './session-answers.js';
-import { replayMessage } from './session-http.js';
+import { QUIET_POST_HEADERS_MS, SSE_KEEP_ALIVE_MS, replayMessage } from './session-http.js';
 import type { SessionRecord, SessionStore } from './session-store.js';
+import { SessionTransport } from './session-transport.js';
 import { SessionUpstreams } from './session-upstreams.js';
 import type { GatewaySession, GatewaySessions } from './sessions.js';
 
@@ -27,8 +27,6 @@ export interface SessionBuilderDeps {
   store: SessionStore;
   /** Tells the other instances (this one has acted already). */
   publish: (event: DistributiveOmit<SessionEvent, 'from'>) => void;
-  /** The hub's own origin, for requests made up from stored messages. */
-  origin: string;
   /** This instance's id in the events it publishes. */
   instance: string;
 }
@@ -81,7 +79,7 @@ export class SessionBuilder {
     const copy = await this.build(id, request.caller, request.server, (built) =>
       this.deps.sessions.add(built),
     );
-    const context = { origin: this.deps.origin, authInfo: request.authInfo };
+    const context = { authInfo: request.authInfo };
     const replay = async (message: JSONRPCMessage, withSession = true) => {
       const answer = await replayMessage(copy.transport, message, {
         ...context,
@@ -120,10 +118,7 @@ export class SessionBuilder {
     await replayMessage(
       copy.transport,
       { ...message, params: { uri } },
-      {
-        origin: this.deps.origin,
-        sessionId: copy.id,
-      },
+      { sessionId: copy.id },
     ).catch(() => undefined);
   }
 
@@ -150,13 +145,15 @@ export class SessionBuilder {
           );
     own.attach(mcpServer);
     const holder: { copy?: GatewaySession } = {};
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => id,
-      onsessioninitialized: async () => {
+    const transport = new SessionTransport({
+      sessionId: id,
+      quietMs: QUIET_POST_HEADERS_MS,
+      keepAliveMs: SSE_KEEP_ALIVE_MS,
+      onInitialized: async () => {
         if (holder.copy) await initialized(holder.copy);
       },
       // DELETE: the session ends everywhere, not only here.
-      onsessionclosed: async () => {
+      onEnded: async () => {
         await store.remove(id);
         this.deps.publish({ type: 'ended', id });
       },

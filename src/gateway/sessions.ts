@@ -1,8 +1,8 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Clock } from '../core/index.js';
 import type { ListChangedGate } from './list-changed-gate.js';
 import type { ServerRef } from './server-ref.js';
+import type { SessionTransport } from './session-transport.js';
 
 /**
  * This instance's copy of one downstream MCP session: its own SDK server and transport, owned by
@@ -19,7 +19,7 @@ export interface GatewaySession {
    */
   endpoint: ServerRef | null;
   server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: SessionTransport;
   /** The session's list_changed notifications, coalesced; they reach its client on this copy's GET stream. */
   gate: ListChangedGate;
   /** Sends `notifications/resources/updated` for `uri` on this copy's GET stream, if it holds one. */
