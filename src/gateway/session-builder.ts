@@ -115,11 +115,9 @@ export class SessionBuilder {
   /** Ends this instance's copy of a client's `resources/unsubscribe` told by another instance. */
   async unsubscribed(copy: GatewaySession, uri: string): Promise<void> {
     const message = { jsonrpc: '2.0' as const, id: `${REPLAY_ID}unsub`, method: 'resources/unsubscribe' };
-    await replayMessage(
-      copy.transport,
-      { ...message, params: { uri } },
-      { sessionId: copy.id },
-    ).catch(() => undefined);
+    await replayMessage(copy.transport, { ...message, params: { uri } }, { sessionId: copy.id }).catch(
+      () => undefined,
+    );
   }
 
   private async build(

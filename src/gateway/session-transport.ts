@@ -87,7 +87,9 @@ export class SessionTransport implements Transport {
     if (request.method === 'GET') return this.get(request, reply);
     if (request.method === 'DELETE') return this.delete(request, reply);
     reply.head(405, { allow: 'GET, POST, DELETE', 'content-type': 'application/json' });
-    reply.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }));
+    reply.end(
+      JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }),
+    );
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
@@ -99,7 +101,8 @@ export class SessionTransport implements Transport {
       return;
     }
     const answer = this.answers.get(requestId);
-    if (answer === undefined) throw new Error(`No connection established for request ID: ${String(requestId)}`);
+    if (answer === undefined)
+      throw new Error(`No connection established for request ID: ${String(requestId)}`);
     if (!response) return answer.related(message);
     if (answer.respond(requestId, message) || !answer.open) this.release(answer);
   }
