@@ -62,6 +62,8 @@ export class ProcessGroupStdioTransport implements Transport {
   private readonly stderr: StderrRelay;
   private child: ChildProcess | undefined;
   private exitSeen = false;
+  /** stdin is corked until the end of this tick: the messages sent in one tick leave in one write. */
+  private corked = false;
   private readonly exited: Promise<void>;
   private markExited!: () => void;
   private readonly finished: Promise<void>;
@@ -135,6 +137,14 @@ export class ProcessGroupStdioTransport implements Transport {
     else if ('method' in message && message.method === 'notifications/cancelled') {
       const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
       if (cancelled !== undefined) this.unanswered.delete(cancelled);
+    }
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
     }
     return new Promise((resolve, reject) => {
       // The callback fires once the line is handed to the OS, or with an error when the pipe is
