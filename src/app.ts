@@ -14,6 +14,7 @@ import {
   installErrorHandlers,
   installRequestMetrics,
   installSecurityHeaders,
+  installLargeBodyEncoding,
   OneLineRequestLog,
   mcpAuthValuesRoutes,
   libreChatConfigRoutes,
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installRequestMetrics(app, deps.metrics);
 
   installSecurityHeaders(app);
+  installLargeBodyEncoding(app);
   // First of the onRequest hooks that do work: a refused request runs no authentication or limit.
   installClosingRefusal(app);
   await app.register(cookie, { secret: deps.settings.cookieSecret });

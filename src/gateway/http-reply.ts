@@ -11,7 +11,7 @@ export interface HttpReply {
   /** Sends the headers now, before any body. */
   flush(): void;
   write(text: string): void;
-  end(text?: string): void;
+  end(body?: string | Buffer): void;
   /** False once ended, or once the client has gone. */
   readonly open: boolean;
   /** Called at most once, when the client goes away before the answer ended. */
@@ -34,9 +34,9 @@ export class NodeReply implements HttpReply {
     this.res.write(text);
   }
 
-  end(text?: string): void {
-    if (text === undefined) this.res.end();
-    else this.res.end(text);
+  end(body?: string | Buffer): void {
+    if (body === undefined) this.res.end();
+    else this.res.end(body);
   }
 
   get open(): boolean {
@@ -69,9 +69,9 @@ export class CollectedReply implements HttpReply {
     this.body += text;
   }
 
-  end(text?: string): void {
+  end(body?: string | Buffer): void {
     if (this.ended) return;
-    if (text !== undefined) this.body += text;
+    if (body !== undefined) this.body += body.toString();
     this.ended = true;
     this.settle({ status: this.status, body: this.body });
   }

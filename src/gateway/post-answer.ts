@@ -1,4 +1,5 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { bodyForWrite } from '../http/index.js';
 import { EventStream, type HttpReply } from './http-reply.js';
 
 /** How the answer to one POST is timed. */
@@ -87,7 +88,7 @@ export class PostAnswer {
         'content-length': String(Buffer.byteLength(body)),
         ...(this.sessionId === undefined ? {} : { 'mcp-session-id': this.sessionId }),
       });
-      this.reply.end(body);
+      this.reply.end(bodyForWrite(body));
     }
     this.done();
   }

@@ -2,6 +2,7 @@ export { installErrorHandlers, toHubError, errorBody, type ErrorKey } from './er
 export { requireIdentity, callerOf, bearerToken, CSRF_HEADER } from './authenticate.js';
 export { installRequestMetrics } from './metrics-hook.js';
 export { installSecurityHeaders } from './security-headers.js';
+export { bodyForWrite, installLargeBodyEncoding } from './large-bodies.js';
 export { OneLineRequestLog } from './request-log.js';
 export { authRoutes, type AuthRouteOptions } from './routes/auth-routes.js';
 export { sessionRoutes, type SessionRouteOptions } from './routes/session-routes.js';
