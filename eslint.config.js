@@ -14,6 +14,7 @@ export default tseslint.config(
             '*.js',
             'bin/*.js',
             'bench/*.js',
+            'bench/*.mjs',
             'test/peers/*.mjs',
             'soak/*.mjs',
             'soak/peers/*.mjs',

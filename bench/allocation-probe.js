@@ -22,7 +22,10 @@ if (file !== undefined) {
   process.on('SIGUSR2', () => {
     session.post('HeapProfiler.getSamplingProfile', (error, result) => {
       if (error) return;
-      const total = result.profile.samples.reduce((sum, sample) => sum + sample.size, 0);
+      const { samples } = /** @type {{ profile: { samples: { size: number }[] } }} */ (
+        /** @type {unknown} */ (result)
+      ).profile;
+      const total = samples.reduce((sum, sample) => sum + sample.size, 0);
       appendFileSync(file, `${total}\n`);
     });
   });
