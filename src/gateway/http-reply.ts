@@ -14,6 +14,8 @@ export interface HttpReply {
   end(body?: string | Buffer): void;
   /** False once ended, or once the client has gone. */
   readonly open: boolean;
+  /** Bytes written but not yet taken by the client's connection. */
+  readonly backlog: number;
   /** Called at most once, when the client goes away before the answer ended. */
   onGone(listener: () => void): void;
 }
@@ -41,6 +43,10 @@ export class NodeReply implements HttpReply {
 
   get open(): boolean {
     return !this.res.writableEnded && !this.res.destroyed;
+  }
+
+  get backlog(): number {
+    return this.res.writableLength;
   }
 
   onGone(listener: () => void): void {
@@ -80,6 +86,8 @@ export class CollectedReply implements HttpReply {
     return !this.ended;
   }
 
+  readonly backlog = 0;
+
   onGone(): void {}
 }
 
@@ -96,6 +104,12 @@ function eventStreamHeaders(sessionId: string | undefined): Record<string, strin
 
 /** The comment an idle SSE stream carries now and then, so that proxies and idle timers keep it. */
 const KEEP_ALIVE_COMMENT = ': keepalive\n\n';
+/**
+ * Above this many bytes waiting for a client that does not read, its stream takes no more
+ * notifications: they are dropped, not queued in the hub's memory. Responses and server→client
+ * requests still go (a call's answer is never lost to a slow reader).
+ */
+export const MAX_NOTIFICATION_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /**
  * One server-sent-events answer (the MCP streamable HTTP transport's `text/event-stream`). Its
@@ -129,9 +143,14 @@ export class EventStream {
     this.keepAlive.unref();
   }
 
-  send(message: JSONRPCMessage): void {
+  /** Sends one message; false when a notification was dropped for a client that does not read. */
+  send(message: JSONRPCMessage): boolean {
     this.start(false);
-    if (this.reply.open) this.reply.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    if (!this.reply.open) return false;
+    const notification = !('id' in message);
+    if (notification && this.reply.backlog > MAX_NOTIFICATION_BACKLOG_BYTES) return false;
+    this.reply.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    return true;
   }
 
   /** Ends the stream (an empty one if nothing was sent). */

@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CollectedReply, type HttpReply } from './http-reply.js';
+import { CollectedReply, MAX_NOTIFICATION_BACKLOG_BYTES, type HttpReply } from './http-reply.js';
 import { SessionTransport, type SessionRequest } from './session-transport.js';
 
 const SESSION = 'session-1';
@@ -13,6 +13,8 @@ class RecordedReply implements HttpReply {
   body = '';
   flushed = false;
   ended = false;
+  /** What the client has not read yet, as the test sets it. */
+  backlog = 0;
   private gone = false;
   private goneListener: (() => void) | undefined;
 
@@ -254,5 +256,28 @@ describe('SessionTransport', () => {
     const after = new RecordedReply();
     await transport.handle(request('POST', call(7)), after);
     expect(after.status).toBe(404);
+  });
+
+  it('drops notifications, never answers, for a client that stopped reading', async () => {
+    const { transport } = await initialized();
+    const stream = new RecordedReply();
+    await transport.handle(request('GET', undefined, { accept: 'text/event-stream' }), stream);
+    const changed = { jsonrpc: '2.0' as const, method: 'notifications/tools/list_changed' };
+    stream.backlog = MAX_NOTIFICATION_BACKLOG_BYTES + 1;
+    await transport.send(changed);
+    expect(stream.events()).toEqual([]);
+    stream.backlog = 0;
+    await transport.send(changed);
+    expect(stream.events()).toEqual([changed]);
+
+    const post = new RecordedReply();
+    await transport.handle(request('POST', call(8)), post);
+    const progress = { jsonrpc: '2.0' as const, method: 'notifications/progress', params: { progress: 1 } };
+    await transport.send(progress, { relatedRequestId: 8 });
+    post.backlog = MAX_NOTIFICATION_BACKLOG_BYTES + 1;
+    await transport.send(progress, { relatedRequestId: 8 });
+    await transport.send({ jsonrpc: '2.0', id: 8, result: {} });
+    expect(post.events()).toEqual([progress, { jsonrpc: '2.0', id: 8, result: {} }]);
+    expect(post.ended).toBe(true);
   });
 });
