@@ -205,7 +205,8 @@ mcpServers:
     expect(answer.status).toBe(200);
     expect(answer.contentType).toMatch(/^text\/event-stream/);
     const names = answer.parsed.events.map((e) => e.event);
-    expect(names.filter((name) => name === 'progress').length).toBeGreaterThanOrEqual(2);
+    // Every step, the last too: it leaves the upstream right before the result.
+    expect(names.filter((name) => name === 'progress').length).toBe(4);
     expect(names.at(-1)).toBe('result');
     expect(names.slice(0, -1).every((name) => name === 'progress')).toBe(true);
     const progress = answer.parsed.events.filter((e) => e.event === 'progress').map((e) => e.data);

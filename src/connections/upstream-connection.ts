@@ -378,6 +378,7 @@ export class UpstreamConnection {
       // would be one more request to a dead server. Closing the client ends it instead. The
       // SDK's own timeout is set past ours so ours decides.
       await untilAborted(this.client.connect(this.transport, { timeout: timeoutMs + 1_000 }), abort.signal);
+      answersAfterNotifications(this.transport);
       this.opened = true;
     } catch (error) {
       const reason = abort.signal.aborted ? abortReason(abort.signal) : error;
@@ -523,6 +524,22 @@ export class UpstreamConnection {
 }
 
 /** The SDK's error for a request whose connection closed under it. */
+/**
+ * The SDK hands a notification to its handler one microtask after it arrives, and settles a response
+ * at once. A call's last progress notification, read in the same chunk as the call's result, would
+ * then reach its handler after the call had ended and be dropped. Responses are therefore passed on
+ * one microtask later, behind any notification read before them. Call after `client.connect`, which
+ * installs the handler wrapped here.
+ */
+function answersAfterNotifications(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (deliver === undefined) return;
+  transport.onmessage = (message, extra) => {
+    if ('result' in message || 'error' in message) queueMicrotask(() => deliver(message, extra));
+    else deliver(message, extra);
+  };
+}
+
 function isConnectionClosed(error: unknown): boolean {
   return error instanceof McpError && error.code === (ErrorCode.ConnectionClosed as number);
 }
