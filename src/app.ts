@@ -16,6 +16,7 @@ import {
   installSecurityHeaders,
   installLargeBodyEncoding,
   OneLineRequestLog,
+  lazyChildLogger,
   mcpAuthValuesRoutes,
   libreChatConfigRoutes,
   rolesRoutes,
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.settings.trustProxy,
     genReqId: () => randomUUID(),
     logController: new OneLineRequestLog(),
+    childLoggerFactory: lazyChildLogger,
     // Requests arriving while the app closes are refused by installClosingRefusal, with a code.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },

@@ -3,7 +3,7 @@ export { requireIdentity, callerOf, bearerToken, CSRF_HEADER } from './authentic
 export { installRequestMetrics } from './metrics-hook.js';
 export { installSecurityHeaders } from './security-headers.js';
 export { bodyForWrite, installLargeBodyEncoding } from './large-bodies.js';
-export { OneLineRequestLog } from './request-log.js';
+export { OneLineRequestLog, lazyChildLogger } from './request-log.js';
 export { authRoutes, type AuthRouteOptions } from './routes/auth-routes.js';
 export { sessionRoutes, type SessionRouteOptions } from './routes/session-routes.js';
 export { signInRoutes, type SignInRouteOptions } from './routes/sign-in-routes.js';
