@@ -91,8 +91,7 @@ async function round(upstream: string): Promise<Round> {
     }
     const hubCpuMsPerWarmList = ((await cpuMs(hub.pid)) - cpuBefore) / LISTS;
     const timeAfter = await mcpPostSeconds(hub.base);
-    const hubMsPerWarmList =
-      ((timeAfter.sum - timeBefore.sum) * 1000) / (timeAfter.count - timeBefore.count);
+    const hubMsPerWarmList = ((timeAfter.sum - timeBefore.sum) * 1000) / (timeAfter.count - timeBefore.count);
     times.sort((a, b) => a - b);
     return {
       coldMs,

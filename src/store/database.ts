@@ -86,7 +86,9 @@ function openSqlite(sqlitePath: string): StoreDatabase {
   connection.pragma('journal_mode = WAL');
   connection.pragma('foreign_keys = ON');
   connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new StatementCache(connection) }),
+  });
   return handle(db, 'sqlite');
 }
 

@@ -8,10 +8,10 @@ function countingDb() {
   const db = new BetterSqlite3(':memory:');
   const prepared: string[] = [];
   const prepare = db.prepare.bind(db);
-  db.prepare = ((text: string) => {
+  db.prepare = (text: string) => {
     prepared.push(text);
     return prepare(text);
-  }) as typeof db.prepare;
+  };
   db.exec('create table t (id integer primary key, name text)');
   return { db, prepared };
 }

@@ -45,7 +45,9 @@ export async function callTool(
   // initialize and standalone stream must not carry this caller's headers.
   const { connection } = await upstreams.connect(caller, server, profile);
   try {
-    return await withCallHeaders(server.config, callHeaders, () => connection.callTool(toolName, args, callOptions));
+    return await withCallHeaders(server.config, callHeaders, () =>
+      connection.callTool(toolName, args, callOptions),
+    );
   } catch (err) {
     if (isHubError(err)) throw err;
     if (err instanceof McpError && !TRANSPORT_FAILURES.includes(err.code)) {
