@@ -109,6 +109,24 @@ describe('identity service over the real store', () => {
     expect((await cached.authenticate(token)).role).toBe('USER');
   });
 
+  it('V-04: a write by another process (outsideWrites changed) drops every cached account', async () => {
+    let written = 1;
+    const cached = createIdentityService({
+      tokens,
+      users: repos.users,
+      roles,
+      clock,
+      cache: { ttlMs: 60_000, active: () => true, outsideWrites: () => written },
+    });
+    const user = await repos.users.create({ email: 'outside@example.com' });
+    const token = await cached.issueToken(user);
+    expect((await cached.authenticate(token)).role).toBe('USER');
+    await repos.users.setDisabled(user.id, true); // as the CLI would, telling nobody here
+    expect((await cached.authenticate(token)).role).toBe('USER'); // the cache does not know yet
+    written = 2; // the database reports the other process's commit
+    await expect(cached.authenticate(token)).rejects.toMatchObject({ code: 'HUB_ERR_ACCOUNT_DISABLED' });
+  });
+
   it('V-11: issueToken refuses a removed or disabled user; identityOf answers null for both', async () => {
     const identity = createIdentityService({ tokens, users: repos.users, roles, clock });
     const user = await repos.users.create({ email: 'gone@example.com' });

@@ -88,11 +88,23 @@ export interface IdentityServiceOptions {
    * instance (the hub does so over the shared KV): `active` says whether that is so right now, and
    * `ttlMs` bounds how long a lost notice lasts.
    */
-  cache?: { ttlMs: number; active: () => boolean } | undefined;
+  cache?: AccountCacheOption | undefined;
   /** Issuers whose verified email may link an external identity to the local account with that email. */
   emailLinkIssuers?: readonly string[] | undefined;
   /** Called after a user's account changed here (a password change), so other instances hear of it. */
   onUserChanged?: ((userId: string) => void) | undefined;
+}
+
+/** How the identity service may reuse accounts it read (see {@link IdentityServiceOptions.cache}). */
+export interface AccountCacheOption {
+  ttlMs: number;
+  /** Whether every change made by this process reaches {@link IdentityService.forget} right now. */
+  active: () => boolean;
+  /**
+   * Changes whenever the directory may have been written by someone who calls no `forget` here
+   * (another process on the same database file); a change drops every cached account.
+   */
+  outsideWrites?: (() => number) | undefined;
 }
 
 /** Creates the identity service over a token service and the user directory. */
@@ -110,8 +122,16 @@ export function createIdentityService(deps: IdentityServiceOptions): IdentitySer
     appUserId: external?.issuer === SHARED_SECRET_ISSUER ? external.subject : (appSubject ?? user.id),
   });
 
+  /** The last value of `cache.outsideWrites` seen. */
+  let outsideWrites: number | undefined;
+
   async function cached(key: string, load: () => Promise<UserRecord | null>): Promise<UserRecord | null> {
     if (!deps.cache?.active()) return load();
+    const written = deps.cache.outsideWrites?.();
+    if (written !== outsideWrites) {
+      cache.clear();
+      outsideWrites = written;
+    }
     const now = deps.clock.now();
     const hit = cache.get(key);
     if (hit && hit.expiresAt > now) return hit.user;

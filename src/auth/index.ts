@@ -15,6 +15,7 @@ export {
   type Identity,
   type IdentityService,
   type IdentityServiceOptions,
+  type AccountCacheOption,
   type UserDirectory,
 } from './identity.js';
 export {

@@ -5,7 +5,7 @@ import {
   type BeforeRemoval,
   type UserChange,
 } from '../accounts/index.js';
-import type { Identity, IdentityService } from '../auth/index.js';
+import type { AccountCacheOption, Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
 import type { Kv, KvUnsubscribe } from '../kv/index.js';
 import { flowIdFor, type OAuthService } from '../oauth/index.js';
@@ -19,7 +19,7 @@ import { parseConnectionKey, type UpstreamService } from '../upstreams/index.js'
  * With a shared KV (several instances), a user's account is reused this long between requests;
  * every change is announced over the KV and drops it at once, so this only bounds a lost notice.
  */
-const SHARED_USER_CACHE_TTL_MS = 10_000;
+const ACCOUNT_CACHE_TTL_MS = 10_000;
 
 /**
  * How account changes travel between this instance and the others. The identity service is built
@@ -32,14 +32,28 @@ export class AccountChangeFeed {
   private announceTo: ((change: UserChange) => Promise<void>) | undefined;
   private unsubscribe: KvUnsubscribe | undefined;
 
+  /**
+   * `shared`: the KV reaches every instance. `outsideWrites`: the database tells when another process
+   * wrote to it (SQLite), which is how the CLI's changes are seen on the embedded setup.
+   */
   constructor(
     private readonly shared: boolean,
     private readonly logger: Logger,
+    private readonly outsideWrites?: () => number,
   ) {}
 
-  /** The identity service's cache option: only with a shared KV, and only while changes are heard. */
-  cacheOption(): { ttlMs: number; active: () => boolean } | undefined {
-    return this.shared ? { ttlMs: SHARED_USER_CACHE_TTL_MS, active: () => this.hearing } : undefined;
+  /**
+   * The identity service's cache option, only while changes are heard: with a shared KV every
+   * instance hears them; on one instance over SQLite, the CLI's writes from its own process drop the
+   * cache as the database reports them. Otherwise (one instance over PostgreSQL) none: every
+   * request reads its account.
+   */
+  cacheOption(): AccountCacheOption | undefined {
+    const active = () => this.hearing;
+    if (this.shared) return { ttlMs: ACCOUNT_CACHE_TTL_MS, active };
+    if (this.outsideWrites !== undefined)
+      return { ttlMs: ACCOUNT_CACHE_TTL_MS, active, outsideWrites: this.outsideWrites };
+    return undefined;
   }
 
   /** Announces a change made here (forget locally, then tell every instance). */

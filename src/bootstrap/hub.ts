@@ -82,7 +82,10 @@ export async function createHub(config: HubConfig, options: CreateHubOptions = {
   try {
     const hooks = new LateHooks();
     const { secrets, database, repos, kv } = await openFoundation(config, { clock, logger }, cleanups);
-    const { identity, accountChanges } = buildIdentity({ config, secrets, repos, clock, logger }, hooks);
+    const { identity, accountChanges } = buildIdentity(
+      { config, secrets, repos, database, clock, logger },
+      hooks,
+    );
     const connections = buildConnections(
       { config, secrets, repos, kv, clock, logger, hostEnv: options.hostEnv ?? process.env },
       cleanups,

@@ -2,7 +2,7 @@ import { createIdentityService, createTokenService, type IdentityService } from 
 import type { HubConfig } from '../config/index.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
-import type { Repositories } from '../store/index.js';
+import type { Repositories, StoreDatabase } from '../store/index.js';
 import { AccountChangeFeed } from './account-wiring.js';
 import type { LateHooks } from './late-hooks.js';
 import type { HubSecrets } from './secrets.js';
@@ -15,7 +15,14 @@ export interface IdentityParts {
 
 /** Builds token checking and account lookup; each authenticated request goes through `hooks`. */
 export function buildIdentity(
-  deps: { config: HubConfig; secrets: HubSecrets; repos: Repositories; clock: Clock; logger: Logger },
+  deps: {
+    config: HubConfig;
+    secrets: HubSecrets;
+    repos: Repositories;
+    database: StoreDatabase;
+    clock: Clock;
+    logger: Logger;
+  },
   hooks: LateHooks,
 ): IdentityParts {
   const { env } = deps.config;
@@ -26,9 +33,14 @@ export function buildIdentity(
       ? { jwksUrl: env.authJwksUrl, issuer: env.authIssuer, audience: env.authAudience }
       : undefined,
   });
-  // Without a shared KV the account is read on every request (one primary-key read), so a change
-  // made by the CLI in another process applies from the next request; with one, changes are announced.
-  const accountChanges = new AccountChangeFeed(env.redis !== undefined, deps.logger);
+  // Accounts read are reused while every change reaches this instance: announced over a shared KV,
+  // or, on one instance over SQLite, seen in the database's count of other processes' writes (the
+  // CLI's). Otherwise the account is read on every request (one primary-key read).
+  const accountChanges = new AccountChangeFeed(
+    env.redis !== undefined,
+    deps.logger,
+    deps.database.outsideWrites,
+  );
   const base = createIdentityService({
     tokens,
     users: deps.repos.users,

@@ -55,6 +55,12 @@ export interface StoreDatabase {
   close(): Promise<void>;
   /** Resolves when the database answers a trivial query (readiness checks). */
   ping(): Promise<void>;
+  /**
+   * SQLite only: a number that changes whenever another connection (the CLI, in its own process)
+   * has committed to the database file since it was last read; SQLite's `PRAGMA data_version`.
+   * Writes made through this handle leave it unchanged.
+   */
+  readonly outsideWrites?: () => number;
 }
 
 /** SQLite waits this long for a competing writer (another process on the same file) before failing. */
@@ -89,7 +95,8 @@ function openSqlite(sqlitePath: string): StoreDatabase {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: new StatementCache(connection) }),
   });
-  return handle(db, 'sqlite');
+  const dataVersion = connection.prepare('PRAGMA data_version').pluck();
+  return { ...handle(db, 'sqlite'), outsideWrites: () => dataVersion.get() as number };
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<StoreDatabase> {
