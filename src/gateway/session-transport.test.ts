@@ -138,7 +138,7 @@ describe('SessionTransport', () => {
     ],
     ['a GET without text/event-stream', request('GET', undefined, { accept: 'application/json' }), 406],
     ['a PUT', request('PUT'), 405],
-  ])('refuses %s with a JSON-RPC error and hands nothing on', async (_what, refused, status) => {
+  ])('refuses %s with a JSON-RPC error and hands nothing on (IV-12)', async (_what, refused, status) => {
     const { transport, received } = await initialized();
     const before = received.length;
     const reply = new RecordedReply();
