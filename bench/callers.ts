@@ -4,6 +4,7 @@
  * requests). Every answer is checked: an error result, a wrong status or a text of the wrong length
  * throws, and the phase counts it as an error.
  */
+import { setMaxListeners } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { textOf } from '../test/support/mcp-helpers.js';
@@ -21,6 +22,18 @@ function expected(text: string, shape: EchoShape): number {
   return shape === 'plain' ? text.length : text.length + 'Echo: '.length;
 }
 
+/**
+ * Node's fetch with the transport's one signal marked as having no listener limit. The SDK's
+ * transport passes the same signal to every request; undici hangs an abort listener on it per
+ * request until garbage collection and raises the signal's limit to 1 500, past which Node printed
+ * a MaxListenersExceededWarning for every further request: thousands of lines a minute, written by
+ * the benchmark's own client on the CPU it shares with the paths it measures.
+ */
+const quietFetch: typeof fetch = (url, init) => {
+  if (init?.signal) setMaxListeners(0, init.signal);
+  return fetch(url, init);
+};
+
 /** An SDK client with one session to `url`, calling `tool` with `{[argument]: text}`. */
 export class McpCaller implements Caller {
   private constructor(
@@ -37,7 +50,10 @@ export class McpCaller implements Caller {
   ): Promise<McpCaller> {
     const client = new Client({ name: 'switchboard-bench', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers ?? {} } }),
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: options.headers ?? {} },
+        fetch: quietFetch,
+      }),
     );
     return new McpCaller(client, tool, options.argument ?? 'text', options.shape ?? 'plain');
   }
