@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { AccountsService } from './accounts/index.js';
 import type { IdentityService, RolePermissionTable } from './auth/index.js';
@@ -142,7 +142,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   applyServerLimits(app.server, limits);
   installJsonParser(app, deps.settings.bodyLimit);
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('identity', null);
   app.decorate('browserSessions', deps.sessions ?? null);
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { jsonBody } from '../http/index.js';
 
 /**
  * Where one HTTP answer of a downstream MCP session is written: a Node response, or memory when an
@@ -10,7 +11,7 @@ export interface HttpReply {
   head(status: number, headers: Readonly<Record<string, string>>): void;
   /** Sends the headers now, before any body. */
   flush(): void;
-  write(text: string): void;
+  write(body: string | Buffer): void;
   end(body?: string | Buffer): void;
   /** False once ended, or once the client has gone. */
   readonly open: boolean;
@@ -32,8 +33,8 @@ export class NodeReply implements HttpReply {
     this.res.flushHeaders();
   }
 
-  write(text: string): void {
-    this.res.write(text);
+  write(body: string | Buffer): void {
+    this.res.write(body);
   }
 
   end(body?: string | Buffer): void {
@@ -71,8 +72,8 @@ export class CollectedReply implements HttpReply {
 
   flush(): void {}
 
-  write(text: string): void {
-    this.body += text;
+  write(body: string | Buffer): void {
+    this.body += body.toString();
   }
 
   end(body?: string | Buffer): void {
@@ -149,7 +150,7 @@ export class EventStream {
     if (!this.reply.open) return false;
     const notification = !('id' in message);
     if (notification && this.reply.backlog > MAX_NOTIFICATION_BACKLOG_BYTES) return false;
-    this.reply.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    this.reply.write(jsonBody(message, 'event: message\ndata: ', '\n\n'));
     return true;
   }
 

@@ -1,5 +1,5 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { bodyForWrite } from '../http/index.js';
+import { bodyLength, jsonBody } from '../http/index.js';
 import { EventStream, type HttpReply } from './http-reply.js';
 
 /** How the answer to one POST is timed. */
@@ -82,13 +82,13 @@ export class PostAnswer {
     if (this.stream !== undefined) this.stream.end();
     else if (this.reply.open) {
       const all = [...this.responses.values()];
-      const body = JSON.stringify(all.length === 1 ? all[0] : all);
+      const body = jsonBody(all.length === 1 ? all[0] : all);
       this.reply.head(200, {
         'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)),
+        'content-length': String(bodyLength(body)),
         ...(this.sessionId === undefined ? {} : { 'mcp-session-id': this.sessionId }),
       });
-      this.reply.end(bodyForWrite(body));
+      this.reply.end(body);
     }
     this.done();
   }

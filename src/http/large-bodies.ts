@@ -1,21 +1,34 @@
 import type { FastifyInstance } from 'fastify';
-
-/** Above this many characters, a text body is encoded to bytes before it is written. */
-const LARGE_BODY_CHARS = 64 * 1024;
+import type { FastifySerializerCompiler } from 'fastify/types/schema.js';
+import { ResponseSerializationError } from 'fastify-type-provider-zod';
+import { $ZodType, safeEncode } from 'zod/v4/core';
+import { bodyForWrite, jsonBody } from './json-bytes.js';
 
 /**
- * The body to hand to Node's `res.end`: a large text as bytes. Node writes a string body together
- * with the headers as one string (headers + body), and that join is flattened into one more copy of
- * the whole body in the heap before the socket's own encode; bytes are written after the headers as
- * they are. A small body stays a string: one write of headers and body, no extra buffer.
+ * Every route's serialized answer goes out as {@link jsonBody} or {@link bodyForWrite} makes it: a
+ * large one as bytes, with no extra copy of its long strings in the heap.
  */
-export function bodyForWrite(text: string): string | Buffer {
-  return text.length > LARGE_BODY_CHARS ? Buffer.from(text) : text;
-}
-
-/** Every route's serialized answer goes out through {@link bodyForWrite}. */
 export function installLargeBodyEncoding(app: FastifyInstance): void {
+  app.setSerializerCompiler(responseSerializer);
   app.addHook('onSend', (_request, _reply, payload, done) => {
     done(null, typeof payload === 'string' ? bodyForWrite(payload) : payload);
   });
 }
+
+/**
+ * A route's zod response schema checks and encodes its answer (as fastify-type-provider-zod's own
+ * compiler does), and {@link jsonBody} writes it. Fastify sends a Buffer from a serializer as it
+ * is, with its length, though the type says string.
+ */
+const responseSerializer: FastifySerializerCompiler<$ZodType | { properties: $ZodType }> = ({
+  schema,
+  method,
+  url,
+}) => {
+  const zod = schema instanceof $ZodType ? schema : schema.properties;
+  return (data) => {
+    const result = safeEncode(zod, data);
+    if (!result.success) throw new ResponseSerializationError(method, url, { cause: result.error });
+    return jsonBody(result.data) as string;
+  };
+};
