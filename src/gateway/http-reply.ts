@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { jsonBody } from '../http/index.js';
+import { jsonBody } from '../core/index.js';
 
 /**
  * Where one HTTP answer of a downstream MCP session is written: a Node response, or memory when an

@@ -1,5 +1,5 @@
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { bodyLength, jsonBody } from '../http/index.js';
+import { bodyLength, jsonBody } from '../core/index.js';
 import { EventStream, type HttpReply } from './http-reply.js';
 
 /** How the answer to one POST is timed. */

@@ -3,7 +3,6 @@ export { requireIdentity, callerOf, bearerToken, CSRF_HEADER } from './authentic
 export { installRequestMetrics } from './metrics-hook.js';
 export { installSecurityHeaders } from './security-headers.js';
 export { installLargeBodyEncoding } from './large-bodies.js';
-export { jsonBody, bodyLength } from './json-bytes.js';
 export { OneLineRequestLog, lazyChildLogger } from './request-log.js';
 export { authRoutes, type AuthRouteOptions } from './routes/auth-routes.js';
 export { sessionRoutes, type SessionRouteOptions } from './routes/session-routes.js';

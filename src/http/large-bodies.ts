@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifySerializerCompiler } from 'fastify/types/schema.js';
 import { ResponseSerializationError } from 'fastify-type-provider-zod';
 import { $ZodType, safeEncode } from 'zod/v4/core';
-import { bodyForWrite, jsonBody } from './json-bytes.js';
+import { bodyForWrite, jsonBody } from '../core/index.js';
 
 /**
  * Every route's serialized answer goes out as {@link jsonBody} or {@link bodyForWrite} makes it: a

@@ -21,6 +21,18 @@ describe('createEventStream', () => {
     );
   });
 
+  it('keeps a long result on one data line, exactly its JSON', async () => {
+    const result = { content: [{ type: 'text', text: 'é line\n"quoted"\t'.repeat(4_000) }] };
+    const events = createEventStream();
+    events.send('result', result);
+    events.end();
+    const chunks: Buffer[] = [];
+    for await (const chunk of events.body) chunks.push(Buffer.from(chunk as Buffer));
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text).toBe(`: connected\n\nevent: result\ndata: ${JSON.stringify(result)}\n\n`);
+    expect(text.split('\n').filter((line) => line.startsWith('data: '))).toHaveLength(1);
+  });
+
   it('sends keep-alive comments while open, and none after the end', async () => {
     const events = createEventStream({ keepAliveMs: 10 });
     let text = '';

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { jsonBody } from '../core/index.js';
 
 /** How often a keep-alive comment goes out by default, so proxies do not cut a quiet long call. */
 export const KEEP_ALIVE_MS = 15_000;
@@ -41,7 +42,7 @@ export interface EventStream {
 export function createEventStream(options: EventStreamOptions = {}): EventStream {
   const body = new PassThrough();
   const open = () => !body.destroyed && !body.writableEnded;
-  const write = (chunk: string) => {
+  const write = (chunk: string | Buffer) => {
     if (open()) body.write(chunk);
   };
   const keepAlive = setInterval(() => write(': ping\n\n'), options.keepAliveMs ?? KEEP_ALIVE_MS);
@@ -50,8 +51,9 @@ export function createEventStream(options: EventStreamOptions = {}): EventStream
   write(': connected\n\n');
   return {
     body,
-    // JSON.stringify without indentation never yields a line break, so one `data:` line suffices.
-    send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    // JSON without indentation never holds a line break, so one `data:` line suffices; a long
+    // result's text goes in as bytes (jsonBody), not as more copies in the heap.
+    send: (event, data) => write(jsonBody(data, `event: ${event}\ndata: `, '\n\n')),
     end: () => {
       clearInterval(keepAlive);
       if (open()) body.end();
