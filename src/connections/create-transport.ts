@@ -1,5 +1,4 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Clock } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
@@ -14,6 +13,7 @@ import type { TransportHooks } from './upstream-connection.js';
 import { PermanentConnectError } from './upstream-errors.js';
 import { PassThroughFetch } from './pass-through-fetch.js';
 import { DEFAULT_MAX_RESULT_BYTES } from './result-limit.js';
+import { StreamableHttpTransport } from './streamable-http-transport.js';
 import { pingUpstream } from './upstream-ping.js';
 import { GuardedWebSocketTransport } from './websocket-transport.js';
 
@@ -77,9 +77,9 @@ export function createTransport(spec: UpstreamSpec, deps: TransportDeps, hooks: 
         onUnanswered: (url, init) => void pingUpstream(stage.probe, url, init, deps.logger),
         ...(onRelatedRequest ? { onRelatedRequest } : {}),
       });
-      return new StreamableHTTPClientTransport(parseUrl(spec.url), {
-        // requestInit headers go on every request the transport makes: POST, GET stream, DELETE.
-        requestInit: { headers: { ...spec.headers } },
+      return new StreamableHttpTransport({
+        url: parseUrl(spec.url),
+        headers: spec.headers,
         fetch: stage.fetch,
       });
     }

@@ -1,5 +1,4 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -21,6 +20,7 @@ import {
 import { HubError, isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import { CallTimer } from './call-timer.js';
+import { StreamableHttpTransport } from './streamable-http-transport.js';
 import { runAsTask } from './task-call.js';
 import type { RelatedRequestListener } from './related-requests.js';
 import {
@@ -500,7 +500,7 @@ export class UpstreamConnection {
   private async endSession(): Promise<void> {
     const transport =
       this.transport instanceof RequestTaggingTransport ? this.transport.inner : this.transport;
-    if (!(transport instanceof StreamableHTTPClientTransport) || transport.sessionId === undefined) return;
+    if (!(transport instanceof StreamableHttpTransport) || transport.sessionId === undefined) return;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

@@ -1,0 +1,188 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProbeServer, type ProbeServer } from '../../test/peers/probe-server.js';
+import { StreamableHttpTransport } from './streamable-http-transport.js';
+import { upstreamHttpStatus } from './upstream-errors.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function probe(jsonResponse: boolean): Promise<ProbeServer> {
+  const server = await startProbeServer({ jsonResponse });
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+async function connect(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ client: Client; transport: StreamableHttpTransport; errors: Error[] }> {
+  const transport = new StreamableHttpTransport({ url: new URL(url), headers, fetch });
+  const errors: Error[] = [];
+  const client = new Client({ name: 'transport-test', version: '1.0.0' });
+  client.onerror = (error) => errors.push(error);
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return { client, transport, errors };
+}
+
+/** A bare HTTP server on loopback; `handle` answers each request. */
+async function rawServer(handle: http.RequestListener): Promise<string> {
+  const server = http.createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe.each([
+  ['event-stream answers', false],
+  ['JSON answers', true],
+])('StreamableHttpTransport against the SDK server (%s)', (_name, jsonResponse) => {
+  it('keeps the session, sends its headers on every request, calls tools and ends the session with DELETE', async () => {
+    const server = await probe(jsonResponse);
+    const { client, transport, errors } = await connect(server.url, { 'X-Api-Key': 'k-1' });
+    expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'hé "quoted"\n😀' } });
+    expect(result.content).toEqual([{ type: 'text', text: 'Echo: hé "quoted"\n😀' }]);
+    const posts = server.recent().filter((request) => request.method === 'POST');
+    expect(posts.length).toBeGreaterThanOrEqual(3); // initialize, initialized, tools/call
+    for (const post of posts.slice(1)) {
+      expect(post.headers['mcp-session-id']).toBe(transport.sessionId);
+      expect(post.headers['mcp-protocol-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(post.headers['x-api-key']).toBe('k-1');
+      expect(post.headers.accept).toBe('application/json, text/event-stream');
+    }
+    expect(server.sessions).toBe(1);
+    await transport.terminateSession();
+    expect(transport.sessionId).toBeUndefined();
+    expect(server.sessions).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('opens the standalone stream after initialization and hears the server on it', async () => {
+    const server = await probe(jsonResponse);
+    const { client } = await connect(server.url);
+    const heard = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    );
+    // The stream is open once the server has seen its GET; the announcement goes out on it.
+    await expect.poll(() => server.openStreams).toBe(1);
+    server.addTool('late');
+    await heard;
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toContain('late');
+  });
+
+  it('fails a request the server answers with an error status, with that status on the error', async () => {
+    const server = await probe(jsonResponse);
+    const { client } = await connect(server.url);
+    server.setMode('fail-500');
+    const failure = await client.listTools().catch((error: unknown) => error);
+    expect(upstreamHttpStatus(failure)).toBe(500);
+  });
+});
+
+describe('StreamableHttpTransport against a bare HTTP server', () => {
+  /** Answers initialize (JSON) and accepts notifications; GET per `onGet`. */
+  function mcpOver(
+    onGet: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  ): http.RequestListener {
+    return (req, res) => {
+      if (req.method === 'GET') {
+        onGet(req, res);
+        return;
+      }
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const message = JSON.parse(body) as { id?: number; method: string };
+        if (message.id === undefined) {
+          res.writeHead(202).end();
+          return;
+        }
+        const result =
+          message.method === 'initialize'
+            ? {
+                protocolVersion: '2025-06-18',
+                capabilities: { tools: {} },
+                serverInfo: { name: 'bare', version: '1' },
+              }
+            : { tools: [] };
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+      });
+    };
+  }
+
+  it('a server without a standalone stream (GET 405) is no error', async () => {
+    let gets = 0;
+    let sawGet!: () => void;
+    const gotGet = new Promise<void>((resolve) => (sawGet = resolve));
+    const base = await rawServer(
+      mcpOver((_req, res) => {
+        gets += 1;
+        res.writeHead(405).end();
+        sawGet();
+      }),
+    );
+    const { client, errors } = await connect(`${base}/mcp`);
+    await gotGet;
+    await client.listTools();
+    expect(gets).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('reopens an ended standalone stream with Last-Event-ID, after the retry time the server asked for', async () => {
+    const lastEventIds: (string | undefined)[] = [];
+    let reopened!: () => void;
+    const secondGet = new Promise<void>((resolve) => (reopened = resolve));
+    const base = await rawServer(
+      mcpOver((req, res) => {
+        lastEventIds.push(req.headers['last-event-id'] as string | undefined);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (lastEventIds.length === 1) res.end('id: ev-5\r\nretry: 10\r\ndata: \r\n\r\n');
+        else reopened(); // held open until the test ends
+      }),
+    );
+    const { errors } = await connect(`${base}/mcp`);
+    await secondGet;
+    expect(lastEventIds).toEqual([undefined, 'ev-5']);
+    expect(errors).toEqual([]);
+  });
+
+  it('follows a same-origin 307 and refuses one to another origin, which it never contacts', async () => {
+    let elsewhereHits = 0;
+    const elsewhere = await rawServer((_req, res) => {
+      elsewhereHits += 1;
+      res.writeHead(500).end();
+    });
+    const handleMcp = mcpOver((_req, res) => res.writeHead(405).end());
+    const base = await rawServer((req, res) => {
+      if (req.url === '/moved') res.writeHead(307, { location: '/mcp' }).end();
+      else if (req.url === '/away') res.writeHead(307, { location: `${elsewhere}/mcp?key=secret` }).end();
+      else handleMcp(req, res);
+    });
+    const { client } = await connect(`${base}/moved`);
+    expect((await client.listTools()).tools).toEqual([]);
+
+    const transport = new StreamableHttpTransport({ url: new URL(`${base}/away`), headers: {}, fetch });
+    const refused = await new Client({ name: 't', version: '1' })
+      .connect(transport)
+      .catch((error: unknown) => error);
+    expect(upstreamHttpStatus(refused)).toBe(307);
+    expect(String(refused)).not.toContain('secret');
+    expect(elsewhereHits).toBe(0);
+  });
+});

@@ -1,0 +1,310 @@
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { type SseEvent, SseEventReader } from './sse-event-reader.js';
+import type { FetchLike } from './types.js';
+
+/** How the standalone GET stream is reopened after it ends (a server may end it and expect that). */
+export interface ReopenPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  growFactor: number;
+  /** Tries in a row that may fail before the transport gives the stream up (and says so via onerror). */
+  maxTries: number;
+}
+
+const DEFAULT_REOPEN: ReopenPolicy = {
+  initialDelayMs: 1000,
+  maxDelayMs: 30_000,
+  growFactor: 1.5,
+  maxTries: 2,
+};
+
+/** Same-origin 307/308 hops followed per request; a redirect to another origin is refused. */
+const MAX_REDIRECTS = 5;
+
+const ACCEPT_ANSWER = 'application/json, text/event-stream';
+
+export interface StreamableHttpTransportOptions {
+  url: URL;
+  /** Sent on every request (POST, GET stream, DELETE): the server's configured headers. */
+  headers: Readonly<Record<string, string>>;
+  /** Every request goes through this (for the hub: the pass-through stage over the egress guard). */
+  fetch: FetchLike;
+  reopen?: ReopenPolicy;
+}
+
+/**
+ * The client side of MCP's streamable HTTP transport (MCP 2025-06-18, "Transports" §2): each message
+ * is POSTed, answered by a JSON body or an event stream; a session id from the server is sent back
+ * on every later request; after `notifications/initialized` a GET opens the server's own stream
+ * (405: the server has none), reopened with `Last-Event-ID` when it ends; `terminateSession` DELETEs
+ * the session.
+ *
+ * The hub's own in place of the SDK's `StreamableHTTPClientTransport`, which piped every answer
+ * through a `TextDecoderStream` and an `EventSourceParserStream` (two transform streams, four web
+ * streams, built per call) and parsed each message twice (JSON, then the JSON-RPC schema the SDK's
+ * protocol layer checks again anyway). Here an answer is read from its bytes once
+ * ({@link SseEventReader}), each message is `JSON.parse`d once, and the protocol layer validates it.
+ *
+ * What the hub's pass-through stage already does is not done twice: an answer cut off mid-stream is
+ * answered in the upstream's place by the stage, so a POST's stream is never resumed here.
+ */
+export class StreamableHttpTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private readonly url: URL;
+  /** The configured headers, names lower-cased so the transport's own replace them, not join them. */
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly fetch: FetchLike;
+  private readonly reopenPolicy: ReopenPolicy;
+  /** Aborts every request and stream of the transport; aborted by `close`. */
+  private readonly abort = new AbortController();
+  private session: string | undefined;
+  private protocolVersion: string | undefined;
+  private started = false;
+  private closed = false;
+  /** The standalone stream's last event id, sent as `Last-Event-ID` when it is reopened. */
+  private streamEventId: string | undefined;
+  /** The reconnection time the server asked for (`retry:`), in ms. */
+  private serverRetryMs: number | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: StreamableHttpTransportOptions) {
+    this.url = options.url;
+    this.fetch = options.fetch;
+    this.reopenPolicy = options.reopen ?? DEFAULT_REOPEN;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.headers)) headers[name.toLowerCase()] = value;
+    this.headers = headers;
+  }
+
+  get sessionId(): string | undefined {
+    return this.session;
+  }
+
+  start(): Promise<void> {
+    if (this.started) return Promise.reject(new Error('the streamable HTTP transport was already started'));
+    this.started = true;
+    return Promise.resolve();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    try {
+      await this.post(message);
+    } catch (error) {
+      this.onerror?.(asError(error));
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    clearTimeout(this.reopenTimer);
+    this.abort.abort();
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  /** Ends the session on the server (DELETE); a 405 means the server does not let clients end it. */
+  async terminateSession(): Promise<void> {
+    if (this.session === undefined) return;
+    try {
+      const response = await this.exchange('DELETE', undefined, undefined);
+      await response.body?.cancel();
+      if (!response.ok && response.status !== 405) throw httpError(response, 'ending the session failed');
+      this.session = undefined;
+    } catch (error) {
+      this.onerror?.(asError(error));
+      throw error;
+    }
+  }
+
+  private async post(message: JSONRPCMessage): Promise<void> {
+    const response = await this.exchange('POST', JSON.stringify(message), ACCEPT_ANSWER);
+    const session = response.headers.get('mcp-session-id');
+    if (session !== null && session !== '') this.session = session;
+    if (!response.ok) {
+      // The body is not read into the error: it is the upstream's text, and errors reach the log.
+      await response.body?.cancel();
+      throw httpError(response, 'POST to the MCP endpoint failed');
+    }
+    if (response.status === 202 || !('method' in message && 'id' in message)) {
+      await response.body?.cancel();
+      if (response.status === 202 && isInitialized(message)) void this.openStream().catch(() => undefined);
+      return;
+    }
+    const type = mediaType(response.headers.get('content-type'));
+    if (type === 'text/event-stream') {
+      void this.readEvents(response.body, false);
+    } else if (type === 'application/json') {
+      this.deliver(await readText(response.body));
+    } else {
+      await response.body?.cancel();
+      throw new StreamableHTTPError(-1, `unexpected content type of an answer: ${type || '(none)'}`);
+    }
+  }
+
+  /** Opens the server's standalone event stream (GET). Throws, after `onerror`, when it cannot. */
+  private async openStream(): Promise<void> {
+    this.reopenTimer = undefined;
+    try {
+      const id = this.streamEventId;
+      const response = await this.exchange('GET', undefined, 'text/event-stream', id);
+      if (!response.ok) {
+        await response.body?.cancel();
+        if (response.status === 405) return; // the server offers no standalone stream
+        throw httpError(response, 'opening the event stream failed');
+      }
+      void this.readEvents(response.body, true);
+    } catch (error) {
+      this.onerror?.(asError(error));
+      throw error;
+    }
+  }
+
+  private reopenStream(failures: number): void {
+    if (this.abort.signal.aborted) return;
+    const policy = this.reopenPolicy;
+    if (failures >= policy.maxTries) {
+      this.onerror?.(new Error(`the event stream could not be reopened (${failures} tries)`));
+      return;
+    }
+    const delay =
+      this.serverRetryMs ??
+      Math.min(policy.initialDelayMs * policy.growFactor ** failures, policy.maxDelayMs);
+    this.reopenTimer = setTimeout(() => {
+      this.openStream().catch(() => this.reopenStream(failures + 1));
+    }, delay);
+    this.reopenTimer.unref();
+  }
+
+  /** Reads an event stream to its end; the standalone stream (`standalone`) is reopened after it. */
+  private async readEvents(body: ReadableStream<Uint8Array> | null, standalone: boolean): Promise<void> {
+    if (body === null) return;
+    const events = new SseEventReader({
+      event: (event) => this.onEvent(event, standalone),
+      retry: (ms) => (this.serverRetryMs = ms),
+    });
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const read = await reader.read();
+        if (read.done) break;
+        events.push(read.value);
+      }
+      events.end();
+    } catch (error) {
+      if (!this.abort.signal.aborted) this.onerror?.(new Error('event stream broke', { cause: error }));
+    }
+    if (standalone) this.reopenStream(0);
+  }
+
+  private onEvent(event: SseEvent, standalone: boolean): void {
+    if (standalone) this.streamEventId = event.lastEventId;
+    if (event.type !== 'message' || event.data === '') return;
+    this.deliver(event.data);
+  }
+
+  /** Parses one answer (a message, or a batch of them) and hands each on. */
+  private deliver(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      this.onerror?.(new Error('MCP server sent a message that is not JSON', { cause: error }));
+      return;
+    }
+    for (const message of Array.isArray(parsed) ? (parsed as unknown[]) : [parsed]) {
+      if (typeof message !== 'object' || message === null) {
+        this.onerror?.(new Error('MCP server sent a message that is not a JSON-RPC object'));
+        continue;
+      }
+      try {
+        // The protocol layer checks the message against the JSON-RPC schemas before acting on it.
+        this.onmessage?.(message as JSONRPCMessage);
+      } catch (error) {
+        this.onerror?.(asError(error));
+      }
+    }
+  }
+
+  /**
+   * One request, with the session's headers, following same-origin 307/308 redirects (the hub's
+   * egress guard checks each hop). A redirect elsewhere is not followed: the configured headers may
+   * be credentials for this server only.
+   */
+  private async exchange(
+    method: 'POST' | 'GET' | 'DELETE',
+    body: string | undefined,
+    accept: string | undefined,
+    lastEventId?: string,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...this.headers };
+    if (this.session !== undefined) headers['mcp-session-id'] = this.session;
+    if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
+    if (accept !== undefined) headers.accept = accept;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+    let url = this.url;
+    for (let hops = 0; ; hops += 1) {
+      const response = await this.fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        redirect: 'manual',
+        signal: this.abort.signal,
+      });
+      const location =
+        response.status === 307 || response.status === 308 ? response.headers.get('location') : null;
+      if (location === null) return response;
+      await response.body?.cancel();
+      const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
+      // The target is not named: its query may carry a key.
+      if (next === undefined || next.origin !== url.origin)
+        throw new StreamableHTTPError(response.status, 'redirect to another origin not followed');
+      if (hops >= MAX_REDIRECTS) throw new StreamableHTTPError(response.status, 'too many redirects');
+      url = next;
+    }
+  }
+}
+
+function isInitialized(message: JSONRPCMessage): boolean {
+  return 'method' in message && message.method === 'notifications/initialized' && !('id' in message);
+}
+
+function mediaType(value: string | null): string {
+  if (value === null) return '';
+  const semicolon = value.indexOf(';');
+  return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+}
+
+function httpError(response: Response, what: string): StreamableHTTPError {
+  return new StreamableHTTPError(response.status, `${what}: HTTP ${response.status}`);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A whole body as UTF-8 text: its chunks joined once (none when it came in one). */
+async function readText(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (body === null) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const read = await reader.read();
+    if (read.done) break;
+    chunks.push(read.value);
+  }
+  const only = chunks.length === 1 ? chunks[0] : undefined;
+  if (only !== undefined) return Buffer.from(only.buffer, only.byteOffset, only.byteLength).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
