@@ -8,7 +8,7 @@
  * allocations of its own, measured on an interval with no call and taken off. Results:
  * `bench/results/large-results.md` and `.json`.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -108,6 +108,7 @@ const table = [
   ),
   '',
 ].join('\n');
+await mkdir(OUT, { recursive: true });
 await writeFile(path.join(OUT, 'large-results.md'), table);
 await writeFile(
   path.join(OUT, 'large-results.json'),

@@ -194,7 +194,10 @@ function resendable(init: RequestInit | undefined): boolean {
 function carriesSession(headers: RequestInit['headers']): boolean {
   if (headers === undefined) return false;
   if (headers instanceof Headers) return headers.has('mcp-session-id');
-  return new Headers(headers).has('mcp-session-id');
+  if (Array.isArray(headers)) return headers.some(([name]) => name?.toLowerCase() === 'mcp-session-id');
+  // A record, as the streamable HTTP transport sends (its names lower-case): no Headers built for it.
+  for (const name in headers) if (name.toLowerCase() === 'mcp-session-id') return true;
+  return false;
 }
 
 function declaredLength(head: ResponseHead): number | undefined {
