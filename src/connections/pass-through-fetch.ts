@@ -10,7 +10,12 @@ import {
   wasStaged,
 } from '../net/body-stage.js';
 import type { Logger } from '../observability/index.js';
-import { type RelatedRequestListener, requestIdOf } from './related-requests.js';
+import {
+  POSTED_ID,
+  type PostedMessageInit,
+  type RelatedRequestListener,
+  requestIdOf,
+} from './related-requests.js';
 import type { FetchLike } from './types.js';
 import { ID_SCAN_BYTES, requestIdFromEnds } from './result-limit.js';
 import { UnansweredRequest } from './unanswered-request.js';
@@ -108,7 +113,7 @@ export class PassThroughFetch {
     const method = (init?.method ?? 'GET').toUpperCase();
     const posted = method === 'POST' ? init?.body : undefined;
     let parsed: { id: RequestId | undefined } | undefined;
-    const ownId = (): RequestId | undefined => (parsed ??= { id: postedId(posted) }).id;
+    const ownId = (): RequestId | undefined => (parsed ??= { id: postedId(posted, init) }).id;
     const ok = head.status >= 200 && head.status < 300;
     if (type.startsWith('text/event-stream')) {
       const id = posted === undefined ? undefined : ownId();
@@ -211,8 +216,9 @@ function declaredLength(head: ResponseHead): number | undefined {
  */
 const PARSED_POST_BYTES = 64 * 1024;
 
-/** The id of the single JSON-RPC request POSTed, if the body is one. */
-function postedId(posted: unknown): RequestId | undefined {
+/** The id of the single JSON-RPC request POSTed, if the body is one (as its sender said, when it did). */
+function postedId(posted: unknown, init: PostedMessageInit | undefined): RequestId | undefined {
+  if (init !== undefined && POSTED_ID in init) return init[POSTED_ID];
   if (typeof posted !== 'string') return undefined;
   if (posted.length <= PARSED_POST_BYTES) return requestIdOf(posted) ?? undefined;
   return requestIdFromEnds(posted.slice(0, ID_SCAN_BYTES), posted.slice(-ID_SCAN_BYTES));

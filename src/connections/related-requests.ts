@@ -4,6 +4,18 @@ import { fieldOf } from './unanswered-request.js';
 /** Hears that the upstream's request `serverRequestId` came on the stream answering `clientRequestId`. */
 export type RelatedRequestListener = (serverRequestId: RequestId, clientRequestId: RequestId) => void;
 
+/**
+ * The `RequestInit` key under which a transport that sent a JSON-RPC message says which request id
+ * it carried (`undefined` for a notification or a response), so the stage reading the answer need
+ * not parse the body it was sent to learn it.
+ */
+export const POSTED_ID: unique symbol = Symbol('switchboard.postedId');
+
+/** A `RequestInit` that may say which request it posts. */
+export interface PostedMessageInit extends RequestInit {
+  [POSTED_ID]?: RequestId | undefined;
+}
+
 /** A larger event is a result, not a request worth attributing; it is never joined or parsed. */
 const MAX_SCANNED_EVENT_BYTES = 4 * 1024 * 1024;
 

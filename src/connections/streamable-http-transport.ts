@@ -1,6 +1,7 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { POSTED_ID, type PostedMessageInit } from './related-requests.js';
 import { type SseEvent, SseEventReader } from './sse-event-reader.js';
 import type { FetchLike } from './types.js';
 
@@ -117,7 +118,7 @@ export class StreamableHttpTransport implements Transport {
   async terminateSession(): Promise<void> {
     if (this.session === undefined) return;
     try {
-      const response = await this.exchange('DELETE', undefined, undefined);
+      const response = await this.exchange('DELETE', undefined);
       await response.body?.cancel();
       if (!response.ok && response.status !== 405) throw httpError(response, 'ending the session failed');
       this.session = undefined;
@@ -128,7 +129,7 @@ export class StreamableHttpTransport implements Transport {
   }
 
   private async post(message: JSONRPCMessage): Promise<void> {
-    const response = await this.exchange('POST', JSON.stringify(message), ACCEPT_ANSWER);
+    const response = await this.exchange('POST', ACCEPT_ANSWER, message);
     const session = response.headers.get('mcp-session-id');
     if (session !== null && session !== '') this.session = session;
     if (!response.ok) {
@@ -136,7 +137,7 @@ export class StreamableHttpTransport implements Transport {
       await response.body?.cancel();
       throw httpError(response, 'POST to the MCP endpoint failed');
     }
-    if (response.status === 202 || !('method' in message && 'id' in message)) {
+    if (response.status === 202 || !isRequest(message)) {
       await response.body?.cancel();
       if (response.status === 202 && isInitialized(message)) void this.openStream().catch(() => undefined);
       return;
@@ -157,7 +158,7 @@ export class StreamableHttpTransport implements Transport {
     this.reopenTimer = undefined;
     try {
       const id = this.streamEventId;
-      const response = await this.exchange('GET', undefined, 'text/event-stream', id);
+      const response = await this.exchange('GET', 'text/event-stream', undefined, id);
       if (!response.ok) {
         await response.body?.cancel();
         if (response.status === 405) return; // the server offers no standalone stream
@@ -243,10 +244,11 @@ export class StreamableHttpTransport implements Transport {
    */
   private async exchange(
     method: 'POST' | 'GET' | 'DELETE',
-    body: string | undefined,
     accept: string | undefined,
+    posted?: JSONRPCMessage,
     lastEventId?: string,
   ): Promise<Response> {
+    const body = posted === undefined ? undefined : JSON.stringify(posted);
     const headers: Record<string, string> = { ...this.headers };
     if (this.session !== undefined) headers['mcp-session-id'] = this.session;
     if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
@@ -255,13 +257,12 @@ export class StreamableHttpTransport implements Transport {
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
     let url = this.url;
     for (let hops = 0; ; hops += 1) {
-      const response = await this.fetch(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        redirect: 'manual',
-        signal: this.abort.signal,
-      });
+      const init: PostedMessageInit = { method, headers, redirect: 'manual', signal: this.abort.signal };
+      if (posted !== undefined && body !== undefined) {
+        init.body = body;
+        init[POSTED_ID] = isRequest(posted) ? posted.id : undefined;
+      }
+      const response = await this.fetch(url, init);
       const location =
         response.status === 307 || response.status === 308 ? response.headers.get('location') : null;
       if (location === null) return response;
@@ -274,6 +275,10 @@ export class StreamableHttpTransport implements Transport {
       url = next;
     }
   }
+}
+
+function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
+  return 'method' in message && 'id' in message && message.id !== undefined;
 }
 
 function isInitialized(message: JSONRPCMessage): boolean {
