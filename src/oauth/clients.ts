@@ -84,47 +84,84 @@ function clientAad(serverName: string, issuer: string): string {
 
 /** Builds the {@link ClientRegistry}. */
 export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
-  const rowKey = (serverName: string, issuer: string) => ({
-    userId: SYSTEM_USER_ID,
-    serverName,
-    kind: 'oauth_client' as const,
-    issuer,
-  });
+  return new StoredClientRegistry(deps);
+}
 
-  async function load(serverName: string, issuer: string): Promise<StoredClient | null> {
-    const row = await deps.credentials.get(rowKey(serverName, issuer));
+/** The dynamic registration a flow asks for: the server, its AS and config, and how to reach the AS. */
+type RegistrationInput = ClientLookup & { redirectUri: string; scope: string | undefined; fetch: FetchLike };
+
+/**
+ * The {@link ClientRegistry} over the credentials table: DCR registrations are stored encrypted
+ * under the system user, one row per (server, issuer), bound to both by their AAD (OA-17).
+ */
+class StoredClientRegistry implements ClientRegistry {
+  constructor(private readonly deps: ClientRegistryDeps) {}
+
+  async forAuthorization(input: RegistrationInput): Promise<ResolvedClient> {
+    const configured = fromConfig(input.config);
+    if (configured) return configured;
+    if (input.as.clientIdMetadataDocumentSupported) {
+      const cimd = this.metadataDocumentClient();
+      if (cimd) return cimd;
+    }
+    const first = await this.load(input.serverName, input.as.issuer);
+    if (this.usable(first, input.redirectUri)) return fromStored(first);
+    // One registration per (server, issuer) even when many users start at once, on any instance.
+    return this.deps.kv.withLock(
+      registrationLockName(input.serverName, input.as.issuer),
+      { ttlMs: 30_000, waitMs: 30_000 },
+      async () => {
+        const again = await this.load(input.serverName, input.as.issuer);
+        return fromStored(this.usable(again, input.redirectUri) ? again : await this.register(input));
+      },
+    );
+  }
+
+  async existing(input: ClientLookup & { ref: ClientRef }): Promise<ResolvedClient | null> {
+    if (input.ref === 'config') return fromConfig(input.config);
+    // Not conditional on the AS still advertising CIMD: the tokens were issued to this client id.
+    // Without a metadata URL any more, the tokens' client is gone.
+    if (input.ref === 'cimd') return this.metadataDocumentClient();
+    const stored = await this.load(input.serverName, input.as.issuer);
+    return stored ? fromStored(stored) : null;
+  }
+
+  /** The hub's URL client id: a public client whose metadata the AS fetches, so nothing is registered. */
+  private metadataDocumentClient(): ResolvedClient | null {
+    const url = this.deps.clientMetadataUrl;
+    return url === undefined ? null : { ref: 'cimd', client_id: url, token_endpoint_auth_method: 'none' };
+  }
+
+  private async load(serverName: string, issuer: string): Promise<StoredClient | null> {
+    const row = await this.deps.credentials.get(rowKey(serverName, issuer));
     if (!row) return null;
     try {
       const parsed = storedClientSchema.safeParse(
-        JSON.parse(deps.keyring.decrypt(row.ciphertext, clientAad(serverName, issuer))),
+        JSON.parse(this.deps.keyring.decrypt(row.ciphertext, clientAad(serverName, issuer))),
       );
       return parsed.success && parsed.data.issuer === issuer ? parsed.data : null;
     } catch (error) {
       if (!isHubError(error, 'HUB_ERR_DECRYPT_FAILED')) throw error;
-      deps.logger.warn({ serverName, issuer }, 'Stored OAuth client failed to decrypt; registering again');
+      this.deps.logger.warn(
+        { serverName, issuer },
+        'Stored OAuth client failed to decrypt; registering again',
+      );
       return null;
     }
   }
 
-  const usable = (client: StoredClient | null, redirectUri: string): client is StoredClient =>
-    client !== null &&
-    // A changed PUBLIC_URL changes the redirect URI: that registration no longer fits.
-    client.redirect_uris.includes(redirectUri) &&
-    // RFC 7591 §3.2.1: 0 means the secret never expires.
-    !(client.client_secret_expires_at && client.client_secret_expires_at * 1000 <= deps.clock.now());
+  private usable(client: StoredClient | null, redirectUri: string): client is StoredClient {
+    return (
+      client !== null &&
+      // A changed PUBLIC_URL changes the redirect URI: that registration no longer fits.
+      client.redirect_uris.includes(redirectUri) &&
+      // RFC 7591 §3.2.1: 0 means the secret never expires.
+      !(client.client_secret_expires_at && client.client_secret_expires_at * 1000 <= this.deps.clock.now())
+    );
+  }
 
-  const fromStored = (c: StoredClient): ResolvedClient => ({
-    ref: 'dcr',
-    client_id: c.client_id,
-    ...(c.client_secret === undefined ? {} : { client_secret: c.client_secret }),
-    ...(c.token_endpoint_auth_method === undefined
-      ? {}
-      : { token_endpoint_auth_method: c.token_endpoint_auth_method }),
-  });
-
-  async function register(
-    input: ClientLookup & { redirectUri: string; scope: string | undefined; fetch: FetchLike },
-  ): Promise<StoredClient> {
+  /** Registers the hub with the AS (RFC 7591) and stores the registration, encrypted. */
+  private async register(input: RegistrationInput): Promise<StoredClient> {
     const { serverName, as } = input;
     if (as.registrationEndpoint === undefined) {
       throw new HubError('HUB_ERR_OAUTH_REGISTRATION_FAILED', {
@@ -155,7 +192,7 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
       });
     } catch (error) {
       // SE-08: status and a sanitised error code only; the AS's body may echo anything.
-      deps.logger.warn(
+      this.deps.logger.warn(
         { serverName, issuer: as.issuer, status: observed.lastStatus(), oauthError: oauthErrorCode(error) },
         'OAuth dynamic client registration failed',
       );
@@ -165,7 +202,7 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
       client_id: registered.client_id,
       redirect_uris: registered.redirect_uris.length > 0 ? registered.redirect_uris : [input.redirectUri],
       issuer: as.issuer,
-      registered_at: deps.clock.now(),
+      registered_at: this.deps.clock.now(),
       ...(registered.client_secret === undefined ? {} : { client_secret: registered.client_secret }),
       ...(registered.client_secret_expires_at === undefined
         ? {}
@@ -174,50 +211,29 @@ export function createClientRegistry(deps: ClientRegistryDeps): ClientRegistry {
         ? {}
         : { token_endpoint_auth_method: registered.token_endpoint_auth_method }),
     };
-    await deps.credentials.put({
+    await this.deps.credentials.put({
       ...rowKey(serverName, as.issuer),
-      keyId: deps.keyring.activeKeyId,
-      ciphertext: deps.keyring.encrypt(JSON.stringify(stored), clientAad(serverName, as.issuer)),
+      keyId: this.deps.keyring.activeKeyId,
+      ciphertext: this.deps.keyring.encrypt(JSON.stringify(stored), clientAad(serverName, as.issuer)),
     });
-    deps.logger.info({ serverName, issuer: as.issuer }, 'Registered the hub as an OAuth client');
+    this.deps.logger.info({ serverName, issuer: as.issuer }, 'Registered the hub as an OAuth client');
     return stored;
   }
+}
 
-  // The hub's URL client id: a public client whose metadata the AS fetches, so nothing is registered.
-  const metadataDocumentClient = (): ResolvedClient | null =>
-    deps.clientMetadataUrl === undefined
-      ? null
-      : { ref: 'cimd', client_id: deps.clientMetadataUrl, token_endpoint_auth_method: 'none' };
+/** The credentials row of a (server, issuer) registration. */
+function rowKey(serverName: string, issuer: string) {
+  return { userId: SYSTEM_USER_ID, serverName, kind: 'oauth_client' as const, issuer };
+}
 
+function fromStored(c: StoredClient): ResolvedClient {
   return {
-    async forAuthorization(input) {
-      const configured = fromConfig(input.config);
-      if (configured) return configured;
-      if (input.as.clientIdMetadataDocumentSupported) {
-        const cimd = metadataDocumentClient();
-        if (cimd) return cimd;
-      }
-      const first = await load(input.serverName, input.as.issuer);
-      if (usable(first, input.redirectUri)) return fromStored(first);
-      // One registration per (server, issuer) even when many users start at once, on any instance.
-      return deps.kv.withLock(
-        registrationLockName(input.serverName, input.as.issuer),
-        { ttlMs: 30_000, waitMs: 30_000 },
-        async () => {
-          const again = await load(input.serverName, input.as.issuer);
-          return fromStored(usable(again, input.redirectUri) ? again : await register(input));
-        },
-      );
-    },
-
-    async existing(input) {
-      if (input.ref === 'config') return fromConfig(input.config);
-      // Not conditional on the AS still advertising CIMD: the tokens were issued to this client id.
-      // Without a metadata URL any more, the tokens' client is gone.
-      if (input.ref === 'cimd') return metadataDocumentClient();
-      const stored = await load(input.serverName, input.as.issuer);
-      return stored ? fromStored(stored) : null;
-    },
+    ref: 'dcr',
+    client_id: c.client_id,
+    ...(c.client_secret === undefined ? {} : { client_secret: c.client_secret }),
+    ...(c.token_endpoint_auth_method === undefined
+      ? {}
+      : { token_endpoint_auth_method: c.token_endpoint_auth_method }),
   };
 }
 
