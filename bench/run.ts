@@ -8,7 +8,8 @@
  * Environment: BENCH_PHASE_MS (default 10000), BENCH_ROUNDS (3), BENCH_CONCURRENCY ("1,16,64"),
  * BENCH_PAYLOADS (bytes, "64,16384,1000000"), BENCH_PATHS (path ids, default all), BENCH_QUICK=1
  * (500 ms phases, one round, C 1 and 16, 64 B), BENCH_PROFILE=1 (hub under --cpu-prof; prints the
- * top self-time frames of the hub-http-mcp phases), BENCH_OUT (default bench/results).
+ * top self-time frames of the hub-http-mcp phases, or of the path BENCH_PROFILE_PATH names), BENCH_OUT
+ * (default bench/results).
  */
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,7 +29,7 @@ const PAYLOADS = numbers(process.env.BENCH_PAYLOADS, quick ? '64' : '64,16384,10
 const OUT = path.resolve(process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'results'));
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PROFILE_DIR = path.join(OUT, 'profiles');
-const PROFILED_PATH = 'hub-http-mcp';
+const PROFILED_PATH = process.env.BENCH_PROFILE_PATH ?? 'hub-http-mcp';
 
 async function newestProfile(since: number): Promise<string | undefined> {
   const files = (await readdir(PROFILE_DIR)).filter((f) => f.endsWith('.cpuprofile'));
