@@ -88,86 +88,18 @@ export function createProvider(options: ProviderOptions): Provider {
     pkce: { required: () => true },
     // OAuth 2.1 §4.1.1: the redirect URI is always named, and must match one registered exactly.
     allowOmittingSingleRegisteredRedirectUri: false,
-    features: {
-      devInteractions: { enabled: false },
-      // /mcp takes bearer tokens only (its metadata says so); a DPoP-bound token would be accepted
-      // there without its proof, so none is issued.
-      dPoP: { enabled: false },
-      registration: { enabled: true },
-      revocation: { enabled: true },
-      // Signing out is the hub session's business (POST /auth/signout); oidc-provider's own session
-      // signs nobody in, so its logout endpoint would only be one more page to attack.
-      rpInitiatedLogout: { enabled: false },
-      clientIdMetadataDocument: {
-        enabled: true,
-        ack: 'draft-02',
-        // Cached briefly: a client's changed document is seen within five minutes.
-        cacheDuration: { min: 60, max: 300 },
-      },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: (_ctx, _client, oneOf) => {
-          if (oneOf === undefined || oneOf.length === 0) return mcpResource(publicUrl);
-          return oneOf.length === 1 && oneOf[0] !== undefined ? oneOf[0] : oneOf;
-        },
-        // RFC 8707 §2: the token's audience is the one resource asked for, and only the hub's MCP
-        // endpoints are resources here (never the REST API, never an upstream server).
-        getResourceServerInfo: (_ctx, indicator) => {
-          if (parseResource(publicUrl, indicator) === null) {
-            throw new errors.InvalidTarget('only this hub’s MCP endpoints are valid resources');
-          }
-          return {
-            audience: indicator,
-            scope: MCP_SCOPE,
-            accessTokenFormat: 'opaque',
-            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
-          };
-        },
-        // A token request without `resource` gets the authorization's resource; a refresh keeps it.
-        useGrantedResource: () => true,
-      },
-    },
+    features: providerFeatures(publicUrl),
     // MCP clients rarely ask for offline_access; every client allowed the grant gets a refresh token.
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     // Tokens outlive oidc-provider's own short session: the hub's browser session is the real one.
     expiresWithSession: () => false,
-    ttl: {
-      AccessToken: ACCESS_TOKEN_TTL_SECONDS,
-      AuthorizationCode: 60,
-      IdToken: 60 * 60,
-      Interaction: 10 * 60,
-      Session: 60 * 60,
-      Grant: REFRESH_TOKEN_TTL_SECONDS,
-      // A rotated refresh token keeps the time its predecessor had left: 30 days from approval.
-      RefreshToken: (ctx) => {
-        const rotated: unknown = ctx?.oidc.entities.RotatedRefreshToken;
-        if (typeof rotated === 'object' && rotated !== null && 'remainingTTL' in rotated) {
-          const left = rotated.remainingTTL;
-          if (typeof left === 'number') return left;
-        }
-        return REFRESH_TOKEN_TTL_SECONDS;
-      },
-    },
+    ttl: TOKEN_LIFETIMES,
     interactions: {
       policy: hubLoginPolicy(),
       url: (_ctx, interaction) => `${prefix}${INTERACTION_PATH}/${interaction.uid}`,
     },
-    routes: {
-      authorization: '/oauth2/authorize',
-      token: '/oauth2/token',
-      registration: '/oauth2/register',
-      revocation: '/oauth2/revoke',
-      jwks: '/oauth2/jwks',
-      userinfo: '/oauth2/userinfo',
-      end_session: '/oauth2/session/end',
-      introspection: '/oauth2/introspect',
-      pushed_authorization_request: '/oauth2/par',
-      code_verification: '/oauth2/device',
-      device_authorization: '/oauth2/device/auth',
-      backchannel_authentication: '/oauth2/backchannel',
-      challenge: '/oauth2/challenge',
-    },
+    routes: ROUTES,
     // oidc-provider calls fetch with a URL string or object, never a Request.
     fetch: (input, init) =>
       input instanceof Request
@@ -185,3 +117,86 @@ export function createProvider(options: ProviderOptions): Provider {
   installProviderMiddleware(provider);
   return provider;
 }
+
+/**
+ * What the authorization server offers beyond the OAuth core: registration (RFC 7591), revocation
+ * (RFC 7009), Client ID Metadata Documents, and RFC 8707 resource indicators limited to the hub's
+ * MCP endpoints.
+ */
+function providerFeatures(publicUrl: string): NonNullable<Configuration['features']> {
+  return {
+    devInteractions: { enabled: false },
+    // /mcp takes bearer tokens only (its metadata says so); a DPoP-bound token would be accepted
+    // there without its proof, so none is issued.
+    dPoP: { enabled: false },
+    registration: { enabled: true },
+    revocation: { enabled: true },
+    // Signing out is the hub session's business (POST /auth/signout); oidc-provider's own session
+    // signs nobody in, so its logout endpoint would only be one more page to attack.
+    rpInitiatedLogout: { enabled: false },
+    clientIdMetadataDocument: {
+      enabled: true,
+      ack: 'draft-02',
+      // Cached briefly: a client's changed document is seen within five minutes.
+      cacheDuration: { min: 60, max: 300 },
+    },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (_ctx, _client, oneOf) => {
+        if (oneOf === undefined || oneOf.length === 0) return mcpResource(publicUrl);
+        return oneOf.length === 1 && oneOf[0] !== undefined ? oneOf[0] : oneOf;
+      },
+      // RFC 8707 §2: the token's audience is the one resource asked for, and only the hub's MCP
+      // endpoints are resources here (never the REST API, never an upstream server).
+      getResourceServerInfo: (_ctx, indicator) => {
+        if (parseResource(publicUrl, indicator) === null) {
+          throw new errors.InvalidTarget('only this hub’s MCP endpoints are valid resources');
+        }
+        return {
+          audience: indicator,
+          scope: MCP_SCOPE,
+          accessTokenFormat: 'opaque',
+          accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+        };
+      },
+      // A token request without `resource` gets the authorization's resource; a refresh keeps it.
+      useGrantedResource: () => true,
+    },
+  };
+}
+
+/** Lifetimes, in seconds, of what the authorization server issues. */
+const TOKEN_LIFETIMES: NonNullable<Configuration['ttl']> = {
+  AccessToken: ACCESS_TOKEN_TTL_SECONDS,
+  AuthorizationCode: 60,
+  IdToken: 60 * 60,
+  Interaction: 10 * 60,
+  Session: 60 * 60,
+  Grant: REFRESH_TOKEN_TTL_SECONDS,
+  // A rotated refresh token keeps the time its predecessor had left: 30 days from approval.
+  RefreshToken: (ctx) => {
+    const rotated: unknown = ctx?.oidc.entities.RotatedRefreshToken;
+    if (typeof rotated === 'object' && rotated !== null && 'remainingTTL' in rotated) {
+      const left = rotated.remainingTTL;
+      if (typeof left === 'number') return left;
+    }
+    return REFRESH_TOKEN_TTL_SECONDS;
+  },
+};
+
+/** The authorization server's endpoints, under the hub's public URL (only some are enabled). */
+const ROUTES: NonNullable<Configuration['routes']> = {
+  authorization: '/oauth2/authorize',
+  token: '/oauth2/token',
+  registration: '/oauth2/register',
+  revocation: '/oauth2/revoke',
+  jwks: '/oauth2/jwks',
+  userinfo: '/oauth2/userinfo',
+  end_session: '/oauth2/session/end',
+  introspection: '/oauth2/introspect',
+  pushed_authorization_request: '/oauth2/par',
+  code_verification: '/oauth2/device',
+  device_authorization: '/oauth2/device/auth',
+  backchannel_authentication: '/oauth2/backchannel',
+  challenge: '/oauth2/challenge',
+};
