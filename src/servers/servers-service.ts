@@ -83,50 +83,171 @@ function hostOf(config: UserServerConfig): string {
 
 /** Builds the {@link ServersService}. */
 export function createServersService(deps: ServersServiceDeps): ServersService {
-  const { repos, keyring, access, logger } = deps;
-  const resolve = createTargetResolver({ yaml: deps.yaml, servers: repos.servers, access });
-  const yamlKeys = new Set(deps.yaml.map((s) => s.name.toLowerCase()));
+  return new StoredServersService(deps);
+}
+
+/** A stored server's previous config and secrets, as an update reads them. */
+interface PreviousConfig {
+  /** Null when the stored row cannot be read: nothing masked can then be kept. */
+  config: UserServerConfig | null;
+  secrets: ServerSecrets;
+}
+
+/**
+ * The {@link ServersService} over the repositories: every call resolves its target and checks the
+ * caller's role and ACL bits afresh; writes go in one transaction with their audit event; the
+ * connection layer hears of each change after it is committed.
+ */
+class StoredServersService implements ServersService {
+  private readonly resolve: ReturnType<typeof createTargetResolver>;
+  /** The administrator's server names, lower-cased: no user-created server may take one. */
+  private readonly yamlKeys: ReadonlySet<string>;
+
+  constructor(private readonly deps: ServersServiceDeps) {
+    this.resolve = createTargetResolver({
+      yaml: deps.yaml,
+      servers: deps.repos.servers,
+      access: deps.access,
+    });
+    this.yamlKeys = new Set(deps.yaml.map((s) => s.name.toLowerCase()));
+  }
+
+  async list(caller: Identity, options: ListOptions): Promise<ListPage> {
+    requireRole(caller, 'USE');
+    const { yaml, repos, access, logger } = this.deps;
+    return listServers({ yaml, servers: repos.servers, access, logger }, caller, options);
+  }
+
+  async get(caller: Identity, name: string): Promise<ServerView> {
+    requireRole(caller, 'USE');
+    const target = await this.resolve(caller, name);
+    return target.kind === 'yaml'
+      ? viewOfYamlServer(target.server, caller)
+      : viewOfDbServer(target.record, target.bits);
+  }
+
+  async create(caller: Identity, input: unknown): Promise<ServerView> {
+    requireRole(caller, 'USE', 'CREATE');
+    const parsed = parseUserServerInput(input);
+    if (!parsed.ok) throw invalidConfiguration(parsed.issues);
+    const config = parsed.value;
+    const slug = slugOfTitle(config.title ?? '');
+    const inspection = await inspectServer(this.deps.inspection, config, caller);
+    const candidates = nameCandidates(slug, this.yamlKeys);
+    for (;;) {
+      const name = await firstFreeName(candidates, this.deps.repos.servers);
+      try {
+        const created = await this.insert(name, config, inspection, caller);
+        this.deps.connections.added(name, caller.userId);
+        return created;
+      } catch (error) {
+        // Another create took the name between the check and the insert: try the next one.
+        if (!isHubError(error, 'HUB_ERR_CONFLICT')) throw error;
+      }
+    }
+  }
+
+  async update(caller: Identity, name: string, input: unknown): Promise<ServerView> {
+    requireRole(caller, 'USE', 'CREATE');
+    const { record, bits } = requireDbTarget(await this.resolve(caller, name));
+    requireBit(bits, aclBits.EDIT, name);
+    const parsed = parseUserServerInput(input);
+    if (!parsed.ok) throw invalidConfiguration(parsed.issues);
+    const previous = this.previousOf(record);
+    // Before anything else: an editor's attempt to move the server changes nothing.
+    const moved = checkDestinationChange(
+      bits,
+      record.name,
+      previous.config === null ? null : mergeSecrets(previous.config, previous.secrets),
+      withStoredSecrets(parsed.value, previous.secrets),
+    );
+    // With no readable previous config, every masked value is refused (nothing to compare with).
+    const kept = keepMaskedSecrets(
+      parsed.value,
+      previous.config ?? { ...parsed.value, url: '' },
+      previous.secrets,
+    );
+    if (!kept.ok) throw invalidConfiguration(kept.issues);
+    const config = kept.value;
+    slugOfTitle(config.title ?? ''); // the name stays, but the title must still be one a name could come from
+    const inspection = await inspectServer(this.deps.inspection, config, caller);
+    const holders =
+      moved.length > 0 ? await this.deps.repos.credentials.listUserIdsForServer(record.name) : [];
+    const masked = await this.replace(record, { previous, config, inspection, moved }, caller);
+    const users = await this.knownUsers(record);
+    if (moved.length > 0) await this.cancelFlows(record.name, [...users, ...holders]);
+    // New calls must use the new config: close what is open and forget the old tool lists; what
+    // was open reopens in the background, on every instance, for users who still see the server.
+    await this.deps.connections.replaceServer(record.name, users);
+    return editableUserView(record.name, masked, inspection, record.id);
+  }
+
+  async remove(caller: Identity, name: string): Promise<void> {
+    requireRole(caller, 'USE', 'CREATE');
+    const { record, bits } = requireDbTarget(await this.resolve(caller, name));
+    requireBit(bits, aclBits.DELETE, name);
+    const users = await this.knownUsers(record);
+    await this.deps.repos.transaction(async (trx) => {
+      await trx.servers.delete(record.name);
+      const credentials = await trx.credentials.deleteForServer(record.name);
+      await trx.audit.record(
+        toAuditEvent({
+          actorId: caller.userId,
+          action: 'server.delete',
+          serverName: record.name,
+          details: { serverId: record.id, credentialsRemoved: credentials },
+        }),
+      );
+    });
+    await this.deps.connections.closeServer(record.name, users);
+  }
 
   /** The users a server's cached tools may be kept for: its owner and every user in its ACL. */
-  const knownUsers = async (record: ServerRecord): Promise<string[]> => {
-    const entries = await repos.acl.listForResource(record.id);
+  private async knownUsers(record: ServerRecord): Promise<string[]> {
+    const entries = await this.deps.repos.acl.listForResource(record.id);
     const users = entries.flatMap((e) => (e.principal.type === 'user' ? [e.principal.id] : []));
     return [record.ownerId, ...users];
-  };
+  }
 
   /** The stored config and secrets, for keeping masked secrets. A row that fails either keeps none. */
-  const previousOf = (record: ServerRecord): { config: UserServerConfig | null; secrets: ServerSecrets } => {
+  private previousOf(record: ServerRecord): PreviousConfig {
     try {
       return {
         config: decodeDocument(record).config,
-        secrets: openSecrets(keyring, record.id, record.secrets),
+        secrets: openSecrets(this.deps.keyring, record.id, record.secrets),
       };
     } catch (err) {
-      logger.error(
+      this.deps.logger.error(
         { err, server: record.name },
         'stored MCP server is unreadable; masked values cannot be kept',
       );
       return { config: null, secrets: { headers: {} } };
     }
-  };
+  }
 
   /** Voids the pending authorizations of these users: a flow begun for the old destination. */
-  const cancelFlows = async (serverName: string, userIds: readonly string[]): Promise<void> => {
-    const flows = deps.oauthFlows;
+  private async cancelFlows(serverName: string, userIds: readonly string[]): Promise<void> {
+    const flows = this.deps.oauthFlows;
     if (!flows) return;
     await Promise.all(
       [...new Set(userIds)].map(async (userId) => {
         try {
           await flows.cancel(flowIdFor(userId, serverName));
         } catch (err) {
-          logger.warn({ err, server: serverName }, 'could not cancel a pending OAuth flow');
+          this.deps.logger.warn({ err, server: serverName }, 'could not cancel a pending OAuth flow');
         }
       }),
     );
-  };
+  }
 
-  const insert = async (name: string, config: UserServerConfig, inspection: Inspection, caller: Identity) =>
-    repos.transaction(async (trx) => {
+  private insert(
+    name: string,
+    config: UserServerConfig,
+    inspection: Inspection,
+    caller: Identity,
+  ): Promise<ServerView> {
+    const keyring = this.deps.keyring;
+    return this.deps.repos.transaction(async (trx) => {
       const { masked, secrets } = splitSecrets(config);
       const record = await trx.servers.create({
         name,
@@ -158,119 +279,45 @@ export function createServersService(deps: ServersServiceDeps): ServersService {
       );
       return editableUserView(name, masked, inspection, record.id);
     });
+  }
 
-  return {
-    async list(caller, options) {
-      requireRole(caller, 'USE');
-      return listServers({ yaml: deps.yaml, servers: repos.servers, access, logger }, caller, options);
-    },
-
-    async get(caller, name) {
-      requireRole(caller, 'USE');
-      const target = await resolve(caller, name);
-      return target.kind === 'yaml'
-        ? viewOfYamlServer(target.server, caller)
-        : viewOfDbServer(target.record, target.bits);
-    },
-
-    async create(caller, input) {
-      requireRole(caller, 'USE', 'CREATE');
-      const parsed = parseUserServerInput(input);
-      if (!parsed.ok) throw invalidConfiguration(parsed.issues);
-      const config = parsed.value;
-      const slug = slugOfTitle(config.title ?? '');
-      const inspection = await inspectServer(deps.inspection, config, caller);
-      const candidates = nameCandidates(slug, yamlKeys);
-      for (;;) {
-        const name = await firstFreeName(candidates, repos.servers);
-        try {
-          const created = await insert(name, config, inspection, caller);
-          deps.connections.added(name, caller.userId);
-          return created;
-        } catch (error) {
-          // Another create took the name between the check and the insert: try the next one.
-          if (!isHubError(error, 'HUB_ERR_CONFLICT')) throw error;
-        }
-      }
-    },
-
-    async update(caller, name, input) {
-      requireRole(caller, 'USE', 'CREATE');
-      const { record, bits } = requireDbTarget(await resolve(caller, name));
-      requireBit(bits, aclBits.EDIT, name);
-      const parsed = parseUserServerInput(input);
-      if (!parsed.ok) throw invalidConfiguration(parsed.issues);
-      const previous = previousOf(record);
-      // Before anything else: an editor's attempt to move the server changes nothing.
-      const moved = checkDestinationChange(
-        bits,
-        record.name,
-        previous.config === null ? null : mergeSecrets(previous.config, previous.secrets),
-        withStoredSecrets(parsed.value, previous.secrets),
-      );
-      // With no readable previous config, every masked value is refused (nothing to compare with).
-      const kept = keepMaskedSecrets(
-        parsed.value,
-        previous.config ?? { ...parsed.value, url: '' },
-        previous.secrets,
-      );
-      if (!kept.ok) throw invalidConfiguration(kept.issues);
-      const config = kept.value;
-      slugOfTitle(config.title ?? ''); // the name stays, but the title must still be one a name could come from
-      const inspection = await inspectServer(deps.inspection, config, caller);
-      const { masked, secrets } = splitSecrets(config);
-      const holders = moved.length > 0 ? await repos.credentials.listUserIdsForServer(record.name) : [];
-      await repos.transaction(async (trx) => {
-        await trx.servers.update(record.name, {
-          config: encodeDocument(masked, inspection),
-          secrets: sealSecrets(keyring, record.id, secrets),
-        });
-        // Credentials were given for where the server pointed: tokens, user values, the client
-        // registration. Every read also checks their binding, so a row another instance writes
-        // meanwhile is never sent to the new destination either.
-        const credentialsRemoved = moved.length > 0 ? await trx.credentials.deleteForServer(record.name) : 0;
-        await trx.audit.record(
-          toAuditEvent({
-            actorId: caller.userId,
-            action: 'server.update',
-            serverName: record.name,
-            details: {
-              serverId: record.id,
-              changed: previous.config === null ? ['*'] : changedFields(previous.config, config),
-              host: hostOf(config),
-              requiresOAuth: inspection.requiresOAuth,
-              toolCount: inspection.toolCount,
-              ...(moved.length > 0 ? { destinationChanged: moved, credentialsRemoved } : {}),
-            },
-          }),
-        );
+  /**
+   * Writes an update in one transaction with its audit event; a moved server loses every user's
+   * credentials with it. Returns the config as stored (secrets masked).
+   */
+  private async replace(
+    record: ServerRecord,
+    change: { previous: PreviousConfig; config: UserServerConfig; inspection: Inspection; moved: string[] },
+    caller: Identity,
+  ): Promise<UserServerConfig> {
+    const { previous, config, inspection, moved } = change;
+    const { masked, secrets } = splitSecrets(config);
+    const keyring = this.deps.keyring;
+    await this.deps.repos.transaction(async (trx) => {
+      await trx.servers.update(record.name, {
+        config: encodeDocument(masked, inspection),
+        secrets: sealSecrets(keyring, record.id, secrets),
       });
-      const users = await knownUsers(record);
-      if (moved.length > 0) await cancelFlows(record.name, [...users, ...holders]);
-      // New calls must use the new config: close what is open and forget the old tool lists; what
-      // was open reopens in the background, on every instance, for users who still see the server.
-      await deps.connections.replaceServer(record.name, users);
-      return editableUserView(record.name, masked, inspection, record.id);
-    },
-
-    async remove(caller, name) {
-      requireRole(caller, 'USE', 'CREATE');
-      const { record, bits } = requireDbTarget(await resolve(caller, name));
-      requireBit(bits, aclBits.DELETE, name);
-      const users = await knownUsers(record);
-      await repos.transaction(async (trx) => {
-        await trx.servers.delete(record.name);
-        const credentials = await trx.credentials.deleteForServer(record.name);
-        await trx.audit.record(
-          toAuditEvent({
-            actorId: caller.userId,
-            action: 'server.delete',
-            serverName: record.name,
-            details: { serverId: record.id, credentialsRemoved: credentials },
-          }),
-        );
-      });
-      await deps.connections.closeServer(record.name, users);
-    },
-  };
+      // Credentials were given for where the server pointed: tokens, user values, the client
+      // registration. Every read also checks their binding, so a row another instance writes
+      // meanwhile is never sent to the new destination either.
+      const credentialsRemoved = moved.length > 0 ? await trx.credentials.deleteForServer(record.name) : 0;
+      await trx.audit.record(
+        toAuditEvent({
+          actorId: caller.userId,
+          action: 'server.update',
+          serverName: record.name,
+          details: {
+            serverId: record.id,
+            changed: previous.config === null ? ['*'] : changedFields(previous.config, config),
+            host: hostOf(config),
+            requiresOAuth: inspection.requiresOAuth,
+            toolCount: inspection.toolCount,
+            ...(moved.length > 0 ? { destinationChanged: moved, credentialsRemoved } : {}),
+          },
+        }),
+      );
+    });
+    return masked;
+  }
 }
