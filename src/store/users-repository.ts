@@ -121,28 +121,66 @@ export interface UsersRepository {
 const DEFAULT_PAGE_SIZE = 100;
 
 /** Builds the {@link UsersRepository}. */
-export function createUsersRepository({ db, clock, random = systemRandom }: RepositoryDeps): UsersRepository {
-  // Every authenticated request reads its account (access is decided on current state), so this
-  // query is compiled once and run with each id: building Kysely's query tree per request cost more
-  // than the SQLite read itself. No plugins are installed, so nothing depends on re-compiling it.
-  const byId = db.selectFrom('users').selectAll().where('id', '=', '').compile();
-  const findById = async (id: string): Promise<UserRecord | null> => {
-    const query: typeof byId = { ...byId, parameters: [id] };
-    const { rows } = await db.executeQuery(query);
+export function createUsersRepository(deps: RepositoryDeps): UsersRepository {
+  return new SqlUsersRepository(deps);
+}
+
+type Db = RepositoryDeps['db'];
+type UserChanges = { password_hash?: string | null; role?: UserRole; disabled_at?: number | null };
+
+/** The {@link UsersRepository} over the `users` and `user_identities` tables. */
+class SqlUsersRepository implements UsersRepository {
+  private readonly db: Db;
+  private readonly clock: RepositoryDeps['clock'];
+  private readonly random: NonNullable<RepositoryDeps['random']>;
+  /**
+   * Every authenticated request reads its account (access is decided on current state), so this
+   * query is compiled once and run with each id: building Kysely's query tree per request cost
+   * more than the SQLite read itself. No plugins are installed, so nothing depends on re-compiling it.
+   */
+  private readonly byId;
+
+  constructor({ db, clock, random = systemRandom }: RepositoryDeps) {
+    this.db = db;
+    this.clock = clock;
+    this.random = random;
+    this.byId = db.selectFrom('users').selectAll().where('id', '=', '').compile();
+  }
+
+  async create(input: NewUser): Promise<UserRecord> {
+    try {
+      return await this.insertUser(this.db, {
+        email: input.email,
+        passwordHash: input.passwordHash ?? null,
+        role: input.role ?? 'USER',
+        origin: 'local',
+      });
+    } catch (error) {
+      // The unique index decides, so two concurrent sign-ups cannot both win.
+      if (isUniqueViolation(error)) throw new HubError('HUB_ERR_USER_EXISTS', { cause: error });
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const query: typeof this.byId = { ...this.byId, parameters: [id] };
+    const { rows } = await this.db.executeQuery(query);
     const row = rows[0];
     return row === undefined ? null : toRecord(row);
-  };
-  const findByEmail = async (email: string): Promise<UserRecord | null> => {
-    const row = await db
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | null> {
+    const row = await this.db
       .selectFrom('users')
       .selectAll()
       .where('email', '=', normaliseEmail(email))
       .executeTakeFirst();
     return row === undefined ? null : toRecord(row);
-  };
-  const findByIdentity = async ({ issuer, subject }: ExternalIdentity): Promise<UserRecord | null> => {
+  }
+
+  async findByIdentity({ issuer, subject }: ExternalIdentity): Promise<UserRecord | null> {
     // One read on the hot path: the identity and its account together.
-    const row = await db
+    const row = await this.db
       .selectFrom('user_identities')
       .innerJoin('users', 'users.id', 'user_identities.user_id')
       .selectAll('users')
@@ -150,17 +188,147 @@ export function createUsersRepository({ db, clock, random = systemRandom }: Repo
       .where('user_identities.subject', '=', subject)
       .executeTakeFirst();
     return row === undefined ? null : toRecord(row);
-  };
+  }
 
-  const insertUser = async (
-    trx: typeof db,
+  async identitiesOf(userIds: readonly string[]): Promise<Map<string, ExternalIdentity[]>> {
+    const result = new Map<string, ExternalIdentity[]>();
+    if (userIds.length === 0) return result;
+    const rows = await this.db
+      .selectFrom('user_identities')
+      .select(['user_id', 'issuer', 'subject'])
+      .where('user_id', 'in', userIds)
+      .orderBy('issuer')
+      .orderBy('subject')
+      .execute();
+    for (const row of rows) {
+      const list = result.get(row.user_id) ?? [];
+      list.push({ issuer: row.issuer, subject: row.subject });
+      result.set(row.user_id, list);
+    }
+    return result;
+  }
+
+  async list(): Promise<UserRecord[]> {
+    return (await this.db.selectFrom('users').selectAll().orderBy('email').execute()).map(toRecord);
+  }
+
+  async listPage(options: UserListOptions = {}): Promise<UserPage> {
+    const limit = Math.max(1, Math.trunc(options.limit ?? DEFAULT_PAGE_SIZE));
+    let query = this.db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy('email')
+      .limit(limit + 1);
+    if (options.after !== undefined) query = query.where('email', '>', options.after);
+    const rows = await query.execute();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      users: page.map(toRecord),
+      nextCursor: rows.length > limit && last !== undefined ? last.email : null,
+    };
+  }
+
+  /** A new password ends every session the old one (or a stolen token) opened (V-12). */
+  setPassword(id: string, passwordHash: string | null): Promise<UserRecord | null> {
+    return this.update(id, { password_hash: passwordHash }, true);
+  }
+
+  setRole(id: string, role: UserRole): Promise<UserRecord | null> {
+    return this.update(id, { role }, false);
+  }
+
+  setDisabled(id: string, disabled: boolean): Promise<UserRecord | null> {
+    return disabled
+      ? this.update(id, { disabled_at: this.clock.now() }, true)
+      : this.update(id, { disabled_at: null }, false);
+  }
+
+  async createExternal(input: NewExternalUser): Promise<UserRecord> {
+    for (const withClaimedEmail of [true, false]) {
+      try {
+        return await this.createExternalOnce(input, withClaimedEmail);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        // Either another request made this identity's account first (use it), or another
+        // account took the email between our read and our insert (retry without it).
+        const winner = await this.findByIdentity(input);
+        if (winner !== null) return winner;
+      }
+    }
+    throw new HubError('HUB_ERR_CONFLICT', { message: 'Could not create the account' });
+  }
+
+  async linkIdentity(userId: string, identity: ExternalIdentity): Promise<UserRecord | null> {
+    await this.db
+      .insertInto('user_identities')
+      .values({ ...identity, user_id: userId, created_at: this.clock.now() })
+      .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing())
+      .execute();
+    return this.findByIdentity(identity);
+  }
+
+  async adoptLegacy(userId: string, identity: ExternalIdentity): Promise<UserRecord | null> {
+    const adopted = await inTransaction(this.db, async (trx) => {
+      const row = await trx
+        .updateTable('users')
+        .set({ origin: 'external', updated_at: this.clock.now() })
+        .where('id', '=', userId)
+        .where('origin', '=', 'legacy')
+        .returningAll()
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      await this.insertIdentity(trx, userId, identity);
+      return toRecord(row);
+    }).catch((error: unknown) => {
+      if (!isUniqueViolation(error)) throw error;
+      return undefined;
+    });
+    // Not legacy (any more): another request may have adopted it for this very identity.
+    return adopted ?? this.findByIdentity(identity);
+  }
+
+  remove(id: string): Promise<RemovedUser | null> {
+    return inTransaction(this.db, async (trx) => {
+      const exists = await trx.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst();
+      if (exists === undefined) return null;
+      const owned = await trx
+        .selectFrom('servers')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('owner_id', '=', id)
+        .executeTakeFirstOrThrow();
+      if (Number(owned.n) > 0) {
+        throw new HubError('HUB_ERR_CONFLICT', {
+          message: `The user owns ${Number(owned.n)} server(s): delete them first`,
+          details: { ownedServers: Number(owned.n) },
+        });
+      }
+      const credentials = await trx.deleteFrom('credentials').where('user_id', '=', id).executeTakeFirst();
+      const grants = await trx
+        .deleteFrom('acl_entries')
+        .where('principal_type', '=', 'user')
+        .where('principal_id', '=', id)
+        .executeTakeFirst();
+      const groups = await trx.deleteFrom('group_members').where('user_id', '=', id).executeTakeFirst();
+      await trx.deleteFrom('user_identities').where('user_id', '=', id).execute();
+      await trx.deleteFrom('users').where('id', '=', id).execute();
+      return {
+        credentials: Number(credentials.numDeletedRows),
+        grants: Number(grants.numDeletedRows),
+        groupMemberships: Number(groups.numDeletedRows),
+      };
+    });
+  }
+
+  private async insertUser(
+    trx: Db,
     values: { email: string; passwordHash: string | null; role: UserRole; origin: UserOrigin; id?: string },
-  ): Promise<UserRecord> => {
-    const now = clock.now();
+  ): Promise<UserRecord> {
+    const now = this.clock.now();
     const row = await trx
       .insertInto('users')
       .values({
-        id: values.id ?? newId(random),
+        id: values.id ?? newId(this.random),
         email: normaliseEmail(values.email),
         password_hash: values.passwordHash,
         role: values.role,
@@ -173,189 +341,56 @@ export function createUsersRepository({ db, clock, random = systemRandom }: Repo
       .returningAll()
       .executeTakeFirstOrThrow();
     return toRecord(row);
-  };
+  }
 
-  const update = async (
-    id: string,
-    changes: { password_hash?: string | null; role?: UserRole; disabled_at?: number | null },
-    options: { bumpEpoch?: boolean } = {},
-  ): Promise<UserRecord | null> => {
-    const row = await db
+  /** Changes a user; `bumpEpoch` also ends every token issued before (V-12). */
+  private async update(id: string, changes: UserChanges, bumpEpoch: boolean): Promise<UserRecord | null> {
+    const row = await this.db
       .updateTable('users')
       .set({
         ...changes,
         // In the same statement, so two concurrent changes each raise it.
-        ...(options.bumpEpoch ? { token_epoch: sql<number>`token_epoch + 1` } : {}),
-        updated_at: clock.now(),
+        ...(bumpEpoch ? { token_epoch: sql<number>`token_epoch + 1` } : {}),
+        updated_at: this.clock.now(),
       })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
     return row === undefined ? null : toRecord(row);
-  };
+  }
 
-  const insertIdentity = (trx: typeof db, userId: string, identity: ExternalIdentity) =>
-    trx
+  private async insertIdentity(trx: Db, userId: string, identity: ExternalIdentity): Promise<void> {
+    await trx
       .insertInto('user_identities')
       .values({
         issuer: identity.issuer,
         subject: identity.subject,
         user_id: userId,
-        created_at: clock.now(),
+        created_at: this.clock.now(),
       })
       .execute();
+  }
 
-  const createExternalOnce = (input: NewExternalUser, withClaimedEmail: boolean): Promise<UserRecord> =>
-    inTransaction(db, async (trx) => {
-      const id = newId(random);
+  private createExternalOnce(input: NewExternalUser, withClaimedEmail: boolean): Promise<UserRecord> {
+    return inTransaction(this.db, async (trx) => {
+      const id = newId(this.random);
       const claimed = input.email === undefined ? undefined : normaliseEmail(input.email);
       const free =
         withClaimedEmail &&
         claimed !== undefined &&
         (await trx.selectFrom('users').select('id').where('email', '=', claimed).executeTakeFirst()) ===
           undefined;
-      const user = await insertUser(trx, {
+      const user = await this.insertUser(trx, {
         id,
         email: free ? claimed : `${id}@users.invalid`,
         passwordHash: null,
         role: 'USER',
         origin: 'external',
       });
-      await insertIdentity(trx, id, input);
+      await this.insertIdentity(trx, id, input);
       return user;
     });
-
-  return {
-    create: async (input) => {
-      try {
-        return await insertUser(db, {
-          email: input.email,
-          passwordHash: input.passwordHash ?? null,
-          role: input.role ?? 'USER',
-          origin: 'local',
-        });
-      } catch (error) {
-        // The unique index decides, so two concurrent sign-ups cannot both win.
-        if (isUniqueViolation(error)) throw new HubError('HUB_ERR_USER_EXISTS', { cause: error });
-        throw error;
-      }
-    },
-    findById,
-    findByEmail,
-    findByIdentity,
-    identitiesOf: async (userIds) => {
-      const result = new Map<string, ExternalIdentity[]>();
-      if (userIds.length === 0) return result;
-      const rows = await db
-        .selectFrom('user_identities')
-        .select(['user_id', 'issuer', 'subject'])
-        .where('user_id', 'in', userIds)
-        .orderBy('issuer')
-        .orderBy('subject')
-        .execute();
-      for (const row of rows) {
-        const list = result.get(row.user_id) ?? [];
-        list.push({ issuer: row.issuer, subject: row.subject });
-        result.set(row.user_id, list);
-      }
-      return result;
-    },
-    list: async () => (await db.selectFrom('users').selectAll().orderBy('email').execute()).map(toRecord),
-    listPage: async (options = {}) => {
-      const limit = Math.max(1, Math.trunc(options.limit ?? DEFAULT_PAGE_SIZE));
-      let query = db
-        .selectFrom('users')
-        .selectAll()
-        .orderBy('email')
-        .limit(limit + 1);
-      if (options.after !== undefined) query = query.where('email', '>', options.after);
-      const rows = await query.execute();
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        users: page.map(toRecord),
-        nextCursor: rows.length > limit && last !== undefined ? last.email : null,
-      };
-    },
-    // A new password ends every session the old one (or a stolen token) opened (V-12).
-    setPassword: (id, passwordHash) => update(id, { password_hash: passwordHash }, { bumpEpoch: true }),
-    setRole: (id, role) => update(id, { role }),
-    setDisabled: (id, disabled) =>
-      disabled
-        ? update(id, { disabled_at: clock.now() }, { bumpEpoch: true })
-        : update(id, { disabled_at: null }),
-    createExternal: async (input) => {
-      for (const withClaimedEmail of [true, false]) {
-        try {
-          return await createExternalOnce(input, withClaimedEmail);
-        } catch (error) {
-          if (!isUniqueViolation(error)) throw error;
-          // Either another request made this identity's account first (use it), or another
-          // account took the email between our read and our insert (retry without it).
-          const winner = await findByIdentity(input);
-          if (winner !== null) return winner;
-        }
-      }
-      throw new HubError('HUB_ERR_CONFLICT', { message: 'Could not create the account' });
-    },
-    linkIdentity: async (userId, identity) => {
-      await db
-        .insertInto('user_identities')
-        .values({ ...identity, user_id: userId, created_at: clock.now() })
-        .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing())
-        .execute();
-      return findByIdentity(identity);
-    },
-    adoptLegacy: (userId, identity) =>
-      inTransaction(db, async (trx) => {
-        const row = await trx
-          .updateTable('users')
-          .set({ origin: 'external', updated_at: clock.now() })
-          .where('id', '=', userId)
-          .where('origin', '=', 'legacy')
-          .returningAll()
-          .executeTakeFirst();
-        if (row === undefined) return undefined;
-        await insertIdentity(trx, userId, identity);
-        return toRecord(row);
-      })
-        .catch((error: unknown) => {
-          if (!isUniqueViolation(error)) throw error;
-          return undefined;
-        })
-        // Not legacy (any more): another request may have adopted it for this very identity.
-        .then((adopted) => adopted ?? findByIdentity(identity)),
-    remove: (id) =>
-      inTransaction(db, async (trx) => {
-        const exists = await trx.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst();
-        if (exists === undefined) return null;
-        const owned = await trx
-          .selectFrom('servers')
-          .select((eb) => eb.fn.countAll<number | string>().as('n'))
-          .where('owner_id', '=', id)
-          .executeTakeFirstOrThrow();
-        if (Number(owned.n) > 0) {
-          throw new HubError('HUB_ERR_CONFLICT', {
-            message: `The user owns ${Number(owned.n)} server(s): delete them first`,
-            details: { ownedServers: Number(owned.n) },
-          });
-        }
-        const credentials = await trx.deleteFrom('credentials').where('user_id', '=', id).executeTakeFirst();
-        const grants = await trx
-          .deleteFrom('acl_entries')
-          .where('principal_type', '=', 'user')
-          .where('principal_id', '=', id)
-          .executeTakeFirst();
-        const groups = await trx.deleteFrom('group_members').where('user_id', '=', id).executeTakeFirst();
-        await trx.deleteFrom('user_identities').where('user_id', '=', id).execute();
-        await trx.deleteFrom('users').where('id', '=', id).execute();
-        return {
-          credentials: Number(credentials.numDeletedRows),
-          grants: Number(grants.numDeletedRows),
-          groupMemberships: Number(groups.numDeletedRows),
-        };
-      }),
-  };
+  }
 }
 
 /** Emails are compared lower-cased everywhere, so the unique index is case-insensitive. */
