@@ -58,6 +58,13 @@ describe('token service (HS256)', () => {
     expect(await tokens.verify(token)).toEqual({ kind: 'hub', userId: 'u3', epoch: 4 });
   });
 
+  it('signs a different token each time, even for one user at one instant (a refresh is fresh)', async () => {
+    const first = await tokens.sign({ userId: 'u3', epoch: 4 }, 60);
+    const second = await tokens.sign({ userId: 'u3', epoch: 4 }, 60);
+    expect(second).not.toBe(first);
+    expect(await tokens.verify(second)).toEqual({ kind: 'hub', userId: 'u3', epoch: 4 });
+  });
+
   it.each([
     ['expired', () => hs256({ id: 'u1' }, secret, nowSeconds - 1)],
     ['signed with another key', () => hs256({ id: 'u1' }, 'another-secret-of-sufficient-length!!')],

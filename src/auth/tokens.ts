@@ -1,5 +1,5 @@
 import { SignJWT, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import type { Clock } from '../core/index.js';
 import { HubError } from '../errors/index.js';
 
@@ -132,7 +132,9 @@ export function createTokenService(options: {
     },
     async sign(claims, ttlSeconds) {
       const now = Math.floor(options.clock.now() / 1000);
-      return new SignJWT({ epoch: claims.epoch })
+      // RFC 7519 §4.1.7: every token is its own, even two signed for one user in the same second
+      // (a refresh right after sign-in returns a new token, not the one it was given).
+      return new SignJWT({ epoch: claims.epoch, jti: randomUUID() })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuer(HUB_TOKEN_ISSUER)
         .setSubject(claims.userId)
