@@ -90,6 +90,13 @@ describe('SseEventReader (WHATWG HTML §9.2.6)', () => {
     ]);
   });
 
+  it('keeps the id of an event without data, and starts from the id a reopened stream carries over', () => {
+    const reader = new SseEventReader({ event: () => undefined }, 'from-before');
+    expect(reader.lastEventId).toBe('from-before');
+    reader.push(Buffer.from('id: primed\n\n'));
+    expect(reader.lastEventId).toBe('primed');
+  });
+
   it('ignores an id that holds a NUL and a retry that is not all digits', () => {
     const { events, retries } = read(Buffer.from('id: 1\n\nid: a\u0000b\nretry: 10ms\ndata: z\n\n'));
     expect(events).toEqual([{ type: 'message', data: 'z', lastEventId: '1' }]);

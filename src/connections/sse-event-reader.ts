@@ -40,9 +40,21 @@ export class SseEventReader {
   /** A `data` line was read (an empty one too: the event's data is then an empty string). */
   private hasData = false;
   private type: string | undefined;
-  private lastEventId: string | undefined;
+  /** The last event id buffer: set by every `id` field, dispatched event or not. */
+  private idBuffer: string | undefined;
 
-  constructor(private readonly sink: SseEventSink) {}
+  /** `lastEventId`: where a stream reopened with `Last-Event-ID` starts (the id carries over). */
+  constructor(
+    private readonly sink: SseEventSink,
+    lastEventId?: string,
+  ) {
+    this.idBuffer = lastEventId;
+  }
+
+  /** The stream's last event id so far, also one an event without data set. */
+  get lastEventId(): string | undefined {
+    return this.idBuffer;
+  }
 
   /** Feeds one chunk of the body. */
   push(bytes: Uint8Array): void {
@@ -125,7 +137,7 @@ export class SseEventReader {
         this.type = value.toString('utf8');
         break;
       case 'id':
-        if (!value.includes(0)) this.lastEventId = value.toString('utf8');
+        if (!value.includes(0)) this.idBuffer = value.toString('utf8');
         break;
       case 'retry':
         if (value.length > 0 && /^[0-9]+$/.test(value.toString('latin1')))
@@ -147,7 +159,7 @@ export class SseEventReader {
     this.sink.event({
       type: type === undefined || type === '' ? 'message' : type,
       data: text,
-      lastEventId: this.lastEventId,
+      lastEventId: this.idBuffer,
     });
   }
 }

@@ -152,7 +152,8 @@ describe('StreamableHttpTransport against a bare HTTP server', () => {
       mcpOver((req, res) => {
         lastEventIds.push(req.headers['last-event-id'] as string | undefined);
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        if (lastEventIds.length === 1) res.end('id: ev-5\r\nretry: 10\r\ndata: \r\n\r\n');
+        // A priming event: an id and no data at all, then the server ends the stream.
+        if (lastEventIds.length === 1) res.end('id: ev-5\r\nretry: 10\r\n\r\n');
         else reopened(); // held open until the test ends
       }),
     );

@@ -190,10 +190,13 @@ export class StreamableHttpTransport implements Transport {
   /** Reads an event stream to its end; the standalone stream (`standalone`) is reopened after it. */
   private async readEvents(body: ReadableStream<Uint8Array> | null, standalone: boolean): Promise<void> {
     if (body === null) return;
-    const events = new SseEventReader({
-      event: (event) => this.onEvent(event, standalone),
-      retry: (ms) => (this.serverRetryMs = ms),
-    });
+    const events = new SseEventReader(
+      {
+        event: (event) => this.onEvent(event),
+        retry: (ms) => (this.serverRetryMs = ms),
+      },
+      standalone ? this.streamEventId : undefined,
+    );
     const reader = body.getReader();
     try {
       for (;;) {
@@ -205,11 +208,13 @@ export class StreamableHttpTransport implements Transport {
     } catch (error) {
       if (!this.abort.signal.aborted) this.onerror?.(new Error('event stream broke', { cause: error }));
     }
-    if (standalone) this.reopenStream(0);
+    if (!standalone) return;
+    // Also an id that came on an event without data (a priming event) is where the stream resumes.
+    this.streamEventId = events.lastEventId;
+    this.reopenStream(0);
   }
 
-  private onEvent(event: SseEvent, standalone: boolean): void {
-    if (standalone) this.streamEventId = event.lastEventId;
+  private onEvent(event: SseEvent): void {
     if (event.type !== 'message' || event.data === '') return;
     this.deliver(event.data);
   }
