@@ -75,7 +75,7 @@ export interface AppDeps {
   /** The services behind `/api/mcp`. */
   mcp: Omit<McpRouteOptions, 'identity'> & {
     /** Called once a callback stored a user's tokens: reconnect and refresh their catalog. */
-    onAuthorized: (userId: string, serverName: string) => void;
+    onAuthorized: (userId: string, serverName: string) => Promise<void>;
   };
   /** Serves the OAuth client metadata document (CIMD) when one is configured under PUBLIC_URL. */
   clientMetadata?: ClientMetadataRouteOptions | undefined;

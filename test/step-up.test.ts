@@ -160,7 +160,10 @@ mcpServers:
   });
 
   it('REST: 403 HUB_ERR_OAUTH_INSUFFICIENT_SCOPE with an oauthUrl for both scopes; the call works once granted', async () => {
+    const others = new Set(mcp.sessionIds());
     await authorizeFirst('alice@example.com', 'alice');
+    const narrow = mcp.sessionIds().filter((id) => !others.has(id));
+    expect(narrow).toHaveLength(1);
     const refused = await callRest('alice@example.com', 'admin');
     expect(refused.statusCode).toBe(403);
     const body = refused.json<Record<string, unknown>>();
@@ -176,6 +179,9 @@ mcpServers:
     expect((await callRest('alice@example.com', 'whoami')).statusCode).toBe(200);
 
     expect(await grant(refused, 'alice')).toContain('/oauth/success');
+    // The session of the narrower token ended before the callback answered: a call sent next
+    // neither lands on it nor is cut off by its close.
+    expect(mcp.sessionIds()).not.toContain(narrow[0]);
     const done = await callRest('alice@example.com', 'admin');
     expect(done.statusCode).toBe(200);
     expect(done.json<{ content: Array<{ text: string }> }>().content[0]?.text).toBe('admin: done');

@@ -9,8 +9,13 @@ import type { UpstreamService } from './upstream-service.js';
 
 /** Background (re)connection of users' own connections. */
 export interface Reconnector {
-  /** A callback stored the user's tokens: reconnect that server and refresh its tools. */
-  afterAuthorization(userId: string, serverName: string): void;
+  /**
+   * A callback stored the user's tokens. Resolves once the connections opened before it are closed
+   * and their tools forgotten, so a request sent after the callback's answer never joins (or is cut
+   * off by the close of) an old connection; the new one is then opened in the background, and a
+   * request that comes meanwhile joins that connect. Never rejects.
+   */
+  afterAuthorization(userId: string, serverName: string): Promise<void>;
   /** A request from this user: after a while away, their authorized servers reconnect in the background. */
   noticed(caller: Identity): void;
   /**
@@ -46,19 +51,12 @@ export function createReconnector(deps: {
   let stopped = false;
 
   /**
-   * `reinitialize` closes and reopens (new tokens, so tools are listed again); a returning user's
-   * servers are only opened, joining any connect a request of theirs began meanwhile: closing it
-   * would fail that request ("closed while connecting").
+   * Opens the server's connection, joining any connect a request began meanwhile (closing that
+   * one would fail the request: "closed while connecting"). A failure is only logged.
    */
-  async function connectQuietly(
-    caller: Identity,
-    server: RegisteredServer,
-    how: 'reinitialize' | 'connect',
-  ): Promise<void> {
+  async function connectQuietly(caller: Identity, server: RegisteredServer): Promise<void> {
     try {
-      await (how === 'reinitialize'
-        ? deps.upstreams.reinitialize(caller, server)
-        : deps.upstreams.connect(caller, server));
+      await deps.upstreams.connect(caller, server);
     } catch (err) {
       deps.logger.info({ err, server: server.name }, 'background reconnect failed');
     }
@@ -83,31 +81,34 @@ export function createReconnector(deps: {
     const queue = [...candidates];
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-        for (let s = queue.shift(); s && !stopped; s = queue.shift())
-          await connectQuietly(caller, s, 'connect');
+        for (let s = queue.shift(); s && !stopped; s = queue.shift()) await connectQuietly(caller, s);
       }),
     );
   }
 
   return {
-    afterAuthorization(userId, serverName) {
-      void (async () => {
+    async afterAuthorization(userId, serverName) {
+      try {
         if (userId === SYSTEM_USER_ID) {
-          // A shared authorization: reopen the app-level connection everyone uses.
+          // A shared authorization: the app-level connection everyone uses is opened anew.
           const server = deps.registry.yamlServers().find((s) => s.name === serverName);
-          if (server) {
-            await deps.upstreams.disconnectApp(server);
-            await deps.upstreams.connectApp(server);
-          }
+          if (!server) return;
+          await deps.upstreams.disconnectApp(server);
+          void deps.upstreams
+            .connectApp(server)
+            .catch((err: unknown) =>
+              deps.logger.info({ err, server: serverName }, 'background reconnect failed'),
+            );
           return;
         }
         const caller = await deps.identity.identityOf(userId);
         if (!caller || stopped) return;
         const server = await deps.registry.get(serverName, caller);
-        await connectQuietly(caller, server, 'reinitialize');
-      })().catch((err: unknown) =>
-        deps.logger.warn({ err, server: serverName }, 'reconnect after authorization failed'),
-      );
+        await deps.upstreams.forgetCaller(caller, server);
+        void connectQuietly(caller, server);
+      } catch (err) {
+        deps.logger.warn({ err, server: serverName }, 'reconnect after authorization failed');
+      }
     },
     noticed(caller) {
       const now = deps.clock.now();

@@ -43,6 +43,8 @@ export interface ProtectedMcpServer {
   readonly forbidden: number;
   /** The bearer token of the most recent request that carried one, valid or not. */
   lastBearer(): string | null;
+  /** The ids of the sessions open now: a session ends when its client DELETEs it. */
+  sessionIds(): string[];
   /** Closes every session and connection and stops listening. */
   stop(): Promise<void>;
 }
@@ -297,6 +299,7 @@ export async function startProtectedMcpServer(
       return forbidden;
     },
     lastBearer: () => lastBearer,
+    sessionIds: () => [...sessions.keys()],
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -40,7 +40,7 @@ export function oauthCallbackUrl(publicUrl: string, serverName: string | null): 
  * could not be stored yet is answered here (503), so the same request can be sent again.
  */
 export const oauthCallbackRoute: FastifyPluginAsyncZod<
-  McpRouteOptions & { onAuthorized: (userId: string, serverName: string) => void }
+  McpRouteOptions & { onAuthorized: (userId: string, serverName: string) => Promise<void> }
 > = async (app, options) => {
   async function complete(
     request: FastifyRequest,
@@ -83,8 +83,9 @@ export const oauthCallbackRoute: FastifyPluginAsyncZod<
     }
     options.cookies.clearBinding(reply, result.serverName);
     request.log.info({ server: result.serverName, flow_user: result.userId }, 'oauth callback completed');
-    // Tokens are stored; reconnecting and refreshing the catalog happen after the browser moves on.
-    options.onAuthorized(result.userId, result.serverName);
+    // Tokens are stored. Connections opened before them close before the browser moves on (a call
+    // the page sends next must not land on one); the reconnect and the tool listing run after.
+    await options.onAuthorized(result.userId, result.serverName);
     return reply.redirect(
       `${options.publicUrl}/oauth/success?serverName=${encodeURIComponent(result.serverName)}`,
       302,
