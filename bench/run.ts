@@ -24,6 +24,8 @@ const numbers = (value: string | undefined, fallback: string): number[] =>
   (value ?? fallback).split(',').map((each) => Number(each.trim()));
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? (quick ? 500 : 10_000));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+/** Unmeasured calls on each path before its first phase in a cell (see warmUp). */
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? (quick ? 0 : 1_000));
 const CONCURRENCY = numbers(process.env.BENCH_CONCURRENCY, quick ? '1,16' : '1,16,64');
 const PAYLOADS = numbers(process.env.BENCH_PAYLOADS, quick ? '64' : '64,16384,1000000');
 const OUT = path.resolve(process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'results'));
@@ -57,8 +59,9 @@ async function main(): Promise<void> {
   const measured = new Map<string, Measured>();
   const windows: Window[] = [];
   const total = ROUNDS * cells.length * fronts.paths.length;
+  const totalMs = total * PHASE_MS + cells.length * fronts.paths.length * WARMUP_MS;
   console.error(
-    `bench: ${fronts.paths.length} paths × ${cells.length} cells × ${ROUNDS} rounds of ${PHASE_MS} ms ≈ ${Math.round((total * PHASE_MS) / 60_000)} min`,
+    `bench: ${fronts.paths.length} paths × ${cells.length} cells × ${ROUNDS} rounds of ${PHASE_MS} ms ≈ ${Math.round(totalMs / 60_000)} min`,
   );
   let done = 0;
   try {
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         const order = fronts.paths.map((_, i) => fronts.paths[(i + round) % fronts.paths.length]!);
         for (const each of order) {
-          await warmUp(each, cell.concurrency, text);
+          await warmUp(each, cell.concurrency, text, round === 0 ? WARMUP_MS : 0);
           const startUs = monotonicUs();
           const result = await runPhase(each, cell.concurrency, text, PHASE_MS);
           if (each.id === PROFILED_PATH) windows.push({ startUs, endUs: monotonicUs() });
@@ -118,6 +121,7 @@ async function writeResults(
     cpus: os.cpus().length,
     loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
     phaseMs: PHASE_MS,
+    warmUpMs: WARMUP_MS,
     rounds: roundsDone,
     roundsPlanned: ROUNDS,
     concurrency: CONCURRENCY,
@@ -125,7 +129,7 @@ async function writeResults(
     method:
       'closed loop, C workers per phase over one session (MCP) or C parallel fetches (REST); median of rounds; ratios per round to direct HTTP in the same cell, then the median; CPU from /proc/<pid>/stat of the front process alone, upstream processes separately',
   };
-  const heading = `Echo benchmark ${meta.date}: ${roundsDone} of ${ROUNDS} round(s) of ${PHASE_MS} ms phases, node ${meta.node}, ${meta.cpus} CPUs, load average at the end ${meta.loadAverageAtEnd.join(' ')}`;
+  const heading = `Echo benchmark ${meta.date}: ${roundsDone} of ${ROUNDS} round(s) of ${PHASE_MS} ms phases (${WARMUP_MS} ms warm-up per path and cell), node ${meta.node}, ${meta.cpus} CPUs, load average at the end ${meta.loadAverageAtEnd.join(' ')}`;
   let markdown = `${heading}\n\n${markdownTable(rows)}\n`;
   if (profile.frames.length > 0)
     markdown += `\nTop ${profile.frames.length} self-time frames of the hub during the ${PROFILED_PATH} phases (${path.basename(profile.file ?? '')}):\n\n${framesTable(profile.frames)}\n`;
