@@ -5,6 +5,7 @@ import { CompiledQuery, Kysely, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { HubError } from '../errors/index.js';
 import { PoolerSafePostgresDialect } from './pooler-safe-dialect.js';
+import { SqliteWriteWatch } from './sqlite-write-watch.js';
 import { StatementCache } from './statement-cache.js';
 import type { Database } from './tables.js';
 
@@ -96,7 +97,19 @@ function openSqlite(sqlitePath: string): StoreDatabase {
     dialect: new SqliteDialect({ database: new StatementCache(connection) }),
   });
   const dataVersion = connection.prepare('PRAGMA data_version').pluck();
-  return { ...handle(db, 'sqlite'), outsideWrites: () => dataVersion.get() as number };
+  const readVersion = () => dataVersion.get() as number;
+  // An in-memory database has no file another process could write.
+  if (sqlitePath === ':memory:') return { ...handle(db, 'sqlite'), outsideWrites: readVersion };
+  const writes = new SqliteWriteWatch(readVersion, path.resolve(sqlitePath));
+  const base = handle(db, 'sqlite');
+  return {
+    ...base,
+    close: async () => {
+      writes.close();
+      await base.close();
+    },
+    outsideWrites: () => writes.current(),
+  };
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<StoreDatabase> {
