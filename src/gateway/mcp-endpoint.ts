@@ -61,6 +61,12 @@ export interface HubTokenVerifier {
 const SESSION_IDLE_MS = 30 * 60_000;
 /** How often one instance writes a session's expiry again while it uses it: not on every request. */
 const SESSION_TOUCH_EVERY_MS = 60_000;
+/**
+ * Session copies one instance holds in memory, per user and in all: each is an SDK server with its
+ * handlers and state, so the count is bounded whatever the number of users. A dropped copy is built
+ * again from the session's record at its next request.
+ */
+const SESSION_COPIES = { perUser: 50, total: 5_000 };
 
 const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
 /** The scope the hub's authorization server issues for its MCP endpoints. */
@@ -85,7 +91,7 @@ function rpcError(reply: FastifyReply, status: number, code: number, message: st
  * RFC 9728 metadata so clients can discover how to get a token.
  */
 export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, options) => {
-  const sessions = new GatewaySessions(options.clock, { idleMs: SESSION_IDLE_MS, perUser: 50 });
+  const sessions = new GatewaySessions(options.clock, { idleMs: SESSION_IDLE_MS, ...SESSION_COPIES });
   const store = new SessionStore(options.kv, options.clock, SESSION_IDLE_MS, SESSION_TOUCH_EVERY_MS);
   const instance = randomUUID();
   const publish = (event: DistributiveOmit<SessionEvent, 'from'>): void => {

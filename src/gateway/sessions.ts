@@ -38,14 +38,19 @@ export interface SessionLimits {
   idleMs: number;
   /** Copies of one user's sessions this instance holds at once; the least recently used is dropped beyond it. */
   perUser: number;
+  /** Copies this instance holds at once, whoever owns them; the least recently used is dropped beyond it. */
+  total: number;
 }
 
 /**
  * The copies of downstream sessions this instance holds. A session id is random and bound to the
  * user who created it and to its endpoint: another user presenting it finds nothing (AZ-07).
+ * Both maps keep their entries in order of last use (a use moves one to the end), so the least
+ * recently used copy, of everyone's or of one user's, is the first.
  */
 export class GatewaySessions {
   private readonly sessions = new Map<string, GatewaySession>();
+  private readonly byUser = new Map<string, Map<string, GatewaySession>>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -61,21 +66,28 @@ export class GatewaySessions {
     const session = this.sessions.get(id);
     if (!session || session.userId !== userId || !sameEndpoint(session.endpoint, endpoint)) return undefined;
     session.lastActive = this.clock.now();
+    this.index(session);
     return session;
   }
 
+  /** Holds a new copy; past a limit, the least recently used copy (the user's, then anyone's) is closed. */
   add(session: GatewaySession): void {
-    const mine = [...this.sessions.values()].filter((s) => s.userId === session.userId);
-    if (mine.length >= this.limits.perUser) {
-      const oldest = mine.reduce((a, b) => (a.lastActive <= b.lastActive ? a : b));
-      void this.close(oldest.id);
-    }
-    this.sessions.set(session.id, session);
+    const mine = this.byUser.get(session.userId);
+    if (mine !== undefined && mine.size >= this.limits.perUser && !mine.has(session.id))
+      this.evict(mine.values().next().value);
+    if (this.sessions.size >= this.limits.total && !this.sessions.has(session.id))
+      this.evict(this.sessions.values().next().value);
+    this.index(session);
   }
 
   /** Sessions of one user (to tell them their tool list changed). */
   ofUser(userId: string): GatewaySession[] {
-    return [...this.sessions.values()].filter((s) => s.userId === userId);
+    return [...(this.byUser.get(userId)?.values() ?? [])];
+  }
+
+  /** How many copies this instance holds. */
+  get size(): number {
+    return this.sessions.size;
   }
 
   all(): GatewaySession[] {
@@ -88,13 +100,14 @@ export class GatewaySessions {
   }
 
   forget(id: string): void {
-    this.sessions.delete(id);
+    const session = this.sessions.get(id);
+    if (session !== undefined) this.unindex(session);
   }
 
   async close(id: string): Promise<void> {
     const session = this.sessions.get(id);
     if (!session) return;
-    this.sessions.delete(id);
+    this.unindex(session);
     try {
       await session.server.close();
     } catch {
@@ -121,5 +134,26 @@ export class GatewaySessions {
     await Promise.all(
       [...this.sessions.values()].filter((s) => s.lastActive < cutoff).map((s) => this.close(s.id)),
     );
+  }
+
+  /** Puts the copy at the end of both orders (most recently used). */
+  private index(session: GatewaySession): void {
+    this.sessions.delete(session.id);
+    this.sessions.set(session.id, session);
+    let mine = this.byUser.get(session.userId);
+    if (mine === undefined) this.byUser.set(session.userId, (mine = new Map<string, GatewaySession>()));
+    mine.delete(session.id);
+    mine.set(session.id, session);
+  }
+
+  private unindex(session: GatewaySession): void {
+    this.sessions.delete(session.id);
+    const mine = this.byUser.get(session.userId);
+    mine?.delete(session.id);
+    if (mine?.size === 0) this.byUser.delete(session.userId);
+  }
+
+  private evict(session: GatewaySession | undefined): void {
+    if (session !== undefined) void this.close(session.id); // unindexed at once; the close itself never rejects
   }
 }

@@ -75,10 +75,13 @@ describe('SqliteWriteWatch', () => {
   });
 
   it('reads on every look when the folder cannot be watched', () => {
-    const unwatched = new SqliteWriteWatch(() => {
-      reads += 1;
-      return 7;
-    }, path.join(folder, 'missing', 'db.sqlite'));
+    const unwatched = new SqliteWriteWatch(
+      () => {
+        reads += 1;
+        return 7;
+      },
+      path.join(folder, 'missing', 'db.sqlite'),
+    );
     const before = reads;
     expect(unwatched.watching).toBe(false);
     expect(unwatched.current()).toBe(7);
