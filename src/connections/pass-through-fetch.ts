@@ -112,22 +112,25 @@ export class PassThroughFetch {
     const type = (head.header('content-type') ?? '').toLowerCase();
     const method = (init?.method ?? 'GET').toUpperCase();
     const posted = method === 'POST' ? init?.body : undefined;
+    // A GET that resumes a request's answer stream (Last-Event-ID) answers that request as its POST did.
+    const resumed = method === 'GET' && init !== undefined && POSTED_ID in init;
+    const answers = posted !== undefined || resumed;
     let parsed: { id: RequestId | undefined } | undefined;
     const ownId = (): RequestId | undefined => (parsed ??= { id: postedId(posted, init) }).id;
     const ok = head.status >= 200 && head.status < 300;
     if (type.startsWith('text/event-stream')) {
-      const id = posted === undefined ? undefined : ownId();
+      const id = answers ? ownId() : undefined;
       const onRelated = this.options.onRelatedRequest;
       return new SseStage({
         maxBytes,
         logger,
         meter,
-        ...(posted === undefined ? {} : { ownId }),
+        ...(answers ? { ownId } : {}),
         ...(id === undefined || init === undefined
           ? {}
           : {
               owed: {
-                request: new UnansweredRequest(id),
+                request: new UnansweredRequest(id, resumed),
                 signal: init.signal ?? undefined,
                 onCut: () => this.options.onUnanswered?.(url, init),
               },
@@ -135,7 +138,7 @@ export class PassThroughFetch {
         ...(onRelated === undefined || id === undefined
           ? {}
           : { onRelated: (serverRequestId: RequestId) => onRelated(serverRequestId, id) }),
-        ...(ok && method === 'GET'
+        ...(ok && method === 'GET' && !resumed
           ? {
               fault: {
                 signal: init?.signal ?? undefined,

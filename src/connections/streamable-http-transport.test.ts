@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startConformanceFixtures } from '../../test/peers/conformance-fixtures.js';
 import { startProbeServer, type ProbeServer } from '../../test/peers/probe-server.js';
-import { StreamableHttpTransport } from './streamable-http-transport.js';
+import { StreamableHttpTransport, type StreamableHttpTransportOptions } from './streamable-http-transport.js';
 import { upstreamHttpStatus } from './upstream-errors.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -21,8 +22,9 @@ async function probe(jsonResponse: boolean): Promise<ProbeServer> {
 async function connect(
   url: string,
   headers: Record<string, string> = {},
+  options: Partial<Pick<StreamableHttpTransportOptions, 'fetch' | 'reopen'>> = {},
 ): Promise<{ client: Client; transport: StreamableHttpTransport; errors: Error[] }> {
-  const transport = new StreamableHttpTransport({ url: new URL(url), headers, fetch });
+  const transport = new StreamableHttpTransport({ url: new URL(url), headers, fetch, ...options });
   const errors: Error[] = [];
   const client = new Client({ name: 'transport-test', version: '1.0.0' });
   client.onerror = (error) => errors.push(error);
@@ -90,6 +92,110 @@ describe.each([
     server.setMode('fail-500');
     const failure = await client.listTools().catch((error: unknown) => error);
     expect(upstreamHttpStatus(failure)).toBe(500);
+  });
+});
+
+describe('StreamableHttpTransport: a request whose answer stream the server ends early', () => {
+  it('resumes it with Last-Event-ID from the SDK server’s event store, and the call completes (SEP-1699)', async () => {
+    const fixtures = await startConformanceFixtures();
+    cleanups.push(() => fixtures.stop());
+    const resumedFrom: string[] = [];
+    const watching: typeof fetch = (url, init) => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      if (init?.method === 'GET' && headers['last-event-id'] !== undefined)
+        resumedFrom.push(headers['last-event-id']);
+      return fetch(url, init);
+    };
+    const { client, errors } = await connect(fixtures.url, {}, { fetch: watching });
+    // The fixture's tool ends its POST stream after the priming event, then answers into its event store.
+    const result = await client.callTool({ name: 'test_reconnection', arguments: {} });
+    expect(result.content).toEqual([{ type: 'text', text: 'Reconnection test completed' }]);
+    expect(resumedFrom.length).toBeGreaterThanOrEqual(1);
+    expect(errors).toEqual([]);
+  });
+
+  /**
+   * Answers initialize with JSON and every other request with a priming event and the end of its
+   * stream (the answer was to come on a resumed one); a GET with `Last-Event-ID` goes to `onResume`,
+   * a POSTed notification to `onNotification`.
+   */
+  function primingServer(
+    onResume: (res: http.ServerResponse, lastEventId: string) => void,
+    onNotification: (method: string) => void = () => undefined,
+  ): http.RequestListener {
+    return (req, res) => {
+      if (req.method === 'GET') {
+        const lastEventId = req.headers['last-event-id'];
+        if (typeof lastEventId === 'string') onResume(res, lastEventId);
+        else res.writeHead(405).end();
+        return;
+      }
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const message = JSON.parse(body) as { id?: number; method: string };
+        if (message.id === undefined) {
+          res.writeHead(202).end();
+          onNotification(message.method);
+          return;
+        }
+        if (message.method === 'initialize') {
+          const result = {
+            protocolVersion: '2025-11-25',
+            capabilities: { tools: {} },
+            serverInfo: { name: 'b', version: '1' },
+          };
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: p-1\nretry: 5\ndata:\n\n');
+      });
+    };
+  }
+
+  it('fails the call at once, not at its timeout, when the stream cannot be resumed', async () => {
+    const resumes: string[] = [];
+    const base = await rawServer(
+      primingServer((res, lastEventId) => {
+        resumes.push(lastEventId);
+        res.writeHead(404).end();
+      }),
+    );
+    const reopen = { initialDelayMs: 5, maxDelayMs: 5, growFactor: 1, maxTries: 3 };
+    const { client } = await connect(`${base}/mcp`, {}, { reopen });
+    const failed = await client.listTools(undefined, { timeout: 60_000 }).catch((error: unknown) => error);
+    expect(String(failed)).toMatch(/closed the stream before answering/);
+    expect(resumes).toEqual(['p-1', 'p-1', 'p-1']);
+  });
+
+  it('stops resuming a request its caller cancelled', async () => {
+    let resumes = 0;
+    let held: http.ServerResponse | undefined;
+    let cancelledSeen!: () => void;
+    const cancelled = new Promise<void>((resolve) => (cancelledSeen = resolve));
+    const base = await rawServer(
+      primingServer(
+        (res) => {
+          resumes += 1;
+          // Each resumed stream ends at once, empty: the server polls; the second one is held open.
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          if (resumes === 1) res.end();
+          else held = res;
+        },
+        (method) => {
+          if (method === 'notifications/cancelled') cancelledSeen();
+        },
+      ),
+    );
+    const { client } = await connect(`${base}/mcp`);
+    const failed = await client.listTools(undefined, { timeout: 300 }).catch((error: unknown) => error);
+    expect(String(failed)).toMatch(/timed out/i);
+    await cancelled;
+    held?.end();
+    // No timer or event marks "nothing more happened": 20 of the server's 5 ms retry intervals pass.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(resumes).toBe(2);
   });
 });
 

@@ -1,9 +1,10 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { POSTED_ID, type PostedMessageInit } from './related-requests.js';
 import { type SseEvent, SseEventReader } from './sse-event-reader.js';
 import type { FetchLike } from './types.js';
+import { streamCutResponse } from './unanswered-request.js';
 
 /** How the standalone GET stream is reopened after it ends (a server may end it and expect that). */
 export interface ReopenPolicy {
@@ -20,6 +21,13 @@ const DEFAULT_REOPEN: ReopenPolicy = {
   growFactor: 1.5,
   maxTries: 2,
 };
+
+/**
+ * Times one request's answer stream may be resumed. A server polling (SEP-1699: it ends the stream
+ * after an event id and a `retry:`, and the client comes back with `Last-Event-ID`) resumes it once
+ * per poll; the call's own time limit ends a longer wait first.
+ */
+const MAX_RESUMES = 1_000;
 
 /** Same-origin 307/308 hops followed per request; a redirect to another origin is refused. */
 const MAX_REDIRECTS = 5;
@@ -48,8 +56,10 @@ export interface StreamableHttpTransportOptions {
  * protocol layer checks again anyway). Here an answer is read from its bytes once
  * ({@link SseEventReader}), each message is `JSON.parse`d once, and the protocol layer validates it.
  *
- * What the hub's pass-through stage already does is not done twice: an answer cut off mid-stream is
- * answered in the upstream's place by the stage, so a POST's stream is never resumed here.
+ * A request's answer stream that ends before the response, after an event id, is resumed: a GET
+ * with `Last-Event-ID` (streamable HTTP, "Resumability and Redelivery"), again after each end, as a
+ * polling server expects (SEP-1699). One that ends before any id cannot be resumed; the hub's
+ * pass-through stage answers it in the upstream's place.
  */
 export class StreamableHttpTransport implements Transport {
   onclose?: () => void;
@@ -72,6 +82,10 @@ export class StreamableHttpTransport implements Transport {
   /** The reconnection time the server asked for (`retry:`), in ms. */
   private serverRetryMs: number | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
+  /** Requests whose answer streams are read or waited for now: a cancelled one is not resumed. */
+  private readonly awaited = new Set<RequestId>();
+  /** Pending resumptions of requests' answer streams. */
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(options: StreamableHttpTransportOptions) {
     this.url = options.url;
@@ -97,6 +111,11 @@ export class StreamableHttpTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    // The caller gave up on a request (its timeout, or its own caller's cancel): its stream is not resumed.
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      const cancelled = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      if (cancelled !== undefined) this.awaited.delete(cancelled);
+    }
     try {
       await this.post(message);
     } catch (error) {
@@ -109,6 +128,9 @@ export class StreamableHttpTransport implements Transport {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     clearTimeout(this.reopenTimer);
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    this.awaited.clear();
     this.abort.abort();
     this.onclose?.();
     return Promise.resolve();
@@ -144,7 +166,8 @@ export class StreamableHttpTransport implements Transport {
     }
     const type = mediaType(response.headers.get('content-type'));
     if (type === 'text/event-stream') {
-      void this.readEvents(response.body, false);
+      this.awaited.add(message.id);
+      void this.readAnswer(response.body, message.id, undefined, 0);
     } else if (type === 'application/json') {
       this.deliver(await readText(response.body));
     } else {
@@ -164,7 +187,7 @@ export class StreamableHttpTransport implements Transport {
         if (response.status === 405) return; // the server offers no standalone stream
         throw httpError(response, 'opening the event stream failed');
       }
-      void this.readEvents(response.body, true);
+      void this.readEvents(response.body);
     } catch (error) {
       this.onerror?.(asError(error));
       throw error;
@@ -187,16 +210,76 @@ export class StreamableHttpTransport implements Transport {
     this.reopenTimer.unref();
   }
 
-  /** Reads an event stream to its end; the standalone stream (`standalone`) is reopened after it. */
-  private async readEvents(body: ReadableStream<Uint8Array> | null, standalone: boolean): Promise<void> {
+  /** Reads the standalone stream to its end, then has it reopened. */
+  private async readEvents(body: ReadableStream<Uint8Array> | null): Promise<void> {
     if (body === null) return;
-    const events = new SseEventReader(
-      {
-        event: (event) => this.onEvent(event),
-        retry: (ms) => (this.serverRetryMs = ms),
-      },
-      standalone ? this.streamEventId : undefined,
-    );
+    const events = new SseEventReader(this.sink(undefined), this.streamEventId);
+    await this.readStream(body, events);
+    // Also an id that came on an event without data (a priming event) is where the stream resumes.
+    this.streamEventId = events.lastEventId;
+    this.reopenStream(0);
+  }
+
+  /**
+   * Reads the stream answering request `id` (a POST's, or a GET resuming it from `lastEventId`).
+   * When it ends before the response, after an event id, it is resumed from there.
+   */
+  private async readAnswer(
+    body: ReadableStream<Uint8Array> | null,
+    id: RequestId,
+    lastEventId: string | undefined,
+    resumes: number,
+  ): Promise<void> {
+    if (body === null) {
+      this.awaited.delete(id);
+      return;
+    }
+    const answered = { done: false };
+    const events = new SseEventReader(this.sink(answered, id), lastEventId);
+    await this.readStream(body, events);
+    const from = events.lastEventId;
+    if (answered.done || from === undefined || this.abort.signal.aborted || !this.awaited.has(id)) {
+      this.awaited.delete(id);
+      return;
+    }
+    this.resumeAnswer(id, from, resumes, 0);
+  }
+
+  /** After the server's `retry` (or the reopen policy's delay), asks for the rest of `id`'s stream. */
+  private resumeAnswer(id: RequestId, from: string, resumes: number, failures: number): void {
+    const policy = this.reopenPolicy;
+    if (resumes >= MAX_RESUMES || failures >= policy.maxTries) {
+      // The answer will not come: the call fails now rather than at its timeout.
+      this.awaited.delete(id);
+      this.deliverMessage(streamCutResponse(id));
+      return;
+    }
+    const delay =
+      this.serverRetryMs ??
+      Math.min(policy.initialDelayMs * policy.growFactor ** failures, policy.maxDelayMs);
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (!this.awaited.has(id)) return;
+      this.exchange('GET', 'text/event-stream', undefined, from, id).then(
+        async (response) => {
+          if (!response.ok) {
+            await response.body?.cancel();
+            this.resumeAnswer(id, from, resumes, failures + 1);
+            return;
+          }
+          await this.readAnswer(response.body, id, from, resumes + 1);
+        },
+        () => {
+          if (!this.abort.signal.aborted) this.resumeAnswer(id, from, resumes, failures + 1);
+        },
+      );
+    }, delay);
+    timer.unref();
+    this.resumeTimers.add(timer);
+  }
+
+  /** Reads a stream to its end into `events`; a break is reported unless the transport closed. */
+  private async readStream(body: ReadableStream<Uint8Array>, events: SseEventReader): Promise<void> {
     const reader = body.getReader();
     try {
       for (;;) {
@@ -208,19 +291,23 @@ export class StreamableHttpTransport implements Transport {
     } catch (error) {
       if (!this.abort.signal.aborted) this.onerror?.(new Error('event stream broke', { cause: error }));
     }
-    if (!standalone) return;
-    // Also an id that came on an event without data (a priming event) is where the stream resumes.
-    this.streamEventId = events.lastEventId;
-    this.reopenStream(0);
   }
 
-  private onEvent(event: SseEvent): void {
-    if (event.type !== 'message' || event.data === '') return;
-    this.deliver(event.data);
+  /** Where a stream's events go; with `answered`, it notes when the response to `id` came. */
+  private sink(answered: { done: boolean } | undefined, id?: RequestId) {
+    return {
+      event: (event: SseEvent) => {
+        if (event.type !== 'message' || event.data === '') return;
+        this.deliver(event.data, (message) => {
+          if (answered !== undefined && isResponseTo(message, id)) answered.done = true;
+        });
+      },
+      retry: (ms: number) => (this.serverRetryMs = ms),
+    };
   }
 
-  /** Parses one answer (a message, or a batch of them) and hands each on. */
-  private deliver(text: string): void {
+  /** Parses one answer (a message, or a batch of them) and hands each on, after `seen` looked at it. */
+  private deliver(text: string, seen?: (message: object) => void): void {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -233,12 +320,17 @@ export class StreamableHttpTransport implements Transport {
         this.onerror?.(new Error('MCP server sent a message that is not a JSON-RPC object'));
         continue;
       }
-      try {
-        // The protocol layer checks the message against the JSON-RPC schemas before acting on it.
-        this.onmessage?.(message as JSONRPCMessage);
-      } catch (error) {
-        this.onerror?.(asError(error));
-      }
+      seen?.(message);
+      this.deliverMessage(message as JSONRPCMessage);
+    }
+  }
+
+  private deliverMessage(message: JSONRPCMessage): void {
+    try {
+      // The protocol layer checks the message against the JSON-RPC schemas before acting on it.
+      this.onmessage?.(message);
+    } catch (error) {
+      this.onerror?.(asError(error));
     }
   }
 
@@ -252,6 +344,7 @@ export class StreamableHttpTransport implements Transport {
     accept: string | undefined,
     posted?: JSONRPCMessage,
     lastEventId?: string,
+    resumedFor?: RequestId,
   ): Promise<Response> {
     const body = posted === undefined ? undefined : JSON.stringify(posted);
     const headers: Record<string, string> = { ...this.headers };
@@ -267,6 +360,8 @@ export class StreamableHttpTransport implements Transport {
         init.body = body;
         init[POSTED_ID] = isRequest(posted) ? posted.id : undefined;
       }
+      // A GET resuming a request's stream answers that request, as its POST did.
+      if (resumedFor !== undefined) init[POSTED_ID] = resumedFor;
       const response = await this.fetch(url, init);
       const location =
         response.status === 307 || response.status === 308 ? response.headers.get('location') : null;
@@ -284,6 +379,11 @@ export class StreamableHttpTransport implements Transport {
 
 function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
   return 'method' in message && 'id' in message && message.id !== undefined;
+}
+
+/** A response (result or error) to request `id`. */
+function isResponseTo(message: object, id: RequestId | undefined): boolean {
+  return 'id' in message && message.id === id && ('result' in message || 'error' in message);
 }
 
 function isInitialized(message: JSONRPCMessage): boolean {

@@ -20,14 +20,17 @@ export function streamCutResponse(id: RequestId): JSONRPCMessage {
 /**
  * Watches the event stream answering one POSTed request (MCP streamable HTTP, 2025-06-18
  * "Sending Messages to the Server"): the server should not close it before the response, and the
- * SDK client waits for that response until its timeout when it does, unless the stream can be
- * resumed. Fed whole events in order, it tells whether the stream still owes its answer.
+ * caller would wait for that response until its timeout when it does, unless the stream can be
+ * resumed (the transport then resumes it). Fed whole events in order, it tells whether the stream still owes its answer.
  */
 export class UnansweredRequest {
   private answered = false;
-  private resumable = false;
 
-  constructor(private readonly id: RequestId) {}
+  /** `resumable`: the stream is itself a resumption (a GET with `Last-Event-ID`), so it can be resumed again from there. */
+  constructor(
+    private readonly id: RequestId,
+    private resumable = false,
+  ) {}
 
   /** One whole event of the stream: its lines, without their line ends. */
   event(lines: readonly Buffer[]): void {
@@ -35,8 +38,8 @@ export class UnansweredRequest {
     let lastData: Buffer | undefined;
     for (const line of lines) {
       const field = fieldOf(line);
-      // An event id makes the stream resumable: the SDK reconnects with Last-Event-ID and the
-      // answer may still come (streamable HTTP, "Resumability and Redelivery").
+      // An event id makes the stream resumable: the transport comes back with Last-Event-ID and
+      // the answer may still come (streamable HTTP, "Resumability and Redelivery").
       if (field?.name === 'id' && field.value.length > 0) this.resumable = true;
       if (field?.name !== 'data') continue;
       firstData ??= field.value;
