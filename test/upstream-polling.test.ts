@@ -48,17 +48,20 @@ mcpServers:
     expect(res.json()).toEqual({ content: [{ type: 'text', text: 'Reconnection test completed' }] });
   });
 
-  it('/mcp: the SDK client gets the tool’s result', async () => {
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  it.each([
+    ['/mcp', 'fixtures__test_reconnection'],
+    ['/mcp/servers/fixtures', 'test_reconnection'],
+  ])('%s: the SDK client gets the tool’s result', async (path, tool) => {
+    if (!hub.app.server.listening) await hub.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (hub.app.server.address() as AddressInfo).port;
     const client = new Client({ name: 'polling-test', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}${path}`), {
         requestInit: { headers: { authorization: `Bearer ${token}` } },
       }),
     );
     try {
-      const result = await client.callTool({ name: 'fixtures__test_reconnection', arguments: {} });
+      const result = await client.callTool({ name: tool, arguments: {} });
       expect(result.isError ?? false, textOf(result)).toBe(false);
       expect(textOf(result)).toBe('Reconnection test completed');
     } finally {
