@@ -47,6 +47,41 @@ async function rawServer(handle: http.RequestListener): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/**
+ * A bare MCP server: initialize is answered with JSON, a POSTed notification with 202 (then
+ * `onNotification` hears its method), any other request by `answer` (default: `{ tools: [] }` as
+ * JSON), and a GET by `onGet`.
+ */
+function bareMcp(handlers: {
+  onGet: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  onNotification?: (method: string) => void;
+  answer?: (res: http.ServerResponse, id: number) => void;
+}): http.RequestListener {
+  const json = (res: http.ServerResponse, id: number, result: unknown): void => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', id, result }));
+  };
+  return (req, res) => {
+    if (req.method === 'GET') {
+      handlers.onGet(req, res);
+      return;
+    }
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const message = JSON.parse(body) as { id?: number; method: string };
+      if (message.id === undefined) {
+        res.writeHead(202).end();
+        handlers.onNotification?.(message.method);
+      } else if (message.method === 'initialize') {
+        const serverInfo = { name: 'bare', version: '1' };
+        json(res, message.id, { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo });
+      } else if (handlers.answer) handlers.answer(res, message.id);
+      else json(res, message.id, { tools: [] });
+    });
+  };
+}
+
 describe.each([
   ['event-stream answers', false],
   ['JSON answers', true],
@@ -115,43 +150,23 @@ describe('StreamableHttpTransport: a request whose answer stream the server ends
   });
 
   /**
-   * Answers initialize with JSON and every other request with a priming event and the end of its
-   * stream (the answer was to come on a resumed one); a GET with `Last-Event-ID` goes to `onResume`,
-   * a POSTed notification to `onNotification`.
+   * Answers every request but initialize with a priming event and the end of its stream (the
+   * answer was to come on a resumed one); a GET with `Last-Event-ID` goes to `onResume`.
    */
   function primingServer(
     onResume: (res: http.ServerResponse, lastEventId: string) => void,
-    onNotification: (method: string) => void = () => undefined,
+    onNotification?: (method: string) => void,
   ): http.RequestListener {
-    return (req, res) => {
-      if (req.method === 'GET') {
+    return bareMcp({
+      onGet: (req, res) => {
         const lastEventId = req.headers['last-event-id'];
         if (typeof lastEventId === 'string') onResume(res, lastEventId);
         else res.writeHead(405).end();
-        return;
-      }
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        const message = JSON.parse(body) as { id?: number; method: string };
-        if (message.id === undefined) {
-          res.writeHead(202).end();
-          onNotification(message.method);
-          return;
-        }
-        if (message.method === 'initialize') {
-          const result = {
-            protocolVersion: '2025-11-25',
-            capabilities: { tools: {} },
-            serverInfo: { name: 'b', version: '1' },
-          };
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: p-1\nretry: 5\ndata:\n\n');
-      });
-    };
+      },
+      ...(onNotification === undefined ? {} : { onNotification }),
+      answer: (res) =>
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: p-1\nretry: 5\ndata:\n\n'),
+    });
   }
 
   it('fails the call at once, not at its timeout, when the stream cannot be resumed', async () => {
@@ -200,47 +215,17 @@ describe('StreamableHttpTransport: a request whose answer stream the server ends
 });
 
 describe('StreamableHttpTransport against a bare HTTP server', () => {
-  /** Answers initialize (JSON) and accepts notifications; GET per `onGet`. */
-  function mcpOver(
-    onGet: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-  ): http.RequestListener {
-    return (req, res) => {
-      if (req.method === 'GET') {
-        onGet(req, res);
-        return;
-      }
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        const message = JSON.parse(body) as { id?: number; method: string };
-        if (message.id === undefined) {
-          res.writeHead(202).end();
-          return;
-        }
-        const result =
-          message.method === 'initialize'
-            ? {
-                protocolVersion: '2025-06-18',
-                capabilities: { tools: {} },
-                serverInfo: { name: 'bare', version: '1' },
-              }
-            : { tools: [] };
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
-      });
-    };
-  }
-
   it('a server without a standalone stream (GET 405) is no error', async () => {
     let gets = 0;
     let sawGet!: () => void;
     const gotGet = new Promise<void>((resolve) => (sawGet = resolve));
     const base = await rawServer(
-      mcpOver((_req, res) => {
-        gets += 1;
-        res.writeHead(405).end();
-        sawGet();
+      bareMcp({
+        onGet: (_req, res) => {
+          gets += 1;
+          res.writeHead(405).end();
+          sawGet();
+        },
       }),
     );
     const { client, errors } = await connect(`${base}/mcp`);
@@ -255,12 +240,14 @@ describe('StreamableHttpTransport against a bare HTTP server', () => {
     let reopened!: () => void;
     const secondGet = new Promise<void>((resolve) => (reopened = resolve));
     const base = await rawServer(
-      mcpOver((req, res) => {
-        lastEventIds.push(req.headers['last-event-id'] as string | undefined);
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        // A priming event: an id and no data at all, then the server ends the stream.
-        if (lastEventIds.length === 1) res.end('id: ev-5\r\nretry: 10\r\n\r\n');
-        else reopened(); // held open until the test ends
+      bareMcp({
+        onGet: (req, res) => {
+          lastEventIds.push(req.headers['last-event-id'] as string | undefined);
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          // A priming event: an id and no data at all, then the server ends the stream.
+          if (lastEventIds.length === 1) res.end('id: ev-5\r\nretry: 10\r\n\r\n');
+          else reopened(); // held open until the test ends
+        },
       }),
     );
     const { errors } = await connect(`${base}/mcp`);
@@ -275,7 +262,7 @@ describe('StreamableHttpTransport against a bare HTTP server', () => {
       elsewhereHits += 1;
       res.writeHead(500).end();
     });
-    const handleMcp = mcpOver((_req, res) => res.writeHead(405).end());
+    const handleMcp = bareMcp({ onGet: (_req, res) => res.writeHead(405).end() });
     const base = await rawServer((req, res) => {
       if (req.url === '/moved') res.writeHead(307, { location: '/mcp' }).end();
       else if (req.url === '/away') res.writeHead(307, { location: `${elsewhere}/mcp?key=secret` }).end();

@@ -326,6 +326,8 @@ describe('probe over streamable HTTP', () => {
 });
 
 describe('websocket', () => {
+  // Runs on Node 20 (CI's runtime), which has no global WebSocket; on a runtime that has one the
+  // case does not exist, and test/websocket-upstream.test.ts covers the working transport there.
   it.skipIf(typeof globalThis.WebSocket === 'function')(
     'fails cleanly where the runtime has no WebSocket (Node 20)',
     async () => {

@@ -21,8 +21,7 @@ export const SETTLE_MS = 1_000;
  * look reads the version, as before.
  */
 export class SqliteWriteWatch {
-  private version = 0;
-  private readOnce = false;
+  private version: number;
   /** `performance.now()` of the last write seen; -Infinity before any. */
   private lastWrite = Number.NEGATIVE_INFINITY;
   private watcher: FSWatcher | undefined;
@@ -31,6 +30,7 @@ export class SqliteWriteWatch {
     private readonly readVersion: () => number,
     databaseFile: string,
   ) {
+    this.version = readVersion();
     const base = path.basename(databaseFile);
     try {
       this.watcher = watch(path.dirname(databaseFile), { persistent: false }, (_event, name) => {
@@ -45,10 +45,8 @@ export class SqliteWriteWatch {
 
   /** The database's current data version, as `PRAGMA data_version` gives it. */
   current(): number {
-    if (this.watcher === undefined || !this.readOnce || performance.now() - this.lastWrite < SETTLE_MS) {
+    if (this.watcher === undefined || performance.now() - this.lastWrite < SETTLE_MS)
       this.version = this.readVersion();
-      this.readOnce = true;
-    }
     return this.version;
   }
 

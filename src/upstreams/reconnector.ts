@@ -51,14 +51,15 @@ export function createReconnector(deps: {
   let stopped = false;
 
   /**
-   * Opens the server's connection, joining any connect a request began meanwhile (closing that
-   * one would fail the request: "closed while connecting"). A failure is only logged.
+   * Waits for a connect that runs in the background, which joins any connect a request began
+   * meanwhile (closing that one would fail the request: "closed while connecting"). A failure is
+   * only logged.
    */
-  async function connectQuietly(caller: Identity, server: RegisteredServer): Promise<void> {
+  async function quietly(serverName: string, connecting: Promise<unknown>): Promise<void> {
     try {
-      await deps.upstreams.connect(caller, server);
+      await connecting;
     } catch (err) {
-      deps.logger.info({ err, server: server.name }, 'background reconnect failed');
+      deps.logger.info({ err, server: serverName }, 'background reconnect failed');
     }
   }
 
@@ -81,7 +82,8 @@ export function createReconnector(deps: {
     const queue = [...candidates];
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-        for (let s = queue.shift(); s && !stopped; s = queue.shift()) await connectQuietly(caller, s);
+        for (let s = queue.shift(); s && !stopped; s = queue.shift())
+          await quietly(s.name, deps.upstreams.connect(caller, s));
       }),
     );
   }
@@ -94,18 +96,14 @@ export function createReconnector(deps: {
           const server = deps.registry.yamlServers().find((s) => s.name === serverName);
           if (!server) return;
           await deps.upstreams.disconnectApp(server);
-          void deps.upstreams
-            .connectApp(server)
-            .catch((err: unknown) =>
-              deps.logger.info({ err, server: serverName }, 'background reconnect failed'),
-            );
+          void quietly(serverName, deps.upstreams.connectApp(server));
           return;
         }
         const caller = await deps.identity.identityOf(userId);
         if (!caller || stopped) return;
         const server = await deps.registry.get(serverName, caller);
         await deps.upstreams.forgetCaller(caller, server);
-        void connectQuietly(caller, server);
+        void quietly(serverName, deps.upstreams.connect(caller, server));
       } catch (err) {
         deps.logger.warn({ err, server: serverName }, 'reconnect after authorization failed');
       }
