@@ -49,8 +49,12 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_PATHS
     ? new Set(['direct-http', ...process.env.BENCH_PATHS.split(',')])
     : undefined;
+  const hubFlags = [
+    ...(process.env.BENCH_HUB_FLAGS?.split(' ').filter((flag) => flag !== '') ?? []),
+    ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+  ];
   const fronts = await startFronts({
-    ...(PROFILE ? { hubFlags: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {}),
+    ...(hubFlags.length === 0 ? {} : { hubFlags }),
     ...(only === undefined ? {} : { only }),
   });
   const cells: Cell[] = CONCURRENCY.flatMap((concurrency) =>

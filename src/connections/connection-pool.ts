@@ -242,7 +242,7 @@ export class ConnectionPool {
     const entry: Entry = {
       key,
       fingerprint,
-      idle: new IdleTimer(() => this.evictIdle(entry)),
+      idle: new IdleTimer(() => this.evictIdle(entry), this.clock),
       breaker: new CircuitBreaker(this.breakerSettings, this.clock, this.random),
       logger: this.deps.logger.child({ upstream: key }),
       state: 'disconnected',
@@ -361,7 +361,7 @@ export class ConnectionPool {
   /** The entry's connection ended without the pool asking: the next acquire reconnects. */
   private onDropped(entry: Entry, reason: CloseReason): void {
     entry.connection = undefined;
-    entry.idle.stop();
+    entry.idle.cancel();
     entry.logger.info({ reason }, 'MCP server connection ended');
     this.setState(entry, 'disconnected');
   }
@@ -402,7 +402,7 @@ export class ConnectionPool {
   private detachAndClose(entry: Entry): Promise<unknown> {
     const connection = entry.connection;
     entry.connection = undefined;
-    entry.idle.stop();
+    entry.idle.cancel();
     return this.track(connection === undefined ? Promise.resolve() : connection.close());
   }
 

@@ -1,12 +1,11 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  JSONRPCMessageSchema,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock } from '../core/index.js';
+import { type Clock, parseJsonRpcMessage } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import { BoundedLineReader } from './bounded-lines.js';
 import { DEFAULT_MAX_RESULT_BYTES, idFromEnds, resultTooLargeResponse } from './result-limit.js';
@@ -272,7 +271,7 @@ export class ProcessGroupStdioTransport implements Transport {
     if (line.trim() === '') return;
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+      message = parseJsonRpcMessage(JSON.parse(line));
     } catch {
       this.badLines += 1;
       this.options.logger.debug(

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { type Socket, isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { parseJsonRpcMessage } from '../core/index.js';
 import WebSocket from 'ws';
 import { HubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
@@ -148,7 +149,7 @@ export class GuardedWebSocketTransport implements Transport {
   private receive(data: WebSocket.RawData): void {
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(textOf(data)));
+      message = parseJsonRpcMessage(JSON.parse(textOf(data)));
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error('invalid JSON-RPC message'));
       return;

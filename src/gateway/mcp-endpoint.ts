@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { watchUserChanges } from '../accounts/index.js';
 import type { Identity, IdentityService } from '../auth/index.js';
 import type { ConnectionPool } from '../connections/index.js';
-import type { Clock } from '../core/index.js';
+import { type Clock, isInitializeMessage } from '../core/index.js';
 import { checkServerName } from '../config/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import { bearerToken, toHubError } from '../http/index.js';
@@ -299,7 +299,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
         rpcError(reply, 404, -32001, 'Session not found');
         return;
       }
-    } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
+    } else if (request.method === 'POST' && isInitializeMessage(request.body)) {
       try {
         session = await builder.open(caller, server, request.body.params);
       } catch (err) {

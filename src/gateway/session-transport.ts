@@ -2,13 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  JSONRPCMessageSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
-  isInitializeRequest,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeMessage, parseJsonRpcMessage } from '../core/index.js';
 import { EventStream, type HttpReply } from './http-reply.js';
 import { PostAnswer, type AnswerTiming } from './post-answer.js';
 
@@ -139,11 +138,11 @@ export class SessionTransport implements Transport {
       return this.refuse(reply, 400, -32600, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
     let messages: JSONRPCMessage[];
     try {
-      messages = (Array.isArray(body) ? body : [body]).map((one) => JSONRPCMessageSchema.parse(one));
+      messages = (Array.isArray(body) ? body : [body]).map(parseJsonRpcMessage);
     } catch {
       return this.refuse(reply, 400, -32700, 'Parse error: Invalid JSON-RPC message');
     }
-    const initializing = messages.some((message) => isInitializeRequest(message));
+    const initializing = messages.some(isInitializeMessage);
     if (initializing) {
       if (this.sessionId !== undefined)
         return this.refuse(reply, 400, -32600, 'Invalid Request: Server already initialized');
