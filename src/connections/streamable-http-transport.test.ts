@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startConformanceFixtures } from '../../test/peers/conformance-fixtures.js';
 import { startProbeServer, type ProbeServer } from '../../test/peers/probe-server.js';
 import { StreamableHttpTransport, type StreamableHttpTransportOptions } from './streamable-http-transport.js';
+import { createEgressGuard } from '../net/index.js';
 import { upstreamHttpStatus } from './upstream-errors.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -127,6 +128,36 @@ describe.each([
     server.setMode('fail-500');
     const failure = await client.listTools().catch((error: unknown) => error);
     expect(upstreamHttpStatus(failure)).toBe(500);
+  });
+});
+
+describe.each([
+  ['event-stream answers', false],
+  ['JSON answers', true],
+])('StreamableHttpTransport over the egress guard (%s)', (_name, jsonResponse) => {
+  it('reads every successful answer as a direct body (no web stream), the standalone stream too', async () => {
+    const server = await probe(jsonResponse);
+    const guard = createEgressGuard({ allowedDomains: [new URL(server.url).host] });
+    cleanups.push(() => guard.close());
+    const answers: { status: number; streamed: boolean }[] = [];
+    const watching: typeof fetch = async (url, init) => {
+      const response = await guard.withLimits({ streaming: true })(url, init);
+      answers.push({ status: response.status, streamed: response.body !== null });
+      return response;
+    };
+    const { client, errors } = await connect(server.url, {}, { fetch: watching });
+    const heard = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    );
+    await expect.poll(() => server.openStreams).toBe(1);
+    server.addTool('late');
+    await heard;
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'direct' } });
+    expect(result.content).toEqual([{ type: 'text', text: 'Echo: direct' }]);
+    const ok = answers.filter((answer) => answer.status === 200);
+    expect(ok.length).toBeGreaterThanOrEqual(3); // initialize, the GET stream, tools/call
+    expect(ok.filter((answer) => answer.streamed)).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });
 

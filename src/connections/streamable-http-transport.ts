@@ -1,6 +1,7 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { type ChunkSource, DIRECT_BODY, type DirectBodyInit, bodyOf, cancelBody } from '../net/body-stage.js';
 import { POSTED_ID, type PostedMessageInit } from './related-requests.js';
 import { type SseEvent, SseEventReader } from './sse-event-reader.js';
 import type { FetchLike } from './types.js';
@@ -141,7 +142,7 @@ export class StreamableHttpTransport implements Transport {
     if (this.session === undefined) return;
     try {
       const response = await this.exchange('DELETE', undefined);
-      await response.body?.cancel();
+      await cancelBody(response);
       if (!response.ok && response.status !== 405) throw httpError(response, 'ending the session failed');
       this.session = undefined;
     } catch (error) {
@@ -156,22 +157,22 @@ export class StreamableHttpTransport implements Transport {
     if (session !== null && session !== '') this.session = session;
     if (!response.ok) {
       // The body is not read into the error: it is the upstream's text, and errors reach the log.
-      await response.body?.cancel();
+      await cancelBody(response);
       throw httpError(response, 'POST to the MCP endpoint failed');
     }
     if (response.status === 202 || !isRequest(message)) {
-      await response.body?.cancel();
+      await cancelBody(response);
       if (response.status === 202 && isInitialized(message)) void this.openStream().catch(() => undefined);
       return;
     }
     const type = mediaType(response.headers.get('content-type'));
     if (type === 'text/event-stream') {
       this.awaited.add(message.id);
-      void this.readAnswer(response.body, message.id, undefined, 0);
+      void this.readAnswer(bodyOf(response), message.id, undefined, 0);
     } else if (type === 'application/json') {
-      this.deliver(await readText(response.body));
+      this.deliver(await readText(bodyOf(response)));
     } else {
-      await response.body?.cancel();
+      await cancelBody(response);
       throw new StreamableHTTPError(-1, `unexpected content type of an answer: ${type || '(none)'}`);
     }
   }
@@ -183,11 +184,11 @@ export class StreamableHttpTransport implements Transport {
       const id = this.streamEventId;
       const response = await this.exchange('GET', 'text/event-stream', undefined, id);
       if (!response.ok) {
-        await response.body?.cancel();
+        await cancelBody(response);
         if (response.status === 405) return; // the server offers no standalone stream
         throw httpError(response, 'opening the event stream failed');
       }
-      void this.readEvents(response.body);
+      void this.readEvents(bodyOf(response));
     } catch (error) {
       this.onerror?.(asError(error));
       throw error;
@@ -211,7 +212,7 @@ export class StreamableHttpTransport implements Transport {
   }
 
   /** Reads the standalone stream to its end, then has it reopened. */
-  private async readEvents(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  private async readEvents(body: ChunkSource | null): Promise<void> {
     if (body === null) return;
     const events = new SseEventReader(this.sink(undefined), this.streamEventId);
     await this.readStream(body, events);
@@ -225,7 +226,7 @@ export class StreamableHttpTransport implements Transport {
    * When it ends before the response, after an event id, it is resumed from there.
    */
   private async readAnswer(
-    body: ReadableStream<Uint8Array> | null,
+    body: ChunkSource | null,
     id: RequestId,
     lastEventId: string | undefined,
     resumes: number,
@@ -263,11 +264,11 @@ export class StreamableHttpTransport implements Transport {
       this.exchange('GET', 'text/event-stream', undefined, from, id).then(
         async (response) => {
           if (!response.ok) {
-            await response.body?.cancel();
+            await cancelBody(response);
             this.resumeAnswer(id, from, resumes, failures + 1);
             return;
           }
-          await this.readAnswer(response.body, id, from, resumes + 1);
+          await this.readAnswer(bodyOf(response), id, from, resumes + 1);
         },
         () => {
           if (!this.abort.signal.aborted) this.resumeAnswer(id, from, resumes, failures + 1);
@@ -279,11 +280,10 @@ export class StreamableHttpTransport implements Transport {
   }
 
   /** Reads a stream to its end into `events`; a break is reported unless the transport closed. */
-  private async readStream(body: ReadableStream<Uint8Array>, events: SseEventReader): Promise<void> {
-    const reader = body.getReader();
+  private async readStream(body: ChunkSource, events: SseEventReader): Promise<void> {
     try {
       for (;;) {
-        const read = await reader.read();
+        const read = await body.read();
         if (read.done) break;
         events.push(read.value);
       }
@@ -355,7 +355,14 @@ export class StreamableHttpTransport implements Transport {
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
     let url = this.url;
     for (let hops = 0; ; hops += 1) {
-      const init: PostedMessageInit = { method, headers, redirect: 'manual', signal: this.abort.signal };
+      // The body is read here, chunk by chunk (bodyOf): no web stream is needed for it.
+      const init: PostedMessageInit & DirectBodyInit = {
+        method,
+        headers,
+        redirect: 'manual',
+        signal: this.abort.signal,
+        [DIRECT_BODY]: true,
+      };
       if (posted !== undefined && body !== undefined) {
         init.body = body;
         init[POSTED_ID] = isRequest(posted) ? posted.id : undefined;
@@ -366,7 +373,7 @@ export class StreamableHttpTransport implements Transport {
       const location =
         response.status === 307 || response.status === 308 ? response.headers.get('location') : null;
       if (location === null) return response;
-      await response.body?.cancel();
+      await cancelBody(response);
       const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
       // The target is not named: its query may carry a key.
       if (next === undefined || next.origin !== url.origin)
@@ -405,12 +412,11 @@ function asError(error: unknown): Error {
 }
 
 /** A whole body as UTF-8 text: its chunks joined once (none when it came in one). */
-async function readText(body: ReadableStream<Uint8Array> | null): Promise<string> {
+async function readText(body: ChunkSource | null): Promise<string> {
   if (body === null) return '';
-  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   for (;;) {
-    const read = await reader.read();
+    const read = await body.read();
     if (read.done) break;
     chunks.push(read.value);
   }

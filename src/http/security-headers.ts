@@ -3,10 +3,12 @@ import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * Helmet's security headers on every response, worked out once at start: they are the same for
- * every response, and running helmet per request rebuilds them each time (its CSP is serialized
- * anew), a measurable share of the hub's own cost per tool call. Routes that serve pages set their
- * own `Content-Security-Policy` over this one.
+ * Helmet's security headers on every response Fastify sends, worked out once at start: they are
+ * the same for every response, and running helmet per request rebuilds them each time (its CSP is
+ * serialized anew). They are added as the response goes out, each unless the route set it (pages
+ * set their own `Content-Security-Policy`). Answers a route writes itself (`reply.hijack()`: the
+ * MCP endpoint's JSON and event streams) carry only their own headers, so the hub does not set a
+ * dozen headers per tool call that never leave.
  */
 export function installSecurityHeaders(app: FastifyInstance): void {
   const headers: Record<string, string> = {};
@@ -25,8 +27,9 @@ export function installSecurityHeaders(app: FastifyInstance): void {
   // Helmet only calls setHeader/removeHeader on the response, and reads the request only for
   // directives given as functions (none here): the recorder stands in for both.
   middleware({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
-  app.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
-    done();
+  const names = Object.keys(headers);
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    for (const name of names) if (!reply.hasHeader(name)) void reply.header(name, headers[name]);
+    done(null, payload);
   });
 }

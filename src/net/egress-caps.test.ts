@@ -1,10 +1,21 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChunkSource, DIRECT_BODY, type DirectBodyInit, bodyOf, cancelBody } from './body-stage.js';
 import { type EgressGuard, createEgressGuard } from './index.js';
 import { type Peer, startPeer, outcome } from './test-peers.js';
 
 const FIFTY_MB = 50 * 1024 * 1024;
 const CAP = 256 * 1024;
+
+/** Everything a body source gives, as text. */
+async function readAll(source: ChunkSource | null): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for (let read = await source?.read(); read !== undefined && !read.done; read = await source?.read())
+    chunks.push(read.value);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const DIRECT: DirectBodyInit = { [DIRECT_BODY]: true };
 
 /** Writes `total` bytes in 64 KiB chunks, honouring backpressure, until done or the client goes. */
 function pour(res: ServerResponse, total: number, sent: { bytes: number; finished: boolean }): void {
@@ -66,6 +77,9 @@ describe('SS-16: response size and time caps', () => {
           res.on('close', () => clearInterval(timer));
           return;
         }
+        case '/missing':
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          return res.end('no such thing');
         default:
           return res.end('small');
       }
@@ -132,6 +146,28 @@ describe('SS-16: response size and time caps', () => {
   it('not streaming: the same event stream is cut at the time cap', async () => {
     const response = await guard.fetch(upstream.url('/events'));
     expect(await outcome(response.text())).toBe('HUB_ERR_UPSTREAM_TIMEOUT');
+  });
+
+  it('a direct body: a 2xx answer has no web stream, and its body reads whole through bodyOf', async () => {
+    const response = await guard.fetch(upstream.url('/'), DIRECT);
+    expect(response.status).toBe(200);
+    expect(response.body).toBeNull();
+    expect(await readAll(bodyOf(response))).toBe('small');
+    // Any other status keeps its stream, for callers that read it as fetch's own.
+    const missing = await guard.fetch(upstream.url('/missing'), DIRECT);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('no such thing');
+  });
+
+  it('a direct body keeps the size and time caps, and a cancelled one reads as ended', async () => {
+    const large = await guard.withLimits({ timeoutMs: 10_000 })(upstream.url('/50mb-chunked'), DIRECT);
+    expect(large.body).toBeNull();
+    expect(await outcome(readAll(bodyOf(large)))).toBe('HUB_ERR_EGRESS_FAILED');
+    const slow = await guard.fetch(upstream.url('/slow-loris'), DIRECT);
+    expect(await outcome(readAll(bodyOf(slow)))).toBe('HUB_ERR_UPSTREAM_TIMEOUT');
+    const cancelled = await guard.withLimits({ timeoutMs: 10_000 })(upstream.url('/50mb-chunked'), DIRECT);
+    await cancelBody(cancelled);
+    expect(await bodyOf(cancelled)?.read()).toEqual({ done: true, value: undefined });
   });
 
   it('the guard stays healthy after all of the above', async () => {

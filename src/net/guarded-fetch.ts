@@ -3,11 +3,13 @@ import { type Dispatcher, request as undiciRequest } from 'undici';
 import { HubError, isHubError } from '../errors/index.js';
 import { parseIpAddress } from './address-ranges.js';
 import {
-  type BodyStageFactory,
   type ChunkSource,
+  StagedBody,
   bodyStageOf,
   markStaged,
-  stagedStream,
+  wantsDirectBody,
+  webStreamOf,
+  withDirectBody,
 } from './body-stage.js';
 import { Deadline } from './deadline.js';
 import { egressFailed, hostNotAllowed } from './egress-errors.js';
@@ -82,7 +84,7 @@ async function guardedFetch(
       const location = headerOf(upstream.headers, 'location');
       // Fetch standard: a redirect status without a Location is an ordinary response.
       if (!REDIRECT_STATUSES.has(upstream.status) || location === null || redirectMode === 'manual') {
-        return finish(upstream, url.href, hops > 0, deadline, deps.limits, bodyStageOf(init));
+        return finish(upstream, url.href, hops > 0, deadline, deps.limits, init);
       }
       upstream.body.destroy();
       if (redirectMode === 'error') throw new TypeError('fetch failed: redirect with redirect mode "error"');
@@ -210,9 +212,10 @@ const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304
 
 /**
  * The final hop as a global `Response`: its headers converted once (by the constructor), its body
- * one stream over Node's body with the size cap and the request's {@link BodyStage} inside (SS-16:
- * counted as it streams, never buffered whole; going over aborts the request). `url` and
- * `redirected` describe the hops the guard followed.
+ * one {@link StagedBody} over Node's body with the size cap and the request's stage inside (SS-16:
+ * counted as it streams, never buffered whole; going over aborts the request): a web stream, or,
+ * for a successful answer to a request that asked for it, a direct body (`DIRECT_BODY`). `url`
+ * and `redirected` describe the hops the guard followed.
  */
 function finish(
   upstream: HopResponse,
@@ -220,8 +223,9 @@ function finish(
   redirected: boolean,
   deadline: Deadline,
   limits: EgressLimits,
-  stages: BodyStageFactory | undefined,
+  init: RequestInit,
 ): Response {
+  const stages = bodyStageOf(init);
   const contentType = headerOf(upstream.headers, 'content-type') ?? '';
   const endless = limits.streaming && contentType.toLowerCase().startsWith('text/event-stream');
   const maxBytes = endless ? Infinity : limits.maxResponseBytes;
@@ -237,20 +241,23 @@ function finish(
     ? stages?.({ status: upstream.status, header: (name) => headerOf(upstream.headers, name) })
     : undefined;
   // A stage may change the body, so its length no longer holds.
-  const init = { status: upstream.status, headers: headerPairs(upstream.headers, stage !== undefined) };
+  const head = { status: upstream.status, headers: headerPairs(upstream.headers, stage !== undefined) };
   let response: Response;
   if (hasBody) {
-    const body = stagedStream(nodeSource(upstream.body), stage, {
+    const body = new StagedBody(nodeSource(upstream.body), stage, {
       maxBytes,
       tooLarge: () => egressFailed('Upstream response is too large'),
       abort: (reason) => deadline.abort(reason),
       onSettled: () => deadline.dispose(),
     });
-    response = new Response(body, init);
+    const direct = upstream.status >= 200 && upstream.status < 300 && wantsDirectBody(init);
+    response = direct
+      ? withDirectBody(new Response(null, head), body)
+      : new Response(webStreamOf(body), head);
   } else {
     upstream.body.destroy();
     deadline.dispose();
-    response = new Response(null, init);
+    response = new Response(null, head);
   }
   // The constructor leaves `url` empty and `redirected` false; callers resolve relative links
   // against the URL that answered, as they would with fetch's own response.
