@@ -35,14 +35,22 @@ export interface FrontsOptions {
   readonly hubFlags?: readonly string[];
   /** Only these path ids (default: every path). */
   readonly only?: ReadonlySet<string>;
+  /**
+   * Another build's `main.js`, run as a second hub beside this one: each hub path then runs through
+   * both, the baseline's ids prefixed `baseline-`, so a change is compared within the same rounds.
+   */
+  readonly baselineMain?: string;
 }
+
+/** Id prefix of a baseline hub's paths. */
+const BASELINE_PREFIX = 'baseline-';
 
 /** The running processes and the paths through them. */
 export class Fronts {
   constructor(
     readonly paths: readonly BenchPath[],
     readonly hub: BenchHub,
-    private readonly children: readonly BenchChild[],
+    private readonly children: readonly { stop(): Promise<unknown> }[],
   ) {}
 
   async stop(): Promise<void> {
@@ -140,8 +148,6 @@ export async function startFronts(options: FrontsOptions = {}): Promise<Fronts> 
     users: [USER],
     ...(options.hubFlags === undefined ? {} : { nodeFlags: options.hubFlags }),
   });
-  const token = hub.token(USER);
-  const bearer = { authorization: `Bearer ${token}` };
   const paths: BenchPath[] = [];
   const fixed = (pid: number) => () => Promise.resolve([pid]);
   const below = (pid: number) => () => descendants(pid);
@@ -199,45 +205,77 @@ export async function startFronts(options: FrontsOptions = {}): Promise<Fronts> 
       caller: await McpCaller.connect(`http://127.0.0.1:${gateway.port}/mcp`, 'echo'),
     });
   }
+  const upstreams = { echo: echo.child.pid, oauth: oauth.child.pid };
+  paths.push(...(await hubPaths(hub, '', wanted, upstreams)));
+  let baseline: BenchHub | undefined;
+  if (options.baselineMain !== undefined) {
+    baseline = await startBenchHub({
+      yaml: () => hubYaml(echo.url, oauth.url),
+      users: [USER],
+      main: options.baselineMain,
+    });
+    paths.push(...(await hubPaths(baseline, BASELINE_PREFIX, wanted, upstreams)));
+  }
+  return new Fronts(paths, hub, baseline === undefined ? children : [...children, baseline]);
+}
+
+/**
+ * The paths through one hub. A baseline hub's ids and labels carry a prefix, and it is asked for
+ * when the unprefixed id is.
+ */
+async function hubPaths(
+  hub: BenchHub,
+  prefix: string,
+  wanted: (id: string) => boolean,
+  upstreams: { echo: number; oauth: number },
+): Promise<BenchPath[]> {
+  const token = hub.token(USER);
+  const bearer = { authorization: `Bearer ${token}` };
+  const paths: BenchPath[] = [];
+  const below = (pid: number) => () => descendants(pid);
+  const fixed = (pid: number) => () => Promise.resolve([pid]);
+  const echoOnly = fixed(upstreams.echo);
+  const label = (text: string): string => (prefix === '' ? text : `baseline ${text}`);
+  const id = (text: string): string => `${prefix}${text}`;
   if (wanted('hub-stdio-mcp'))
     paths.push({
-      id: 'hub-stdio-mcp',
-      label: 'hub /mcp → stdio echo',
+      id: id('hub-stdio-mcp'),
+      label: label('hub /mcp → stdio echo'),
       frontPid: hub.pid,
       upstreamPids: below(hub.pid),
       caller: await McpCaller.connect(`${hub.base}/mcp`, 'echostdio__echo', { headers: bearer }),
     });
   if (wanted('hub-stdio-rest'))
     paths.push({
-      id: 'hub-stdio-rest',
-      label: 'hub REST → stdio echo',
+      id: id('hub-stdio-rest'),
+      label: label('hub REST → stdio echo'),
       frontPid: hub.pid,
       upstreamPids: below(hub.pid),
       caller: new RestCaller(hub.base, 'echostdio', token),
     });
   if (wanted('hub-http-mcp'))
     paths.push({
-      id: 'hub-http-mcp',
-      label: 'hub /mcp → HTTP echo',
+      id: id('hub-http-mcp'),
+      label: label('hub /mcp → HTTP echo'),
       frontPid: hub.pid,
-      upstreamPids: fixed(echo.child.pid),
+      upstreamPids: echoOnly,
       caller: await McpCaller.connect(`${hub.base}/mcp`, 'echohttp__echo', { headers: bearer }),
     });
   if (wanted('hub-http-rest'))
     paths.push({
-      id: 'hub-http-rest',
-      label: 'hub REST → HTTP echo',
+      id: id('hub-http-rest'),
+      label: label('hub REST → HTTP echo'),
       frontPid: hub.pid,
-      upstreamPids: fixed(echo.child.pid),
+      upstreamPids: echoOnly,
       caller: new RestCaller(hub.base, 'echohttp', token),
     });
   if (wanted('hub-oauth-mcp')) {
     await authorizeSecure(hub);
     paths.push({
-      id: 'hub-oauth-mcp',
-      label: 'hub /mcp → OAuth HTTP echo (warm token)',
+      id: id('hub-oauth-mcp'),
+      label: label('hub /mcp → OAuth HTTP echo (warm token)'),
       frontPid: hub.pid,
-      upstreamPids: fixed(oauth.child.pid),
+      upstreamPids: fixed(upstreams.oauth),
       caller: await McpCaller.connect(`${hub.base}/mcp`, 'secure__echo', {
         headers: bearer,
         argument: 'message',
@@ -245,5 +283,5 @@ export async function startFronts(options: FrontsOptions = {}): Promise<Fronts> 
       }),
     });
   }
-  return new Fronts(paths, hub, children);
+  return paths;
 }

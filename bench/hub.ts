@@ -22,6 +22,8 @@ export interface BenchHubOptions {
   readonly users: readonly string[];
   /** Extra `node` flags before the entry point (--cpu-prof, --expose-gc, --import …). */
   readonly nodeFlags?: readonly string[];
+  /** The build's `main.js` (default: {@link MAIN}). */
+  readonly main?: string;
 }
 
 /** A running hub process. */
@@ -68,10 +70,11 @@ interface BuildModules {
  * `switchboard users add` and `switchboard token` would, but in one process for any number of users.
  */
 async function makeUsers(
+  main: string,
   env: Record<string, string>,
   emails: readonly string[],
 ): Promise<Map<string, string>> {
-  const dist = path.dirname(MAIN);
+  const dist = path.dirname(main);
   const load = async (file: string): Promise<Record<string, unknown>> =>
     (await import(pathToFileURL(path.join(dist, file)).href)) as Record<string, unknown>;
   const build = {
@@ -116,11 +119,12 @@ export async function startBenchHub(options: BenchHubOptions): Promise<BenchHub>
     PUBLIC_URL: base,
   };
   await writeFile(env.SWITCHBOARD_CONFIG ?? '', options.yaml(base));
-  const tokens = await makeUsers(env, options.users);
+  const main = options.main === undefined ? MAIN : path.resolve(options.main);
+  const tokens = await makeUsers(main, env, options.users);
   const hub = startChild(
     'hub',
     process.execPath,
-    [...(options.nodeFlags ?? []), MAIN, 'serve'],
+    [...(options.nodeFlags ?? []), main, 'serve'],
     { ...process.env, ...env },
     // BENCH_HUB_LOG=<file> keeps the hub's log there; by default it is discarded.
     { stdout: process.env.BENCH_HUB_LOG ? openSync(process.env.BENCH_HUB_LOG, 'a') : 'ignore' },

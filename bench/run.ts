@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const fronts = await startFronts({
     ...(hubFlags.length === 0 ? {} : { hubFlags }),
     ...(only === undefined ? {} : { only }),
+    ...(process.env.BENCH_BASELINE_MAIN ? { baselineMain: process.env.BENCH_BASELINE_MAIN } : {}),
   });
   const cells: Cell[] = CONCURRENCY.flatMap((concurrency) =>
     PAYLOADS.map((payloadBytes) => ({ concurrency, payloadBytes })),

@@ -140,8 +140,9 @@ describe.each([
     const guard = createEgressGuard({ allowedDomains: [new URL(server.url).host] });
     cleanups.push(() => guard.close());
     const answers: { status: number; streamed: boolean }[] = [];
-    const watching: typeof fetch = async (url, init) => {
-      const response = await guard.withLimits({ streaming: true })(url, init);
+    const guarded = guard.withLimits({ streaming: true });
+    const watching = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      const response = await guarded(url, init);
       answers.push({ status: response.status, streamed: response.body !== null });
       return response;
     };
