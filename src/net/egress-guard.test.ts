@@ -67,6 +67,11 @@ describe('refused destinations: the canary listener gets zero requests', () => {
     await expectRefused(`http://localhost:${canary.port}/`);
   });
 
+  it('SS-01: the same address is refused on every request, not only when its URL is first parsed', async () => {
+    const url = `http://127.0.0.1:${canary.port}/mcp`;
+    for (let i = 0; i < 3; i += 1) await expectRefused(url);
+  });
+
   it.each([
     'http://169.254.169.254/latest/meta-data/',
     'http://[fd00::1]/',
@@ -207,6 +212,40 @@ describe('allowlisted destinations', () => {
   const localhost = scriptedResolver((hostname) => {
     if (hostname === 'localhost') return ['127.0.0.1'];
     throw new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+  });
+
+  it('request headers leave as fetch would send them, whether given as an object, a Headers or pairs', async () => {
+    const peer = await startPeer();
+    const guard = createEgressGuard({ allowedDomains: [`127.0.0.1:${peer.port}`] });
+    const given = { 'X-Trimmed': ' \t v1 ', 'X-Twice': 'a', 'x-twice': 'b', 'X-Latin': 'é' };
+    try {
+      for (const headers of [given, new Headers(given), Object.entries(given)]) {
+        const response = await guard.fetch(peer.url('/h'), { method: 'POST', headers, body: 'x' });
+        await response.text();
+      }
+      const seen = peer.requests.map((request) => [
+        request.headers['x-trimmed'],
+        request.headers['x-twice'],
+        request.headers['x-latin'],
+        request.headers['content-type'],
+      ]);
+      // Node reads header bytes as latin1: é (0xE9) arrives as the one byte it was sent as.
+      expect(seen).toEqual(Array(3).fill(['v1', 'a, b', 'é', 'text/plain;charset=UTF-8']));
+      // What Headers refuses, the guard refuses before sending anything.
+      for (const bad of [
+        { 'x-bad': 'a\r\nb' },
+        { 'x-bad': '😀' },
+        { 'bad name': 'v' },
+        { 'x-nul': 'a\0b' },
+      ]) {
+        expect(() => new Headers(bad)).toThrow(TypeError);
+        await expect(guard.fetch(peer.url('/h'), { headers: bad })).rejects.toBeInstanceOf(TypeError);
+      }
+      expect(peer.requests).toHaveLength(3);
+    } finally {
+      await guard.close();
+      await peer.close();
+    }
   });
 
   it('reach an allowlisted loopback server, reusing one socket across requests (keep-alive)', async () => {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { HubError, isHubError } from '../errors/index.js';
-import { parseIpAddress } from './address-ranges.js';
+import { type IpAddress, parseIpAddress } from './address-ranges.js';
 import {
   type ChunkSource,
   StagedBody,
@@ -14,7 +14,7 @@ import {
 import { Deadline } from './deadline.js';
 import { egressFailed, hostNotAllowed } from './egress-errors.js';
 import type { EgressPolicy } from './egress-policy.js';
-import { checkUrlShape, targetOfUrl } from './egress-target.js';
+import { type EgressTarget, checkUrlShape, targetOfUrl } from './egress-target.js';
 
 /** `fetch` as the hub's HTTP callers (the MCP SDK's transports, OAuth) take it. */
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -54,7 +54,8 @@ const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as
 /** One request as the guard resends it hop by hop. */
 interface OutboundRequest {
   method: string;
-  headers: Headers;
+  /** Lower-case names, as fetch's `Headers` would list them. */
+  headers: Record<string, string>;
   body: Uint8Array | null;
 }
 
@@ -66,15 +67,50 @@ interface OutboundRequest {
  * failure stays fetch's `TypeError`, which transports treat as a transport failure.
  */
 export function createGuardedFetch(deps: GuardedFetchDeps): FetchLike {
-  return (url, init) => guardedFetch(url, init ?? {}, deps);
+  const shapes = new UrlShapes();
+  return (url, init) => guardedFetch(url, init ?? {}, deps, shapes);
+}
+
+/** A URL's checked shape: what {@link checkUrlShape} and the literal-address parse made of it. */
+interface UrlShape {
+  url: URL;
+  target: EgressTarget;
+  literal: IpAddress | undefined;
+}
+
+/** Most shapes one guard remembers; past it, it starts over. */
+const MAX_URL_SHAPES = 256;
+
+/**
+ * Shapes of the URLs a guard was asked for, by their text: an MCP transport sends every request to
+ * one URL, which is then parsed and checked once rather than per request. Only well-formed URLs are
+ * kept; the policy still decides on every request. The URLs are never changed once made.
+ */
+class UrlShapes {
+  private readonly byHref = new Map<string, UrlShape>();
+
+  of(input: string | URL): UrlShape {
+    const key = typeof input === 'string' ? input : input.href;
+    const known = this.byHref.get(key);
+    if (known !== undefined) return known;
+    const shape = checkUrlShape(input, 'strip');
+    if (!shape.ok) throw new HubError(shape.code, { message: shape.message });
+    const target = targetOfUrl(shape.value);
+    if (target === undefined) throw hostNotAllowed(shape.value.hostname, 'no usable port');
+    const made = { url: shape.value, target, literal: parseIpAddress(target.hostname) };
+    if (this.byHref.size >= MAX_URL_SHAPES) this.byHref.clear();
+    this.byHref.set(key, made);
+    return made;
+  }
 }
 
 async function guardedFetch(
   input: string | URL,
   init: RequestInit,
   deps: GuardedFetchDeps,
+  shapes: UrlShapes,
 ): Promise<Response> {
-  let url = preflight(input, deps.policy);
+  let url = preflight(shapes.of(input), deps.policy);
   const request = await readRequest(url, init);
   const redirectMode = init.redirect ?? 'follow';
   const deadline = new Deadline(deps.limits.timeoutMs, init.signal ?? undefined);
@@ -93,9 +129,9 @@ async function guardedFetch(
         throw egressFailed(`Upstream redirect (HTTP ${upstream.status}) not followed: only 307 and 308 are`);
       }
       if (hops >= deps.limits.maxRedirects) throw egressFailed('Upstream redirected too many times');
-      const next = preflight(resolveLocation(location, url), deps.policy);
+      const next = preflight(shapes.of(resolveLocation(location, url)), deps.policy);
       if (next.origin !== url.origin) {
-        for (const name of CREDENTIAL_HEADERS) request.headers.delete(name);
+        for (const name of CREDENTIAL_HEADERS) delete request.headers[name];
       }
       url = next;
     }
@@ -109,16 +145,11 @@ async function guardedFetch(
  * The checks that need no DNS, run before each hop so a refused URL never reaches the dispatcher:
  * URL shape, and an IP literal against the policy. The dispatcher checks again when it connects.
  */
-function preflight(input: string | URL, policy: EgressPolicy): URL {
-  const shape = checkUrlShape(input, 'strip');
-  if (!shape.ok) throw new HubError(shape.code, { message: shape.message });
-  const target = targetOfUrl(shape.value);
-  if (target === undefined) throw hostNotAllowed(shape.value.hostname, 'no usable port');
-  const literal = parseIpAddress(target.hostname);
+function preflight({ url, target, literal }: UrlShape, policy: EgressPolicy): URL {
   if (literal !== undefined && !policy.allows(target, literal)) {
     throw hostNotAllowed(target.hostname, `${literal.range()} address, not allowlisted`);
   }
-  return shape.value;
+  return url;
 }
 
 function resolveLocation(location: string, base: URL): URL {
@@ -140,9 +171,9 @@ async function readRequest(url: URL, init: RequestInit): Promise<OutboundRequest
   const body = init.body;
   if (body === undefined || body === null || typeof body === 'string') {
     const method = normalizedMethod(init.method ?? 'GET');
-    const headers = new Headers(init.headers);
-    if (typeof body === 'string' && !headers.has('content-type'))
-      headers.set('content-type', 'text/plain;charset=UTF-8');
+    const headers = plainHeaders(init.headers) ?? Object.fromEntries(new Headers(init.headers));
+    if (typeof body === 'string' && headers['content-type'] === undefined)
+      headers['content-type'] = 'text/plain;charset=UTF-8';
     if (method !== undefined && (typeof body !== 'string' || (method !== 'GET' && method !== 'HEAD')))
       return { method, headers, body: typeof body === 'string' ? Buffer.from(body, 'utf8') : null };
   }
@@ -150,7 +181,33 @@ async function readRequest(url: URL, init: RequestInit): Promise<OutboundRequest
   // and MCP transports reuse one signal for every request. The Deadline follows the signal instead.
   const request = new Request(url, { ...init, signal: null });
   const read = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
-  return { method: request.method, headers: new Headers(request.headers), body: read };
+  return { method: request.method, headers: Object.fromEntries(request.headers), body: read };
+}
+
+/** A header name (RFC 9110 §5.1: a token). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What fetch refuses in a header value once its ends are trimmed: NUL, CR, LF, or past one byte. */
+const BAD_HEADER_VALUE = /[\0\r\n]|[^\0-\xff]/;
+/** What fetch trims from both ends of a header value (HTTP whitespace). */
+const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * A plain object of headers (what the MCP transports pass) as fetch's `Headers` would list them:
+ * names lower-cased, values trimmed. Undefined for anything else, or anything `Headers` would
+ * refuse or join (a bad name or value, a name given twice): `Headers` then decides, as before.
+ */
+function plainHeaders(init: RequestInit['headers']): Record<string, string> | undefined {
+  if (init === undefined) return {};
+  if (init instanceof Headers || Array.isArray(init)) return undefined;
+  const headers: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(init)) {
+    if (typeof raw !== 'string' || !HEADER_NAME.test(name)) return undefined;
+    const key = name.toLowerCase();
+    const value = raw.replace(EDGE_WHITESPACE, '');
+    if (headers[key] !== undefined || BAD_HEADER_VALUE.test(value)) return undefined;
+    headers[key] = value;
+  }
+  return headers;
 }
 
 /** Fetch's method normalization for the methods it upper-cases; undefined for anything else. */
@@ -192,7 +249,7 @@ async function sendOnce(
   try {
     answer = await undiciRequest(url, {
       method: request.method, // normalized by readRequest or by fetch's Request
-      headers: Object.fromEntries(request.headers),
+      headers: request.headers,
       body: request.body,
       signal,
       dispatcher,
