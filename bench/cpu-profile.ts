@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly callFrame: {
     readonly functionName: string;
@@ -57,8 +57,35 @@ function shortUrl(url: string): string {
 
 const IDLE = new Set(['(idle)', '(program)', '(garbage collector)']);
 
-/** Self time per frame in the windows (every sample when none is given), largest first. */
-export async function topFrames(file: string, windows: readonly Window[] = [], top = 25): Promise<Frame[]> {
+/**
+ * Where a frame's code lives: a package (`fastify`, `@modelcontextprotocol/sdk`), a Node module
+ * (`node:_http_server`), a folder of the hub's build (`dist/gateway`), or the V8/native name
+ * (`(garbage collector)`, `writev`).
+ */
+export function placeOf(node: ProfileNode): string {
+  const url = node.callFrame.url.replace(/^file:\/\//, '');
+  if (url === '') return node.callFrame.functionName === '' ? '(anonymous)' : node.callFrame.functionName;
+  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/');
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const parts = url.slice(modules + 'node_modules/'.length).split('/');
+    return (parts[0]?.startsWith('@') === true ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+  }
+  const relative = path.relative(process.cwd(), url);
+  const parts = relative.split('/');
+  return parts.length > 2 ? parts.slice(0, 2).join('/') : relative;
+}
+
+/**
+ * Self time in the windows (every sample when none is given), summed by `keyOf` (default: the
+ * frame), largest first.
+ */
+export async function topFrames(
+  file: string,
+  windows: readonly Window[] = [],
+  top = 25,
+  keyOf: (node: ProfileNode) => string = frameName,
+): Promise<Frame[]> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, number>();
@@ -73,13 +100,14 @@ export async function topFrames(file: string, windows: readonly Window[] = [], t
     const weight = profile.timeDeltas[i + 1] ?? 0;
     const node = byId.get(id);
     if (node === undefined) return;
-    const name = frameName(node);
+    const idle =
+      IDLE.has(node.callFrame.functionName) && node.callFrame.functionName !== '(garbage collector)';
+    if (idle) return;
+    const name = keyOf(node);
     selfUs.set(name, (selfUs.get(name) ?? 0) + weight);
-    if (!IDLE.has(node.callFrame.functionName) || node.callFrame.functionName === '(garbage collector)')
-      busyUs += weight;
+    busyUs += weight;
   });
   return [...selfUs.entries()]
-    .filter(([name]) => !name.startsWith('(idle)') && !name.startsWith('(program)'))
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([frame, us]) => ({ frame, selfMs: us / 1000, percent: busyUs === 0 ? 0 : (us / busyUs) * 100 }));
@@ -96,8 +124,10 @@ export function framesTable(frames: readonly Frame[]): string {
 if (process.argv[1] !== undefined && import.meta.filename === path.resolve(process.argv[1])) {
   const file = process.argv[2];
   if (file === undefined) {
-    console.error('usage: tsx bench/cpu-profile.ts <file.cpuprofile> [top]');
+    console.error('usage: tsx bench/cpu-profile.ts <file.cpuprofile> [top] [--by-place]');
     process.exit(2);
   }
-  console.log(framesTable(await topFrames(file, [], Number(process.argv[3] ?? 25))));
+  const top = Number(process.argv[3] ?? 25);
+  const keyOf = process.argv.includes('--by-place') ? placeOf : frameName;
+  console.log(framesTable(await topFrames(file, [], top, keyOf)));
 }

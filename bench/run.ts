@@ -14,7 +14,7 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { framesTable, monotonicUs, topFrames, type Frame, type Window } from './cpu-profile.js';
+import { framesTable, monotonicUs, placeOf, topFrames, type Frame, type Window } from './cpu-profile.js';
 import { startFronts } from './fronts.js';
 import { runPhase, warmUp } from './phase.js';
 import { markdownTable, payloadLabel, summarize, type Cell, type Measured } from './report.js';
@@ -97,14 +97,19 @@ async function main(): Promise<void> {
     await fronts.stop();
   }
   let frames: Frame[] = [];
+  let places: Frame[] = [];
   let profileFile: string | undefined;
   if (PROFILE) {
     profileFile = await newestProfile(startedAt);
-    if (profileFile !== undefined) frames = await topFrames(profileFile, windows, 25);
+    if (profileFile !== undefined) {
+      frames = await topFrames(profileFile, windows, 25);
+      places = await topFrames(profileFile, windows, 25, placeOf);
+    }
   }
   const markdown = await writeResults(startedAt, [...measured.values()], ROUNDS, {
     file: profileFile,
     frames,
+    places,
   });
   console.log(`\n${markdown}`);
 }
@@ -117,7 +122,9 @@ async function writeResults(
   startedAt: number,
   measured: readonly Measured[],
   roundsDone: number,
-  profile: { file?: string | undefined; frames: readonly Frame[] } = { frames: [] },
+  profile: { file?: string | undefined; frames: readonly Frame[]; places?: readonly Frame[] } = {
+    frames: [],
+  },
 ): Promise<string> {
   const rows = summarize(measured);
   const meta = {
@@ -138,6 +145,8 @@ async function writeResults(
   let markdown = `${heading}\n\n${markdownTable(rows)}\n`;
   if (profile.frames.length > 0)
     markdown += `\nTop ${profile.frames.length} self-time frames of the hub during the ${PROFILED_PATH} phases (${path.basename(profile.file ?? '')}):\n\n${framesTable(profile.frames)}\n`;
+  if (profile.places !== undefined && profile.places.length > 0)
+    markdown += `\nThe same time by where the code lives (a package, a Node module, a folder of the hub's build, or V8's own):\n\n${framesTable(profile.places)}\n`;
   await writeFile(path.join(OUT, 'latest.json'), `${JSON.stringify({ meta, rows, profile }, null, 2)}\n`);
   await writeFile(path.join(OUT, 'latest.md'), markdown);
   return markdown;
