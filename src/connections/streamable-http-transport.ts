@@ -202,12 +202,9 @@ export class StreamableHttpTransport implements Transport {
       this.onerror?.(new Error(`the event stream could not be reopened (${failures} tries)`));
       return;
     }
-    const delay =
-      this.serverRetryMs ??
-      Math.min(policy.initialDelayMs * policy.growFactor ** failures, policy.maxDelayMs);
     this.reopenTimer = setTimeout(() => {
       this.openStream().catch(() => this.reopenStream(failures + 1));
-    }, delay);
+    }, this.retryDelay(failures));
     this.reopenTimer.unref();
   }
 
@@ -255,9 +252,6 @@ export class StreamableHttpTransport implements Transport {
       this.deliverMessage(streamCutResponse(id));
       return;
     }
-    const delay =
-      this.serverRetryMs ??
-      Math.min(policy.initialDelayMs * policy.growFactor ** failures, policy.maxDelayMs);
     const timer = setTimeout(() => {
       this.resumeTimers.delete(timer);
       if (!this.awaited.has(id)) return;
@@ -274,9 +268,17 @@ export class StreamableHttpTransport implements Transport {
           if (!this.abort.signal.aborted) this.resumeAnswer(id, from, resumes, failures + 1);
         },
       );
-    }, delay);
+    }, this.retryDelay(failures));
     timer.unref();
     this.resumeTimers.add(timer);
+  }
+
+  /** How long to wait before coming back to the server: its `retry:`, else the reopen policy's backoff. */
+  private retryDelay(failures: number): number {
+    const policy = this.reopenPolicy;
+    return (
+      this.serverRetryMs ?? Math.min(policy.initialDelayMs * policy.growFactor ** failures, policy.maxDelayMs)
+    );
   }
 
   /** Reads a stream to its end into `events`; a break is reported unless the transport closed. */

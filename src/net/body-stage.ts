@@ -284,6 +284,6 @@ export function bodyOf(response: Response): ChunkSource | null {
 }
 
 /** Cancels a response's body (direct or streamed), whatever it holds. */
-export async function cancelBody(response: Response, reason?: unknown): Promise<void> {
-  await bodyOf(response)?.cancel(reason);
+export async function cancelBody(response: Response): Promise<void> {
+  await bodyOf(response)?.cancel();
 }

@@ -143,7 +143,8 @@ async function guardedFetch(
 
 /**
  * The checks that need no DNS, run before each hop so a refused URL never reaches the dispatcher:
- * URL shape, and an IP literal against the policy. The dispatcher checks again when it connects.
+ * the URL's shape (checked once per URL by {@link UrlShapes}), and an IP literal against the policy
+ * (on every request). The dispatcher checks again when it connects.
  */
 function preflight({ url, target, literal }: UrlShape, policy: EgressPolicy): URL {
   if (literal !== undefined && !policy.allows(target, literal)) {
