@@ -1,10 +1,10 @@
 /**
  * One timed phase: C workers call echo back to back on one path for a fixed time (closed loop:
  * each worker starts its next call when the previous one answers), while /proc gives the CPU the
- * front and the upstream spent and the front's RSS at the end.
+ * front and the upstream spent, the front's write system calls, and its RSS at the end.
  */
 import type { BenchPath } from './fronts.js';
-import { cpuMs, cpuOfAll, rssMiB } from './proc.js';
+import { cpuMs, cpuOfAll, rssMiB, writeCalls } from './proc.js';
 import { quantile } from './stats.js';
 
 /** What one phase measured. */
@@ -18,6 +18,11 @@ export interface PhaseResult {
   readonly callsPerSecond: number;
   /** The front process's CPU per successful call, ms (null without a front). */
   readonly frontCpuMsPerCall: number | null;
+  /**
+   * The front's write system calls per successful call (null without a front): its answers to the
+   * client and its messages to the upstream, so batching shows here.
+   */
+  readonly frontWritesPerCall: number | null;
   /** The upstream processes' CPU per successful call, ms. */
   readonly upstreamCpuMsPerCall: number;
   /** The front's RSS at the end of the phase, MiB (null without a front). */
@@ -58,6 +63,7 @@ export async function runPhase(
 ): Promise<PhaseResult> {
   const upstream = await path.upstreamPids();
   const frontStart = path.frontPid === null ? 0 : await cpuMs(path.frontPid);
+  const writesStart = path.frontPid === null ? 0 : await writeCalls(path.frontPid);
   const upstreamStart = await cpuOfAll(upstream);
   const latencies: number[] = [];
   let errors = 0;
@@ -79,6 +85,7 @@ export async function runPhase(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wallMs = performance.now() - started;
   const frontCpu = path.frontPid === null ? null : (await cpuMs(path.frontPid)) - frontStart;
+  const frontWrites = path.frontPid === null ? null : (await writeCalls(path.frontPid)) - writesStart;
   const upstreamCpu = (await cpuOfAll(upstream)) - upstreamStart;
   const frontRss = path.frontPid === null ? null : await rssMiB(path.frontPid);
   latencies.sort((a, b) => a - b);
@@ -92,6 +99,7 @@ export async function runPhase(
     p99Ms: quantile(latencies, 0.99),
     callsPerSecond: (calls / wallMs) * 1000,
     frontCpuMsPerCall: frontCpu === null ? null : perCall(frontCpu),
+    frontWritesPerCall: frontWrites === null ? null : perCall(frontWrites),
     upstreamCpuMsPerCall: perCall(upstreamCpu),
     frontRssMiB: frontRss,
   };

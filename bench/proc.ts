@@ -1,6 +1,6 @@
 /**
- * Linux /proc readings for the benchmark: a process's own CPU time and resident memory, and its
- * descendants. CPU is user + system of that process only (its children's time is not included).
+ * Linux /proc readings for the benchmark: a process's own CPU time, write system calls and resident
+ * memory, and its descendants. CPU is user + system of that process only (its children's time is not included).
  */
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -28,6 +28,19 @@ export async function cpuMs(pid: number): Promise<number> {
 export async function cpuOfAll(pids: readonly number[]): Promise<number> {
   const each = await Promise.all(pids.map(cpuMs));
   return each.reduce((sum, value) => sum + value, 0);
+}
+
+/**
+ * Write system calls the process has made so far (`syscw` of /proc/<pid>/io: write, writev and the
+ * like, to sockets and pipes alike); 0 once it is gone.
+ */
+export async function writeCalls(pid: number): Promise<number> {
+  try {
+    const io = await readFile(`/proc/${pid}/io`, 'utf8');
+    return Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Resident set size in MiB (0 once the process is gone). */

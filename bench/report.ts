@@ -35,6 +35,7 @@ export interface SummaryRow {
   readonly p99Ms: number;
   readonly callsPerSecond: number;
   readonly frontCpuMsPerCall: number | null;
+  readonly frontWritesPerCall: number | null;
   readonly upstreamCpuMsPerCall: number;
   readonly frontRssMiB: number | null;
   /** Medians of per-round ratios to direct HTTP in the same cell. */
@@ -85,6 +86,7 @@ export function summarize(measured: readonly Measured[]): SummaryRow[] {
       p99Ms: med((r) => r.p99Ms),
       callsPerSecond: med((r) => r.callsPerSecond),
       frontCpuMsPerCall: hasFront ? med((r) => r.frontCpuMsPerCall) : null,
+      frontWritesPerCall: hasFront ? med((r) => r.frontWritesPerCall) : null,
       upstreamCpuMsPerCall: med((r) => r.upstreamCpuMsPerCall),
       frontRssMiB: hasFront ? med((r) => r.frontRssMiB) : null,
       vsDirect: {
@@ -116,14 +118,14 @@ const signed = (value: number): string =>
 /** The markdown table: one row per path and cell, grouped by payload then concurrency. */
 export function markdownTable(rows: readonly SummaryRow[]): string {
   const lines = [
-    '| payload | C | path | p50 ms | ×direct | Δp50 ms | p99 ms | ×direct | calls/s | ×direct | front CPU ms/call | ×echo CPU | upstream CPU ms/call | front RSS MiB | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| payload | C | path | p50 ms | ×direct | Δp50 ms | p99 ms | ×direct | calls/s | ×direct | front CPU ms/call | ×echo CPU | front writes/call | upstream CPU ms/call | front RSS MiB | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const ordered = [...rows].sort((a, b) => a.payloadBytes - b.payloadBytes || a.concurrency - b.concurrency);
   for (const row of ordered) {
     const v = row.vsDirect;
     lines.push(
-      `| ${payloadLabel(row.payloadBytes)} | ${row.concurrency} | ${row.label} | ${fixed(row.p50Ms)} | ${fixed(v.p50)} | ${signed(v.deltaP50Ms)} | ${fixed(row.p99Ms)} | ${fixed(v.p99)} | ${fixed(row.callsPerSecond, 0)} | ${fixed(v.callsPerSecond)} | ${fixed(row.frontCpuMsPerCall, 3)} | ${fixed(v.frontCpuPerDirectUpstreamCpu)} | ${fixed(row.upstreamCpuMsPerCall, 3)} | ${fixed(row.frontRssMiB, 0)} | ${row.errors} |`,
+      `| ${payloadLabel(row.payloadBytes)} | ${row.concurrency} | ${row.label} | ${fixed(row.p50Ms)} | ${fixed(v.p50)} | ${signed(v.deltaP50Ms)} | ${fixed(row.p99Ms)} | ${fixed(v.p99)} | ${fixed(row.callsPerSecond, 0)} | ${fixed(v.callsPerSecond)} | ${fixed(row.frontCpuMsPerCall, 3)} | ${fixed(v.frontCpuPerDirectUpstreamCpu)} | ${fixed(row.frontWritesPerCall)} | ${fixed(row.upstreamCpuMsPerCall, 3)} | ${fixed(row.frontRssMiB, 0)} | ${row.errors} |`,
     );
   }
   return lines.join('\n');

@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { startChild, type BenchChild } from '../../bench/child.js';
 import { topFrames } from '../../bench/cpu-profile.js';
 import { runPhase } from '../../bench/phase.js';
 import type { PhaseResult } from '../../bench/phase.js';
+import { writeCalls } from '../../bench/proc.js';
 import { summarize } from '../../bench/report.js';
 import { textOf } from '../support/mcp-helpers.js';
 
@@ -54,6 +56,7 @@ describe('the benchmark echo server (test/peers/echo-server.mjs)', () => {
       expect(result.errors).toBe(0);
       expect(result.calls).toBeGreaterThan(0);
       expect(result.frontCpuMsPerCall).toBeNull();
+      expect(result.frontWritesPerCall).toBeNull();
       expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
     } finally {
       await caller.close();
@@ -69,6 +72,7 @@ describe('benchmark summary', () => {
     p99Ms: p50Ms * 2,
     callsPerSecond,
     frontCpuMsPerCall: 1,
+    frontWritesPerCall: 2,
     upstreamCpuMsPerCall: 0.5,
     frontRssMiB: 100,
   });
@@ -86,6 +90,16 @@ describe('benchmark summary', () => {
     expect(hub?.vsDirect.deltaP50Ms).toBe(2);
     expect(hub?.p50Ms).toBe(4);
     expect(hub?.vsDirect.frontCpuPerDirectUpstreamCpu).toBe(2);
+    expect(hub?.frontWritesPerCall).toBe(2);
+  });
+
+  it("counts a process's write system calls from /proc", async () => {
+    const before = await writeCalls(process.pid);
+    const sink = openSync('/dev/null', 'w');
+    for (let i = 0; i < 5; i += 1) writeSync(sink, 'x');
+    closeSync(sink);
+    expect((await writeCalls(process.pid)) - before).toBeGreaterThanOrEqual(5);
+    expect(await writeCalls(2 ** 22 + 1)).toBe(0); // no such process
   });
 });
 
