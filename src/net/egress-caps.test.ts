@@ -135,6 +135,21 @@ describe('SS-16: response size and time caps', () => {
     expect(caught).toBe(reason);
   });
 
+  it('the caller’s abort ends a body mid-stream with its reason; an aborted signal sends nothing', async () => {
+    const noCap = guard.withLimits({ timeoutMs: Infinity });
+    const caller = new AbortController();
+    const response = await noCap(upstream.url('/slow-loris'), { signal: caller.signal });
+    const reason = new Error('caller gave up mid-body');
+    const reading = response.text().then(
+      () => 'read whole',
+      (error: unknown) => error,
+    );
+    caller.abort(reason);
+    expect(await reading).toBe(reason);
+    const early = new Error('gave up before asking');
+    await expect(noCap(upstream.url('/no-headers'), { signal: AbortSignal.abort(early) })).rejects.toBe(early);
+  });
+
   it('streaming: an event stream outlives the time cap and the size cap; other bodies keep the size cap', async () => {
     const streaming = guard.withLimits({ streaming: true, maxResponseBytes: 200 });
     const events = await streaming(upstream.url('/events'));
