@@ -358,6 +358,56 @@ describe('stdio framing', () => {
     expect(methods).toEqual(['n1', 'n2', 'n3']);
   });
 
+  it('a lone request is written at once; requests sent while others are in flight leave in one write', async () => {
+    // The child answers nothing until it has read three requests, so the first stays in flight.
+    const writes: number[] = [];
+    const countingSpawn: SpawnFunction = (command, args, options) => {
+      const child = spawn(command, args, options);
+      const stdin = child.stdin!;
+      const write = stdin._write.bind(stdin);
+      const writev = stdin._writev!.bind(stdin);
+      stdin._write = (chunk, encoding, callback) => {
+        writes.push(1);
+        write(chunk, encoding, callback);
+      };
+      stdin._writev = (chunks, callback) => {
+        writes.push(chunks.length);
+        writev(chunks, callback);
+      };
+      return child;
+    };
+    const transport = nodeScript(
+      `const ids = []; let rest = '';
+       process.stdin.on('data', (chunk) => {
+         const lines = (rest + chunk).split('\\n'); rest = lines.pop();
+         for (const line of lines) ids.push(JSON.parse(line).id);
+         if (ids.length < 3) return;
+         for (const id of ids.splice(0)) process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id, result: {} }) + '\\n');
+       });`,
+      { spawn: countingSpawn },
+    );
+    const answered: unknown[] = [];
+    transport.onmessage = (message) => {
+      if ('result' in message) answered.push(message.id);
+    };
+    await transport.start();
+    const request = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, method: 'ping' });
+    const first = transport.send(request(1));
+    await new Promise((resolve) => process.nextTick(resolve)); // before the turn's I/O callbacks
+    expect(writes).toEqual([1]);
+    await first;
+    // Two separate callbacks of one turn of the event loop, as two HTTP requests read in one poll
+    // would be (each callback is followed by its own nextTick queue).
+    const sent = new Promise<void>((resolve) => {
+      setImmediate(() => void transport.send(request(2)));
+      setImmediate(() => void transport.send(request(3)).then(resolve));
+    });
+    await sent;
+    expect(writes).toEqual([1, 2]);
+    await until(() => answered.length === 3);
+    expect(answered.sort()).toEqual([1, 2, 3]);
+  });
+
   it('stderr lines reach the log truncated and rate-bounded', async () => {
     const transport = nodeScript(
       `process.stderr.write('E'.repeat(5000) + '\\n');

@@ -61,7 +61,7 @@ export class ProcessGroupStdioTransport implements Transport {
   private readonly stderr: StderrRelay;
   private child: ChildProcess | undefined;
   private exitSeen = false;
-  /** stdin is corked until the end of this tick: the messages sent in one tick leave in one write. */
+  /** stdin is corked while messages gather for one write (see `send`). */
   private corked = false;
   private readonly exited: Promise<void>;
   private markExited!: () => void;
@@ -140,10 +140,15 @@ export class ProcessGroupStdioTransport implements Transport {
     if (!this.corked) {
       this.corked = true;
       stdin.cork();
-      process.nextTick(() => {
+      const uncork = (): void => {
         this.corked = false;
         stdin.uncork();
-      });
+      };
+      // With other requests in flight, more messages are likely on their way in this turn of the
+      // event loop: they all leave in one write after its I/O callbacks, which also wakes the child
+      // once instead of once per message. A lone request leaves at the end of this tick.
+      if (this.unanswered.size > 1) setImmediate(uncork);
+      else process.nextTick(uncork);
     }
     return new Promise((resolve, reject) => {
       // The callback fires once the line is handed to the OS, or with an error when the pipe is
