@@ -147,7 +147,9 @@ describe('SS-16: response size and time caps', () => {
     caller.abort(reason);
     expect(await reading).toBe(reason);
     const early = new Error('gave up before asking');
-    await expect(noCap(upstream.url('/no-headers'), { signal: AbortSignal.abort(early) })).rejects.toBe(early);
+    await expect(noCap(upstream.url('/no-headers'), { signal: AbortSignal.abort(early) })).rejects.toBe(
+      early,
+    );
   });
 
   it('streaming: an event stream outlives the time cap and the size cap; other bodies keep the size cap', async () => {
