@@ -19,6 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { HubError, isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
+import { CallSignal } from './call-signal.js';
 import { CallTimer } from './call-timer.js';
 import { StreamableHttpTransport } from './streamable-http-transport.js';
 import { runAsTask } from './task-call.js';
@@ -403,8 +404,8 @@ export class UpstreamConnection {
     if (callerSignal?.aborted === true) throw abortReason(callerSignal);
     // The SDK never removes the abort listener it adds to a request's signal; give it a
     // per-request signal so nothing is left on the caller's (possibly long-lived) one.
-    const abort = new AbortController();
-    const onCallerAbort = (): void => abort.abort(callerSignal?.reason);
+    const signal = new CallSignal();
+    const onCallerAbort = (): void => signal.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     this.inFlightCount += 1;
     const onLog = options.onLog;
@@ -414,7 +415,7 @@ export class UpstreamConnection {
     const maxTotalMs = options.maxTotalTimeoutMs ?? this.init.maxCallDurationMs;
     const timer = new CallTimer(
       options.timeoutMs ?? this.init.requestTimeoutMs,
-      (limit) => abort.abort(limit === 'total' ? callTooLong(maxTotalMs) : requestTimedOut()),
+      (limit) => signal.abort(limit === 'total' ? callTooLong(maxTotalMs) : requestTimedOut()),
       maxTotalMs,
     );
     const endRelay = options.onServerRequest
@@ -424,12 +425,12 @@ export class UpstreamConnection {
     try {
       // The SDK's own timer is kept out of the way: the CallTimer decides (it can stand still).
       return await run(
-        { signal: abort.signal, timeout: NO_SDK_TIMEOUT, ...(endRelay ? { onresumptiontoken: tag } : {}) },
+        { signal, timeout: NO_SDK_TIMEOUT, ...(endRelay ? { onresumptiontoken: tag } : {}) },
         timer,
       );
     } catch (error) {
       // The SDK turns an abort reason into a generic timeout; the total bound's own error names it.
-      const ours: unknown = abort.signal.reason;
+      const ours: unknown = signal.reason;
       if (isHubError(ours) && ours !== callerSignal?.reason) throw ours;
       throw this.requestFailure(error, callerSignal);
     } finally {
