@@ -87,7 +87,7 @@ async function main(): Promise<void> {
           measured.set(key, entry);
           done += 1;
           console.error(
-            `[${done}/${total}] round ${round + 1} C=${cell.concurrency} ${payloadLabel(cell.payloadBytes)} ${each.id}: ${result.callsPerSecond.toFixed(0)} calls/s p50 ${result.p50Ms.toFixed(2)} ms${result.errors > 0 ? ` errors ${result.errors} (${result.firstError ?? ''})` : ''}`,
+            `[${done}/${total}] round ${round + 1} C=${cell.concurrency} ${payloadLabel(cell.payloadBytes)} ${each.id}: ${result.callsPerSecond.toFixed(0)} calls/s p50 ${result.p50Ms.toFixed(2)} ms${result.frontCpuMsPerCall === null ? '' : ` front CPU ${result.frontCpuMsPerCall.toFixed(3)} ms/call`}${result.errors > 0 ? ` errors ${result.errors} (${result.firstError ?? ''})` : ''}`,
           );
         }
       }
