@@ -1,6 +1,7 @@
 /**
  * Linux /proc readings for the benchmark: a process's own CPU time, write system calls and resident
- * memory, and its descendants. CPU is user + system of that process only (its children's time is not included).
+ * memory, and its descendants. CPU is user + system of that process only (its children's time is
+ * not included).
  */
 import { readdir, readFile } from 'node:fs/promises';
 

@@ -17,9 +17,9 @@ import {
   type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { RequestSignal } from '../core/index.js';
 import { HubError, isHubError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
-import { CallSignal } from './call-signal.js';
 import { CallTimer } from './call-timer.js';
 import { StreamableHttpTransport } from './streamable-http-transport.js';
 import { runAsTask } from './task-call.js';
@@ -404,7 +404,7 @@ export class UpstreamConnection {
     if (callerSignal?.aborted === true) throw abortReason(callerSignal);
     // The SDK never removes the abort listener it adds to a request's signal; give it a
     // per-request signal so nothing is left on the caller's (possibly long-lived) one.
-    const signal = new CallSignal();
+    const signal = new RequestSignal();
     const onCallerAbort = (): void => signal.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     this.inFlightCount += 1;

@@ -1,20 +1,16 @@
-import { EventEmitter } from 'node:events';
+import { RequestSignal } from '../core/index.js';
 import { egressTimedOut } from './egress-errors.js';
 
 /**
- * One request's end, and the request's signal itself: the caller's signal, the total time cap
- * (SS-16) and the guard's own reasons (a body over its size cap) all end it. It is the kind of
- * signal undici's dispatcher API takes besides an `AbortSignal` (an emitter of `abort` with
- * `aborted` and `reason`), because Node 20 takes microseconds to make an `AbortSignal`, on every
- * upstream request. A listener on the caller's signal rather than `AbortSignal.any`, because MCP
- * transports pass one long-lived signal for every request and the listener must go when the
- * request ends.
+ * One request's abort signal: the caller's signal, the total time cap (SS-16) and the guard's own
+ * reasons (a body over its size cap) all end it. A {@link RequestSignal}, which undici's dispatcher
+ * API reads as it would an `AbortSignal`, because Node 20 takes microseconds to make an
+ * `AbortSignal`, on every upstream request. A listener on the caller's signal rather than
+ * `AbortSignal.any`, because MCP transports pass one long-lived signal for every request and the
+ * listener must go when the request ends.
  */
-export class Deadline extends EventEmitter {
-  /** True once the request has been ended. */
-  aborted = false;
-  /** Why it was ended (undefined until then). */
-  reason: unknown = undefined;
+export class Deadline {
+  readonly signal = new RequestSignal();
   private timer: NodeJS.Timeout | undefined;
   private readonly callerSignal: AbortSignal | undefined;
   private readonly onCallerAbort = (): void => {
@@ -23,10 +19,9 @@ export class Deadline extends EventEmitter {
 
   /** `timeoutMs` of `Infinity` sets no time cap. */
   constructor(timeoutMs: number, callerSignal: AbortSignal | undefined) {
-    super();
     this.callerSignal = callerSignal;
     if (callerSignal?.aborted === true) {
-      this.abort(callerSignal.reason);
+      this.signal.abort(callerSignal.reason);
       return;
     }
     callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
@@ -35,16 +30,10 @@ export class Deadline extends EventEmitter {
     }
   }
 
-  /**
-   * Ends the request with `reason` (the caller's own reason passes through unchanged; none gives
-   * an `AbortError`, as `AbortController.abort()` would). Only the first call counts.
-   */
+  /** Ends the request with `reason` (the caller's own reason passes through unchanged). */
   abort(reason: unknown): void {
     this.stopTimer();
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
-    this.emit('abort');
+    this.signal.abort(reason);
   }
 
   /** Lifts the time cap but keeps the caller's signal: a stream may now run as long as it likes. */

@@ -116,7 +116,7 @@ async function guardedFetch(
   const deadline = new Deadline(deps.limits.timeoutMs, init.signal ?? undefined);
   try {
     for (let hops = 0; ; hops += 1) {
-      const upstream = await sendOnce(url, request, deadline, deps.dispatcher);
+      const upstream = await sendOnce(url, request, deadline.signal, deps.dispatcher);
       const location = headerOf(upstream.headers, 'location');
       // Fetch standard: a redirect status without a Location is an ordinary response.
       if (!REDIRECT_STATUSES.has(upstream.status) || location === null || redirectMode === 'manual') {
@@ -243,7 +243,7 @@ function headerOf(headers: IncomingHeaders, name: string): string | null {
 async function sendOnce(
   url: URL,
   request: OutboundRequest,
-  signal: Deadline,
+  signal: AbortSignal,
   dispatcher: Dispatcher,
 ): Promise<HopResponse> {
   let answer: Dispatcher.ResponseData;

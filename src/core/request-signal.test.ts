@@ -3,11 +3,11 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { CallSignal } from './call-signal.js';
+import { RequestSignal } from './request-signal.js';
 
-describe('CallSignal', () => {
+describe('RequestSignal', () => {
   it('aborts once: listeners and onabort hear it once, the first reason stays', () => {
-    const signal = new CallSignal();
+    const signal = new RequestSignal();
     const heard: string[] = [];
     signal.addEventListener('abort', (event) => heard.push(`listener ${event.type}`));
     signal.onabort = (event) => heard.push(`onabort ${event.type}`);
@@ -22,7 +22,7 @@ describe('CallSignal', () => {
   });
 
   it('without a reason, aborts with an AbortError as AbortController does', () => {
-    const signal = new CallSignal();
+    const signal = new RequestSignal();
     signal.abort();
     const reference = new AbortController();
     reference.abort();
@@ -45,7 +45,7 @@ describe('CallSignal', () => {
     });
     const client = new Client({ name: 'test', version: '1' });
     await client.connect(clientSide);
-    const signal = new CallSignal();
+    const signal = new RequestSignal();
     const call = client.callTool({ name: 'x', arguments: {} }, undefined, { signal });
     signal.abort(new Error('hub gave up'));
     await expect(call).rejects.toThrow('hub gave up');
