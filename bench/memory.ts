@@ -8,7 +8,11 @@
  *    after; the delta ÷ the users added is the cost of one idle user connection.
  * 2. Busy sessions: 16 /mcp sessions (16 users) each keep 4 echo calls of 16 KB in flight for
  *    BENCH_MEMORY_BUSY_MS (default 10 s) on an app-level HTTP echo; the hub's RSS is sampled every
- *    250 ms and the peak and the end are reported.
+ *    250 ms and the peak and the end are reported, with the calls per second and the heap still in
+ *    use after a full collection at the end. Run twice: with V8's default heap limit, and with
+ *    `--max-old-space-size` at BENCH_MEMORY_HEAP_CAP_MIB (default 128), because on a machine with
+ *    plenty of memory V8 lets the old generation fill with garbage well past what is live before it
+ *    collects, and the RSS then measures that choice more than the hub.
  * Writes bench/results/memory.json and memory.md.
  */
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -23,6 +27,7 @@ const USERS = Number(process.env.BENCH_MEMORY_USERS ?? 1000);
 const BUSY_MS = Number(process.env.BENCH_MEMORY_BUSY_MS ?? 10_000);
 const BUSY_SESSIONS = 16;
 const CALLS_IN_FLIGHT = 4;
+const HEAP_CAP_MIB = Number(process.env.BENCH_MEMORY_HEAP_CAP_MIB ?? 128);
 const OUT = path.resolve(process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'results'));
 const ECHO = path.resolve(import.meta.dirname, '../test/peers/echo-server.mjs');
 const PROBE = path.resolve(import.meta.dirname, 'gc-probe.js');
@@ -116,9 +121,17 @@ async function idleConnections(echoUrl: string): Promise<Record<string, number>>
   }
 }
 
-async function busySessions(echoUrl: string): Promise<Record<string, number>> {
+async function busySessions(echoUrl: string, heapCapMiB?: number): Promise<Record<string, number>> {
+  const probeFile = path.join(tmpdir(), `switchboard-bench-gc-busy-${process.pid}.jsonl`);
+  await rm(probeFile, { force: true });
+  process.env.BENCH_GC_PROBE_FILE = probeFile;
   const users = emails(BUSY_SESSIONS);
-  const hub = await startBenchHub({ yaml: () => yaml(echoUrl), users });
+  const cap = heapCapMiB === undefined ? [] : [`--max-old-space-size=${heapCapMiB}`];
+  const hub = await startBenchHub({
+    yaml: () => yaml(echoUrl),
+    users,
+    nodeFlags: [...cap, '--expose-gc', '--import', PROBE],
+  });
   try {
     const idleRss = await rssMiB(hub.pid);
     const sessions = await Promise.all(
@@ -136,7 +149,8 @@ async function busySessions(echoUrl: string): Promise<Record<string, number>> {
         peak = Math.max(peak, rss);
       });
     }, 250);
-    const deadline = performance.now() + BUSY_MS;
+    const started = performance.now();
+    const deadline = started + BUSY_MS;
     const worker = async (session: McpCaller): Promise<void> => {
       while (performance.now() < deadline) {
         await session.call(text);
@@ -146,21 +160,27 @@ async function busySessions(echoUrl: string): Promise<Record<string, number>> {
     await Promise.all(
       sessions.flatMap((session) => Array.from({ length: CALLS_IN_FLIGHT }, () => worker(session))),
     );
+    const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const endRss = await rssMiB(hub.pid);
+    const collected = await probe(hub, probeFile); // the sessions still open
     await Promise.all(sessions.map((session) => session.close()));
     return {
+      ...(heapCapMiB === undefined ? {} : { heapCapMiB }),
       sessions: BUSY_SESSIONS,
       callsInFlightPerSession: CALLS_IN_FLIGHT,
       payloadBytes: text.length,
       seconds: BUSY_MS / 1000,
       calls,
+      callsPerSecond: calls / seconds,
       idleRssMiB: idleRss,
       peakRssMiB: Math.max(peak, endRss),
       endRssMiB: endRss,
+      heapUsedAfterGcMiB: collected.heapUsed / MiB,
     };
   } finally {
     await hub.stop();
+    await rm(probeFile, { force: true });
   }
 }
 
@@ -170,6 +190,7 @@ async function main(): Promise<void> {
   try {
     const idle = await idleConnections(echoUrl);
     const busy = await busySessions(echoUrl);
+    const capped = await busySessions(echoUrl, HEAP_CAP_MIB);
     const date = new Date().toISOString();
     const kb = (bytes: number | undefined): string => ((bytes ?? Number.NaN) / 1024).toFixed(1);
     const mib = (value: number | undefined): string => (value ?? Number.NaN).toFixed(0);
@@ -183,10 +204,17 @@ async function main(): Promise<void> {
 | hub RSS before → after the ${idle.users} connections | ${mib(idle.rssBeforeMiB)} → ${mib(idle.rssAfterMiB)} MiB | |
 | hub RSS, ${busy.sessions} busy /mcp sessions (${busy.callsInFlightPerSession} calls of 16 KB in flight each, ${busy.seconds} s), peak | ${mib(busy.peakRssMiB)} MiB | ≤ 200 MB |
 | same, at the end / idle before | ${mib(busy.endRssMiB)} / ${mib(busy.idleRssMiB)} MiB | |
+| same, calls/s; heap in use after a full GC at the end | ${busy.callsPerSecond?.toFixed(0)}; ${mib(busy.heapUsedAfterGcMiB)} MiB | |
+| same with \`--max-old-space-size=${HEAP_CAP_MIB}\`, peak RSS | ${mib(capped.peakRssMiB)} MiB | ≤ 200 MB |
+| same, at the end / idle before | ${mib(capped.endRssMiB)} / ${mib(capped.idleRssMiB)} MiB | |
+| same, calls/s; heap in use after a full GC at the end | ${capped.callsPerSecond?.toFixed(0)}; ${mib(capped.heapUsedAfterGcMiB)} MiB | |
 `;
     console.log(`\n${markdown}`);
     await mkdir(OUT, { recursive: true });
-    await writeFile(path.join(OUT, 'memory.json'), `${JSON.stringify({ date, idle, busy }, null, 2)}\n`);
+    await writeFile(
+      path.join(OUT, 'memory.json'),
+      `${JSON.stringify({ date, idle, busy, capped }, null, 2)}\n`,
+    );
     await writeFile(path.join(OUT, 'memory.md'), markdown);
   } finally {
     await echo.stop();

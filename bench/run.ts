@@ -26,6 +26,12 @@ const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? (quick ? 500 : 10_000));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 /** Unmeasured calls on each path before its first phase in a cell (see warmUp). */
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? (quick ? 0 : 1_000));
+/**
+ * Unmeasured calls on each path once, before the first cell, half at C=1 and half at C=16 with the
+ * smallest payload: every process of the run (this client, each front, each echo) starts cold, and
+ * the first cell would otherwise measure their compilation as well as the calls.
+ */
+const PREWARM_MS = Number(process.env.BENCH_PREWARM_MS ?? (quick ? 0 : 4_000));
 const CONCURRENCY = numbers(process.env.BENCH_CONCURRENCY, quick ? '1,16' : '1,16,64');
 const PAYLOADS = numbers(process.env.BENCH_PAYLOADS, quick ? '64' : '64,16384,1000000');
 const OUT = path.resolve(process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'results'));
@@ -64,12 +70,18 @@ async function main(): Promise<void> {
   const measured = new Map<string, Measured>();
   const windows: Window[] = [];
   const total = ROUNDS * cells.length * fronts.paths.length;
-  const totalMs = total * PHASE_MS + cells.length * fronts.paths.length * WARMUP_MS;
+  const totalMs =
+    total * PHASE_MS + cells.length * fronts.paths.length * WARMUP_MS + fronts.paths.length * PREWARM_MS;
   console.error(
     `bench: ${fronts.paths.length} paths × ${cells.length} cells × ${ROUNDS} rounds of ${PHASE_MS} ms ≈ ${Math.round(totalMs / 60_000)} min`,
   );
   let done = 0;
   try {
+    const smallest = 'x'.repeat(Math.min(...PAYLOADS));
+    for (const each of fronts.paths) {
+      await warmUp(each, 1, smallest, PREWARM_MS / 2);
+      await warmUp(each, 16, smallest, PREWARM_MS / 2);
+    }
     // Cell by cell, and within a cell round by round over every path (the order rotating each
     // round): drift hits every path of a cell alike, and a run stopped early keeps whole cells.
     for (const cell of cells) {
@@ -134,6 +146,7 @@ async function writeResults(
     loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
     phaseMs: PHASE_MS,
     warmUpMs: WARMUP_MS,
+    prewarmMs: PREWARM_MS,
     rounds: roundsDone,
     roundsPlanned: ROUNDS,
     concurrency: CONCURRENCY,
@@ -141,7 +154,7 @@ async function writeResults(
     method:
       'closed loop, C workers per phase over one session (MCP) or C parallel fetches (REST); median of rounds; ratios per round to direct HTTP in the same cell, then the median; CPU from /proc/<pid>/stat of the front process alone, upstream processes separately',
   };
-  const heading = `Echo benchmark ${meta.date}: ${roundsDone} of ${ROUNDS} round(s) of ${PHASE_MS} ms phases (${WARMUP_MS} ms warm-up per path and cell), node ${meta.node}, ${meta.cpus} CPUs, load average at the end ${meta.loadAverageAtEnd.join(' ')}`;
+  const heading = `Echo benchmark ${meta.date}: ${roundsDone} of ${ROUNDS} round(s) of ${PHASE_MS} ms phases (${PREWARM_MS} ms warm-up per path before the first cell, ${WARMUP_MS} ms per path and cell), node ${meta.node}, ${meta.cpus} CPUs, load average at the end ${meta.loadAverageAtEnd.join(' ')}`;
   let markdown = `${heading}\n\n${markdownTable(rows)}\n`;
   if (profile.frames.length > 0)
     markdown += `\nTop ${profile.frames.length} self-time frames of the hub during the ${PROFILED_PATH} phases (${path.basename(profile.file ?? '')}):\n\n${framesTable(profile.frames)}\n`;
