@@ -31,6 +31,8 @@ const HEAP_CAP_MIB = Number(process.env.BENCH_MEMORY_HEAP_CAP_MIB ?? 128);
 const OUT = path.resolve(process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'results'));
 const ECHO = path.resolve(import.meta.dirname, '../test/peers/echo-server.mjs');
 const PROBE = path.resolve(import.meta.dirname, 'gc-probe.js');
+/** Where the gc probe of each hub this benchmark starts writes its readings (one hub at a time). */
+const PROBE_FILE = path.join(tmpdir(), `switchboard-bench-gc-${process.pid}.jsonl`);
 const MiB = 1024 * 1024;
 
 interface MemoryUsage {
@@ -59,11 +61,11 @@ mcpSettings:
 }
 
 /** Asks the hub's gc probe for a collection and its memory right after. */
-async function probe(hub: BenchHub, file: string): Promise<MemoryUsage> {
-  const before = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+async function probe(hub: BenchHub): Promise<MemoryUsage> {
+  const before = (await readFile(PROBE_FILE, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
   process.kill(hub.pid, 'SIGUSR2');
   for (let i = 0; i < 200; i++) {
-    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const lines = (await readFile(PROBE_FILE, 'utf8').catch(() => '')).split('\n').filter(Boolean);
     if (lines.length > before) return JSON.parse(lines[lines.length - 1] ?? '{}') as MemoryUsage;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -83,26 +85,34 @@ async function eachLimited<T>(
   await Promise.all(Array.from({ length: width }, worker));
 }
 
-async function idleConnections(echoUrl: string): Promise<Record<string, number>> {
-  const probeFile = path.join(tmpdir(), `switchboard-bench-gc-${process.pid}.jsonl`);
-  await rm(probeFile, { force: true });
-  process.env.BENCH_GC_PROBE_FILE = probeFile;
-  const users = emails(USERS + 1);
-  const hub = await startBenchHub({
+/** A fresh hub with the gc probe loaded (see {@link probe}), `nodeFlags` before it. */
+async function startProbedHub(
+  echoUrl: string,
+  users: readonly string[],
+  nodeFlags: readonly string[] = [],
+): Promise<BenchHub> {
+  await rm(PROBE_FILE, { force: true });
+  process.env.BENCH_GC_PROBE_FILE = PROBE_FILE;
+  return startBenchHub({
     yaml: () => yaml(echoUrl),
     users,
-    nodeFlags: ['--expose-gc', '--import', PROBE],
+    nodeFlags: [...nodeFlags, '--expose-gc', '--import', PROBE],
   });
+}
+
+async function idleConnections(echoUrl: string): Promise<Record<string, number>> {
+  const users = emails(USERS + 1);
+  const hub = await startProbedHub(echoUrl, users);
   try {
     const call = (email: string): Promise<void> =>
       new RestCaller(hub.base, 'peruser', hub.token(email)).call('hello');
     await call(users[0] ?? '');
-    const before = await probe(hub, probeFile);
+    const before = await probe(hub);
     const started = performance.now();
     await eachLimited(users.slice(1), 16, call);
     const openMs = performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // let the last answers' buffers go
-    const after = await probe(hub, probeFile);
+    const after = await probe(hub);
     const per = (key: keyof MemoryUsage): number => (after[key] - before[key]) / USERS;
     return {
       users: USERS,
@@ -117,21 +127,13 @@ async function idleConnections(echoUrl: string): Promise<Record<string, number>>
     };
   } finally {
     await hub.stop();
-    await rm(probeFile, { force: true });
   }
 }
 
 async function busySessions(echoUrl: string, heapCapMiB?: number): Promise<Record<string, number>> {
-  const probeFile = path.join(tmpdir(), `switchboard-bench-gc-busy-${process.pid}.jsonl`);
-  await rm(probeFile, { force: true });
-  process.env.BENCH_GC_PROBE_FILE = probeFile;
   const users = emails(BUSY_SESSIONS);
   const cap = heapCapMiB === undefined ? [] : [`--max-old-space-size=${heapCapMiB}`];
-  const hub = await startBenchHub({
-    yaml: () => yaml(echoUrl),
-    users,
-    nodeFlags: [...cap, '--expose-gc', '--import', PROBE],
-  });
+  const hub = await startProbedHub(echoUrl, users, cap);
   try {
     const idleRss = await rssMiB(hub.pid);
     const sessions = await Promise.all(
@@ -160,10 +162,10 @@ async function busySessions(echoUrl: string, heapCapMiB?: number): Promise<Recor
     await Promise.all(
       sessions.flatMap((session) => Array.from({ length: CALLS_IN_FLIGHT }, () => worker(session))),
     );
-    const seconds = (performance.now() - started) / 1000;
+    const elapsedSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const endRss = await rssMiB(hub.pid);
-    const collected = await probe(hub, probeFile); // the sessions still open
+    const collected = await probe(hub); // the sessions still open
     await Promise.all(sessions.map((session) => session.close()));
     return {
       ...(heapCapMiB === undefined ? {} : { heapCapMiB }),
@@ -172,7 +174,7 @@ async function busySessions(echoUrl: string, heapCapMiB?: number): Promise<Recor
       payloadBytes: text.length,
       seconds: BUSY_MS / 1000,
       calls,
-      callsPerSecond: calls / seconds,
+      callsPerSecond: calls / elapsedSeconds,
       idleRssMiB: idleRss,
       peakRssMiB: Math.max(peak, endRss),
       endRssMiB: endRss,
@@ -180,7 +182,6 @@ async function busySessions(echoUrl: string, heapCapMiB?: number): Promise<Recor
     };
   } finally {
     await hub.stop();
-    await rm(probeFile, { force: true });
   }
 }
 
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
     await writeFile(path.join(OUT, 'memory.md'), markdown);
   } finally {
     await echo.stop();
+    await rm(PROBE_FILE, { force: true });
   }
 }
 
